@@ -1,0 +1,65 @@
+"""The six roles and what each may do. Pure Python: no Django import."""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    SITE_STAFF = "site_staff"
+    INVESTIGATOR = "investigator"
+    MONITOR = "monitor"
+    DATA_MANAGER = "data_manager"
+    STATISTICIAN = "statistician"
+    STUDY_ADMIN = "study_admin"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class Permission(StrEnum):
+    VIEW_DATA = "view_data"
+    ENTER_DATA = "enter_data"
+    SCREEN = "screen"
+    RANDOMIZE = "randomize"
+    SIGN = "sign"
+    CONFIRM_ELIGIBILITY = "confirm_eligibility"
+    RAISE_QUERY = "raise_query"
+    ANSWER_QUERY = "answer_query"
+    VERIFY_SOURCE = "verify_source"
+    LOCK = "lock"
+    EXPORT = "export"
+    VIEW_ALLOCATION_LIST = "view_allocation_list"
+    ADMINISTER = "administer"
+
+
+GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.SITE_STAFF: frozenset(
+        {Permission.VIEW_DATA, Permission.ENTER_DATA, Permission.SCREEN, Permission.RANDOMIZE, Permission.ANSWER_QUERY}
+    ),
+    Role.INVESTIGATOR: frozenset(
+        {
+            Permission.VIEW_DATA,
+            Permission.ENTER_DATA,
+            Permission.SCREEN,
+            Permission.RANDOMIZE,
+            Permission.ANSWER_QUERY,
+            Permission.SIGN,
+            Permission.CONFIRM_ELIGIBILITY,
+        }
+    ),
+    Role.MONITOR: frozenset({Permission.VIEW_DATA, Permission.RAISE_QUERY, Permission.VERIFY_SOURCE}),
+    Role.DATA_MANAGER: frozenset(
+        {Permission.VIEW_DATA, Permission.RAISE_QUERY, Permission.LOCK, Permission.EXPORT}
+    ),
+    Role.STATISTICIAN: frozenset(
+        {Permission.VIEW_DATA, Permission.EXPORT, Permission.VIEW_ALLOCATION_LIST}
+    ),
+    Role.STUDY_ADMIN: frozenset({Permission.ADMINISTER}),
+}
+
+
+def permissions_of(roles: set[str] | frozenset[str]) -> frozenset[Permission]:
+    granted: set[Permission] = set()
+    for role in roles:
+        granted |= GRANTS[Role(role)]
+    return frozenset(granted)

@@ -1,0 +1,17 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from edc.demo.services import DEMO_PASSWORD, DEMO_USERS, seed_demo
+
+
+class Command(BaseCommand):
+    help = "Create demo sites, one user per role and demo subjects for every loaded study (run path only)."
+
+    def handle(self, *args, **options):
+        if not settings.EDC_DEMO:
+            raise CommandError("seed_demo runs only with EDC_DEMO=1 (the make run path), never in production settings")
+        seeded = seed_demo()
+        for demo in seeded:
+            count = sum(len(s) for s in demo.subjects.values())
+            self.stdout.write(f"{demo.study.code}: {len(demo.sites)} sites, {count} subjects")
+        self.stdout.write("Demo users (password %r): %s" % (DEMO_PASSWORD, ", ".join(DEMO_USERS)))

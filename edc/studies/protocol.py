@@ -1,0 +1,365 @@
+"""Reading and checking study definition files. Pure Python: no Django import.
+
+`check_file(path)` returns every problem with its path in the file, e.g.
+`arms[2].ratio: must be a positive integer`. Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+SCHEMA_PATH = Path(__file__).with_name("schema.json")
+
+VALUE_OPERATORS = {
+    "item", "context", "date", "age_years", "days_between", "add_years", "add_months", "add_days",
+    "ratio", "crcl_cockcroft_gault", "qtc", "hbv_copies_per_ml", "count", "max", "min", "latest_within",
+}
+CONDITION_OPERATORS = {"all", "any", "not", "cmp", "in", "present", "exists", "within_days"}
+CONTEXT_DATES = {
+    "consent_date", "registration_date", "randomization_date", "first_dose_date", "enrol_date", "today",
+}
+COMPARATORS = {"<", "<=", ">", ">=", "==", "!="}
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class DefinitionError(ValueError):
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def format_path(parts: Any) -> str:
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+@cache
+def _schema() -> dict:
+    return json.loads(SCHEMA_PATH.read_text())
+
+
+def _message(error: jsonschema.ValidationError) -> tuple[list, str]:
+    path = list(error.absolute_path)
+    custom = error.schema.get("x-message") if isinstance(error.schema, dict) else None
+    if error.validator == "required":
+        missing = error.message.split("'")[1]
+        return path + [missing], "is required"
+    if error.validator == "additionalProperties":
+        extras = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return path + [extras[0]] if extras else path, "unknown field (check the spelling)"
+    if custom:
+        return path, custom
+    if error.validator == "enum":
+        return path, "must be one of: " + ", ".join(str(v) for v in error.validator_value)
+    if error.validator == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        return path, f"must be of type {expected}"
+    if error.validator == "minItems":
+        return path, f"must have at least {error.validator_value} entries"
+    if error.validator == "minimum":
+        return path, f"must be at least {error.validator_value}"
+    if error.validator == "minLength":
+        return path, "must not be empty"
+    if error.validator == "const":
+        return path, f"must be {error.validator_value!r}"
+    return path, error.message
+
+
+def schema_problems(data: Any) -> list[Problem]:
+    validator = jsonschema.Draft202012Validator(_schema())
+    problems = []
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        path, message = _message(error)
+        problems.append(Problem(format_path(path), message))
+    return problems
+
+
+# ---- cross-reference checks -------------------------------------------------------------
+
+
+def _duplicates(entries: list[dict], key: str, where: str) -> Iterator[Problem]:
+    seen: dict[Any, int] = {}
+    for index, entry in enumerate(entries):
+        value = entry.get(key)
+        if value in seen:
+            yield Problem(f"{where}[{index}].{key}", f"duplicate {key} {value!r} (also at {where}[{seen[value]}])")
+        else:
+            seen[value] = index
+
+
+def form_items(form: dict) -> dict[str, dict]:
+    """Every item of a form, top-level and inside groups, by code."""
+    items = {item["code"]: item for item in form.get("items", [])}
+    for group in form.get("groups", []):
+        for item in group.get("items", []):
+            items[item["code"]] = item
+    return items
+
+
+def item_choices(item: dict, codelists: dict) -> list | None:
+    if "choices" in item:
+        return [c["code"] for c in item["choices"]]
+    if "codelist" in item:
+        return [c["code"] for c in codelists.get(item["codelist"], [])]
+    return None
+
+
+class _Refs:
+    def __init__(self, data: dict):
+        self.codelists = data.get("codelists", {})
+        self.forms = {f["code"]: f for f in data.get("forms", [])}
+        self.items = {code: form_items(f) for code, f in self.forms.items()}
+        self.groups = {
+            f"{code}.{g['code']}": {i["code"] for i in g["items"]}
+            for code, f in self.forms.items()
+            for g in f.get("groups", [])
+        }
+        # A repeating form is a group of its own rows.
+        for code, form in self.forms.items():
+            if form.get("repeating"):
+                self.groups[code] = set(self.items[code])
+
+    def resolve(self, ref: str, local_form: str | None, row_items: set[str] | None) -> str | None:
+        """None when the reference is valid, else the problem."""
+        if "." in ref:
+            form, item = ref.split(".", 1)
+            if form not in self.forms:
+                return f"names unknown form {form!r}"
+            if item not in self.items[form]:
+                return f"names unknown item {item!r} on form {form!r}"
+            return None
+        if row_items is not None and ref in row_items:
+            return None
+        if local_form is not None and ref in self.items[local_form]:
+            return None
+        return f"names unknown item {ref!r} (use form.ITEM outside a form's own edit checks)"
+
+
+def _walk_expression(expr: Any, path: str, refs: _Refs, local_form: str | None, row_items: set[str] | None) -> Iterator[Problem]:
+    if isinstance(expr, list):
+        for i, part in enumerate(expr):
+            yield from _walk_expression(part, f"{path}[{i}]", refs, local_form, row_items)
+        return
+    if not isinstance(expr, dict):
+        return
+    if len(expr) != 1:
+        yield Problem(path, "an expression node must have exactly one operator key")
+        return
+    (op, arg), = expr.items()
+    here = f"{path}.{op}"
+    if op not in VALUE_OPERATORS | CONDITION_OPERATORS:
+        yield Problem(here, "unknown operator (see edc/studies/EXPRESSIONS.md)")
+        return
+    if op == "item":
+        if not isinstance(arg, str):
+            yield Problem(here, "must be a string such as form.ITEM")
+        elif (problem := refs.resolve(arg, local_form, row_items)) is not None:
+            yield Problem(here, problem)
+        return
+    if op == "context":
+        if arg not in CONTEXT_DATES:
+            yield Problem(here, "must be one of: " + ", ".join(sorted(CONTEXT_DATES)))
+        return
+    if op == "date":
+        if not isinstance(arg, str) or len(arg) != 10:
+            yield Problem(here, "must be a date written YYYY-MM-DD")
+        return
+    if op == "cmp":
+        if not (isinstance(arg, list) and len(arg) == 3 and arg[1] in COMPARATORS):
+            yield Problem(here, "must be [left, operator, right] with operator one of < <= > >= == !=")
+            return
+        yield from _walk_expression(arg[0], f"{here}[0]", refs, local_form, row_items)
+        yield from _walk_expression(arg[2], f"{here}[2]", refs, local_form, row_items)
+        return
+    if op in {"exists", "count"}:
+        group = arg.get("group") if isinstance(arg, dict) else None
+        if group not in refs.groups:
+            yield Problem(f"{here}.group", f"names unknown repeating group or form {group!r}")
+            return
+        yield from _walk_expression(arg.get("where"), f"{here}.where", refs, local_form, refs.groups[group])
+        return
+    if op == "latest_within":
+        for key in ("item", "date_item"):
+            ref = arg.get(key) if isinstance(arg, dict) else None
+            if not isinstance(ref, str):
+                yield Problem(f"{here}.{key}", "is required")
+            elif (problem := refs.resolve(ref, local_form, row_items)) is not None:
+                yield Problem(f"{here}.{key}", problem)
+        if isinstance(arg, dict):
+            yield from _walk_expression(arg.get("ref"), f"{here}.ref", refs, local_form, row_items)
+        return
+    if isinstance(arg, dict):
+        for key, value in arg.items():
+            yield from _walk_expression(value, f"{here}.{key}", refs, local_form, row_items)
+    else:
+        yield from _walk_expression(arg, here, refs, local_form, row_items)
+
+
+def reference_problems(data: dict) -> list[Problem]:
+    problems: list[Problem] = []
+    refs = _Refs(data)
+    arms = data.get("arms", [])
+    arm_codes = {a["code"] for a in arms}
+    intervention_codes = {i["code"] for i in data.get("interventions", [])}
+    problems += _duplicates(arms, "code", "arms")
+    problems += _duplicates(data.get("interventions", []), "code", "interventions")
+    problems += _duplicates(data.get("forms", []), "code", "forms")
+    problems += _duplicates(data["schedule"]["events"], "code", "schedule.events")
+    problems += _duplicates(data.get("eligibility", []), "id", "eligibility")
+
+    for a, arm in enumerate(arms):
+        for i, code in enumerate(arm.get("interventions", [])):
+            if code not in intervention_codes:
+                problems.append(Problem(f"arms[{a}].interventions[{i}]", f"names unknown intervention {code!r}"))
+
+    for f, form in enumerate(data.get("forms", [])):
+        where = f"forms[{f}]"
+        all_items = form.get("items", []) + [i for g in form.get("groups", []) for i in g["items"]]
+        seen: set[str] = set()
+        for i, item in enumerate(form.get("items", [])):
+            problems += _item_problems(item, f"{where}.items[{i}]", refs, form)
+        for g, group in enumerate(form.get("groups", [])):
+            for i, item in enumerate(group["items"]):
+                problems += _item_problems(item, f"{where}.groups[{g}].items[{i}]", refs, form)
+        for item in all_items:
+            if item["code"] in seen:
+                problems.append(Problem(f"{where}", f"item code {item['code']!r} is used twice on this form"))
+            seen.add(item["code"])
+        for c, check in enumerate(form.get("edit_checks", [])):
+            problems += _walk_expression(check["rule"], f"{where}.edit_checks[{c}].rule", refs, form["code"], None)
+            for i, code in enumerate(check.get("items", [])):
+                if code not in refs.items[form["code"]]:
+                    problems.append(Problem(f"{where}.edit_checks[{c}].items[{i}]", f"names unknown item {code!r}"))
+
+    randomization = data["randomization"]
+    ratio_sum = sum(a["ratio"] for a in arms)
+    if randomization["method"] == "stratified_permuted_block":
+        sizes = randomization.get("block_sizes")
+        if not sizes:
+            problems.append(Problem("randomization.block_sizes", "is required for stratified_permuted_block"))
+        for i, size in enumerate(sizes or []):
+            if ratio_sum and size % ratio_sum:
+                problems.append(Problem(f"randomization.block_sizes[{i}]", f"must be a multiple of the ratio sum {ratio_sum}"))
+    for f, factor in enumerate(randomization.get("factors", [])):
+        where = f"randomization.factors[{f}]"
+        source = factor["source"]
+        item = refs.items.get(source["form"], {}).get(source["item"])
+        if source["form"] not in refs.forms:
+            problems.append(Problem(f"{where}.source.form", f"names unknown form {source['form']!r}"))
+            continue
+        if item is None:
+            problems.append(Problem(f"{where}.source.item", f"names unknown item {source['item']!r} on form {source['form']!r}"))
+            continue
+        choices = item_choices(item, refs.codelists)
+        if choices is None:
+            problems.append(Problem(f"{where}.source.item", "must be a choice item whose codes are the levels"))
+            continue
+        for level_index, level in enumerate(factor["levels"]):
+            if level["code"] not in choices:
+                problems.append(Problem(f"{where}.levels[{level_index}].code", f"{level['code']!r} is not a choice of {source['form']}.{source['item']}"))
+    problems += _duplicates(randomization.get("factors", []), "code", "randomization.factors")
+
+    for e, event in enumerate(data["schedule"]["events"]):
+        for i, code in enumerate(event.get("forms", [])):
+            if code not in refs.forms:
+                problems.append(Problem(f"schedule.events[{e}].forms[{i}]", f"names unknown form {code!r}"))
+        for i, code in enumerate(event.get("arms", [])):
+            if code not in arm_codes:
+                problems.append(Problem(f"schedule.events[{e}].arms[{i}]", f"names unknown arm {code!r}"))
+
+    for c, criterion in enumerate(data.get("eligibility", [])):
+        where = f"eligibility[{c}]"
+        expected_kind = "inclusion" if "-IN" in criterion["id"] else "exclusion"
+        if criterion["kind"] != expected_kind:
+            problems.append(Problem(f"{where}.kind", f"must be {expected_kind} for {criterion['id']}"))
+        if "rule" in criterion:
+            problems += _walk_expression(criterion["rule"], f"{where}.rule", refs, None, None)
+        if "attestation" in criterion:
+            ref = criterion["attestation"]
+            item = refs.items.get(ref["form"], {}).get(ref["item"])
+            if item is None:
+                problems.append(Problem(f"{where}.attestation", f"names unknown item {ref['form']}.{ref['item']}"))
+            elif item_choices(item, refs.codelists) is None and item["type"] != "boolean":
+                problems.append(Problem(f"{where}.attestation", "must name a yes/no item"))
+    return problems
+
+
+def _item_problems(item: dict, where: str, refs: _Refs, form: dict) -> list[Problem]:
+    problems = []
+    if item["type"] in {"choice", "multichoice"} and "choices" not in item and "codelist" not in item:
+        problems.append(Problem(f"{where}.choices", "is required for a choice item (or give a codelist)"))
+    if "codelist" in item and item["codelist"] not in refs.codelists:
+        problems.append(Problem(f"{where}.codelist", f"names unknown codelist {item['codelist']!r}"))
+    for key in ("range", "soft_range"):
+        bounds = item.get(key)
+        if bounds and "min" in bounds and "max" in bounds and bounds["min"] > bounds["max"]:
+            problems.append(Problem(f"{where}.{key}", "min must not exceed max"))
+        if bounds and item["type"] not in {"integer", "decimal"}:
+            problems.append(Problem(f"{where}.{key}", "only numeric items have a range"))
+    for key in ("uln_item", "lln_item"):
+        if key in item and item[key] not in form_items(form):
+            problems.append(Problem(f"{where}.{key}", f"names unknown item {item[key]!r} on this form"))
+    return problems
+
+
+# ---- public entry points ----------------------------------------------------------------
+
+
+def validate(data: Any) -> list[Problem]:
+    problems = schema_problems(data)
+    if problems:
+        return problems
+    return reference_problems(data)
+
+
+def parse_text(text: str, source: str = "<text>") -> tuple[Any, list[Problem]]:
+    try:
+        return yaml.safe_load(text), []
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else source
+        return None, [Problem("", f"{source}: not valid YAML at {where}: {getattr(exc, 'problem', exc)}")]
+
+
+def check_file(path: Path) -> tuple[Any, list[Problem]]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        return None, [Problem("", f"cannot read {path}: {exc.strerror}")]
+    data, problems = parse_text(text, str(path))
+    if problems:
+        return None, problems
+    return data, validate(data)
+
+
+def canonical_sha256(data: Any) -> str:
+    """The content hash of a definition: key order and YAML formatting do not matter."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def study_files(directory: Path) -> list[Path]:
+    return sorted(p for p in Path(directory).glob("*.yaml"))

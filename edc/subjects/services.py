@@ -1,0 +1,183 @@
+"""Writes on subjects: screening, consent and lifecycle transitions. Each is one transaction
+with its audit rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+
+from edc.accounts.roles import Permission
+from edc.accounts.scoping import scope_of
+from edc.audit.context import ChangeContext
+from edc.audit.services import Change, record, record_changes, require_reason
+from edc.errors import DomainError
+from edc.studies.models import Site, StudyStatus
+from edc.subjects.lifecycle import Status, check_transition
+from edc.subjects.models import Consent, Subject
+
+
+class SubjectError(DomainError):
+    """A refused subject write."""
+
+
+class StaleWrite(DomainError):
+    status = 409
+
+    def __init__(self, what: str = "record"):
+        super().__init__(
+            "stale_write",
+            "row_version",
+            f"this {what} was changed by someone else since you opened it; reload and re-apply your change",
+        )
+
+
+def _authorize(ctx: ChangeContext, permission: Permission, site: Site) -> None:
+    if ctx.user is not None:
+        scope_of(ctx.user).require(permission, site.study_id, site.pk)
+
+
+def _check_date(field: str, value: dt.date, *, not_after: dt.date | None = None) -> None:
+    if not isinstance(value, dt.date):
+        raise SubjectError("invalid_date", field, "must be a date (YYYY-MM-DD)")
+    if not_after and value > not_after:
+        raise SubjectError("date_in_future", field, f"must not be after {not_after.isoformat()}")
+
+
+@transaction.atomic
+def screen_subject(
+    ctx: ChangeContext, site: Site, *, consent_date: dt.date, icf_version: str, screening_date: dt.date | None = None
+) -> Subject:
+    """Create a subject at a site with its study-scoped ID and record informed consent."""
+    _authorize(ctx, Permission.SCREEN, site)
+    today = dt.date.today()
+    screening_date = screening_date or today
+    _check_date("consent_date", consent_date, not_after=today)
+    _check_date("screening_date", screening_date, not_after=today)
+    if screening_date < consent_date:
+        raise SubjectError("consent_after_screening", "consent_date", "consent must be on or before the screening date")
+    if not (icf_version or "").strip():
+        raise SubjectError("required", "icf_version", "the ICF version signed is required")
+    # Serialise ID allocation per site: the site row is the lock.
+    site = Site.objects.select_for_update().select_related("study").get(pk=site.pk)
+    study = site.study
+    if study.status != StudyStatus.OPEN:
+        raise SubjectError("study_not_open", "study", f"{study.code} is {study.get_status_display().lower()}")
+    if not site.is_active:
+        raise SubjectError("site_inactive", "site", f"site {site.code} is not active")
+    number = Subject.objects.filter(site=site).count() + 1
+    subject = Subject.objects.create(
+        study=study,
+        site=site,
+        subject_id=f"{study.code}-{site.code}-{number:04d}",
+        protocol_version_id=study.current_version_id,
+        screening_date=screening_date,
+    )
+    consent = Consent.objects.create(subject=subject, consent_date=consent_date, icf_version=icf_version.strip())
+    scope = {"study": study, "site": site, "subject": subject}
+    record_changes(
+        ctx,
+        "create",
+        [
+            Change("subject_id", None, subject.subject_id),
+            Change("status", None, subject.status),
+            Change("screening_date", None, screening_date.isoformat()),
+        ],
+        object_type="subjects.Subject",
+        object_id=subject.pk,
+        **scope,
+    )
+    record_changes(
+        ctx,
+        "create",
+        [Change("consent_date", None, consent_date.isoformat()), Change("icf_version", None, consent.icf_version)],
+        object_type="subjects.Consent",
+        object_id=consent.pk,
+        **scope,
+    )
+    return subject
+
+
+@transaction.atomic
+def correct_consent(
+    ctx: ChangeContext, consent: Consent, *, row_version: int, consent_date: dt.date | None = None, icf_version: str | None = None
+) -> Consent:
+    """Change saved consent data: a reason is required and old and new values are audited."""
+    consent = Consent.objects.select_for_update().select_related("subject__site").get(pk=consent.pk)
+    subject = consent.subject
+    _authorize(ctx, Permission.ENTER_DATA, subject.site)
+    reason = require_reason(ctx)
+    if consent.row_version != row_version:
+        raise StaleWrite("consent")
+    changes = []
+    if consent_date is not None and consent_date != consent.consent_date:
+        _check_date("consent_date", consent_date, not_after=dt.date.today())
+        if consent_date > subject.screening_date:
+            raise SubjectError("consent_after_screening", "consent_date", "consent must be on or before the screening date")
+        changes.append(Change("consent_date", consent.consent_date.isoformat(), consent_date.isoformat()))
+        consent.consent_date = consent_date
+    if icf_version is not None and icf_version.strip() != consent.icf_version:
+        if not icf_version.strip():
+            raise SubjectError("required", "icf_version", "the ICF version signed is required")
+        changes.append(Change("icf_version", consent.icf_version, icf_version.strip()))
+        consent.icf_version = icf_version.strip()
+    if not changes:
+        return consent
+    consent.row_version += 1
+    consent.save(update_fields=["consent_date", "icf_version", "row_version"])
+    record_changes(
+        ctx.with_reason(reason), "update", changes, object_type="subjects.Consent", object_id=consent.pk,
+        study=subject.site.study, site=subject.site, subject=subject,
+    )
+    return consent
+
+
+_DATE_FIELD_FOR = {
+    Status.REGISTERED: "registration_date",
+    Status.RANDOMIZED: "randomization_date",
+    Status.OFF_STUDY: "off_study_date",
+}
+
+
+@transaction.atomic
+def transition(
+    ctx: ChangeContext,
+    subject: Subject,
+    target: str,
+    *,
+    on_date: dt.date | None = None,
+    off_study_reason: str | None = None,
+    death_date: dt.date | None = None,
+    permission: Permission = Permission.ENTER_DATA,
+) -> Subject:
+    """Move a subject through the lifecycle (domain spec §4.4); illegal moves are refused."""
+    subject = Subject.objects.select_for_update().select_related("study__current_version", "site").get(pk=subject.pk)
+    _authorize(ctx, permission, subject.site)
+    enrolment_model = subject.study.definition.get("enrolment_model", "enrol_after_induction")
+    new_status = check_transition(subject.status, target, enrolment_model, off_study_reason=off_study_reason)
+    on_date = on_date or dt.date.today()
+    changes = [Change("status", subject.status, new_status.value)]
+    subject.status = new_status.value
+    date_field = _DATE_FIELD_FOR.get(new_status)
+    if date_field:
+        changes.append(Change(date_field, None, on_date.isoformat()))
+        setattr(subject, date_field, on_date)
+    if off_study_reason:
+        changes.append(Change("off_study_reason", subject.off_study_reason or None, off_study_reason))
+        subject.off_study_reason = off_study_reason
+    if death_date:
+        changes.append(Change("death_date", None, death_date.isoformat()))
+        subject.death_date = death_date
+    subject.row_version += 1
+    subject.save()
+    record_changes(
+        ctx, "transition", changes, object_type="subjects.Subject", object_id=subject.pk,
+        study=subject.study, site=subject.site, subject=subject,
+    )
+    return subject
+
+
+def record_subject_note(ctx: ChangeContext, subject: Subject, action: str, item: str, new) -> None:
+    """A free audit entry about a subject (e.g. withdrawal of consent for treatment only)."""
+    record(ctx, action, object_type="subjects.Subject", object_id=subject.pk, item=item, new=new,
+           study=subject.study, site=subject.site, subject=subject)

@@ -1,0 +1,35 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from edc.accounts import views as account_views
+from edc.accounts.api import ObtainTokenView
+from edc.subjects import api as subject_api
+from edc.subjects import views as subject_views
+from edc.web import views as web_views
+
+api_v1 = [
+    path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    path("studies/<slug:study_code>/subjects/", subject_api.StudySubjectsView.as_view(), name="api-subjects"),
+    path("studies/<slug:study_code>/subjects/<str:subject_id>/", subject_api.SubjectDetailView.as_view(), name="api-subject"),
+    path("studies/<slug:study_code>/subjects/<str:subject_id>/transitions/", subject_api.SubjectTransitionView.as_view(), name="api-subject-transition"),
+    path("", include("randomization.api_urls")),
+    path("", include("crf.api_urls")),
+]
+
+urlpatterns = [
+    path("", web_views.home, name="home"),
+    path("accounts/login/", account_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", account_views.LogoutView.as_view(), name="logout"),
+    path("admin/login/", account_views.LoginView.as_view()),
+    path("admin/", admin.site.urls),
+    path("studies/<slug:study_code>/", web_views.study_detail, name="study-detail"),
+    path("studies/<slug:study_code>/sites/<str:site_code>/", web_views.site_subjects, name="site-subjects"),
+    path("studies/<slug:study_code>/sites/<str:site_code>/screen/", subject_views.screen_subject, name="screen-subject"),
+    path("studies/<slug:study_code>/subjects/<str:subject_id>/", subject_views.subject_detail, name="subject-detail"),
+    path("studies/<slug:study_code>/", include("crf.urls")),
+    path("studies/<slug:study_code>/", include("randomization.urls")),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]

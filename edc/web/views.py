@@ -1,0 +1,42 @@
+"""Navigation: study → site → subject list. Thin views over selectors."""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+
+from edc.accounts.roles import Permission
+from edc.accounts.scoping import scope_of
+from edc.subjects import selectors as subject_selectors
+
+
+@login_required
+def home(request):
+    scope = scope_of(request.user)
+    studies = scope.studies().select_related("current_version")
+    return render(request, "web/home.html", {"studies": studies})
+
+
+@login_required
+def study_detail(request, study_code):
+    scope = scope_of(request.user)
+    study = subject_selectors.get_study(scope, study_code)
+    sites = scope.sites().filter(study=study)
+    roles = sorted(scope.all_roles(study.pk))
+    return render(request, "web/study.html", {"study": study, "sites": sites, "roles": roles})
+
+
+@login_required
+def site_subjects(request, study_code, site_code):
+    scope = scope_of(request.user)
+    study = subject_selectors.get_study(scope, study_code)
+    site = subject_selectors.get_site(scope, study, site_code)
+    subjects = subject_selectors.site_subjects(scope, site)
+    return render(
+        request,
+        "web/site.html",
+        {
+            "study": study,
+            "site": site,
+            "subjects": subjects,
+            "can_screen": scope.can(Permission.SCREEN, study.pk, site.pk),
+        },
+    )
