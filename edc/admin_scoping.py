@@ -21,8 +21,12 @@ class ScopedAdmin(admin.ModelAdmin):
             return queryset
         scope = scope_of(request.user)
         if self.scope_has_site:
-            return scope.filter(queryset, prefix=self.scope_prefix, permission=Permission.ADMINISTER)
-        return queryset.filter(**{f"{self.scope_prefix}study_id__in": scope.study_ids(Permission.ADMINISTER)})
+            return scope.filter(
+                queryset, prefix=self.scope_prefix, permission=Permission.ADMINISTER
+            )
+        return queryset.filter(
+            **{f"{self.scope_prefix}study_id__in": scope.study_ids(Permission.ADMINISTER)}
+        )
 
     def get_object(self, request, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)
@@ -31,8 +35,13 @@ class ScopedAdmin(admin.ModelAdmin):
         return obj
 
     def _is_study_admin(self, request) -> bool:
-        return request.user.is_active and request.user.is_staff and (
-            request.user.is_superuser or bool(scope_of(request.user).study_ids(Permission.ADMINISTER))
+        return (
+            request.user.is_active
+            and request.user.is_staff
+            and (
+                request.user.is_superuser
+                or bool(scope_of(request.user).study_ids(Permission.ADMINISTER))
+            )
         )
 
     def has_module_permission(self, request):

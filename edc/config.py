@@ -49,7 +49,9 @@ def database_from_url(url: str) -> dict:
             # Writers wait for each other instead of failing with "database is locked".
             "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
         }
-    raise ValueError(f"DATABASE_URL: unsupported scheme {parsed.scheme!r} (use postgres:// or sqlite://)")
+    raise ValueError(
+        f"DATABASE_URL: unsupported scheme {parsed.scheme!r} (use postgres:// or sqlite://)"
+    )
 
 
 def secret_key(var_dir: Path) -> str:

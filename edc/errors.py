@@ -10,7 +10,15 @@ from __future__ import annotations
 class DomainError(ValueError):
     status = 400
 
-    def __init__(self, code: str, field: str, message: str, *, status: int | None = None, details: list | None = None):
+    def __init__(
+        self,
+        code: str,
+        field: str,
+        message: str,
+        *,
+        status: int | None = None,
+        details: list | None = None,
+    ):
         super().__init__(f"{field}: {message}" if field else message)
         self.code = code
         self.field = field

@@ -32,7 +32,9 @@ class MembershipAdmin(ScopedAdmin):
         if not request.user.is_superuser:
             scope = scope_of(request.user)
             if db_field.name == "study":
-                kwargs["queryset"] = Study.objects.filter(pk__in=scope.study_ids(Permission.ADMINISTER))
+                kwargs["queryset"] = Study.objects.filter(
+                    pk__in=scope.study_ids(Permission.ADMINISTER)
+                )
             if db_field.name == "site":
                 kwargs["queryset"] = scope.sites(Permission.ADMINISTER)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
@@ -47,5 +49,7 @@ class MembershipAdmin(ScopedAdmin):
             updated = change_membership(ctx, original, role=role, site=site, is_active=active)
             obj.pk = updated.pk
         else:
-            created = grant_membership(ctx, user=obj.user, study=obj.study, site=obj.site, role=obj.role)
+            created = grant_membership(
+                ctx, user=obj.user, study=obj.study, site=obj.site, role=obj.role
+            )
             obj.pk = created.pk

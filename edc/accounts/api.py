@@ -23,18 +23,25 @@ class ObtainTokenView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(request=TokenRequest, responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}))
+    @extend_schema(
+        request=TokenRequest,
+        responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+    )
     def post(self, request):
         body = TokenRequest(data=request.data)
         body.is_valid(raise_exception=True)
         username = body.validated_data["username"]
         if is_locked_out(username):
             record_login_failure(username, Channel.API, locked=True)
-            raise DomainError("account_locked", "username", "locked after repeated failed sign-ins", status=403)
+            raise DomainError(
+                "account_locked", "username", "locked after repeated failed sign-ins", status=403
+            )
         user = authenticate(request, username=username, password=body.validated_data["password"])
         if user is None:
             record_login_failure(username, Channel.API)
-            raise DomainError("invalid_credentials", "password", "username or password is wrong", status=401)
+            raise DomainError(
+                "invalid_credentials", "password", "username or password is wrong", status=401
+            )
         record_login(user, Channel.API)
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})

@@ -8,10 +8,16 @@ from edc.accounts.roles import Role
 class Membership(models.Model):
     """A user's role in a study, at one site, or at every site of the study when site is empty."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="memberships"
+    )
     study = models.ForeignKey("studies.Study", on_delete=models.PROTECT, related_name="memberships")
     site = models.ForeignKey(
-        "studies.Site", null=True, blank=True, on_delete=models.PROTECT, related_name="memberships",
+        "studies.Site",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="memberships",
         help_text="Empty means every site of the study.",
     )
     role = models.CharField(max_length=20, choices=[(r.value, r.label) for r in Role])
@@ -22,11 +28,13 @@ class Membership(models.Model):
         ordering = ["study", "site", "user"]
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "study", "site", "role"], condition=Q(site__isnull=False),
+                fields=["user", "study", "site", "role"],
+                condition=Q(site__isnull=False),
                 name="membership_unique_at_site",
             ),
             models.UniqueConstraint(
-                fields=["user", "study", "role"], condition=Q(site__isnull=True),
+                fields=["user", "study", "role"],
+                condition=Q(site__isnull=True),
                 name="membership_unique_study_wide",
             ),
             models.CheckConstraint(

@@ -34,7 +34,13 @@ class Permission(StrEnum):
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.SITE_STAFF: frozenset(
-        {Permission.VIEW_DATA, Permission.ENTER_DATA, Permission.SCREEN, Permission.RANDOMIZE, Permission.ANSWER_QUERY}
+        {
+            Permission.VIEW_DATA,
+            Permission.ENTER_DATA,
+            Permission.SCREEN,
+            Permission.RANDOMIZE,
+            Permission.ANSWER_QUERY,
+        }
     ),
     Role.INVESTIGATOR: frozenset(
         {
@@ -47,7 +53,9 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.CONFIRM_ELIGIBILITY,
         }
     ),
-    Role.MONITOR: frozenset({Permission.VIEW_DATA, Permission.RAISE_QUERY, Permission.VERIFY_SOURCE}),
+    Role.MONITOR: frozenset(
+        {Permission.VIEW_DATA, Permission.RAISE_QUERY, Permission.VERIFY_SOURCE}
+    ),
     Role.DATA_MANAGER: frozenset(
         {Permission.VIEW_DATA, Permission.RAISE_QUERY, Permission.LOCK, Permission.EXPORT}
     ),

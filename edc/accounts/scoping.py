@@ -30,7 +30,9 @@ class Scope:
         if cached is not None:
             return cached
         scope = cls(user_id=user.pk)
-        rows = Membership.objects.filter(user=user, is_active=True).values_list("study_id", "site_id", "role")
+        rows = Membership.objects.filter(user=user, is_active=True).values_list(
+            "study_id", "site_id", "role"
+        )
         for study_id, site_id, role in rows:
             scope.grants.setdefault((study_id, site_id), set()).add(role)
         user._edc_scope = scope
@@ -55,20 +57,30 @@ class Scope:
 
     def require(self, permission: Permission, study_id: int, site_id: int | None = None) -> None:
         if not self.can(permission, study_id, site_id):
-            raise PermissionDenied(f"your role does not allow {permission.value.replace('_', ' ')} here")
+            raise PermissionDenied(
+                f"your role does not allow {permission.value.replace('_', ' ')} here"
+            )
 
     def study_ids(self, permission: Permission = Permission.VIEW_DATA) -> set[int]:
         return {s for (s, _), roles in self.grants.items() if permission in permissions_of(roles)}
 
     def is_site_limited(self, study_id: int, permission: Permission = Permission.VIEW_DATA) -> bool:
-        return not (permission in permissions_of(self.grants.get((study_id, None), set())))
+        return permission not in permissions_of(self.grants.get((study_id, None), set()))
 
     # ---- filters -----------------------------------------------------------------------
 
     def site_filter(self, prefix: str = "", permission: Permission = Permission.VIEW_DATA) -> Q:
         """Q restricting rows whose `<prefix>study_id` / `<prefix>site_id` are in scope."""
-        whole_studies = [s for (s, site), roles in self.grants.items() if site is None and permission in permissions_of(roles)]
-        sites = [site for (s, site), roles in self.grants.items() if site is not None and permission in permissions_of(roles)]
+        whole_studies = [
+            s
+            for (s, site), roles in self.grants.items()
+            if site is None and permission in permissions_of(roles)
+        ]
+        sites = [
+            site
+            for (s, site), roles in self.grants.items()
+            if site is not None and permission in permissions_of(roles)
+        ]
         q = Q(pk__in=[])
         if whole_studies:
             q |= Q(**{f"{prefix}study_id__in": whole_studies})
@@ -76,14 +88,24 @@ class Scope:
             q |= Q(**{f"{prefix}site_id__in": sites})
         return q
 
-    def filter(self, queryset: QuerySet, prefix: str = "", permission: Permission = Permission.VIEW_DATA) -> QuerySet:
+    def filter(
+        self, queryset: QuerySet, prefix: str = "", permission: Permission = Permission.VIEW_DATA
+    ) -> QuerySet:
         return queryset.filter(self.site_filter(prefix, permission))
 
     def sites(self, permission: Permission = Permission.VIEW_DATA) -> QuerySet:
         from edc.studies.models import Site
 
-        whole = [s for (s, site), roles in self.grants.items() if site is None and permission in permissions_of(roles)]
-        sites = [site for (s, site), roles in self.grants.items() if site is not None and permission in permissions_of(roles)]
+        whole = [
+            s
+            for (s, site), roles in self.grants.items()
+            if site is None and permission in permissions_of(roles)
+        ]
+        sites = [
+            site
+            for (s, site), roles in self.grants.items()
+            if site is not None and permission in permissions_of(roles)
+        ]
         return Site.objects.filter(Q(study_id__in=whole) | Q(pk__in=sites))
 
     def studies(self) -> QuerySet:

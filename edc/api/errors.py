@@ -19,7 +19,9 @@ def _first_field_error(detail) -> tuple[str, str, list]:
             for message in messages if isinstance(messages, list) else [messages]:
                 if isinstance(message, dict):
                     for sub_field, sub_messages in message.items():
-                        for sub in sub_messages if isinstance(sub_messages, list) else [sub_messages]:
+                        for sub in (
+                            sub_messages if isinstance(sub_messages, list) else [sub_messages]
+                        ):
                             details.append({"field": f"{field}.{sub_field}", "message": str(sub)})
                 else:
                     details.append({"field": field, "message": str(message)})
@@ -37,7 +39,14 @@ def exception_handler(exc, context):
     if isinstance(exc, DefinitionError):
         details = [{"field": p.path, "message": p.message} for p in exc.problems]
         return Response(
-            {"error": {"code": "invalid_definition", "field": details[0]["field"], "message": str(exc.problems[0]), "details": details}},
+            {
+                "error": {
+                    "code": "invalid_definition",
+                    "field": details[0]["field"],
+                    "message": str(exc.problems[0]),
+                    "details": details,
+                }
+            },
             status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, Http404):
@@ -49,10 +58,19 @@ def exception_handler(exc, context):
         return None
     if isinstance(exc, exceptions.ValidationError):
         field, message, details = _first_field_error(exc.detail)
-        body = {"code": "invalid", "field": field, "message": f"{field}: {message}" if field else message, "details": details}
+        body = {
+            "code": "invalid",
+            "field": field,
+            "message": f"{field}: {message}" if field else message,
+            "details": details,
+        }
     else:
         code = getattr(exc, "default_code", "error")
         codes = exc.get_codes() if hasattr(exc, "get_codes") else code
-        body = {"code": codes if isinstance(codes, str) else code, "field": "", "message": str(exc.detail)}
+        body = {
+            "code": codes if isinstance(codes, str) else code,
+            "field": "",
+            "message": str(exc.detail),
+        }
     response.data = {"error": body}
     return response

@@ -18,7 +18,9 @@ class ReasonRequired(DomainError):
     """A change to data that was already saved needs a reason."""
 
     def __init__(self, field: str = "reason"):
-        super().__init__("reason_required", field, "a reason for change is required to change saved data")
+        super().__init__(
+            "reason_required", field, "a reason for change is required to change saved data"
+        )
 
 
 def require_reason(ctx: ChangeContext) -> str:
@@ -35,7 +37,17 @@ class Change:
     new: Any
 
 
-def _row(ctx: ChangeContext, action: str, obj_type: str, obj_id: Any, scope: dict, item: str, old: Any, new: Any, at) -> AuditEvent:
+def _row(
+    ctx: ChangeContext,
+    action: str,
+    obj_type: str,
+    obj_id: Any,
+    scope: dict,
+    item: str,
+    old: Any,
+    new: Any,
+    at,
+) -> AuditEvent:
     user = ctx.user if ctx.user is not None and ctx.user.is_authenticated else None
     return AuditEvent(
         at=at,

@@ -23,7 +23,10 @@ from edc.subjects.lifecycle import OffStudyReason, Status
 from edc.subjects.models import Subject
 
 DEMO_PASSWORD = "demo-edc-2026"
-DEMO_SITES = [("01", "Sun Yat-sen University Cancer Center"), ("02", "Guangxi Medical University Cancer Hospital")]
+DEMO_SITES = [
+    ("01", "Sun Yat-sen University Cancer Center"),
+    ("02", "Guangxi Medical University Cancer Hospital"),
+]
 
 # username -> (role, site code or None for all sites)
 DEMO_USERS = {
@@ -49,8 +52,12 @@ def _user(username: str, role: Role):
     User = get_user_model()
     user, created = User.objects.get_or_create(
         username=username,
-        defaults={"email": f"{username}@example.org", "first_name": role.label, "last_name": "(demo)",
-                  "is_staff": role == Role.STUDY_ADMIN},
+        defaults={
+            "email": f"{username}@example.org",
+            "first_name": role.label,
+            "last_name": "(demo)",
+            "is_staff": role == Role.STUDY_ADMIN,
+        },
     )
     if created:
         user.set_password(DEMO_PASSWORD)
@@ -58,18 +65,36 @@ def _user(username: str, role: Role):
     return user
 
 
-def _subjects_at_stages(ctx: ChangeContext, study: Study, site: Site, today: dt.date) -> list[Subject]:
+def _subjects_at_stages(
+    ctx: ChangeContext, study: Study, site: Site, today: dt.date
+) -> list[Subject]:
     model = study.definition["enrolment_model"]
     consent = today - dt.timedelta(days=40)
     made = []
     for _ in range(4):
-        made.append(subject_services.screen_subject(ctx, site, consent_date=consent, icf_version="1.0", screening_date=consent + dt.timedelta(days=1)))
+        made.append(
+            subject_services.screen_subject(
+                ctx,
+                site,
+                consent_date=consent,
+                icf_version="1.0",
+                screening_date=consent + dt.timedelta(days=1),
+            )
+        )
     screening, registered, further, failed = made
-    subject_services.transition(ctx, registered, Status.REGISTERED, on_date=consent + dt.timedelta(days=7))
-    subject_services.transition(ctx, further, Status.REGISTERED, on_date=consent + dt.timedelta(days=7))
+    subject_services.transition(
+        ctx, registered, Status.REGISTERED, on_date=consent + dt.timedelta(days=7)
+    )
+    subject_services.transition(
+        ctx, further, Status.REGISTERED, on_date=consent + dt.timedelta(days=7)
+    )
     if model == "register_before_induction":
-        subject_services.transition(ctx, further, Status.INDUCTION, on_date=consent + dt.timedelta(days=8))
-    subject_services.transition(ctx, failed, Status.SCREEN_FAILED, on_date=consent + dt.timedelta(days=5))
+        subject_services.transition(
+            ctx, further, Status.INDUCTION, on_date=consent + dt.timedelta(days=8)
+        )
+    subject_services.transition(
+        ctx, failed, Status.SCREEN_FAILED, on_date=consent + dt.timedelta(days=5)
+    )
     return [Subject.objects.get(pk=s.pk) for s in made]
 
 
@@ -83,12 +108,18 @@ def seed_demo(today: dt.date | None = None) -> list[DemoStudy]:
         sites = {}
         for code, name in DEMO_SITES:
             site = Site.objects.filter(study=study, code=code).first() or create_site(
-                ctx, study, code=code, name=name, staff_email=f"site{code}.{study.code.lower()}@example.org"
+                ctx,
+                study,
+                code=code,
+                name=name,
+                staff_email=f"site{code}.{study.code.lower()}@example.org",
             )
             sites[code] = site
         for username, (role, site_code) in DEMO_USERS.items():
             site = sites[site_code] if site_code else None
-            if not Membership.objects.filter(user=users[username], study=study, site=site, role=role).exists():
+            if not Membership.objects.filter(
+                user=users[username], study=study, site=site, role=role
+            ).exists():
                 grant_membership(ctx, user=users[username], study=study, site=site, role=role)
         subjects = {}
         for code, site in sites.items():

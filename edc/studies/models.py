@@ -54,8 +54,12 @@ class ProtocolVersion(models.Model):
     class Meta:
         ordering = ["study", "number"]
         constraints = [
-            models.UniqueConstraint(fields=["study", "number"], name="protocol_version_number_unique"),
-            models.UniqueConstraint(fields=["study", "sha256"], name="protocol_version_content_unique"),
+            models.UniqueConstraint(
+                fields=["study", "number"], name="protocol_version_number_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["study", "sha256"], name="protocol_version_content_unique"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -20,12 +20,31 @@ import yaml
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
 VALUE_OPERATORS = {
-    "item", "context", "date", "age_years", "days_between", "add_years", "add_months", "add_days",
-    "ratio", "crcl_cockcroft_gault", "qtc", "hbv_copies_per_ml", "count", "max", "min", "latest_within",
+    "item",
+    "context",
+    "date",
+    "age_years",
+    "days_between",
+    "add_years",
+    "add_months",
+    "add_days",
+    "ratio",
+    "crcl_cockcroft_gault",
+    "qtc",
+    "hbv_copies_per_ml",
+    "count",
+    "max",
+    "min",
+    "latest_within",
 }
 CONDITION_OPERATORS = {"all", "any", "not", "cmp", "in", "present", "exists", "within_days"}
 CONTEXT_DATES = {
-    "consent_date", "registration_date", "randomization_date", "first_dose_date", "enrol_date", "today",
+    "consent_date",
+    "registration_date",
+    "randomization_date",
+    "first_dose_date",
+    "enrol_date",
+    "today",
 }
 COMPARATORS = {"<", "<=", ">", ">=", "==", "!="}
 
@@ -105,7 +124,10 @@ def _duplicates(entries: list[dict], key: str, where: str) -> Iterator[Problem]:
     for index, entry in enumerate(entries):
         value = entry.get(key)
         if value in seen:
-            yield Problem(f"{where}[{index}].{key}", f"duplicate {key} {value!r} (also at {where}[{seen[value]}])")
+            yield Problem(
+                f"{where}[{index}].{key}",
+                f"duplicate {key} {value!r} (also at {where}[{seen[value]}])",
+            )
         else:
             seen[value] = index
 
@@ -158,7 +180,9 @@ class _Refs:
         return f"names unknown item {ref!r} (use form.ITEM outside a form's own edit checks)"
 
 
-def _walk_expression(expr: Any, path: str, refs: _Refs, local_form: str | None, row_items: set[str] | None) -> Iterator[Problem]:
+def _walk_expression(
+    expr: Any, path: str, refs: _Refs, local_form: str | None, row_items: set[str] | None
+) -> Iterator[Problem]:
     if isinstance(expr, list):
         for i, part in enumerate(expr):
             yield from _walk_expression(part, f"{path}[{i}]", refs, local_form, row_items)
@@ -168,7 +192,7 @@ def _walk_expression(expr: Any, path: str, refs: _Refs, local_form: str | None, 
     if len(expr) != 1:
         yield Problem(path, "an expression node must have exactly one operator key")
         return
-    (op, arg), = expr.items()
+    ((op, arg),) = expr.items()
     here = f"{path}.{op}"
     if op not in VALUE_OPERATORS | CONDITION_OPERATORS:
         yield Problem(here, "unknown operator (see edc/studies/EXPRESSIONS.md)")
@@ -189,7 +213,9 @@ def _walk_expression(expr: Any, path: str, refs: _Refs, local_form: str | None, 
         return
     if op == "cmp":
         if not (isinstance(arg, list) and len(arg) == 3 and arg[1] in COMPARATORS):
-            yield Problem(here, "must be [left, operator, right] with operator one of < <= > >= == !=")
+            yield Problem(
+                here, "must be [left, operator, right] with operator one of < <= > >= == !="
+            )
             return
         yield from _walk_expression(arg[0], f"{here}[0]", refs, local_form, row_items)
         yield from _walk_expression(arg[2], f"{here}[2]", refs, local_form, row_items)
@@ -199,7 +225,9 @@ def _walk_expression(expr: Any, path: str, refs: _Refs, local_form: str | None, 
         if group not in refs.groups:
             yield Problem(f"{here}.group", f"names unknown repeating group or form {group!r}")
             return
-        yield from _walk_expression(arg.get("where"), f"{here}.where", refs, local_form, refs.groups[group])
+        yield from _walk_expression(
+            arg.get("where"), f"{here}.where", refs, local_form, refs.groups[group]
+        )
         return
     if op == "latest_within":
         for key in ("item", "date_item"):
@@ -233,7 +261,9 @@ def reference_problems(data: dict) -> list[Problem]:
     for a, arm in enumerate(arms):
         for i, code in enumerate(arm.get("interventions", [])):
             if code not in intervention_codes:
-                problems.append(Problem(f"arms[{a}].interventions[{i}]", f"names unknown intervention {code!r}"))
+                problems.append(
+                    Problem(f"arms[{a}].interventions[{i}]", f"names unknown intervention {code!r}")
+                )
 
     for f, form in enumerate(data.get("forms", [])):
         where = f"forms[{f}]"
@@ -246,62 +276,101 @@ def reference_problems(data: dict) -> list[Problem]:
                 problems += _item_problems(item, f"{where}.groups[{g}].items[{i}]", refs, form)
         for item in all_items:
             if item["code"] in seen:
-                problems.append(Problem(f"{where}", f"item code {item['code']!r} is used twice on this form"))
+                problems.append(
+                    Problem(f"{where}", f"item code {item['code']!r} is used twice on this form")
+                )
             seen.add(item["code"])
         for c, check in enumerate(form.get("edit_checks", [])):
-            problems += _walk_expression(check["rule"], f"{where}.edit_checks[{c}].rule", refs, form["code"], None)
+            problems += _walk_expression(
+                check["rule"], f"{where}.edit_checks[{c}].rule", refs, form["code"], None
+            )
             for i, code in enumerate(check.get("items", [])):
                 if code not in refs.items[form["code"]]:
-                    problems.append(Problem(f"{where}.edit_checks[{c}].items[{i}]", f"names unknown item {code!r}"))
+                    problems.append(
+                        Problem(
+                            f"{where}.edit_checks[{c}].items[{i}]", f"names unknown item {code!r}"
+                        )
+                    )
 
     randomization = data["randomization"]
     ratio_sum = sum(a["ratio"] for a in arms)
     if randomization["method"] == "stratified_permuted_block":
         sizes = randomization.get("block_sizes")
         if not sizes:
-            problems.append(Problem("randomization.block_sizes", "is required for stratified_permuted_block"))
+            problems.append(
+                Problem("randomization.block_sizes", "is required for stratified_permuted_block")
+            )
         for i, size in enumerate(sizes or []):
             if ratio_sum and size % ratio_sum:
-                problems.append(Problem(f"randomization.block_sizes[{i}]", f"must be a multiple of the ratio sum {ratio_sum}"))
+                problems.append(
+                    Problem(
+                        f"randomization.block_sizes[{i}]",
+                        f"must be a multiple of the ratio sum {ratio_sum}",
+                    )
+                )
     for f, factor in enumerate(randomization.get("factors", [])):
         where = f"randomization.factors[{f}]"
         source = factor["source"]
         item = refs.items.get(source["form"], {}).get(source["item"])
         if source["form"] not in refs.forms:
-            problems.append(Problem(f"{where}.source.form", f"names unknown form {source['form']!r}"))
+            problems.append(
+                Problem(f"{where}.source.form", f"names unknown form {source['form']!r}")
+            )
             continue
         if item is None:
-            problems.append(Problem(f"{where}.source.item", f"names unknown item {source['item']!r} on form {source['form']!r}"))
+            problems.append(
+                Problem(
+                    f"{where}.source.item",
+                    f"names unknown item {source['item']!r} on form {source['form']!r}",
+                )
+            )
             continue
         choices = item_choices(item, refs.codelists)
         if choices is None:
-            problems.append(Problem(f"{where}.source.item", "must be a choice item whose codes are the levels"))
+            problems.append(
+                Problem(f"{where}.source.item", "must be a choice item whose codes are the levels")
+            )
             continue
         for level_index, level in enumerate(factor["levels"]):
             if level["code"] not in choices:
-                problems.append(Problem(f"{where}.levels[{level_index}].code", f"{level['code']!r} is not a choice of {source['form']}.{source['item']}"))
+                problems.append(
+                    Problem(
+                        f"{where}.levels[{level_index}].code",
+                        f"{level['code']!r} is not a choice of {source['form']}.{source['item']}",
+                    )
+                )
     problems += _duplicates(randomization.get("factors", []), "code", "randomization.factors")
 
     for e, event in enumerate(data["schedule"]["events"]):
         for i, code in enumerate(event.get("forms", [])):
             if code not in refs.forms:
-                problems.append(Problem(f"schedule.events[{e}].forms[{i}]", f"names unknown form {code!r}"))
+                problems.append(
+                    Problem(f"schedule.events[{e}].forms[{i}]", f"names unknown form {code!r}")
+                )
         for i, code in enumerate(event.get("arms", [])):
             if code not in arm_codes:
-                problems.append(Problem(f"schedule.events[{e}].arms[{i}]", f"names unknown arm {code!r}"))
+                problems.append(
+                    Problem(f"schedule.events[{e}].arms[{i}]", f"names unknown arm {code!r}")
+                )
 
     for c, criterion in enumerate(data.get("eligibility", [])):
         where = f"eligibility[{c}]"
         expected_kind = "inclusion" if "-IN" in criterion["id"] else "exclusion"
         if criterion["kind"] != expected_kind:
-            problems.append(Problem(f"{where}.kind", f"must be {expected_kind} for {criterion['id']}"))
+            problems.append(
+                Problem(f"{where}.kind", f"must be {expected_kind} for {criterion['id']}")
+            )
         if "rule" in criterion:
             problems += _walk_expression(criterion["rule"], f"{where}.rule", refs, None, None)
         if "attestation" in criterion:
             ref = criterion["attestation"]
             item = refs.items.get(ref["form"], {}).get(ref["item"])
             if item is None:
-                problems.append(Problem(f"{where}.attestation", f"names unknown item {ref['form']}.{ref['item']}"))
+                problems.append(
+                    Problem(
+                        f"{where}.attestation", f"names unknown item {ref['form']}.{ref['item']}"
+                    )
+                )
             elif item_choices(item, refs.codelists) is None and item["type"] != "boolean":
                 problems.append(Problem(f"{where}.attestation", "must name a yes/no item"))
     return problems
@@ -309,10 +378,18 @@ def reference_problems(data: dict) -> list[Problem]:
 
 def _item_problems(item: dict, where: str, refs: _Refs, form: dict) -> list[Problem]:
     problems = []
-    if item["type"] in {"choice", "multichoice"} and "choices" not in item and "codelist" not in item:
-        problems.append(Problem(f"{where}.choices", "is required for a choice item (or give a codelist)"))
+    if (
+        item["type"] in {"choice", "multichoice"}
+        and "choices" not in item
+        and "codelist" not in item
+    ):
+        problems.append(
+            Problem(f"{where}.choices", "is required for a choice item (or give a codelist)")
+        )
     if "codelist" in item and item["codelist"] not in refs.codelists:
-        problems.append(Problem(f"{where}.codelist", f"names unknown codelist {item['codelist']!r}"))
+        problems.append(
+            Problem(f"{where}.codelist", f"names unknown codelist {item['codelist']!r}")
+        )
     for key in ("range", "soft_range"):
         bounds = item.get(key)
         if bounds and "min" in bounds and "max" in bounds and bounds["min"] > bounds["max"]:
@@ -321,7 +398,9 @@ def _item_problems(item: dict, where: str, refs: _Refs, form: dict) -> list[Prob
             problems.append(Problem(f"{where}.{key}", "only numeric items have a range"))
     for key in ("uln_item", "lln_item"):
         if key in item and item[key] not in form_items(form):
-            problems.append(Problem(f"{where}.{key}", f"names unknown item {item[key]!r} on this form"))
+            problems.append(
+                Problem(f"{where}.{key}", f"names unknown item {item[key]!r} on this form")
+            )
     return problems
 
 
@@ -341,7 +420,9 @@ def parse_text(text: str, source: str = "<text>") -> tuple[Any, list[Problem]]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else source
-        return None, [Problem("", f"{source}: not valid YAML at {where}: {getattr(exc, 'problem', exc)}")]
+        return None, [
+            Problem("", f"{source}: not valid YAML at {where}: {getattr(exc, 'problem', exc)}")
+        ]
 
 
 def check_file(path: Path) -> tuple[Any, list[Problem]]:
@@ -357,7 +438,9 @@ def check_file(path: Path) -> tuple[Any, list[Problem]]:
 
 def canonical_sha256(data: Any) -> str:
     """The content hash of a definition: key order and YAML formatting do not matter."""
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    canonical = json.dumps(
+        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 

@@ -67,22 +67,48 @@ def load_study_definition(ctx: ChangeContext, data: dict, *, source_name: str) -
         definition=data,
         loaded_by=ctx.user if ctx.user is not None and ctx.user.is_authenticated else None,
     )
-    changes = [Change(name, getattr(study, name), value) for name, value in fields.items() if getattr(study, name) != value]
+    changes = [
+        Change(name, getattr(study, name), value)
+        for name, value in fields.items()
+        if getattr(study, name) != value
+    ]
     for name, value in fields.items():
         setattr(study, name, value)
     previous = study.current_version.number if study.current_version_id else None
     study.current_version = version
     study.save()
     changes.append(Change("protocol_version", previous, number))
-    record_changes(ctx, "protocol_loaded", changes, object_type="studies.Study", object_id=study.pk, study=study)
+    record_changes(
+        ctx,
+        "protocol_loaded",
+        changes,
+        object_type="studies.Study",
+        object_id=study.pk,
+        study=study,
+    )
     return LoadResult(study, version, created_study, True)
 
 
 @transaction.atomic
-def create_site(ctx: ChangeContext, study: Study, *, code: str, name: str, timezone: str = "Asia/Shanghai", staff_email: str = "") -> Site:
-    site = Site.objects.create(study=study, code=code, name=name, timezone=timezone, staff_email=staff_email)
+def create_site(
+    ctx: ChangeContext,
+    study: Study,
+    *,
+    code: str,
+    name: str,
+    timezone: str = "Asia/Shanghai",
+    staff_email: str = "",
+) -> Site:
+    site = Site.objects.create(
+        study=study, code=code, name=name, timezone=timezone, staff_email=staff_email
+    )
     record_changes(
-        ctx, "create", [Change("code", None, code), Change("name", None, name)],
-        object_type="studies.Site", object_id=site.pk, study=study, site=site,
+        ctx,
+        "create",
+        [Change("code", None, code), Change("name", None, name)],
+        object_type="studies.Site",
+        object_id=site.pk,
+        study=study,
+        site=site,
     )
     return site

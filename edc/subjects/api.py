@@ -18,8 +18,18 @@ class SubjectSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Subject
-        fields = ["subject_id", "study", "site", "status", "protocol_version", "screening_date",
-                  "registration_date", "randomization_date", "off_study_date", "off_study_reason"]
+        fields = [
+            "subject_id",
+            "study",
+            "site",
+            "status",
+            "protocol_version",
+            "screening_date",
+            "registration_date",
+            "randomization_date",
+            "off_study_date",
+            "off_study_reason",
+        ]
 
 
 class ScreenRequest(serializers.Serializer):
@@ -31,19 +41,31 @@ class ScreenRequest(serializers.Serializer):
 class TransitionRequest(serializers.Serializer):
     status = serializers.ChoiceField(choices=[s.value for s in Status])
     on_date = serializers.DateField(required=False)
-    off_study_reason = serializers.ChoiceField(choices=[r.value for r in OffStudyReason], required=False)
+    off_study_reason = serializers.ChoiceField(
+        choices=[r.value for r in OffStudyReason], required=False
+    )
     reason = serializers.CharField(required=False, allow_blank=True)
 
 
 class StudySubjectsView(APIView):
-    @extend_schema(responses=SubjectSerializer(many=True), summary="Subjects of a study visible to you")
+    @extend_schema(
+        responses=SubjectSerializer(many=True), summary="Subjects of a study visible to you"
+    )
     def get(self, request, study_code):
         scope = scope_of(request.user)
         study = selectors.get_study(scope, study_code)
-        subjects = selectors.visible_subjects(scope).filter(study=study).select_related("study", "site", "protocol_version")
+        subjects = (
+            selectors.visible_subjects(scope)
+            .filter(study=study)
+            .select_related("study", "site", "protocol_version")
+        )
         return Response(SubjectSerializer(subjects, many=True).data)
 
-    @extend_schema(request=ScreenRequest, responses={201: SubjectSerializer}, summary="Screen a subject (records consent)")
+    @extend_schema(
+        request=ScreenRequest,
+        responses={201: SubjectSerializer},
+        summary="Screen a subject (records consent)",
+    )
     def post(self, request, study_code):
         scope = scope_of(request.user)
         study = selectors.get_study(scope, study_code)
@@ -63,7 +85,11 @@ class SubjectDetailView(APIView):
 
 
 class SubjectTransitionView(APIView):
-    @extend_schema(request=TransitionRequest, responses=SubjectSerializer, summary="Move a subject through its lifecycle")
+    @extend_schema(
+        request=TransitionRequest,
+        responses=SubjectSerializer,
+        summary="Move a subject through its lifecycle",
+    )
     def post(self, request, study_code, subject_id):
         subject = selectors.get_subject(scope_of(request.user), study_code, subject_id)
         body = TransitionRequest(data=request.data)

@@ -4,7 +4,9 @@ from django import forms
 
 
 class ScreenSubjectForm(forms.Form):
-    consent_date = forms.DateField(label="Informed consent date", widget=forms.DateInput(attrs={"type": "date"}))
+    consent_date = forms.DateField(
+        label="Informed consent date", widget=forms.DateInput(attrs={"type": "date"})
+    )
     icf_version = forms.CharField(label="ICF version signed", max_length=40)
 
     def clean_consent_date(self):

@@ -48,12 +48,22 @@ class OffStudyReason(StrEnum):
     INVESTIGATOR_DECISION = "investigator_decision"
 
 
-_ON_TREATMENT = {Status.ON_TREATMENT, Status.REIRRADIATION_PENDING, Status.REIRRADIATING, Status.ON_TREATMENT_POST_RT}
+_ON_TREATMENT = {
+    Status.ON_TREATMENT,
+    Status.REIRRADIATION_PENDING,
+    Status.REIRRADIATING,
+    Status.ON_TREATMENT_POST_RT,
+}
 _TREATMENT_EXITS = {Status.OFF_TREATMENT_FOLLOWUP, Status.SURVIVAL_FOLLOWUP, Status.OFF_STUDY}
 
 ALLOWED: dict[Status, set[Status]] = {
     Status.SCREENING: {Status.REGISTERED, Status.SCREEN_FAILED, Status.OFF_STUDY},
-    Status.REGISTERED: {Status.INDUCTION, Status.RANDOMIZED, Status.SCREEN_FAILED, Status.OFF_STUDY},
+    Status.REGISTERED: {
+        Status.INDUCTION,
+        Status.RANDOMIZED,
+        Status.SCREEN_FAILED,
+        Status.OFF_STUDY,
+    },
     Status.INDUCTION: {Status.RANDOMIZED, Status.INDUCTION_FAILED, Status.OFF_STUDY},
     Status.INDUCTION_FAILED: {Status.OFF_STUDY},
     Status.RANDOMIZED: {Status.ON_TREATMENT} | _TREATMENT_EXITS,
@@ -74,14 +84,25 @@ class IllegalTransition(DomainError):
     status = 409
 
     def __init__(self, current: str, target: str, why: str = ""):
-        allowed = ALLOWED.get(Status(current), set()) if current in Status._value2member_map_ else set()
-        detail = why or f"allowed from {current}: {', '.join(sorted(allowed)) or 'nothing (final state)'}"
-        super().__init__("illegal_transition", "status", f"cannot move a subject from {current} to {target} ({detail})")
+        allowed = (
+            ALLOWED.get(Status(current), set()) if current in Status._value2member_map_ else set()
+        )
+        detail = (
+            why
+            or f"allowed from {current}: {', '.join(sorted(allowed)) or 'nothing (final state)'}"
+        )
+        super().__init__(
+            "illegal_transition",
+            "status",
+            f"cannot move a subject from {current} to {target} ({detail})",
+        )
         self.current = current
         self.target = target
 
 
-def check_transition(current: str, target: str, enrolment_model: str, *, off_study_reason: str | None = None) -> Status:
+def check_transition(
+    current: str, target: str, enrolment_model: str, *, off_study_reason: str | None = None
+) -> Status:
     """Return the target Status, or raise IllegalTransition explaining why not."""
     try:
         now, nxt = Status(current), Status(target)
@@ -90,10 +111,22 @@ def check_transition(current: str, target: str, enrolment_model: str, *, off_stu
     if nxt not in ALLOWED[now]:
         raise IllegalTransition(now, nxt)
     model = EnrolmentModel(enrolment_model)
-    if now == Status.REGISTERED and nxt == Status.INDUCTION and model != EnrolmentModel.REGISTER_BEFORE_INDUCTION:
-        raise IllegalTransition(now, nxt, "this study enrols after induction: there is no on-study induction")
-    if now == Status.REGISTERED and nxt == Status.RANDOMIZED and model == EnrolmentModel.REGISTER_BEFORE_INDUCTION:
-        raise IllegalTransition(now, nxt, "this study randomizes responders after on-study induction")
+    if (
+        now == Status.REGISTERED
+        and nxt == Status.INDUCTION
+        and model != EnrolmentModel.REGISTER_BEFORE_INDUCTION
+    ):
+        raise IllegalTransition(
+            now, nxt, "this study enrols after induction: there is no on-study induction"
+        )
+    if (
+        now == Status.REGISTERED
+        and nxt == Status.RANDOMIZED
+        and model == EnrolmentModel.REGISTER_BEFORE_INDUCTION
+    ):
+        raise IllegalTransition(
+            now, nxt, "this study randomizes responders after on-study induction"
+        )
     if nxt == Status.OFF_STUDY and not off_study_reason:
         raise IllegalTransition(now, nxt, "a reason for going off study is required")
     return nxt

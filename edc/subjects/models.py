@@ -10,13 +10,19 @@ class Subject(models.Model):
     study = models.ForeignKey("studies.Study", on_delete=models.PROTECT, related_name="subjects")
     site = models.ForeignKey("studies.Site", on_delete=models.PROTECT, related_name="subjects")
     subject_id = models.CharField(max_length=30)
-    status = models.CharField(max_length=30, choices=[(s.value, s.label) for s in Status], default=Status.SCREENING)
-    protocol_version = models.ForeignKey("studies.ProtocolVersion", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        max_length=30, choices=[(s.value, s.label) for s in Status], default=Status.SCREENING
+    )
+    protocol_version = models.ForeignKey(
+        "studies.ProtocolVersion", on_delete=models.PROTECT, related_name="+"
+    )
     screening_date = models.DateField()
     registration_date = models.DateField(null=True, blank=True)
     randomization_date = models.DateField(null=True, blank=True)
     off_study_date = models.DateField(null=True, blank=True)
-    off_study_reason = models.CharField(max_length=40, blank=True, choices=[(r.value, r.value) for r in OffStudyReason])
+    off_study_reason = models.CharField(
+        max_length=40, blank=True, choices=[(r.value, r.value) for r in OffStudyReason]
+    )
     death_date = models.DateField(null=True, blank=True)
     treatment_consent_withdrawn = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -25,7 +31,9 @@ class Subject(models.Model):
     class Meta:
         ordering = ["study", "subject_id"]
         constraints = [
-            models.UniqueConstraint(fields=["study", "subject_id"], name="subject_id_unique_in_study"),
+            models.UniqueConstraint(
+                fields=["study", "subject_id"], name="subject_id_unique_in_study"
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=[s.value for s in Status]), name="subject_status_valid"
             ),

@@ -24,9 +24,16 @@ def get_site(scope: Scope, study: Study, site_code: str) -> Site:
 
 def get_subject(scope: Scope, study_code: str, subject_id: str) -> Subject:
     """A subject outside the caller's sites is simply not found (404)."""
-    queryset = visible_subjects(scope).select_related("study__current_version", "site", "protocol_version")
+    queryset = visible_subjects(scope).select_related(
+        "study__current_version", "site", "protocol_version"
+    )
     return get_object_or_404(queryset, study__code=study_code, subject_id=subject_id)
 
 
 def site_subjects(scope: Scope, site: Site):
-    return visible_subjects(scope).filter(site=site).select_related("study", "site").order_by("subject_id")
+    return (
+        visible_subjects(scope)
+        .filter(site=site)
+        .select_related("study", "site")
+        .order_by("subject_id")
+    )

@@ -46,7 +46,12 @@ def _check_date(field: str, value: dt.date, *, not_after: dt.date | None = None)
 
 @transaction.atomic
 def screen_subject(
-    ctx: ChangeContext, site: Site, *, consent_date: dt.date, icf_version: str, screening_date: dt.date | None = None
+    ctx: ChangeContext,
+    site: Site,
+    *,
+    consent_date: dt.date,
+    icf_version: str,
+    screening_date: dt.date | None = None,
 ) -> Subject:
     """Create a subject at a site with its study-scoped ID and record informed consent."""
     _authorize(ctx, Permission.SCREEN, site)
@@ -55,14 +60,20 @@ def screen_subject(
     _check_date("consent_date", consent_date, not_after=today)
     _check_date("screening_date", screening_date, not_after=today)
     if screening_date < consent_date:
-        raise SubjectError("consent_after_screening", "consent_date", "consent must be on or before the screening date")
+        raise SubjectError(
+            "consent_after_screening",
+            "consent_date",
+            "consent must be on or before the screening date",
+        )
     if not (icf_version or "").strip():
         raise SubjectError("required", "icf_version", "the ICF version signed is required")
     # Serialise ID allocation per site: the site row is the lock.
     site = Site.objects.select_for_update().select_related("study").get(pk=site.pk)
     study = site.study
     if study.status != StudyStatus.OPEN:
-        raise SubjectError("study_not_open", "study", f"{study.code} is {study.get_status_display().lower()}")
+        raise SubjectError(
+            "study_not_open", "study", f"{study.code} is {study.get_status_display().lower()}"
+        )
     if not site.is_active:
         raise SubjectError("site_inactive", "site", f"site {site.code} is not active")
     number = Subject.objects.filter(site=site).count() + 1
@@ -73,7 +84,9 @@ def screen_subject(
         protocol_version_id=study.current_version_id,
         screening_date=screening_date,
     )
-    consent = Consent.objects.create(subject=subject, consent_date=consent_date, icf_version=icf_version.strip())
+    consent = Consent.objects.create(
+        subject=subject, consent_date=consent_date, icf_version=icf_version.strip()
+    )
     scope = {"study": study, "site": site, "subject": subject}
     record_changes(
         ctx,
@@ -90,7 +103,10 @@ def screen_subject(
     record_changes(
         ctx,
         "create",
-        [Change("consent_date", None, consent_date.isoformat()), Change("icf_version", None, consent.icf_version)],
+        [
+            Change("consent_date", None, consent_date.isoformat()),
+            Change("icf_version", None, consent.icf_version),
+        ],
         object_type="subjects.Consent",
         object_id=consent.pk,
         **scope,
@@ -100,10 +116,19 @@ def screen_subject(
 
 @transaction.atomic
 def correct_consent(
-    ctx: ChangeContext, consent: Consent, *, row_version: int, consent_date: dt.date | None = None, icf_version: str | None = None
+    ctx: ChangeContext,
+    consent: Consent,
+    *,
+    row_version: int,
+    consent_date: dt.date | None = None,
+    icf_version: str | None = None,
 ) -> Consent:
     """Change saved consent data: a reason is required and old and new values are audited."""
-    consent = Consent.objects.select_for_update().select_related("subject__site").get(pk=consent.pk)
+    consent = (
+        Consent.objects.select_for_update(of=("self",))
+        .select_related("subject__site__study")
+        .get(pk=consent.pk)
+    )
     subject = consent.subject
     _authorize(ctx, Permission.ENTER_DATA, subject.site)
     reason = require_reason(ctx)
@@ -113,8 +138,14 @@ def correct_consent(
     if consent_date is not None and consent_date != consent.consent_date:
         _check_date("consent_date", consent_date, not_after=dt.date.today())
         if consent_date > subject.screening_date:
-            raise SubjectError("consent_after_screening", "consent_date", "consent must be on or before the screening date")
-        changes.append(Change("consent_date", consent.consent_date.isoformat(), consent_date.isoformat()))
+            raise SubjectError(
+                "consent_after_screening",
+                "consent_date",
+                "consent must be on or before the screening date",
+            )
+        changes.append(
+            Change("consent_date", consent.consent_date.isoformat(), consent_date.isoformat())
+        )
         consent.consent_date = consent_date
     if icf_version is not None and icf_version.strip() != consent.icf_version:
         if not icf_version.strip():
@@ -126,8 +157,14 @@ def correct_consent(
     consent.row_version += 1
     consent.save(update_fields=["consent_date", "icf_version", "row_version"])
     record_changes(
-        ctx.with_reason(reason), "update", changes, object_type="subjects.Consent", object_id=consent.pk,
-        study=subject.site.study, site=subject.site, subject=subject,
+        ctx.with_reason(reason),
+        "update",
+        changes,
+        object_type="subjects.Consent",
+        object_id=consent.pk,
+        study=subject.site.study,
+        site=subject.site,
+        subject=subject,
     )
     return consent
 
@@ -151,10 +188,16 @@ def transition(
     permission: Permission = Permission.ENTER_DATA,
 ) -> Subject:
     """Move a subject through the lifecycle (domain spec §4.4); illegal moves are refused."""
-    subject = Subject.objects.select_for_update().select_related("study__current_version", "site").get(pk=subject.pk)
+    subject = (
+        Subject.objects.select_for_update(of=("self",))
+        .select_related("study__current_version", "site")
+        .get(pk=subject.pk)
+    )
     _authorize(ctx, permission, subject.site)
     enrolment_model = subject.study.definition.get("enrolment_model", "enrol_after_induction")
-    new_status = check_transition(subject.status, target, enrolment_model, off_study_reason=off_study_reason)
+    new_status = check_transition(
+        subject.status, target, enrolment_model, off_study_reason=off_study_reason
+    )
     on_date = on_date or dt.date.today()
     changes = [Change("status", subject.status, new_status.value)]
     subject.status = new_status.value
@@ -163,7 +206,9 @@ def transition(
         changes.append(Change(date_field, None, on_date.isoformat()))
         setattr(subject, date_field, on_date)
     if off_study_reason:
-        changes.append(Change("off_study_reason", subject.off_study_reason or None, off_study_reason))
+        changes.append(
+            Change("off_study_reason", subject.off_study_reason or None, off_study_reason)
+        )
         subject.off_study_reason = off_study_reason
     if death_date:
         changes.append(Change("death_date", None, death_date.isoformat()))
@@ -171,13 +216,28 @@ def transition(
     subject.row_version += 1
     subject.save()
     record_changes(
-        ctx, "transition", changes, object_type="subjects.Subject", object_id=subject.pk,
-        study=subject.study, site=subject.site, subject=subject,
+        ctx,
+        "transition",
+        changes,
+        object_type="subjects.Subject",
+        object_id=subject.pk,
+        study=subject.study,
+        site=subject.site,
+        subject=subject,
     )
     return subject
 
 
 def record_subject_note(ctx: ChangeContext, subject: Subject, action: str, item: str, new) -> None:
     """A free audit entry about a subject (e.g. withdrawal of consent for treatment only)."""
-    record(ctx, action, object_type="subjects.Subject", object_id=subject.pk, item=item, new=new,
-           study=subject.study, site=subject.site, subject=subject)
+    record(
+        ctx,
+        action,
+        object_type="subjects.Subject",
+        object_id=subject.pk,
+        item=item,
+        new=new,
+        study=subject.study,
+        site=subject.site,
+        subject=subject,
+    )

@@ -16,7 +16,11 @@ def subject_detail(request, study_code, subject_id):
     scope = scope_of(request.user)
     subject = selectors.get_subject(scope, study_code, subject_id)
     consents = subject.consents.all()
-    return render(request, "subjects/subject_detail.html", {"subject": subject, "study": subject.study, "consents": consents})
+    return render(
+        request,
+        "subjects/subject_detail.html",
+        {"subject": subject, "study": subject.study, "consents": consents},
+    )
 
 
 @login_required

@@ -6,38 +6,111 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('studies', '0001_initial'),
+        ("studies", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LoginFailure',
+            name="LoginFailure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('username', models.CharField(max_length=150, unique=True)),
-                ('count', models.PositiveIntegerField(default=0)),
-                ('last_failure_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("username", models.CharField(max_length=150, unique=True)),
+                ("count", models.PositiveIntegerField(default=0)),
+                ("last_failure_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('site_staff', 'Site staff'), ('investigator', 'Investigator'), ('monitor', 'Monitor'), ('data_manager', 'Data manager'), ('statistician', 'Statistician'), ('study_admin', 'Study admin')], max_length=20)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('site', models.ForeignKey(blank=True, help_text='Empty means every site of the study.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='memberships', to='studies.site')),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='memberships', to='studies.study')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='memberships', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("site_staff", "Site staff"),
+                            ("investigator", "Investigator"),
+                            ("monitor", "Monitor"),
+                            ("data_manager", "Data manager"),
+                            ("statistician", "Statistician"),
+                            ("study_admin", "Study admin"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "site",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty means every site of the study.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="memberships",
+                        to="studies.site",
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="memberships",
+                        to="studies.study",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['study', 'site', 'user'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('site__isnull', False)), fields=('user', 'study', 'site', 'role'), name='membership_unique_at_site'), models.UniqueConstraint(condition=models.Q(('site__isnull', True)), fields=('user', 'study', 'role'), name='membership_unique_study_wide'), models.CheckConstraint(condition=models.Q(('role__in', ['site_staff', 'investigator', 'monitor', 'data_manager', 'statistician', 'study_admin'])), name='membership_role_valid')],
+                "ordering": ["study", "site", "user"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("site__isnull", False)),
+                        fields=("user", "study", "site", "role"),
+                        name="membership_unique_at_site",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("site__isnull", True)),
+                        fields=("user", "study", "role"),
+                        name="membership_unique_study_wide",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "role__in",
+                                [
+                                    "site_staff",
+                                    "investigator",
+                                    "monitor",
+                                    "data_manager",
+                                    "statistician",
+                                    "study_admin",
+                                ],
+                            )
+                        ),
+                        name="membership_role_valid",
+                    ),
+                ],
             },
         ),
     ]

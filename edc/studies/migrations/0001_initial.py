@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,68 +14,132 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ProtocolVersion',
+            name="ProtocolVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('label', models.CharField(blank=True, max_length=40)),
-                ('sha256', models.CharField(max_length=64)),
-                ('source_name', models.CharField(max_length=200)),
-                ('definition', models.JSONField()),
-                ('loaded_at', models.DateTimeField(auto_now_add=True)),
-                ('loaded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                ("label", models.CharField(blank=True, max_length=40)),
+                ("sha256", models.CharField(max_length=64)),
+                ("source_name", models.CharField(max_length=200)),
+                ("definition", models.JSONField()),
+                ("loaded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "loaded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['study', 'number'],
+                "ordering": ["study", "number"],
             },
         ),
         migrations.CreateModel(
-            name='Study',
+            name="Study",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=20, unique=True)),
-                ('title', models.CharField(max_length=400)),
-                ('nct_number', models.CharField(blank=True, max_length=20)),
-                ('sponsor_protocol_number', models.CharField(blank=True, max_length=60)),
-                ('phase', models.CharField(max_length=10)),
-                ('target_enrollment', models.PositiveIntegerField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('draft', 'Draft (set-up)'), ('open', 'Open to enrolment'), ('closed', 'Closed to enrolment'), ('locked', 'Locked')], default='open', max_length=10)),
-                ('safety_contact_email', models.EmailField(blank=True, max_length=254)),
-                ('admin_email', models.EmailField(blank=True, max_length=254)),
-                ('current_version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='studies.protocolversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=20, unique=True)),
+                ("title", models.CharField(max_length=400)),
+                ("nct_number", models.CharField(blank=True, max_length=20)),
+                ("sponsor_protocol_number", models.CharField(blank=True, max_length=60)),
+                ("phase", models.CharField(max_length=10)),
+                ("target_enrollment", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft (set-up)"),
+                            ("open", "Open to enrolment"),
+                            ("closed", "Closed to enrolment"),
+                            ("locked", "Locked"),
+                        ],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("safety_contact_email", models.EmailField(blank=True, max_length=254)),
+                ("admin_email", models.EmailField(blank=True, max_length=254)),
+                (
+                    "current_version",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="studies.protocolversion",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'studies',
-                'ordering': ['code'],
+                "verbose_name_plural": "studies",
+                "ordering": ["code"],
             },
         ),
         migrations.AddField(
-            model_name='protocolversion',
-            name='study',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='studies.study'),
+            model_name="protocolversion",
+            name="study",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="versions",
+                to="studies.study",
+            ),
         ),
         migrations.CreateModel(
-            name='Site',
+            name="Site",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=10)),
-                ('name', models.CharField(max_length=200)),
-                ('timezone', models.CharField(default='Asia/Shanghai', max_length=60)),
-                ('staff_email', models.EmailField(blank=True, max_length=254)),
-                ('is_active', models.BooleanField(default=True)),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sites', to='studies.study')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=10)),
+                ("name", models.CharField(max_length=200)),
+                ("timezone", models.CharField(default="Asia/Shanghai", max_length=60)),
+                ("staff_email", models.EmailField(blank=True, max_length=254)),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sites",
+                        to="studies.study",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['study', 'code'],
-                'constraints': [models.UniqueConstraint(fields=('study', 'code'), name='site_code_unique_in_study')],
+                "ordering": ["study", "code"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("study", "code"), name="site_code_unique_in_study"
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='protocolversion',
-            constraint=models.UniqueConstraint(fields=('study', 'number'), name='protocol_version_number_unique'),
+            model_name="protocolversion",
+            constraint=models.UniqueConstraint(
+                fields=("study", "number"), name="protocol_version_number_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='protocolversion',
-            constraint=models.UniqueConstraint(fields=('study', 'sha256'), name='protocol_version_content_unique'),
+            model_name="protocolversion",
+            constraint=models.UniqueConstraint(
+                fields=("study", "sha256"), name="protocol_version_content_unique"
+            ),
         ),
     ]

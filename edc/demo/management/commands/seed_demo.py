@@ -9,7 +9,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if not settings.EDC_DEMO:
-            raise CommandError("seed_demo runs only with EDC_DEMO=1 (the make run path), never in production settings")
+            raise CommandError(
+                "seed_demo runs only with EDC_DEMO=1 (the make run path), never in production settings"
+            )
         seeded = seed_demo()
         for demo in seeded:
             count = sum(len(s) for s in demo.subjects.values())

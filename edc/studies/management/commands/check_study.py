@@ -6,7 +6,9 @@ from edc.studies.protocol import check_file
 
 
 class Command(BaseCommand):
-    help = "Validate study definition files without loading them; print every problem with its path."
+    help = (
+        "Validate study definition files without loading them; print every problem with its path."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", type=Path)
@@ -23,4 +25,6 @@ class Command(BaseCommand):
             else:
                 self.stdout.write(f"{path}: OK")
         if failed:
-            raise CommandError(f"{failed} of {len(files)} file(s) have problems; nothing was loaded")
+            raise CommandError(
+                f"{failed} of {len(files)} file(s) have problems; nothing was loaded"
+            )

@@ -26,6 +26,10 @@ class Command(BaseCommand):
             except DefinitionError as exc:
                 for problem in exc.problems:
                     self.stderr.write(f"  {problem}")
-                raise CommandError(f"{path}: {len(exc.problems)} problem(s); nothing was loaded") from exc
+                raise CommandError(
+                    f"{path}: {len(exc.problems)} problem(s); nothing was loaded"
+                ) from exc
             state = "new version" if result.created_version else "unchanged"
-            self.stdout.write(f"{result.study.code}: protocol v{result.version.number} ({state}) from {path.name}")
+            self.stdout.write(
+                f"{result.study.code}: protocol v{result.version.number} ({state}) from {path.name}"
+            )

@@ -1,0 +1,72 @@
+"""A user at site A never sees site B's subjects: not in the UI, the API or the admin."""
+
+import pytest
+from django.test import Client
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory, member, screen
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def subjects(site_a, site_b):
+    return screen(site_a), screen(site_b)
+
+
+def test_ui_subject_page_is_404_for_another_sites_subject(coordinator_a, subjects):
+    own, other = subjects
+    client = Client()
+    client.force_login(coordinator_a)
+    assert client.get(f"/studies/T-MINI/subjects/{own.subject_id}/").status_code == 200
+    assert client.get(f"/studies/T-MINI/subjects/{other.subject_id}/").status_code == 404
+    assert client.get("/studies/T-MINI/sites/02/").status_code == 404
+    listing = client.get("/studies/T-MINI/sites/01/").content.decode()
+    assert own.subject_id in listing and other.subject_id not in listing
+
+
+def test_api_is_404_for_another_sites_subject_and_lists_only_own(coordinator_a, subjects):
+    own, other = subjects
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=coordinator_a).key}")
+    assert client.get(f"/api/v1/studies/T-MINI/subjects/{own.subject_id}/").status_code == 200
+    response = client.get(f"/api/v1/studies/T-MINI/subjects/{other.subject_id}/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    ids = [s["subject_id"] for s in client.get("/api/v1/studies/T-MINI/subjects/").json()]
+    assert ids == [own.subject_id]
+    refused = client.post(
+        "/api/v1/studies/T-MINI/subjects/",
+        {"site": "02", "consent_date": "2026-01-05", "icf_version": "1"},
+        format="json",
+    )
+    assert refused.status_code == 404
+
+
+def test_admin_is_404_for_another_sites_subject(site_a, subjects):
+    own, other = subjects
+    admin_a = UserFactory(username="admin_a", is_staff=True)
+    member(admin_a, site_a, "study_admin")
+    client = Client()
+    client.force_login(admin_a)
+    assert client.get(f"/admin/subjects/subject/{own.pk}/change/").status_code == 200
+    assert client.get(f"/admin/subjects/subject/{other.pk}/change/").status_code == 404
+    changelist = client.get("/admin/subjects/subject/").content.decode()
+    assert own.subject_id in changelist and other.subject_id not in changelist
+
+
+def test_user_without_membership_sees_no_study(subjects):
+    outsider = UserFactory(username="outsider")
+    client = Client()
+    client.force_login(outsider)
+    assert client.get("/studies/T-MINI/").status_code == 404
+    api = APIClient()
+    api.force_authenticate(outsider)
+    assert api.get("/api/v1/studies/T-MINI/subjects/").status_code == 404
+
+
+def test_unauthenticated_api_is_401_json():
+    response = APIClient().get("/api/v1/studies/T-MINI/subjects/")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"

@@ -1,0 +1,18 @@
+"""Test settings: the project's own settings, plus an embedded SQLite database alias so the
+suite can prove database-level guarantees (audit triggers) on both backends."""
+
+from edc.settings import *  # noqa: F403
+from edc.settings import VAR_DIR
+
+DATABASES["embedded"] = {  # noqa: F405
+    "ENGINE": "django.db.backends.sqlite3",
+    "NAME": str(VAR_DIR / "test-embedded.sqlite3"),
+    "TEST": {"NAME": str(VAR_DIR / "test-embedded.sqlite3")},
+}
+EDC_DEMO = True
+# Fast hashing keeps user-heavy tests quick; one test checks the production hasher setting.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]  # noqa: F405
+STORAGES = {  # noqa: F405
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
