@@ -1,0 +1,233 @@
+"""Best overall response with and without confirmation (§2.7, RECIST table 3)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+from crf.rules.recist_baseline import DiseaseStatus
+from crf.rules.recist_parameters import DEFAULT_PARAMETERS, RecistParameters
+from crf.rules.recist_responses import OVERALL_RESPONSES, Response, ReviewFlag
+
+
+class DatedResponse(Protocol):
+    @property
+    def assessment_id(self) -> str: ...
+
+    @property
+    def response_date(self) -> date: ...
+
+    @property
+    def overall(self) -> Response: ...
+
+
+@dataclass(frozen=True)
+class OverallAtDate:
+    """A bare overall response, for callers that have no full `TimepointResult`."""
+
+    assessment_id: str
+    response_date: date
+    overall: Response
+
+
+@dataclass(frozen=True)
+class BestResponse:
+    response: Response
+    derivation: tuple[str, ...]
+    flags: frozenset[ReviewFlag] = frozenset()
+
+
+_STABLE = frozenset({Response.SD, Response.NON_CR_NON_PD, Response.NED})
+
+
+def best_overall_response(
+    timepoints: Sequence[DatedResponse],
+    reference_date: date,
+    params: RecistParameters = DEFAULT_PARAMETERS,
+    disease: DiseaseStatus = DiseaseStatus.MEASURABLE,
+) -> BestResponse:
+    """BOR over time points already restricted to the BOR scope (chronological, up to the first PD).
+
+    SD, Non-CR/Non-PD and NED count only when observed at >= sd_min_days - sd_tolerance_days after
+    `reference_date` (randomization or first dose). `disease` only chooses the stable label for an
+    unconfirmed response in Mode B: Non-CR/Non-PD for non-target-only disease, else SD.
+    """
+    for response in (tp.overall for tp in timepoints):
+        if response not in OVERALL_RESPONSES:
+            raise ValueError(f"{response} is not an overall response")
+    if params.confirmation_required:
+        stable_label = (
+            Response.NON_CR_NON_PD if disease is DiseaseStatus.NON_MEASURABLE_ONLY else Response.SD
+        )
+        return _bor_with_confirmation(timepoints, reference_date, params, stable_label)
+    return _bor_without_confirmation(timepoints, reference_date, params)
+
+
+def _day(tp: DatedResponse, reference_date: date) -> int:
+    return (tp.response_date - reference_date).days
+
+
+def _describe(tp: DatedResponse, reference_date: date) -> str:
+    return f"{tp.overall} at {tp.assessment_id} ({tp.response_date.isoformat()}, day {_day(tp, reference_date)})"
+
+
+def _bor_without_confirmation(
+    timepoints: Sequence[DatedResponse], reference_date: date, params: RecistParameters
+) -> BestResponse:
+    min_days = params.sd_min_days_effective
+    mode = "Mode A (no confirmation)"
+    for rank in (Response.CR, Response.PR):
+        hit = next((tp for tp in timepoints if tp.overall is rank), None)
+        if hit is not None:
+            return BestResponse(
+                rank, (f"{mode}: best time-point response {_describe(hit, reference_date)}",)
+            )
+    return _bor_fallback(timepoints, reference_date, min_days, mode, frozenset(), ())
+
+
+def _bor_fallback(
+    timepoints: Sequence[DatedResponse],
+    reference_date: date,
+    min_days: int,
+    mode: str,
+    counts_as_pd: frozenset[str],
+    lines: tuple[str, ...],
+    flags: frozenset[ReviewFlag] = frozenset(),
+    stable_levels: frozenset[Response] = _STABLE,
+    stable_label: Response = Response.SD,
+) -> BestResponse:
+    stable = [
+        tp
+        for tp in timepoints
+        if tp.overall in stable_levels
+        and tp.assessment_id not in counts_as_pd
+        and _day(tp, reference_date) >= min_days
+    ]
+    if stable:
+        first = stable[0]
+        level = first.overall if first.overall in _STABLE else stable_label
+        return BestResponse(
+            level,
+            (
+                *lines,
+                f"{mode}: {_describe(first, reference_date)} meets the minimum duration "
+                f"(≥ {min_days} days) ⇒ {level}",
+            ),
+            flags,
+        )
+    early = [tp for tp in timepoints if tp.overall in stable_levels]
+    early_text = (
+        f"; {', '.join(tp.assessment_id for tp in early)} before day {min_days} do not count"
+        if early
+        else ""
+    )
+    progressed = next(
+        (tp for tp in timepoints if tp.overall is Response.PD or tp.assessment_id in counts_as_pd),
+        None,
+    )
+    if progressed is not None:
+        return BestResponse(
+            Response.PD,
+            (
+                *lines,
+                f"{mode}: no qualifying response{early_text}; PD at {progressed.assessment_id} ⇒ PD",
+            ),
+            flags,
+        )
+    return BestResponse(
+        Response.NE, (*lines, f"{mode}: no evaluable qualifying response{early_text} ⇒ NE"), flags
+    )
+
+
+def _confirmed_pair(
+    timepoints: Sequence[DatedResponse],
+    levels: frozenset[Response],
+    confirm_min_days: int,
+) -> tuple[DatedResponse, DatedResponse] | None:
+    for i, first in enumerate(timepoints):
+        if first.overall not in levels:
+            continue
+        for later in timepoints[i + 1 :]:
+            if later.overall is Response.NE:
+                continue
+            if later.overall not in levels:
+                break
+            if (later.response_date - first.response_date).days >= confirm_min_days:
+                return first, later
+    return None
+
+
+def _bor_with_confirmation(
+    timepoints: Sequence[DatedResponse],
+    reference_date: date,
+    params: RecistParameters,
+    stable_label: Response,
+) -> BestResponse:
+    mode = "Mode B (confirmation required)"
+    gap = params.confirm_min_days
+    cr_pair = _confirmed_pair(timepoints, frozenset({Response.CR}), gap)
+    if cr_pair is not None:
+        first, later = cr_pair
+        return BestResponse(
+            Response.CR,
+            (
+                f"{mode}: CR at {first.assessment_id} confirmed by CR at {later.assessment_id} "
+                f"({(later.response_date - first.response_date).days} days ≥ {gap}) ⇒ CR",
+            ),
+        )
+    pr_pair = _confirmed_pair(timepoints, frozenset({Response.CR, Response.PR}), gap)
+    if pr_pair is not None:
+        first, later = pr_pair
+        lines = [
+            f"{mode}: {first.overall} at {first.assessment_id} confirmed at PR level by "
+            f"{later.overall} at {later.assessment_id} "
+            f"({(later.response_date - first.response_date).days} days ≥ {gap}) ⇒ PR"
+        ]
+        flags: frozenset[ReviewFlag] = frozenset()
+        if first.overall is Response.CR:
+            flags = frozenset({ReviewFlag.UNCONFIRMED_CR_FOLLOWED_BY_PR})
+            lines.append("Unconfirmed CR followed by PR: the CR may be reclassified as PR - review")
+        return BestResponse(Response.PR, tuple(lines), flags)
+
+    # A true CR followed by any disease means the disease reappeared, i.e. progression (RECIST table 3).
+    after_cr: set[str] = set()
+    last_evaluable: DatedResponse | None = None
+    for tp in timepoints:
+        if tp.overall is Response.NE:
+            continue
+        if (
+            last_evaluable is not None
+            and last_evaluable.overall is Response.CR
+            and tp.overall in (Response.SD, Response.NON_CR_NON_PD)
+        ):
+            after_cr.add(tp.assessment_id)
+        last_evaluable = tp
+    lines_b: tuple[str, ...] = (f"{mode}: no confirmed CR or PR",)
+    flags_b: frozenset[ReviewFlag] = frozenset()
+    if after_cr:
+        flags_b = frozenset({ReviewFlag.DISEASE_AFTER_UNCONFIRMED_CR})
+        lines_b += (
+            f"{', '.join(sorted(after_cr))}: disease after an unconfirmed CR counts as PD "
+            "(RECIST table 3) - review",
+        )
+    return _bor_fallback(
+        timepoints,
+        reference_date,
+        params.sd_min_days_effective,
+        mode,
+        frozenset(after_cr),
+        lines_b,
+        flags_b,
+        stable_levels=_STABLE | {Response.CR, Response.PR},
+        stable_label=stable_label,
+    )
+
+
+def is_objective_response(bor: Response) -> bool:
+    return bor in (Response.CR, Response.PR)
+
+
+def is_disease_control(bor: Response) -> bool:
+    return bor in (Response.CR, Response.PR, Response.SD, Response.NON_CR_NON_PD)
