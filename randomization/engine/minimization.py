@@ -1,0 +1,148 @@
+"""Pocock–Simon minimization with a random element.
+
+For a new patient and each candidate arm ``k``, take every factor ``f`` at the patient's level,
+add the patient to arm ``k``, divide each arm's count by its ratio, and score the range
+(max - min) of those ratio-scaled counts. ``G_k = sum_f weight_f * range_f(k)`` is computed in
+exact rational arithmetic so that ties are exact.
+
+Draws, in this order, from the caller's random source (``HmacDrbg`` in production, for example
+on stream ``minimization`` with block = 1-based allocation number):
+
+1. ``preferred = minimizing[randbelow(len(minimizing))]`` (minimizing arms in arm order; one
+   draw even without a tie);
+2. ``u = randbelow(den)`` with ``p = num/den`` the closest fraction to ``p`` whose denominator
+   is at most 1,000,000 (0.8 -> 4/5); if ``u < num`` the preferred arm is assigned;
+3. otherwise ``others[randbelow(K - 1)]``, the other arms in arm order, so they share ``1 - p``
+   equally.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+from randomization.engine.blocks import Arm, validate_arms
+from randomization.engine.drbg import RandomSource
+
+P_MAX_DENOMINATOR = 1_000_000
+
+
+@dataclass(frozen=True)
+class MinimizationDecision:
+    arm: str
+    preferred_arm: str
+    minimizing_arms: tuple[str, ...]
+    scores: dict[str, Fraction]
+
+
+def probability_fraction(p: float | Fraction, arm_count: int) -> Fraction:
+    """``p`` as the exact fraction the generator uses; validates the random element."""
+    if isinstance(p, bool) or not isinstance(p, int | float | Fraction):
+        raise TypeError(f"p must be a number, got {p!r}")
+    if not 0 < p < 1:
+        raise ValueError(
+            f"p must be strictly between 0 and 1, got {p}: ICH E9 requires a random "
+            "element in every dynamic allocation"
+        )
+    fraction = Fraction(p).limit_denominator(P_MAX_DENOMINATOR)
+    if fraction < Fraction(1, arm_count):
+        raise ValueError(f"p={p} is below 1/{arm_count}: the minimizing arm would be disfavoured")
+    return fraction
+
+
+def exact_weights(weights: Mapping[str, float | Fraction]) -> dict[str, Fraction]:
+    exact = {}
+    for name, weight in weights.items():
+        if isinstance(weight, bool) or not isinstance(weight, int | float | Fraction):
+            raise TypeError(f"weight of factor {name!r} must be a number, got {weight!r}")
+        if not math.isfinite(weight) or weight < 0:
+            raise ValueError(f"weight of factor {name!r} must be finite and >= 0, got {weight}")
+        exact[name] = Fraction(weight)
+    return exact
+
+
+def ratio_scales(ratios: Sequence[int]) -> tuple[int, tuple[int, ...]]:
+    """(L, L / w_k): multiplying counts by L / w_k turns ratio-scaled counts into integers."""
+    common = math.lcm(*ratios)
+    return common, tuple(common // ratio for ratio in ratios)
+
+
+def arm_scores(
+    level_counts: Sequence[Sequence[int]],
+    factor_weights: Sequence[Fraction],
+    scales: Sequence[int],
+    common: int,
+) -> list[Fraction]:
+    """G_k for every arm; ``level_counts[f][j]`` = arm j's count at the patient's level of f."""
+    arm_count = len(scales)
+    scores = [Fraction(0)] * arm_count
+    for counts, weight in zip(level_counts, factor_weights, strict=True):
+        if not weight:
+            continue
+        scaled = [count * scale for count, scale in zip(counts, scales, strict=True)]
+        for k in range(arm_count):
+            scaled[k] += scales[k]
+            scores[k] += weight * Fraction(max(scaled) - min(scaled), common)
+            scaled[k] -= scales[k]
+    return scores
+
+
+def choose_arm_index(
+    scores: Sequence[Fraction], p: Fraction, source: RandomSource
+) -> tuple[int, int, tuple[int, ...]]:
+    """(assigned, preferred, minimizing) arm indices using the draws documented above."""
+    best = min(scores)
+    minimizing = tuple(k for k, score in enumerate(scores) if score == best)
+    preferred = minimizing[source.randbelow(len(minimizing))]
+    if source.randbelow(p.denominator) < p.numerator:
+        return preferred, preferred, minimizing
+    others = [k for k in range(len(scores)) if k != preferred]
+    return others[source.randbelow(len(others))], preferred, minimizing
+
+
+def minimization_assign(
+    counts: Mapping[str, Mapping[str, Mapping[str, int]]],
+    patient_levels: Mapping[str, str],
+    arms: Sequence[Arm],
+    weights: Mapping[str, float | Fraction],
+    p: float | Fraction = 0.8,
+    *,
+    drbg: RandomSource,
+) -> MinimizationDecision:
+    """Assign one patient; ``counts[factor][level][arm]`` are the counts before this patient.
+
+    Missing entries in ``counts`` count as 0. Every weighted factor needs a patient level.
+    """
+    arms = tuple(arms)
+    validate_arms(arms)
+    p_exact = probability_fraction(p, len(arms))
+    exact = exact_weights(weights)
+    missing = sorted(set(exact) - set(patient_levels))
+    if missing:
+        raise ValueError(f"the patient has no level for factors {missing}")
+    unknown = sorted(set(patient_levels) - set(exact))
+    if unknown:
+        raise ValueError(f"no weight given for factors {unknown}")
+    level_counts = []
+    for name in exact:
+        by_arm = counts.get(name, {}).get(patient_levels[name], {})
+        row = []
+        for arm in arms:
+            count = by_arm.get(arm.code, 0)
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise ValueError(
+                    f"count for {name}={patient_levels[name]}, arm {arm.code} is {count!r}"
+                )
+            row.append(count)
+        level_counts.append(row)
+    common, scales = ratio_scales([arm.ratio for arm in arms])
+    scores = arm_scores(level_counts, list(exact.values()), scales, common)
+    assigned, preferred, minimizing = choose_arm_index(scores, p_exact, drbg)
+    return MinimizationDecision(
+        arm=arms[assigned].code,
+        preferred_arm=arms[preferred].code,
+        minimizing_arms=tuple(arms[k].code for k in minimizing),
+        scores={arm.code: score for arm, score in zip(arms, scores, strict=True)},
+    )

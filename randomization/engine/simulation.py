@@ -1,0 +1,349 @@
+"""Monte Carlo operating characteristics of a design, simulated with the engine itself.
+
+Run ``r`` (0-based) uses the seed ``HMAC-SHA256(master_seed, "simulation-run|<r>")`` and the
+study code ``SIM``. Within a run:
+
+* patients' covariates come from stream ``patients`` (block 1): for each patient and factor in
+  order, ``u = randbelow(2**53)`` picks the first level whose cumulative probability, scaled to
+  ``2**53`` and rounded, exceeds ``u``;
+* permuted blocks use the production schedule generator, one list per stratum key, read in order;
+* minimization uses stream ``minimization`` with block = 1-based allocation number;
+* complete randomization uses stream ``complete``, block 1, one ``randbelow(W)`` per patient.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import hmac
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from randomization.engine.blocks import (
+    SITE_FACTOR,
+    Arm,
+    BlockScheme,
+    BlockShuffler,
+    stratum_keys,
+    validate_arms,
+)
+from randomization.engine.drbg import SEED_LENGTH, HmacDrbg, validate_seed
+from randomization.engine.metrics import MetricEstimate, arp_deviation, sequence_metrics
+from randomization.engine.minimization import (
+    arm_scores,
+    choose_arm_index,
+    exact_weights,
+    probability_fraction,
+    ratio_scales,
+)
+from randomization.engine.tokens import validate_positive_int, validate_token
+
+SIMULATION_STUDY = "SIM"
+_UNIFORM_BITS = 53
+
+
+@dataclass(frozen=True)
+class Factor:
+    """A patient characteristic with its level probabilities (uniform when omitted)."""
+
+    name: str
+    levels: tuple[str, ...]
+    probabilities: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        validate_token("factor name", self.name)
+        levels = tuple(self.levels)
+        if not levels:
+            raise ValueError(f"factor {self.name!r} needs at least one level")
+        for level in levels:
+            validate_token(f"level of factor {self.name!r}", level)
+        if len(set(levels)) != len(levels):
+            raise ValueError(f"factor {self.name!r} has duplicate levels")
+        object.__setattr__(self, "levels", levels)
+        if self.probabilities is not None:
+            probabilities = tuple(float(x) for x in self.probabilities)
+            if len(probabilities) != len(levels):
+                raise ValueError(f"factor {self.name!r}: one probability per level is needed")
+            if any(not math.isfinite(x) or x < 0 for x in probabilities):
+                raise ValueError(f"factor {self.name!r}: probabilities must be >= 0")
+            if abs(math.fsum(probabilities) - 1.0) > 1e-9:
+                raise ValueError(f"factor {self.name!r}: probabilities must sum to 1")
+            object.__setattr__(self, "probabilities", probabilities)
+
+    def thresholds(self) -> tuple[int, ...]:
+        """Cumulative probabilities scaled to 2**53 (the last one is exactly 2**53)."""
+        scale = 1 << _UNIFORM_BITS
+        count = len(self.levels)
+        probabilities = self.probabilities or tuple(1.0 / count for _ in self.levels)
+        cumulative = itertools.accumulate(probabilities)
+        cuts = [round(c * scale) for c in cumulative]
+        cuts[-1] = scale
+        return tuple(cuts)
+
+
+@dataclass(frozen=True)
+class PermutedBlockDesign:
+    """Stratified permuted blocks; ``site`` (a Factor named ``site``) adds site strata last."""
+
+    scheme: BlockScheme
+    factors: tuple[Factor, ...] = ()
+    site: Factor | None = None
+
+
+@dataclass(frozen=True)
+class CompleteRandomizationDesign:
+    """Complete randomization; factors/site only define strata for the within-strata metrics."""
+
+    arms: tuple[Arm, ...]
+    factors: tuple[Factor, ...] = ()
+    site: Factor | None = None
+
+
+@dataclass(frozen=True)
+class MinimizationDesign:
+    """Pocock–Simon minimization over ``factors`` (strata for metrics = all factor cells)."""
+
+    arms: tuple[Arm, ...]
+    factors: tuple[Factor, ...]
+    weights: Mapping[str, float]
+    p: float = 0.8
+
+
+Design = PermutedBlockDesign | CompleteRandomizationDesign | MinimizationDesign
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    n: int
+    runs: int
+    arm_codes: tuple[str, ...]
+    ratios: tuple[int, ...]
+    stratum_count: int
+    imbalance_threshold: int
+    final_imbalance: MetricEstimate
+    max_imbalance: MetricEstimate
+    final_imbalance_at_least_threshold: MetricEstimate
+    stratum_final_imbalance: MetricEstimate
+    stratum_max_imbalance: MetricEstimate
+    correct_guess: MetricEstimate
+    correct_guess_overall_history: MetricEstimate
+    informed_correct_guess: MetricEstimate | None
+    position_arm_counts: tuple[tuple[int, ...], ...] = field(repr=False)
+
+    def arp_deviation(self) -> float:
+        return arp_deviation(self.position_arm_counts, self.ratios)
+
+
+def run_seed(master_seed: bytes, run: int) -> bytes:
+    validate_seed(master_seed)
+    return hmac.digest(master_seed, b"simulation-run|%d" % run, hashlib.sha256)
+
+
+class _PatientSampler:
+    """Draws each patient's level index for every factor, in factor order."""
+
+    def __init__(self, seed: bytes, factors: Sequence[Factor]) -> None:
+        self._drbg = HmacDrbg(seed, SIMULATION_STUDY, "patients")
+        self._thresholds = [factor.thresholds() for factor in factors]
+
+    def next_levels(self) -> list[int]:
+        levels = []
+        for cuts in self._thresholds:
+            if len(cuts) == 1:
+                levels.append(0)
+                continue
+            levels.append(bisect.bisect_right(cuts, self._drbg.randbelow(1 << _UNIFORM_BITS)))
+        return levels
+
+
+def _cell_index(levels: Sequence[int], factors: Sequence[Factor]) -> int:
+    index = 0
+    for level, factor in zip(levels, factors, strict=True):
+        index = index * len(factor.levels) + level
+    return index
+
+
+def _stratum_factors(design: Design) -> list[Factor]:
+    factors = list(design.factors)
+    site = getattr(design, "site", None)
+    if site is not None:
+        if site.name != SITE_FACTOR:
+            raise ValueError(f"the site factor must be named '{SITE_FACTOR}'")
+        factors.append(site)
+    return factors
+
+
+def _permuted_block_run(
+    design: PermutedBlockDesign, seed: bytes, n: int
+) -> tuple[list[int], list[int], None]:
+    factors = _stratum_factors(design)
+    keys = stratum_keys(
+        [(f.name, list(f.levels)) for f in design.factors],
+        list(design.site.levels) if design.site is not None else None,
+    )
+    sampler = _PatientSampler(seed, factors)
+    cursors: dict[int, tuple[BlockShuffler, list[int]]] = {}
+    arms: list[int] = []
+    strata: list[int] = []
+    for _ in range(n):
+        stratum = _cell_index(sampler.next_levels(), factors) if factors else 0
+        cursor = cursors.get(stratum)
+        if cursor is None:
+            shuffler = BlockShuffler(seed, SIMULATION_STUDY, keys[stratum], design.scheme)
+            cursor = cursors[stratum] = (shuffler, [])
+        pending = cursor[1]
+        if not pending:
+            # Reversed so that pop() hands out the block in allocation order.
+            pending.extend(reversed(cursor[0].next_block()))
+        arms.append(pending.pop())
+        strata.append(stratum)
+    return arms, strata, None
+
+
+def _complete_run(
+    design: CompleteRandomizationDesign, seed: bytes, n: int
+) -> tuple[list[int], list[int], None]:
+    factors = _stratum_factors(design)
+    sampler = _PatientSampler(seed, factors)
+    drbg = HmacDrbg(seed, SIMULATION_STUDY, "complete")
+    table = [k for k, arm in enumerate(design.arms) for _ in range(arm.ratio)]
+    arms: list[int] = []
+    strata: list[int] = []
+    for _ in range(n):
+        strata.append(_cell_index(sampler.next_levels(), factors) if factors else 0)
+        arms.append(table[drbg.randbelow(len(table))])
+    return arms, strata, None
+
+
+def _minimization_run(
+    design: MinimizationDesign, seed: bytes, n: int
+) -> tuple[list[int], list[int], float]:
+    factors = list(design.factors)
+    arm_count = len(design.arms)
+    weights = exact_weights(design.weights)
+    factor_weights = [weights[f.name] for f in factors]
+    p = probability_fraction(design.p, arm_count)
+    common, scales = ratio_scales([arm.ratio for arm in design.arms])
+    sampler = _PatientSampler(seed, factors)
+    drbg = HmacDrbg(seed, SIMULATION_STUDY, "minimization")
+    counts = [[[0] * arm_count for _ in f.levels] for f in factors]
+    informed_credit = 0.0
+    arms: list[int] = []
+    strata: list[int] = []
+    for i in range(n):
+        levels = sampler.next_levels()
+        level_counts = [counts[f][level] for f, level in enumerate(levels)]
+        scores = arm_scores(level_counts, factor_weights, scales, common)
+        drbg.start_block(i + 1)
+        assigned, _, minimizing = choose_arm_index(scores, p, drbg)
+        if assigned in minimizing:
+            informed_credit += 1.0 / len(minimizing)
+        for row in level_counts:
+            row[assigned] += 1
+        arms.append(assigned)
+        strata.append(_cell_index(levels, factors))
+    return arms, strata, informed_credit / n
+
+
+def _validate_design(design: Design) -> tuple[tuple[Arm, ...], int]:
+    if isinstance(design, PermutedBlockDesign):
+        arms = design.scheme.arms
+        count = len(
+            stratum_keys(
+                [(f.name, list(f.levels)) for f in design.factors],
+                list(design.site.levels) if design.site else None,
+            )
+        )
+        _stratum_factors(design)
+    elif isinstance(design, CompleteRandomizationDesign):
+        arms = tuple(design.arms)
+        validate_arms(arms)
+        count = math.prod(len(f.levels) for f in _stratum_factors(design))
+    elif isinstance(design, MinimizationDesign):
+        arms = tuple(design.arms)
+        validate_arms(arms)
+        if not design.factors:
+            raise ValueError("minimization needs at least one factor")
+        names = [f.name for f in design.factors]
+        if len(set(names)) != len(names):
+            raise ValueError(f"factor names must be unique, got {names}")
+        if set(design.weights) != set(names):
+            raise ValueError("minimization weights must name exactly the design's factors")
+        exact_weights(design.weights)
+        probability_fraction(design.p, len(arms))
+        count = math.prod(len(f.levels) for f in design.factors)
+    else:
+        raise TypeError(f"unknown design {design!r}")
+    return arms, count
+
+
+def simulate(
+    design: Design,
+    n: int,
+    runs: int,
+    master_seed: bytes,
+    imbalance_threshold: int = 4,
+) -> SimulationResult:
+    """Simulate ``runs`` trials of ``n`` patients; every draw comes from the v1 generator."""
+    validate_positive_int("n", n)
+    validate_positive_int("runs", runs)
+    if runs < 2:
+        raise ValueError("at least 2 runs are needed for standard errors")
+    if len(master_seed) != SEED_LENGTH:
+        raise ValueError(f"the master seed must be exactly {SEED_LENGTH} bytes")
+    arms, stratum_count = _validate_design(design)
+    ratios = tuple(arm.ratio for arm in arms)
+    if isinstance(design, PermutedBlockDesign):
+        one_run = _permuted_block_run
+    elif isinstance(design, CompleteRandomizationDesign):
+        one_run = _complete_run
+    else:
+        one_run = _minimization_run
+    position_counts = [[0] * len(arms) for _ in range(n)]
+    collected: dict[str, list[float]] = {
+        name: []
+        for name in (
+            "final_imbalance",
+            "max_imbalance",
+            "at_least",
+            "stratum_final_imbalance",
+            "stratum_max_imbalance",
+            "correct_guess",
+            "correct_guess_overall_history",
+            "informed",
+        )
+    }
+    for run in range(runs):
+        sequence, strata, informed = one_run(design, run_seed(master_seed, run), n)  # type: ignore[arg-type]
+        for row, arm in zip(position_counts, sequence, strict=True):
+            row[arm] += 1
+        metrics = sequence_metrics(sequence, strata, ratios)
+        collected["final_imbalance"].append(metrics.final_imbalance)
+        collected["max_imbalance"].append(metrics.max_imbalance)
+        collected["at_least"].append(float(metrics.final_imbalance >= imbalance_threshold))
+        collected["stratum_final_imbalance"].append(metrics.stratum_final_imbalance)
+        collected["stratum_max_imbalance"].append(metrics.stratum_max_imbalance)
+        collected["correct_guess"].append(metrics.correct_guess)
+        collected["correct_guess_overall_history"].append(metrics.correct_guess_overall_history)
+        if informed is not None:
+            collected["informed"].append(informed)
+    estimate = MetricEstimate.from_values
+    return SimulationResult(
+        n=n,
+        runs=runs,
+        arm_codes=tuple(arm.code for arm in arms),
+        ratios=ratios,
+        stratum_count=stratum_count,
+        imbalance_threshold=imbalance_threshold,
+        final_imbalance=estimate(collected["final_imbalance"]),
+        max_imbalance=estimate(collected["max_imbalance"]),
+        final_imbalance_at_least_threshold=estimate(collected["at_least"]),
+        stratum_final_imbalance=estimate(collected["stratum_final_imbalance"]),
+        stratum_max_imbalance=estimate(collected["stratum_max_imbalance"]),
+        correct_guess=estimate(collected["correct_guess"]),
+        correct_guess_overall_history=estimate(collected["correct_guess_overall_history"]),
+        informed_correct_guess=estimate(collected["informed"]) if collected["informed"] else None,
+        position_arm_counts=tuple(tuple(row) for row in position_counts),
+    )
