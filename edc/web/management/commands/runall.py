@@ -82,9 +82,10 @@ class Command(BaseCommand):
                         stopping = True
                 time.sleep(0.5)
         finally:
+            # The parent of each group shuts its own children down (warm shutdown for Celery).
             for process in processes.values():
                 if process.poll() is None:
-                    os.killpg(process.pid, signal.SIGTERM)
+                    process.send_signal(signal.SIGTERM)
             deadline = time.time() + 10
             for process in processes.values():
                 try:
