@@ -9,6 +9,7 @@ from randomization.engine.blocks import (
     Arm,
     BlockScheme,
     Slot,
+    generate_schedule,
     generate_stratum_list,
     iter_stratum_slots,
     stratum_key_for,
@@ -18,10 +19,11 @@ from randomization.engine.commitment import (
     canonical_list_bytes,
     canonical_minimization_parameters,
     canonical_parameters,
+    generate_salt,
     list_commitment,
     seed_commitment,
 )
-from randomization.engine.drbg import GENERATOR_VERSION, HmacDrbg, RandomSource
+from randomization.engine.drbg import GENERATOR_VERSION, HmacDrbg, RandomSource, generate_seed
 from randomization.engine.metrics import MetricEstimate, RunMetrics, sequence_metrics
 from randomization.engine.minimization import MinimizationDecision, minimization_assign
 from randomization.engine.simulation import (
@@ -53,6 +55,9 @@ __all__ = [
     "canonical_list_bytes",
     "canonical_minimization_parameters",
     "canonical_parameters",
+    "generate_salt",
+    "generate_schedule",
+    "generate_seed",
     "generate_stratum_list",
     "iter_stratum_slots",
     "list_commitment",

@@ -160,6 +160,22 @@ def generate_stratum_list(
     return slots
 
 
+def generate_schedule(
+    seed: bytes,
+    study_code: str,
+    strata: Sequence[str],
+    scheme: BlockScheme,
+    min_slots_per_stratum: int,
+) -> dict[str, list[Slot]]:
+    """Every stratum's list, keyed by stratum key (each stratum is an independent stream)."""
+    if len(set(strata)) != len(strata):
+        raise ValueError("stratum keys must be unique")
+    return {
+        key: generate_stratum_list(seed, study_code, key, scheme, min_slots_per_stratum)
+        for key in strata
+    }
+
+
 def _validate_factors(factors: Sequence[tuple[str, Sequence[str]]]) -> None:
     names = []
     for name, levels in factors:

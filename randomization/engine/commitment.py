@@ -31,6 +31,7 @@ in sequence order, one line per slot with tab-separated fields::
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Mapping, Sequence
 
 from randomization.engine.blocks import Arm, BlockScheme, Slot, validate_arms
@@ -158,6 +159,10 @@ def list_commitment(params_bytes: bytes, lists: Mapping[str, Sequence[Slot]]) ->
             f"undeclared {undeclared})"
         )
     return hashlib.sha256(params_bytes + canonical_list_bytes(lists)).hexdigest()
+
+
+def generate_salt() -> bytes:
+    return secrets.token_bytes(32)
 
 
 def seed_commitment(seed: bytes, salt: bytes) -> str:

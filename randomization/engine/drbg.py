@@ -37,6 +37,7 @@ digest = ``b4635f6579eeaf1a974f0080b789bc318b5de0479cbd68c8ec34bc02aae507f6``
 from __future__ import annotations
 
 import hashlib
+import secrets
 from typing import Protocol
 
 GENERATOR_VERSION = "v1"
@@ -51,6 +52,11 @@ class RandomSource(Protocol):
     """Anything that can return a uniform integer in ``range(n)``."""
 
     def randbelow(self, n: int) -> int: ...
+
+
+def generate_seed() -> bytes:
+    """A fresh 256-bit seed from the operating system's CSPRNG."""
+    return secrets.token_bytes(SEED_LENGTH)
 
 
 def validate_seed(seed: bytes) -> None:

@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from randomization.engine.blocks import (
@@ -29,7 +29,7 @@ from randomization.engine.blocks import (
     stratum_keys,
     validate_arms,
 )
-from randomization.engine.drbg import SEED_LENGTH, HmacDrbg, validate_seed
+from randomization.engine.drbg import HmacDrbg, validate_seed
 from randomization.engine.metrics import MetricEstimate, arp_deviation, sequence_metrics
 from randomization.engine.minimization import (
     arm_scores,
@@ -165,118 +165,126 @@ def _cell_index(levels: Sequence[int], factors: Sequence[Factor]) -> int:
     return index
 
 
-def _stratum_factors(design: Design) -> list[Factor]:
-    factors = list(design.factors)
-    site = getattr(design, "site", None)
-    if site is not None:
-        if site.name != SITE_FACTOR:
-            raise ValueError(f"the site factor must be named '{SITE_FACTOR}'")
-        factors.append(site)
-    return factors
+def _stratum_factors(factors: Sequence[Factor], site: Factor | None) -> list[Factor]:
+    names = [f.name for f in factors]
+    if len(set(names)) != len(names):
+        raise ValueError(f"factor names must be unique, got {names}")
+    if site is None:
+        return list(factors)
+    if site.name != SITE_FACTOR:
+        raise ValueError(f"the site factor must be named '{SITE_FACTOR}'")
+    if SITE_FACTOR in names:
+        raise ValueError(f"'{SITE_FACTOR}' is reserved: pass it as the design's site")
+    return [*factors, site]
 
 
-def _permuted_block_run(
-    design: PermutedBlockDesign, seed: bytes, n: int
-) -> tuple[list[int], list[int], None]:
-    factors = _stratum_factors(design)
+# One simulated trial: arm index and stratum index per patient, and the informed guesser's
+# correct-guess proportion where the design defines one (minimization).
+RunOutcome = tuple[list[int], list[int], float | None]
+
+
+@dataclass(frozen=True)
+class _Runner:
+    arms: tuple[Arm, ...]
+    stratum_count: int
+    run: Callable[[bytes, int], RunOutcome]
+
+
+def _permuted_block_runner(design: PermutedBlockDesign) -> _Runner:
+    factors = _stratum_factors(design.factors, design.site)
     keys = stratum_keys(
         [(f.name, list(f.levels)) for f in design.factors],
         list(design.site.levels) if design.site is not None else None,
     )
-    sampler = _PatientSampler(seed, factors)
-    cursors: dict[int, tuple[BlockShuffler, list[int]]] = {}
-    arms: list[int] = []
-    strata: list[int] = []
-    for _ in range(n):
-        stratum = _cell_index(sampler.next_levels(), factors) if factors else 0
-        cursor = cursors.get(stratum)
-        if cursor is None:
-            shuffler = BlockShuffler(seed, SIMULATION_STUDY, keys[stratum], design.scheme)
-            cursor = cursors[stratum] = (shuffler, [])
-        pending = cursor[1]
-        if not pending:
-            # Reversed so that pop() hands out the block in allocation order.
-            pending.extend(reversed(cursor[0].next_block()))
-        arms.append(pending.pop())
-        strata.append(stratum)
-    return arms, strata, None
+    scheme = design.scheme
+
+    def run(seed: bytes, n: int) -> RunOutcome:
+        sampler = _PatientSampler(seed, factors)
+        cursors: dict[int, tuple[BlockShuffler, list[int]]] = {}
+        arms: list[int] = []
+        strata: list[int] = []
+        for _ in range(n):
+            stratum = _cell_index(sampler.next_levels(), factors) if factors else 0
+            cursor = cursors.get(stratum)
+            if cursor is None:
+                shuffler = BlockShuffler(seed, SIMULATION_STUDY, keys[stratum], scheme)
+                cursor = cursors[stratum] = (shuffler, [])
+            pending = cursor[1]
+            if not pending:
+                # Reversed so that pop() hands out the block in allocation order.
+                pending.extend(reversed(cursor[0].next_block()))
+            arms.append(pending.pop())
+            strata.append(stratum)
+        return arms, strata, None
+
+    return _Runner(scheme.arms, len(keys), run)
 
 
-def _complete_run(
-    design: CompleteRandomizationDesign, seed: bytes, n: int
-) -> tuple[list[int], list[int], None]:
-    factors = _stratum_factors(design)
-    sampler = _PatientSampler(seed, factors)
-    drbg = HmacDrbg(seed, SIMULATION_STUDY, "complete")
-    table = [k for k, arm in enumerate(design.arms) for _ in range(arm.ratio)]
-    arms: list[int] = []
-    strata: list[int] = []
-    for _ in range(n):
-        strata.append(_cell_index(sampler.next_levels(), factors) if factors else 0)
-        arms.append(table[drbg.randbelow(len(table))])
-    return arms, strata, None
+def _complete_runner(design: CompleteRandomizationDesign) -> _Runner:
+    arms_spec = tuple(design.arms)
+    validate_arms(arms_spec)
+    factors = _stratum_factors(design.factors, design.site)
+    table = [k for k, arm in enumerate(arms_spec) for _ in range(arm.ratio)]
+
+    def run(seed: bytes, n: int) -> RunOutcome:
+        sampler = _PatientSampler(seed, factors)
+        drbg = HmacDrbg(seed, SIMULATION_STUDY, "complete")
+        arms: list[int] = []
+        strata: list[int] = []
+        for _ in range(n):
+            strata.append(_cell_index(sampler.next_levels(), factors) if factors else 0)
+            arms.append(table[drbg.randbelow(len(table))])
+        return arms, strata, None
+
+    return _Runner(arms_spec, math.prod(len(f.levels) for f in factors), run)
 
 
-def _minimization_run(
-    design: MinimizationDesign, seed: bytes, n: int
-) -> tuple[list[int], list[int], float]:
-    factors = list(design.factors)
-    arm_count = len(design.arms)
+def _minimization_runner(design: MinimizationDesign) -> _Runner:
+    arms_spec = tuple(design.arms)
+    validate_arms(arms_spec)
+    factors = _stratum_factors(design.factors, None)
+    if not factors:
+        raise ValueError("minimization needs at least one factor")
+    if set(design.weights) != {f.name for f in factors}:
+        raise ValueError("minimization weights must name exactly the design's factors")
+    arm_count = len(arms_spec)
     weights = exact_weights(design.weights)
     factor_weights = [weights[f.name] for f in factors]
     p = probability_fraction(design.p, arm_count)
-    common, scales = ratio_scales([arm.ratio for arm in design.arms])
-    sampler = _PatientSampler(seed, factors)
-    drbg = HmacDrbg(seed, SIMULATION_STUDY, "minimization")
-    counts = [[[0] * arm_count for _ in f.levels] for f in factors]
-    informed_credit = 0.0
-    arms: list[int] = []
-    strata: list[int] = []
-    for i in range(n):
-        levels = sampler.next_levels()
-        level_counts = [counts[f][level] for f, level in enumerate(levels)]
-        scores = arm_scores(level_counts, factor_weights, scales, common)
-        drbg.start_block(i + 1)
-        assigned, _, minimizing = choose_arm_index(scores, p, drbg)
-        if assigned in minimizing:
-            informed_credit += 1.0 / len(minimizing)
-        for row in level_counts:
-            row[assigned] += 1
-        arms.append(assigned)
-        strata.append(_cell_index(levels, factors))
-    return arms, strata, informed_credit / n
+    common, scales = ratio_scales([arm.ratio for arm in arms_spec])
+
+    def run(seed: bytes, n: int) -> RunOutcome:
+        sampler = _PatientSampler(seed, factors)
+        drbg = HmacDrbg(seed, SIMULATION_STUDY, "minimization")
+        counts = [[[0] * arm_count for _ in f.levels] for f in factors]
+        informed_credit = 0.0
+        arms: list[int] = []
+        strata: list[int] = []
+        for i in range(n):
+            levels = sampler.next_levels()
+            level_counts = [counts[f][level] for f, level in enumerate(levels)]
+            scores = arm_scores(level_counts, factor_weights, scales, common)
+            drbg.start_block(i + 1)
+            assigned, _, minimizing = choose_arm_index(scores, p, drbg)
+            if assigned in minimizing:
+                informed_credit += 1.0 / len(minimizing)
+            for row in level_counts:
+                row[assigned] += 1
+            arms.append(assigned)
+            strata.append(_cell_index(levels, factors))
+        return arms, strata, informed_credit / n
+
+    return _Runner(arms_spec, math.prod(len(f.levels) for f in factors), run)
 
 
-def _validate_design(design: Design) -> tuple[tuple[Arm, ...], int]:
+def _runner(design: Design) -> _Runner:
     if isinstance(design, PermutedBlockDesign):
-        arms = design.scheme.arms
-        count = len(
-            stratum_keys(
-                [(f.name, list(f.levels)) for f in design.factors],
-                list(design.site.levels) if design.site else None,
-            )
-        )
-        _stratum_factors(design)
-    elif isinstance(design, CompleteRandomizationDesign):
-        arms = tuple(design.arms)
-        validate_arms(arms)
-        count = math.prod(len(f.levels) for f in _stratum_factors(design))
-    elif isinstance(design, MinimizationDesign):
-        arms = tuple(design.arms)
-        validate_arms(arms)
-        if not design.factors:
-            raise ValueError("minimization needs at least one factor")
-        names = [f.name for f in design.factors]
-        if len(set(names)) != len(names):
-            raise ValueError(f"factor names must be unique, got {names}")
-        if set(design.weights) != set(names):
-            raise ValueError("minimization weights must name exactly the design's factors")
-        exact_weights(design.weights)
-        probability_fraction(design.p, len(arms))
-        count = math.prod(len(f.levels) for f in design.factors)
-    else:
-        raise TypeError(f"unknown design {design!r}")
-    return arms, count
+        return _permuted_block_runner(design)
+    if isinstance(design, CompleteRandomizationDesign):
+        return _complete_runner(design)
+    if isinstance(design, MinimizationDesign):
+        return _minimization_runner(design)
+    raise TypeError(f"unknown design {design!r}")
 
 
 def simulate(
@@ -291,16 +299,10 @@ def simulate(
     validate_positive_int("runs", runs)
     if runs < 2:
         raise ValueError("at least 2 runs are needed for standard errors")
-    if len(master_seed) != SEED_LENGTH:
-        raise ValueError(f"the master seed must be exactly {SEED_LENGTH} bytes")
-    arms, stratum_count = _validate_design(design)
+    validate_seed(master_seed)
+    runner = _runner(design)
+    arms = runner.arms
     ratios = tuple(arm.ratio for arm in arms)
-    if isinstance(design, PermutedBlockDesign):
-        one_run = _permuted_block_run
-    elif isinstance(design, CompleteRandomizationDesign):
-        one_run = _complete_run
-    else:
-        one_run = _minimization_run
     position_counts = [[0] * len(arms) for _ in range(n)]
     collected: dict[str, list[float]] = {
         name: []
@@ -316,7 +318,7 @@ def simulate(
         )
     }
     for run in range(runs):
-        sequence, strata, informed = one_run(design, run_seed(master_seed, run), n)  # type: ignore[arg-type]
+        sequence, strata, informed = runner.run(run_seed(master_seed, run), n)
         for row, arm in zip(position_counts, sequence, strict=True):
             row[arm] += 1
         metrics = sequence_metrics(sequence, strata, ratios)
@@ -335,7 +337,7 @@ def simulate(
         runs=runs,
         arm_codes=tuple(arm.code for arm in arms),
         ratios=ratios,
-        stratum_count=stratum_count,
+        stratum_count=runner.stratum_count,
         imbalance_threshold=imbalance_threshold,
         final_imbalance=estimate(collected["final_imbalance"]),
         max_imbalance=estimate(collected["max_imbalance"]),

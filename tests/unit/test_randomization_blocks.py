@@ -12,6 +12,7 @@ from randomization.engine import (
     BlockScheme,
     Slot,
     canonical_list_bytes,
+    generate_schedule,
     generate_stratum_list,
     stratum_key_for,
     stratum_keys,
@@ -295,3 +296,14 @@ def test_stratum_key_for_rejects_incomplete_or_unknown_levels(levels, message):
 def test_stratum_keys_reject_ambiguous_definitions(factors, sites):
     with pytest.raises(ValueError):
         stratum_keys(factors, sites)
+
+
+def test_generate_schedule_gives_each_stratum_its_own_stream():
+    scheme = BlockScheme(ONE_TO_ONE, (2, 4))
+    keys = stratum_keys([("rt", ["T3", "T4"])], ["01"])
+    schedule = generate_schedule(SEED, "S", keys, scheme, 10)
+    assert list(schedule) == keys
+    for key in keys:
+        assert schedule[key] == generate_stratum_list(SEED, "S", key, scheme, 10)
+    with pytest.raises(ValueError):
+        generate_schedule(SEED, "S", ["all", "all"], scheme, 10)

@@ -10,6 +10,7 @@ from randomization.engine import (
     canonical_list_bytes,
     canonical_minimization_parameters,
     canonical_parameters,
+    generate_salt,
     generate_stratum_list,
     list_commitment,
     seed_commitment,
@@ -144,3 +145,9 @@ def test_minimization_parameters_text():
 def test_minimization_parameters_need_a_weight_per_factor():
     with pytest.raises(ValueError, match="no weight"):
         canonical_minimization_parameters("S", (Arm("A"), Arm("B")), [("stage", ["III"])], {}, 0.8)
+
+
+def test_generated_salts_are_long_enough_for_the_seed_commitment():
+    salt = generate_salt()
+    assert salt != generate_salt()
+    assert seed_commitment(SEED, salt) == hashlib.sha256(SEED + salt).hexdigest()

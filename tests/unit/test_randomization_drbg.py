@@ -7,6 +7,7 @@ import re
 import pytest
 
 from randomization.engine import drbg as drbg_module
+from randomization.engine import generate_seed
 from randomization.engine.drbg import HmacDrbg
 
 SEED = bytes(range(32))
@@ -119,3 +120,9 @@ def test_different_seeds_studies_and_streams_give_different_streams():
     assert HmacDrbg(bytes(32), "S", "a").next_digest() != first
     assert HmacDrbg(SEED, "T", "a").next_digest() != first
     assert HmacDrbg(SEED, "S", "b").next_digest() != first
+
+
+def test_generated_seeds_are_32_fresh_bytes():
+    seeds = {generate_seed() for _ in range(5)}
+    assert len(seeds) == 5
+    assert all(len(seed) == 32 for seed in seeds)
