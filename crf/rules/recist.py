@@ -11,6 +11,10 @@ Entry points:
 * `combine_overall` and `best_overall_response` for callers that already hold the component responses.
 
 Every computed result carries `derivation` lines explaining how it was obtained, for display on the form.
+
+This module holds follow-up observations, the time-point engine and the series; baseline handling,
+response tables, BOR, sites and size arithmetic live in the sibling `recist_*` modules and are
+re-exported here so callers need a single import path.
 """
 
 from __future__ import annotations

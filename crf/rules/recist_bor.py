@@ -48,7 +48,7 @@ def best_overall_response(
     params: RecistParameters = DEFAULT_PARAMETERS,
     disease: DiseaseStatus = DiseaseStatus.MEASURABLE,
 ) -> BestResponse:
-    """BOR over time points already restricted to the BOR scope (chronological, up to the first PD).
+    """BOR over chronological time points from the reference date; those after the first PD are ignored.
 
     SD, Non-CR/Non-PD and NED count only when observed at >= sd_min_days - sd_tolerance_days after
     `reference_date` (randomization or first dose). `disease` only chooses the stable label for an
@@ -57,12 +57,24 @@ def best_overall_response(
     for response in (tp.overall for tp in timepoints):
         if response not in OVERALL_RESPONSES:
             raise ValueError(f"{response} is not an overall response")
+    timepoints = _up_to_first_progression(timepoints, frozenset())
     if params.confirmation_required:
         stable_label = (
             Response.NON_CR_NON_PD if disease is DiseaseStatus.NON_MEASURABLE_ONLY else Response.SD
         )
         return _bor_with_confirmation(timepoints, reference_date, params, stable_label)
     return _bor_without_confirmation(timepoints, reference_date, params)
+
+
+def _up_to_first_progression(
+    timepoints: Sequence[DatedResponse], counts_as_pd: frozenset[str]
+) -> list[DatedResponse]:
+    scoped: list[DatedResponse] = []
+    for tp in timepoints:
+        scoped.append(tp)
+        if tp.overall is Response.PD or tp.assessment_id in counts_as_pd:
+            break
+    return scoped
 
 
 def _day(tp: DatedResponse, reference_date: date) -> int:
@@ -213,7 +225,7 @@ def _bor_with_confirmation(
             "(RECIST table 3) - review",
         )
     return _bor_fallback(
-        timepoints,
+        _up_to_first_progression(timepoints, frozenset(after_cr)),
         reference_date,
         params.sd_min_days_effective,
         mode,

@@ -1160,10 +1160,16 @@ def test_mode_b_unconfirmed_cr_followed_by_pr_is_flagged() -> None:
     )
 
 
-def test_mode_b_disease_after_unconfirmed_cr_is_flagged() -> None:
+def test_mode_b_disease_after_unconfirmed_cr_is_flagged_and_ends_the_scope() -> None:
     response, flags = bor([(T.CR, 28), (T.SD, 56)], MODE_B)
     assert response is T.PD
     assert ReviewFlag.DISEASE_AFTER_UNCONFIRMED_CR in flags
+    assert bor([(T.CR, 28), (T.SD, 56), (T.SD, 98)], MODE_B)[0] is T.PD
+
+
+def test_time_points_after_the_first_pd_do_not_count() -> None:
+    assert bor([(T.SD, 28), (T.PD, 56), (T.PR, 98)])[0] is T.PD
+    assert bor([(T.PD, 42), (T.SD, 84)], MODE_B)[0] is T.PD
 
 
 @pytest.mark.parametrize(
