@@ -42,6 +42,3 @@ class Duration:
     def after(self, start: dt.date) -> dt.date:
         # Months first, then days: "2 years and 3 days" from 29 Feb lands on 28 Feb + 3 days.
         return add_days(add_months(start, 12 * self.years + self.months), self.days)
-
-    def times(self, factor: int) -> Duration:
-        return Duration(self.years * factor, self.months * factor, self.days * factor)

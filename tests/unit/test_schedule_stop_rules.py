@@ -52,6 +52,7 @@ LAST_DOSE = D(2026, 7, 27)
 EVENT_DAY = D(2026, 8, 17)
 BOTH_ARMS = pytest.mark.parametrize("arm", ["IMMEDIATE", "SELECTIVE"])
 LR = ProgressionSite.LOCOREGIONAL_ONLY
+W2_START = [D(2026, 5, 25), D(2026, 8, 17)]
 
 
 def on_treatment(arm, settings=None):
@@ -186,6 +187,42 @@ def test_responder_after_induction_is_randomized_and_calendar_starts_at_randomiz
     assert live(state, "RT_IMMEDIATE")[0].window_end == D(2026, 4, 13)
     # The induction imaging of 2026-02-23 was already past its window: it stays (missed or done), not cancelled.
     assert [v.cancelled for v in visits(state, "IND_IMAGING")] == [False, False, True]
+
+
+def test_progression_during_induction_is_an_induction_failure():
+    state = apply_event(
+        induction(cycles=2), Progression(D(2026, 1, 12), ProgressionSite.DISTANT_ONLY)
+    )
+    assert state.status == SubjectStatus.INDUCTION_FAILED
+    assert off_study_reason(state) == StopReason.INDUCTION_FAILURE and not reminders_allowed(state)
+
+
+def test_pregnancy_during_induction_keeps_the_pregnancy_follow_up():
+    state = apply_event(induction(cycles=2), Pregnancy(D(2026, 1, 5)))
+    assert state.status == SubjectStatus.INDUCTION_FAILED
+    assert reminders_allowed(state)
+    assert targets(state, "PREGNANCY_FU") == [D(2026, 1, 5)]
+    assert all(v.cancelled for v in visits(state, "IND_CYCLE") if v.performed_on is None)
+    assert targets(state, "SAFETY30") == [
+        D(2025, 12, 29) + 30 * DAY
+    ]  # PD-1 was given during induction
+
+
+def test_discontinuation_before_any_dose_plans_eot_only_when_doses_were_given():
+    state = replay(
+        t_reirr(),
+        [
+            Consented(D(2025, 12, 1)),
+            Registered(D(2025, 12, 8)),
+            Randomized(RANDOMIZATION, "IMMEDIATE"),
+        ],
+    )
+    state = apply_event(
+        state, TreatmentDiscontinued(D(2026, 3, 5), DiscontinuationReason.INVESTIGATOR_DECISION)
+    )
+    assert state.status == SubjectStatus.OFF_TREATMENT_FOLLOWUP
+    assert visits(state, "EOT") == [] and visits(state, "SAFETY30") == []
+    assert targets(state, "IMAGING")[:2] == W2_START
 
 
 # --- progression ----------------------------------------------------------------------------
