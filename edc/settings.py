@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "edc.subjects",
     "edc.web",
     "edc.demo",
+    "edc.datamanagement",
+    "edc.exports",
     "crf",
     "randomization",
 ]

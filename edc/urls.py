@@ -15,6 +15,8 @@ api_v1 = [
     path("studies/<slug:study_code>/subjects/<str:subject_id>/transitions/", subject_api.SubjectTransitionView.as_view(), name="api-subject-transition"),
     path("", include("randomization.api_urls")),
     path("", include("crf.api_urls")),
+    path("", include("edc.datamanagement.api_urls")),
+    path("", include("edc.exports.api_urls")),
 ]
 
 urlpatterns = [
@@ -29,6 +31,8 @@ urlpatterns = [
     path("studies/<slug:study_code>/subjects/<str:subject_id>/", subject_views.subject_detail, name="subject-detail"),
     path("studies/<slug:study_code>/", include("crf.urls")),
     path("studies/<slug:study_code>/", include("randomization.urls")),
+    path("studies/<slug:study_code>/dm/", include("edc.datamanagement.urls")),
+    path("studies/<slug:study_code>/exports/", include("edc.exports.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
