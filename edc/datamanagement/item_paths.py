@@ -1,0 +1,21 @@
+"""Item paths as the CRF names them, reduced to (item code, group row). Pure Python."""
+
+from __future__ import annotations
+
+import re
+
+_ITEM_PATH = re.compile(r"^(?:(?P<group>\w+)(?:\[(?P<row>\d+)\])?\.)?(?P<item>\w*)$")
+_GROUP_ROW = re.compile(r"^(?P<group>\w+)\[(?P<row>\d+)\]$")
+
+
+def item_and_row(path: str) -> tuple[str, int | None]:
+    """ "WEIGHT" -> (WEIGHT, None); "TL[2].LDIAM" -> (LDIAM, 2); "TL.LDIAM" -> (LDIAM, None);
+    "TL[2]" (a whole row) -> (TL, 2); "" (the form as a whole) -> ("", None).
+    Anything else is kept whole as the item."""
+    row_only = _GROUP_ROW.match(path)
+    if row_only:
+        return row_only["group"], int(row_only["row"])
+    match = _ITEM_PATH.match(path)
+    if match is None:
+        return path, None
+    return match["item"], int(match["row"]) if match["row"] else None

@@ -1,0 +1,80 @@
+"""Source data verification: monitors verify forms and items; edits clear it, audited."""
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from edc.audit.models import AuditEvent
+from edc.datamanagement import selectors, services
+from edc.datamanagement.models import SourceVerification
+from edc.errors import DomainError
+from tests.datamanagement.conftest import ctx_for, edit_form, make_form
+
+pytestmark = pytest.mark.django_db
+
+
+def test_monitor_verifies_form_and_items_once(form_a, monitor):
+    made = services.verify_source(ctx_for(monitor), form_a)
+    assert [(v.item_code, v.verified_by) for v in made] == [("", monitor)]
+    made = services.verify_source(ctx_for(monitor), form_a, ["WEIGHT", "SEX", "WEIGHT"])
+    assert sorted(v.item_code for v in made) == ["SEX", "WEIGHT"]
+    assert services.verify_source(ctx_for(monitor), form_a, ["SEX"]) == []
+    assert SourceVerification.objects.count() == 3
+    audited = AuditEvent.objects.filter(action="sdv")
+    assert sorted(r.item for r in audited) == ["SEX", "WEIGHT", "form"]
+    assert {r.actor_username for r in audited} == {"monitor"}
+    flags = selectors.form_flags(form_a.subject)[form_a.pk]
+    assert (flags.sdv, flags.sdv_items) == (True, 2)
+    detail = selectors.item_flags(form_a)
+    assert detail.form_sdv is not None
+    assert detail.item("WEIGHT").sdv and not detail.item("BRTHDAT").sdv
+
+
+def test_only_monitors_verify(form_a, coordinator_a, investigator_a, data_manager):
+    for user in (coordinator_a, investigator_a, data_manager):
+        with pytest.raises(PermissionDenied):
+            services.verify_source(ctx_for(user), form_a)
+    assert not SourceVerification.objects.exists()
+
+
+def test_unknown_items_and_incomplete_forms_are_refused(subject_a, monitor):
+    draft = make_form(subject_a, status="in_progress")
+    with pytest.raises(DomainError) as caught:
+        services.verify_source(ctx_for(monitor), draft)
+    assert (caught.value.code, caught.value.status) == ("not_complete", 409)
+    complete = make_form(subject_a, form_code="eligibility", data={"IELIFE": "Y"})
+    with pytest.raises(DomainError) as caught:
+        services.verify_source(ctx_for(monitor), complete, ["WEIGHT"])
+    assert caught.value.code == "unknown_item"
+
+
+def test_editing_verified_data_clears_the_flags_it_touches(form_a, monitor, coordinator_a):
+    services.verify_source(ctx_for(monitor), form_a)
+    services.verify_source(ctx_for(monitor), form_a, ["WEIGHT", "SEX"])
+    edit_form(ctx_for(coordinator_a, "scale recalibrated"), form_a, WEIGHT="60.9")
+    current = SourceVerification.objects.filter(cleared_at__isnull=True)
+    assert list(current.values_list("item_code", flat=True)) == ["SEX"]
+    cleared = SourceVerification.objects.filter(cleared_at__isnull=False)
+    assert sorted(cleared.values_list("item_code", flat=True)) == ["", "WEIGHT"]
+    rows = AuditEvent.objects.filter(action="sdv_cleared")
+    assert sorted((r.item, r.reason, r.actor_username) for r in rows) == [
+        ("WEIGHT", "scale recalibrated", "coord_a"),
+        ("form", "scale recalibrated", "coord_a"),
+    ]
+    # The monitor can verify again; the history keeps the cleared rows.
+    services.verify_source(ctx_for(monitor), form_a, ["WEIGHT"])
+    assert SourceVerification.objects.filter(item_code="WEIGHT").count() == 2
+
+
+def test_group_row_changes_clear_the_item_verification(subject_a, monitor):
+    form = make_form(subject_a)
+    services.verify_source(ctx_for(monitor), form, ["WEIGHT"])
+    services.after_form_change(ctx_for(monitor, "x"), form, ["lesions[2].WEIGHT"])
+    assert not SourceVerification.objects.filter(cleared_at__isnull=True).exists()
+
+
+def test_verifying_locked_data_is_refused(form_a, monitor, data_manager):
+    services.lock(ctx_for(data_manager), "form", form_a)
+    with pytest.raises(DomainError) as caught:
+        services.verify_source(ctx_for(monitor), form_a)
+    assert caught.value.status == 423
+    assert not SourceVerification.objects.exists()
