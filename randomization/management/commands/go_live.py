@@ -1,0 +1,53 @@
+"""Take a study's randomization live: generate the list and record its commitments."""
+
+import os
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from edc.audit.context import ChangeContext
+from edc.errors import DomainError
+from edc.studies.models import Study
+from randomization.services import go_live
+from randomization.verification import seed_file_text
+
+
+class Command(BaseCommand):
+    help = "Generate STUDY's randomization list from a fresh 256-bit seed and commit to it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("study")
+        parser.add_argument("--min-slots", type=int, default=None, help="slots per stratum")
+        parser.add_argument(
+            "--seed-out",
+            type=Path,
+            default=None,
+            help="write the seed and salt to this file (mode 0600) for escrow",
+        )
+
+    def handle(self, *args, study, min_slots, seed_out, **options):
+        found = Study.objects.filter(code=study).first()
+        if found is None:
+            raise CommandError(f"no study {study}")
+        if seed_out is not None and seed_out.exists():
+            raise CommandError(f"{seed_out} exists; refusing to overwrite a seed file")
+        try:
+            result = go_live(
+                ChangeContext.system(reason="go_live command"),
+                found,
+                min_slots_per_stratum=min_slots,
+            )
+        except DomainError as exc:
+            raise CommandError(f"{exc.code}: {exc.message}") from exc
+        if seed_out is not None:
+            descriptor = os.open(seed_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(seed_file_text(study, result.seed, result.salt) + "\n")
+        commitment = result.commitment
+        self.stdout.write(f"{study}: randomization is live ({result.scheme.method})")
+        self.stdout.write(f"slots generated: {commitment.slot_count}")
+        self.stdout.write(f"params_sha256: {commitment.params_sha256}")
+        self.stdout.write(f"list_sha256:   {commitment.list_sha256}")
+        self.stdout.write(f"seed_sha256:   {commitment.seed_sha256}")
+        if seed_out is not None:
+            self.stdout.write(f"seed and salt written to {seed_out}: keep it in escrow")

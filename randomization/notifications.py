@@ -1,0 +1,89 @@
+"""E-mails sent after an allocation commits: to the site's staff, and to the study admin when a
+stratum's list reaches 80 % and 100 % use. Called from ``transaction.on_commit``."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.mail import send_mail
+
+from edc.accounts.models import Membership
+from edc.accounts.roles import Role
+from randomization import scheme_params
+from randomization.models import Allocation
+
+log = logging.getLogger(__name__)
+
+
+def _site_recipients(site) -> list[str]:
+    if site.staff_email:
+        return [site.staff_email]
+    return sorted(
+        {
+            email
+            for email in Membership.objects.filter(
+                site=site, is_active=True, role__in=[Role.SITE_STAFF, Role.INVESTIGATOR]
+            ).values_list("user__email", flat=True)
+            if email
+        }
+    )
+
+
+def _admin_recipients(study) -> list[str]:
+    if study.admin_email:
+        return [study.admin_email]
+    return sorted(
+        {
+            email
+            for email in Membership.objects.filter(
+                study=study, is_active=True, role=Role.STUDY_ADMIN
+            ).values_list("user__email", flat=True)
+            if email
+        }
+    )
+
+
+def allocation_made(allocation_id: int, crossed_thresholds: list[int]) -> None:
+    allocation = Allocation.objects.select_related(
+        "subject", "site", "study", "stratum", "scheme"
+    ).get(pk=allocation_id)
+    study, site, stratum = allocation.study, allocation.site, allocation.stratum
+    arm_name = scheme_params.arm_names(allocation.scheme.params).get(allocation.arm, "")
+    values = ", ".join(f"{k}={v}" for k, v in allocation.stratum_values.items())
+    recipients = _site_recipients(site)
+    if recipients:
+        send_mail(
+            f"[{study.code}] {allocation.subject.subject_id} randomized: {arm_name or allocation.arm}",
+            "\n".join(
+                [
+                    f"Subject: {allocation.subject.subject_id} (site {site.code})",
+                    f"Arm: {allocation.arm} — {arm_name}",
+                    f"Randomization number: {allocation.sequence} in stratum {stratum.key}",
+                    f"Stratification values used: {values}",
+                    f"Randomized at: {allocation.randomized_at:%Y-%m-%d %H:%M:%S} UTC",
+                    f"Randomized by: {allocation.randomized_by_username or 'system'}"
+                    f" ({allocation.channel})",
+                ]
+            ),
+            None,
+            recipients,
+        )
+    admins = _admin_recipients(study) if crossed_thresholds else []
+    for threshold in crossed_thresholds:
+        if not admins:
+            log.warning("no study admin address for %s: %s%% alert not sent", study.code, threshold)
+            break
+        used = stratum.next_sequence - 1
+        send_mail(
+            f"[{study.code}] randomization list {threshold}% used in stratum {stratum.key}",
+            "\n".join(
+                [
+                    f"Stratum {stratum.key} of {study.code} has used {used} of "
+                    f"{stratum.slots_total} slots ({threshold}% threshold reached).",
+                    "When a list is used up, further subjects of this stratum are refused "
+                    "until the list is extended (manage.py extend_randomization_list).",
+                ]
+            ),
+            None,
+            admins,
+        )

@@ -1,0 +1,174 @@
+"""A study's randomization parameters, from its definition to what the engine needs.
+Pure Python: no Django import.
+
+The parameters are one JSON-able dict, stored with the scheme and with each commitment, so the
+list can be regenerated from them and the seed alone::
+
+    {"method": "permuted_blocks" | "minimization", "study": "T-MINI",
+     "arms": [{"code", "name", "ratio"}], "block_sizes": [2, 4],
+     "factors": [{"code", "name", "source": {"form", "item"}, "levels": [{"code", "label"}]}],
+     "stratify_by_site": bool, "sites": ["01", ...], "min_slots_per_stratum": int,
+     "p": 0.8, "weights": {"factor": 1.0}}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from randomization.engine import (
+    GENERATOR_VERSION,
+    SITE_FACTOR,
+    Arm,
+    BlockScheme,
+    Slot,
+    canonical_minimization_parameters,
+    canonical_parameters,
+    generate_schedule,
+    list_commitment,
+    seed_commitment,
+    stratum_key_for,
+    stratum_keys,
+)
+
+PERMUTED_BLOCKS = "permuted_blocks"
+MINIMIZATION = "minimization"
+MINIMIZATION_STRATUM = "minimization"
+GENERATOR = f"HMAC-SHA256/{GENERATOR_VERSION}"
+DEFAULT_SLOTS_PER_STRATUM = 100
+DEFAULT_MINIMIZATION_P = 0.8
+
+
+def scheme_params(
+    definition: Mapping[str, Any], site_codes: Sequence[str], min_slots: int | None = None
+) -> dict[str, Any]:
+    """The parameters of a study definition's randomization section at go-live."""
+    section = definition["randomization"]
+    method = MINIMIZATION if section["method"] == "minimization" else PERMUTED_BLOCKS
+    by_site = bool(section.get("stratify_by_site", False))
+    params: dict[str, Any] = {
+        "method": method,
+        "study": definition["code"],
+        "arms": [
+            {"code": arm["code"], "name": arm.get("name", arm["code"]), "ratio": arm["ratio"]}
+            for arm in definition["arms"]
+        ],
+        "factors": [
+            {
+                "code": factor["code"],
+                "name": factor.get("name", factor["code"]),
+                "source": dict(factor["source"]),
+                "levels": [
+                    {"code": level["code"], "label": level.get("label", level["code"])}
+                    for level in factor["levels"]
+                ],
+            }
+            for factor in section.get("factors", [])
+        ],
+        "stratify_by_site": by_site,
+        "sites": sorted(site_codes) if by_site else [],
+    }
+    if method == PERMUTED_BLOCKS:
+        params["block_sizes"] = sorted(section["block_sizes"])
+        params["min_slots_per_stratum"] = int(
+            min_slots
+            or section.get("list_length_per_stratum")
+            or definition.get("target_enrollment")
+            or DEFAULT_SLOTS_PER_STRATUM
+        )
+    else:
+        params["p"] = float(section.get("minimization_probability", DEFAULT_MINIMIZATION_P))
+        params["weights"] = {f["code"]: 1.0 for f in params["factors"]}
+        if by_site:
+            params["weights"][SITE_FACTOR] = 1.0
+    return params
+
+
+def arms(params: Mapping[str, Any]) -> tuple[Arm, ...]:
+    return tuple(Arm(arm["code"], arm["ratio"]) for arm in params["arms"])
+
+
+def arm_names(params: Mapping[str, Any]) -> dict[str, str]:
+    return {arm["code"]: arm["name"] for arm in params["arms"]}
+
+
+def block_scheme(params: Mapping[str, Any]) -> BlockScheme:
+    return BlockScheme(arms(params), tuple(params["block_sizes"]))
+
+
+def factor_levels(params: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
+    return [(f["code"], [level["code"] for level in f["levels"]]) for f in params["factors"]]
+
+
+def minimization_factors(params: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
+    factors = factor_levels(params)
+    if params["stratify_by_site"]:
+        factors.append((SITE_FACTOR, list(params["sites"])))
+    return factors
+
+
+def all_stratum_keys(params: Mapping[str, Any]) -> list[str]:
+    if params["method"] == MINIMIZATION:
+        return [MINIMIZATION_STRATUM]
+    sites = params["sites"] if params["stratify_by_site"] else None
+    return stratum_keys(factor_levels(params), sites)
+
+
+def stratum_key(params: Mapping[str, Any], levels: Mapping[str, str], site_code: str) -> str:
+    if params["method"] == MINIMIZATION:
+        return MINIMIZATION_STRATUM
+    site = site_code if params["stratify_by_site"] else None
+    return stratum_key_for(factor_levels(params), levels, site)
+
+
+def stratum_values(key: str) -> dict[str, str]:
+    """``response=CR|site=01`` -> ``{"response": "CR", "site": "01"}``."""
+    if "=" not in key:
+        return {}
+    return dict(part.split("=", 1) for part in key.split("|"))
+
+
+def canonical_params_bytes(params: Mapping[str, Any]) -> bytes:
+    extra = {"arm_names": ",".join(f"{a['code']}:{a['name']}" for a in params["arms"])}
+    if params["method"] == MINIMIZATION:
+        return canonical_minimization_parameters(
+            params["study"],
+            arms(params),
+            minimization_factors(params),
+            params["weights"],
+            params["p"],
+            extra,
+        )
+    return canonical_parameters(
+        params["study"],
+        block_scheme(params),
+        all_stratum_keys(params),
+        params["min_slots_per_stratum"],
+        extra,
+    )
+
+
+def generate_lists(seed: bytes, params: Mapping[str, Any]) -> dict[str, list[Slot]]:
+    """Every stratum's slot list (none for minimization, which draws at allocation time)."""
+    if params["method"] == MINIMIZATION:
+        return {}
+    return generate_schedule(
+        seed,
+        params["study"],
+        all_stratum_keys(params),
+        block_scheme(params),
+        params["min_slots_per_stratum"],
+    )
+
+
+def commitment_hashes(
+    seed: bytes, salt: bytes, params: Mapping[str, Any], lists: Mapping[str, Sequence[Slot]]
+) -> dict[str, str]:
+    import hashlib
+
+    params_bytes = canonical_params_bytes(params)
+    return {
+        "params_sha256": hashlib.sha256(params_bytes).hexdigest(),
+        "list_sha256": list_commitment(params_bytes, lists),
+        "seed_sha256": seed_commitment(seed, salt),
+    }

@@ -1,0 +1,214 @@
+"""Reads of randomization data, always through the caller's Scope.
+
+Allocations are visible to whoever may see the subject (the trials are open label). The list,
+future slots and the seed are visible only with VIEW_ALLOCATION_LIST (statisticians) for the
+whole study; balance reports also to study admins, since they show only what was allocated."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, CharField, Count, Value, When
+from django.http import Http404
+
+from edc.accounts.roles import Permission
+from edc.accounts.scoping import Scope
+from edc.studies.models import Study
+from edc.subjects.selectors import get_study, get_subject
+from randomization import scheme_params
+from randomization.models import (
+    Allocation,
+    AllocationCorrection,
+    Commitment,
+    RandomizationScheme,
+    SchemeStatus,
+    Slot,
+    Stratum,
+)
+
+
+def scheme_of(study: Study) -> RandomizationScheme | None:
+    return RandomizationScheme.objects.filter(study=study).first()
+
+
+def live_scheme(study: Study) -> RandomizationScheme | None:
+    return RandomizationScheme.objects.filter(study=study, status=SchemeStatus.LIVE).first()
+
+
+def arm_name(scheme: RandomizationScheme, code: str) -> str:
+    return scheme_params.arm_names(scheme.params).get(code, code)
+
+
+def subject_allocation(scope: Scope, study_code: str, subject_id: str) -> Allocation:
+    """The allocation of a subject the caller can see; 404 when not visible or not randomized."""
+    subject = get_subject(scope, study_code, subject_id)
+    allocation = (
+        Allocation.objects.select_related("subject", "site", "study", "stratum", "scheme")
+        .filter(subject=subject)
+        .first()
+    )
+    if allocation is None:
+        raise Http404("not randomized")
+    return allocation
+
+
+def allocation_of(subject) -> Allocation | None:
+    return (
+        Allocation.objects.select_related("scheme", "stratum").filter(subject_id=subject.pk).first()
+    )
+
+
+def require_list_access(scope: Scope, study: Study) -> None:
+    """The list, future slots and the seed: statisticians with study-wide membership only."""
+    if not scope.can(Permission.VIEW_ALLOCATION_LIST, study.pk):
+        raise PermissionDenied("only the study statistician may see the randomization list")
+
+
+def can_view_reports(scope: Scope, study: Study) -> bool:
+    return scope.can(Permission.VIEW_ALLOCATION_LIST, study.pk) or scope.can(
+        Permission.ADMINISTER, study.pk
+    )
+
+
+def require_report_access(scope: Scope, study: Study) -> None:
+    if not can_view_reports(scope, study):
+        raise PermissionDenied("randomization reports are for the statistician and study admin")
+
+
+def study_for_reports(scope: Scope, study_code: str) -> Study:
+    study = get_study(scope, study_code)
+    require_report_access(scope, study)
+    return study
+
+
+def study_for_list(scope: Scope, study_code: str) -> Study:
+    study = get_study(scope, study_code)
+    require_list_access(scope, study)
+    return study
+
+
+def commitments(study: Study):
+    return Commitment.objects.filter(scheme__study=study).order_by("id")
+
+
+def allocation_list(study: Study):
+    """Every slot of every stratum, with the subject that used it (statistician view)."""
+    return (
+        Slot.objects.filter(stratum__scheme__study=study)
+        .select_related("stratum", "allocation__subject")
+        .order_by("stratum__key", "sequence")
+    )
+
+
+def corrections(study: Study):
+    return AllocationCorrection.objects.filter(scheme__study=study).select_related(
+        "allocation__subject", "slot__stratum", "created_by"
+    )
+
+
+def with_arm_names(subjects, study: Study):
+    """Annotate a Subject queryset with ``arm_code`` and ``arm_name`` in the same query (for
+    subject lists); subjects not randomized get empty strings."""
+    scheme = scheme_of(study)
+    names = scheme_params.arm_names(scheme.params) if scheme is not None else {}
+    return subjects.annotate(
+        arm_code=Case(
+            When(allocation__isnull=False, then="allocation__arm"),
+            default=Value(""),
+            output_field=CharField(),
+        ),
+        arm_name=Case(
+            *[When(allocation__arm=code, then=Value(name)) for code, name in names.items()],
+            default=Value(""),
+            output_field=CharField(),
+        ),
+    )
+
+
+# ---- reports ---------------------------------------------------------------------------
+
+
+@dataclass
+class BalanceRow:
+    label: str
+    counts: dict[str, int]
+    total: int = 0
+    imbalance: int = 0
+
+
+@dataclass
+class BalanceReport:
+    arms: list[tuple[str, str]]
+    overall: BalanceRow
+    by_site: list[BalanceRow] = field(default_factory=list)
+    by_stratum: list[BalanceRow] = field(default_factory=list)
+    by_stratum_and_site: list[BalanceRow] = field(default_factory=list)
+
+
+def _row(label: str, counts: dict[str, int], arm_codes: list[str]) -> BalanceRow:
+    full = {code: counts.get(code, 0) for code in arm_codes}
+    values = list(full.values())
+    return BalanceRow(label, full, sum(values), max(values) - min(values) if values else 0)
+
+
+def balance(study: Study) -> BalanceReport | None:
+    """Counts by arm overall, by site, by stratum and by stratum × site (one query)."""
+    scheme = scheme_of(study)
+    if scheme is None:
+        return None
+    arms = [(a["code"], a["name"]) for a in scheme.params["arms"]]
+    codes = [code for code, _ in arms]
+    rows = (
+        Allocation.objects.filter(scheme=scheme)
+        .values_list("stratum__key", "site__code", "arm")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    overall: dict[str, int] = defaultdict(int)
+    by_site: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    by_stratum: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    by_both: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for key, site, arm, n in rows:
+        overall[arm] += n
+        by_site[site][arm] += n
+        by_stratum[key][arm] += n
+        by_both[(key, site)][arm] += n
+    return BalanceReport(
+        arms=arms,
+        overall=_row("All subjects", overall, codes),
+        by_site=[_row(site, by_site[site], codes) for site in sorted(by_site)],
+        by_stratum=[_row(key, by_stratum[key], codes) for key in sorted(by_stratum)],
+        by_stratum_and_site=[
+            _row(f"{key} · site {site}", by_both[(key, site)], codes)
+            for key, site in sorted(by_both)
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class StratumUse:
+    key: str
+    used: int
+    total: int
+    withdrawn: int
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.used / self.total if self.total else 0.0
+
+
+def list_use(study: Study) -> list[StratumUse]:
+    strata = (
+        Stratum.objects.filter(scheme__study=study)
+        .annotate(withdrawn=Count("slots", filter=_withdrawn_filter()))
+        .order_by("key")
+    )
+    return [StratumUse(s.key, s.next_sequence - 1, s.slots_total, s.withdrawn) for s in strata]
+
+
+def _withdrawn_filter():
+    from django.db.models import Q
+
+    return Q(slots__available=False)

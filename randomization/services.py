@@ -1,0 +1,673 @@
+"""Writes: go-live with commitments, allocation, list extension and admin corrections.
+
+Each write is one transaction with its audit rows. Allocation serialises on the stratum row
+(``SELECT ... FOR UPDATE``; SQLite serialises all writers); the database's unique constraints
+are the last line against a subject randomized twice or a slot used twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from edc.accounts.roles import Permission
+from edc.accounts.scoping import scope_of
+from edc.audit.context import ChangeContext
+from edc.audit.services import Change, record_changes, require_reason
+from edc.errors import DomainError
+from edc.studies.models import Site, Study, StudyStatus
+from edc.subjects.lifecycle import IllegalTransition, Status, check_transition
+from edc.subjects.models import Subject
+from edc.subjects.services import transition
+from randomization import notifications, scheme_params, seed_vault
+from randomization.eligibility import require_eligible
+from randomization.engine import (
+    HmacDrbg,
+    generate_salt,
+    generate_seed,
+    minimization_assign,
+)
+from randomization.models import (
+    Allocation,
+    AllocationCorrection,
+    Commitment,
+    CommitmentKind,
+    CorrectionKind,
+    RandomizationScheme,
+    SchemeStatus,
+    Seed,
+    Slot,
+    Stratum,
+)
+from randomization.strata import check_caller_strata, crf_strata
+
+ALERT_THRESHOLDS = (80, 100)
+
+
+def _refuse(code: str, field: str, message: str, status: int = 409) -> DomainError:
+    return DomainError(code, field, message, status=status)
+
+
+def _require(ctx: ChangeContext, permission: Permission, study_id: int, site_id=None) -> None:
+    if ctx.user is not None:
+        scope_of(ctx.user).require(permission, study_id, site_id)
+
+
+def server_seed_key() -> bytes:
+    key = getattr(settings, "RANDOMIZATION_SEED_KEY", "") or settings.SECRET_KEY
+    return key.encode() if isinstance(key, str) else bytes(key)
+
+
+def unwrap_seed(seed_row: Seed) -> bytes:
+    return seed_vault.unwrap(bytes(seed_row.wrapped), server_seed_key(), seed_row.key_id)
+
+
+# ---- go-live ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GoLiveResult:
+    scheme: RandomizationScheme
+    commitment: Commitment
+    seed: bytes
+    salt: bytes
+
+
+def _user(ctx: ChangeContext):
+    user = ctx.user
+    return user if user is not None and user.is_authenticated else None
+
+
+def _create_strata(scheme: RandomizationScheme, params: dict, lists: dict, sites: dict) -> int:
+    """Insert the strata (and their slots) that do not exist yet; return slots inserted."""
+    existing = {s.key: s for s in Stratum.objects.filter(scheme=scheme)}
+    new_strata = []
+    for key in scheme_params.all_stratum_keys(params):
+        if key in existing:
+            continue
+        values = scheme_params.stratum_values(key)
+        new_strata.append(
+            Stratum(
+                scheme=scheme,
+                key=key,
+                values=values,
+                site=sites.get(values.get("site")),
+                slots_total=len(lists.get(key, [])),
+            )
+        )
+    Stratum.objects.bulk_create(new_strata)
+    strata = {s.key: s for s in Stratum.objects.filter(scheme=scheme)}
+    have = defaultdict(int)
+    for stratum_id, count in _slot_counts(scheme):
+        have[stratum_id] = count
+    slots = []
+    for key, stratum_slots in lists.items():
+        stratum = strata[key]
+        for slot in stratum_slots[have[stratum.pk] :]:
+            slots.append(
+                Slot(
+                    stratum=stratum,
+                    sequence=slot.sequence,
+                    block_number=slot.block_number,
+                    block_size=slot.block_size,
+                    position_in_block=slot.position_in_block,
+                    arm=slot.arm,
+                )
+            )
+        if len(stratum_slots) != stratum.slots_total:
+            stratum.slots_total = len(stratum_slots)
+            stratum.save(update_fields=["slots_total"])
+    Slot.objects.bulk_create(slots, batch_size=2000)
+    return len(slots)
+
+
+def _slot_counts(scheme):
+    from django.db.models import Count
+
+    return (
+        Slot.objects.filter(stratum__scheme=scheme)
+        .values("stratum_id")
+        .annotate(n=Count("id"))
+        .values_list("stratum_id", "n")
+    )
+
+
+@transaction.atomic
+def go_live(
+    ctx: ChangeContext,
+    study: Study,
+    *,
+    seed: bytes | None = None,
+    min_slots_per_stratum: int | None = None,
+) -> GoLiveResult:
+    """Generate the study's list from a fresh CSPRNG seed and commit to it, once.
+
+    ``seed`` is for reproducible tests and drills only; production always draws a new one."""
+    _require(ctx, Permission.ADMINISTER, study.pk)
+    study = (
+        Study.objects.select_for_update(of=("self",))
+        .select_related("current_version")
+        .get(pk=study.pk)
+    )
+    scheme = RandomizationScheme.objects.filter(study=study).first()
+    if scheme is not None and scheme.status == SchemeStatus.LIVE:
+        raise _refuse(
+            "already_live",
+            "study",
+            f"randomization of {study.code} went live on {scheme.went_live_at:%Y-%m-%d %H:%M} UTC; "
+            "the scheme cannot change (use a list extension or an audited correction)",
+        )
+    if not study.current_version_id or "randomization" not in study.definition:
+        raise _refuse("no_randomization", "study", f"{study.code} defines no randomization")
+    sites = {s.code: s for s in Site.objects.filter(study=study, is_active=True)}
+    definition = study.definition
+    if definition["randomization"].get("stratify_by_site") and not sites:
+        raise _refuse("no_sites", "study", "randomization by site needs at least one active site")
+    params = scheme_params.scheme_params(definition, list(sites), min_slots_per_stratum)
+    seed = seed if seed is not None else generate_seed()
+    salt = generate_salt()
+    lists = scheme_params.generate_lists(seed, params)
+    hashes = scheme_params.commitment_hashes(seed, salt, params, lists)
+    now = timezone.now()
+    if scheme is None:
+        scheme = RandomizationScheme(study=study)
+    scheme.protocol_version_id = study.current_version_id
+    scheme.method = params["method"]
+    scheme.params = params
+    scheme.created_by = scheme.created_by or _user(ctx)
+    scheme.status = SchemeStatus.LIVE
+    scheme.went_live_at = now
+    scheme.save()
+    key = server_seed_key()
+    Seed.objects.create(
+        scheme=scheme, wrapped=seed_vault.wrap(seed, key), key_id=seed_vault.key_id(key), salt=salt
+    )
+    slot_count = _create_strata(scheme, params, lists, sites)
+    commitment = Commitment.objects.create(
+        scheme=scheme,
+        kind=CommitmentKind.GO_LIVE,
+        generator=scheme_params.GENERATOR,
+        params=params,
+        slot_count=slot_count,
+        created_by=_user(ctx),
+        **hashes,
+    )
+    record_changes(
+        ctx,
+        "randomization_go_live",
+        [
+            Change("method", None, params["method"]),
+            Change("params_sha256", None, hashes["params_sha256"]),
+            Change("list_sha256", None, hashes["list_sha256"]),
+            Change("seed_sha256", None, hashes["seed_sha256"]),
+            Change("slot_count", None, slot_count),
+        ],
+        object_type="randomization.RandomizationScheme",
+        object_id=scheme.pk,
+        study=study,
+    )
+    return GoLiveResult(scheme, commitment, seed, salt)
+
+
+@transaction.atomic
+def extend_list(
+    ctx: ChangeContext, study: Study, *, min_slots_per_stratum: int | None = None
+) -> Commitment:
+    """Add strata for sites opened after go-live and/or lengthen every list, from the same seed.
+
+    Earlier slots are unchanged (each stratum is its own generator stream, and a longer list
+    extends a shorter one); the new list gets its own commitment. Needs a reason."""
+    _require(ctx, Permission.ADMINISTER, study.pk)
+    reason = require_reason(ctx)
+    scheme = (
+        RandomizationScheme.objects.select_for_update()
+        .select_related("seed")
+        .filter(study=study, status=SchemeStatus.LIVE)
+        .first()
+    )
+    if scheme is None:
+        raise _refuse("randomization_not_live", "study", f"{study.code} has not gone live")
+    latest = scheme.commitments.order_by("-id").first()
+    params = dict(latest.params)
+    if params["method"] != scheme_params.PERMUTED_BLOCKS:
+        raise _refuse("not_a_list", "study", "minimization has no list to extend")
+    sites = {s.code: s for s in Site.objects.filter(study=study)}
+    if params["stratify_by_site"]:
+        active = {code for code, site in sites.items() if site.is_active}
+        params["sites"] = sorted(set(params["sites"]) | active)
+    if min_slots_per_stratum is not None:
+        if min_slots_per_stratum < params["min_slots_per_stratum"]:
+            raise _refuse(
+                "list_shrink", "min_slots_per_stratum", "a list can only be lengthened", status=400
+            )
+        params["min_slots_per_stratum"] = min_slots_per_stratum
+    if params == latest.params:
+        raise _refuse("nothing_to_extend", "study", "no new site and no longer list requested")
+    seed = unwrap_seed(scheme.seed)
+    lists = scheme_params.generate_lists(seed, params)
+    hashes = scheme_params.commitment_hashes(seed, bytes(scheme.seed.salt), params, lists)
+    added = _create_strata(scheme, params, lists, sites)
+    commitment = Commitment.objects.create(
+        scheme=scheme,
+        kind=CommitmentKind.EXTENSION,
+        generator=scheme_params.GENERATOR,
+        params=params,
+        slot_count=sum(len(v) for v in lists.values()),
+        created_by=_user(ctx),
+        reason=reason,
+        **hashes,
+    )
+    record_changes(
+        ctx.with_reason(reason),
+        "randomization_list_extended",
+        [
+            Change("list_sha256", latest.list_sha256, hashes["list_sha256"]),
+            Change("slots_added", None, added),
+            Change("sites", latest.params.get("sites"), params["sites"]),
+        ],
+        object_type="randomization.RandomizationScheme",
+        object_id=scheme.pk,
+        study=study,
+    )
+    return commitment
+
+
+# ---- allocation ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AllocationResult:
+    allocation: Allocation
+    created: bool
+
+
+class AlreadyRandomized(DomainError):
+    status = 409
+
+    def __init__(self, allocation: Allocation):
+        super().__init__(
+            "already_randomized",
+            "subject",
+            f"{allocation.subject.subject_id} was already randomized at "
+            f"{allocation.randomized_at:%Y-%m-%d %H:%M} UTC (sequence {allocation.sequence}); "
+            "repeat the original Idempotency-Key to read that allocation",
+        )
+
+
+def _load_subject(subject_pk: int) -> Subject:
+    # One query: the subject, its study, protocol, site, any allocation, the live scheme and
+    # its seed (minimization draws need it).
+    return Subject.objects.select_related(
+        "study__current_version",
+        "site",
+        "allocation",
+        "study__randomization_scheme__seed",
+    ).get(pk=subject_pk)
+
+
+def _existing(subject: Subject) -> Allocation | None:
+    try:
+        return subject.allocation
+    except Allocation.DoesNotExist:
+        return None
+
+
+def _replay_or_refuse(existing: Allocation, idempotency_key: str) -> AllocationResult:
+    if idempotency_key and existing.idempotency_key == idempotency_key:
+        return AllocationResult(existing, False)
+    raise AlreadyRandomized(existing)
+
+
+def _scheme(subject: Subject) -> RandomizationScheme:
+    try:
+        scheme = subject.study.randomization_scheme
+    except RandomizationScheme.DoesNotExist:
+        scheme = None
+    if scheme is None or scheme.status != SchemeStatus.LIVE:
+        raise _refuse(
+            "randomization_not_live",
+            "study",
+            f"randomization of {subject.study.code} has not gone live (no committed list)",
+        )
+    return scheme
+
+
+def _local_date(site: Site) -> dt.date:
+    try:
+        return timezone.now().astimezone(ZoneInfo(site.timezone)).date()
+    except (KeyError, ValueError):
+        return timezone.now().date()
+
+
+def randomize(
+    ctx: ChangeContext,
+    subject: Subject,
+    *,
+    strata: dict[str, Any] | None = None,
+    idempotency_key: str = "",
+) -> AllocationResult:
+    """Allocate the next slot of the subject's stratum, or refuse with a stable code.
+
+    Same subject and same idempotency key again: the existing allocation (``created`` False).
+    Anything else for an already randomized subject: 409 ``already_randomized``."""
+    key = (idempotency_key or "").strip()
+    if len(key) > 100:
+        raise _refuse("invalid", "idempotency_key", "at most 100 characters", status=400)
+    try:
+        return _randomize(ctx, subject.pk, strata, key)
+    except IntegrityError as exc:
+        if "allocation_idempotency_key_unique" in str(exc):
+            raise _refuse(
+                "idempotency_key_reused",
+                "idempotency_key",
+                "this Idempotency-Key was already used for another subject; use a new key "
+                "per subject",
+            ) from exc
+        raise
+
+
+@transaction.atomic
+def _randomize(
+    ctx: ChangeContext, subject_pk: int, sent_strata: dict | None, key: str
+) -> AllocationResult:
+    subject = _load_subject(subject_pk)
+    study, site = subject.study, subject.site
+    if ctx.user is not None and not scope_of(ctx.user).can(Permission.RANDOMIZE, study.pk, site.pk):
+        raise _refuse(
+            "not_site_member",
+            "subject",
+            f"you are not a member of site {site.code} with the right to randomize",
+            status=403,
+        )
+    existing = _existing(subject)
+    if existing is not None:
+        return _replay_or_refuse(existing, key)
+    if study.status != StudyStatus.OPEN:
+        raise _refuse(
+            "study_not_open", "study", f"{study.code} is {study.get_status_display().lower()}"
+        )
+    if not site.is_active:
+        raise _refuse("site_inactive", "site", f"site {site.code} is not active")
+    scheme = _scheme(subject)
+    params = scheme.params
+    enrolment_model = study.definition.get("enrolment_model", "enrol_after_induction")
+    check_transition(subject.status, Status.RANDOMIZED, enrolment_model)
+    verdict = require_eligible(subject)
+    levels = crf_strata(subject, params)
+    check_caller_strata(levels, sent_strata, params, site.code)
+    stratum_key = scheme_params.stratum_key(params, levels, site.code)
+    frozen_values = {**levels, "site": site.code}
+    try:
+        # We are already inside this allocation's transaction: calling the undecorated
+        # service saves a savepoint round trip pair and still rolls back with the allocation.
+        transition.__wrapped__(
+            ctx,
+            subject,
+            Status.RANDOMIZED,
+            on_date=_local_date(site),
+            permission=Permission.RANDOMIZE,
+        )
+    except IllegalTransition:
+        # A concurrent request for the same subject committed first: answer as it would.
+        existing = Allocation.objects.select_related("subject").filter(subject=subject).first()
+        if existing is None:
+            raise
+        return _replay_or_refuse(existing, key)
+    # Everything above ran before the stratum lock, so the lock is held only for the slot.
+    try:
+        stratum = Stratum.objects.select_for_update().get(scheme=scheme, key=stratum_key)
+    except Stratum.DoesNotExist as exc:
+        raise _refuse(
+            "stratum_not_available",
+            "strata",
+            f"stratum {stratum_key} has no list (a site opened after go-live needs a list "
+            "extension)",
+        ) from exc
+    if scheme.method == scheme_params.MINIMIZATION:
+        arm, slot, sequence = _minimization_arm(scheme, stratum, study.code, levels, site.code)
+    else:
+        slot = (
+            Slot.objects.filter(
+                stratum=stratum, sequence__gte=stratum.next_sequence, available=True
+            )
+            .order_by("sequence")
+            .first()
+        )
+        if slot is None:
+            raise _refuse(
+                "list_exhausted",
+                "strata",
+                f"the list of stratum {stratum_key} is used up ({stratum.slots_total} slots); "
+                "the study admin was told when it ran out",
+            )
+        arm, sequence = slot.arm, slot.sequence
+    now = timezone.now()
+    allocation = Allocation.objects.create(
+        subject=subject,
+        study=study,
+        site=site,
+        scheme=scheme,
+        stratum=stratum,
+        slot=slot,
+        sequence=sequence,
+        arm=arm,
+        stratum_values=frozen_values,
+        idempotency_key=key,
+        randomized_by=_user(ctx),
+        randomized_by_username=ctx.username,
+        randomized_at=now,
+        channel=ctx.channel,
+        eligibility=verdict.snapshot,
+    )
+    crossed = _advance(stratum, sequence)
+    record_changes(
+        ctx,
+        "randomize",
+        [
+            Change("arm", None, arm),
+            Change("sequence", None, sequence),
+            Change("stratum", None, stratum_key),
+            Change("stratum_values", None, frozen_values),
+            Change("eligibility", None, verdict.snapshot),
+        ],
+        object_type="randomization.Allocation",
+        object_id=allocation.pk,
+        study=study,
+        site=site,
+        subject=subject,
+    )
+    transaction.on_commit(
+        partial(notifications.allocation_made, allocation.pk, crossed), robust=True
+    )
+    return AllocationResult(allocation, True)
+
+
+def _advance(stratum: Stratum, sequence: int) -> list[int]:
+    """Move the cursor past ``sequence``; return the alert thresholds crossed just now."""
+    stratum.next_sequence = sequence + 1
+    fields = ["next_sequence"]
+    crossed = []
+    if stratum.slots_total:
+        used = stratum.next_sequence - 1
+        if not stratum.alerted_80 and used * 100 >= 80 * stratum.slots_total:
+            stratum.alerted_80 = True
+            fields.append("alerted_80")
+            crossed.append(80)
+        if not stratum.alerted_100 and used >= stratum.slots_total:
+            stratum.alerted_100 = True
+            fields.append("alerted_100")
+            crossed.append(100)
+    stratum.save(update_fields=fields)
+    return crossed
+
+
+def _minimization_arm(
+    scheme: RandomizationScheme, stratum: Stratum, study_code: str, levels: dict, site_code: str
+) -> tuple[str, None, int]:
+    """Pocock–Simon on the counts so far; allocation n draws from generator block n."""
+    params = scheme.params
+    patient = dict(levels)
+    if params["stratify_by_site"]:
+        patient["site"] = site_code
+    counts: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    rows = Allocation.objects.filter(scheme=scheme).values_list("arm", "stratum_values")
+    for arm, values in rows:
+        for factor in params["weights"]:
+            level = values.get(factor)
+            by_arm = counts[factor][level]
+            by_arm[arm] = by_arm.get(arm, 0) + 1
+    sequence = stratum.next_sequence
+    drbg = HmacDrbg(unwrap_seed(scheme.seed), study_code, "minimization", block=sequence)
+    decision = minimization_assign(
+        counts,
+        patient,
+        scheme_params.arms(params),
+        params["weights"],
+        params["p"],
+        drbg=drbg,
+    )
+    return decision.arm, None, sequence
+
+
+# ---- corrections -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def withdraw_slot(ctx: ChangeContext, study: Study, stratum_key: str, sequence: int) -> Slot:
+    """Take a future slot out of use (e.g. a kit lost); it is skipped, never given out."""
+    _require(ctx, Permission.ADMINISTER, study.pk)
+    reason = require_reason(ctx)
+    stratum = (
+        Stratum.objects.select_for_update()
+        .filter(scheme__study=study, key=stratum_key)
+        .select_related("scheme")
+        .first()
+    )
+    if stratum is None:
+        raise _refuse("not_found", "stratum", f"no stratum {stratum_key}", status=404)
+    slot = Slot.objects.filter(stratum=stratum, sequence=sequence).first()
+    if slot is None:
+        raise _refuse("not_found", "sequence", f"no slot {sequence} in {stratum_key}", status=404)
+    if sequence < stratum.next_sequence:
+        raise _refuse(
+            "slot_already_passed", "sequence", "only future slots can be withdrawn", status=409
+        )
+    if not slot.available:
+        raise _refuse("slot_already_withdrawn", "sequence", "the slot is already withdrawn")
+    slot.available = False
+    slot.save(update_fields=["available"])
+    correction = AllocationCorrection.objects.create(
+        scheme=stratum.scheme,
+        kind=CorrectionKind.SLOT_WITHDRAWN,
+        slot=slot,
+        details={"stratum": stratum_key, "sequence": sequence},
+        reason=reason,
+        created_by=_user(ctx),
+    )
+    record_changes(
+        ctx.with_reason(reason),
+        "randomization_slot_withdrawn",
+        [Change("available", True, False), Change("correction", None, correction.pk)],
+        object_type="randomization.Slot",
+        object_id=slot.pk,
+        study=study,
+    )
+    return slot
+
+
+@transaction.atomic
+def flag_randomized_in_error(ctx: ChangeContext, allocation: Allocation) -> AllocationCorrection:
+    """Record that a subject should not have been randomized. Irreversible; the slot stays used
+    and the subject is analysed as randomized (intention to treat)."""
+    _require(ctx, Permission.ADMINISTER, allocation.study_id)
+    reason = require_reason(ctx)
+    if allocation.corrections.filter(kind=CorrectionKind.RANDOMIZED_IN_ERROR).exists():
+        raise _refuse("already_flagged", "allocation", "already recorded as randomized in error")
+    correction = AllocationCorrection.objects.create(
+        scheme=allocation.scheme,
+        kind=CorrectionKind.RANDOMIZED_IN_ERROR,
+        allocation=allocation,
+        details={"arm": allocation.arm, "sequence": allocation.sequence},
+        reason=reason,
+        created_by=_user(ctx),
+    )
+    record_changes(
+        ctx.with_reason(reason),
+        "randomized_in_error",
+        [Change("randomized_in_error", False, True)],
+        object_type="randomization.Allocation",
+        object_id=allocation.pk,
+        study=allocation.study,
+        site=allocation.site,
+        subject=allocation.subject,
+    )
+    return correction
+
+
+@transaction.atomic
+def record_stratum_error(
+    ctx: ChangeContext, allocation: Allocation, correct_values: dict[str, str]
+) -> AllocationCorrection:
+    """Document mis-stratification. The allocation keeps the values it was made with."""
+    _require(ctx, Permission.ADMINISTER, allocation.study_id)
+    reason = require_reason(ctx)
+    correction = AllocationCorrection.objects.create(
+        scheme=allocation.scheme,
+        kind=CorrectionKind.STRATUM_ERROR,
+        allocation=allocation,
+        details={"used": allocation.stratum_values, "correct": correct_values},
+        reason=reason,
+        created_by=_user(ctx),
+    )
+    record_changes(
+        ctx.with_reason(reason),
+        "randomization_stratum_error",
+        [Change("stratum_values", allocation.stratum_values, correct_values)],
+        object_type="randomization.Allocation",
+        object_id=allocation.pk,
+        study=allocation.study,
+        site=allocation.site,
+        subject=allocation.subject,
+    )
+    return correction
+
+
+def reveal_seed(ctx: ChangeContext, study: Study) -> tuple[bytes, bytes]:
+    """The seed and salt, for the statistician's escrow or the unblinding check. Audited."""
+    if ctx.user is not None:
+        scope = scope_of(ctx.user)
+        if not scope.can(Permission.VIEW_ALLOCATION_LIST, study.pk):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied("only the study statistician may see the seed")
+    seed_row = (
+        Seed.objects.filter(scheme__study=study, scheme__status=SchemeStatus.LIVE)
+        .select_related("scheme")
+        .first()
+    )
+    if seed_row is None:
+        raise _refuse("randomization_not_live", "study", f"{study.code} has not gone live")
+    seed = unwrap_seed(seed_row)
+    record_changes(
+        ctx,
+        "randomization_seed_revealed",
+        [Change("seed_sha256", None, seed_vault_fingerprint(seed, bytes(seed_row.salt)))],
+        object_type="randomization.Seed",
+        object_id=seed_row.pk,
+        study=study,
+    )
+    return seed, bytes(seed_row.salt)
+
+
+def seed_vault_fingerprint(seed: bytes, salt: bytes) -> str:
+    from randomization.engine import seed_commitment
+
+    return seed_commitment(seed, salt)

@@ -1,0 +1,95 @@
+"""Stratification values come from the subject's CRF data, never from the caller alone."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from crf.models import FormInstance, FormStatus
+from edc.errors import DomainError
+
+
+class StrataMissing(DomainError):
+    def __init__(self, factors: list[str], where: list[str]):
+        super().__init__(
+            "strata_missing",
+            f"strata.{factors[0]}",
+            "no value on the CRF for stratification factor(s) "
+            + ", ".join(f"{f} ({w})" for f, w in zip(factors, where, strict=True))
+            + "; complete the randomization form first",
+            details=[
+                {"field": f"strata.{f}", "message": f"missing on {w}"}
+                for f, w in zip(factors, where, strict=True)
+            ],
+        )
+
+
+def crf_strata(subject, params: Mapping[str, Any]) -> dict[str, str]:
+    """The subject's level of every factor, read from the latest form holding its source item."""
+    factors = params["factors"]
+    if not factors:
+        return {}
+    forms = {f["source"]["form"] for f in factors}
+    instances = (
+        FormInstance.objects.filter(subject_id=subject.pk, form_code__in=forms)
+        .exclude(status__in=[FormStatus.REMOVED, FormStatus.NOT_DONE])
+        .order_by("-created_at", "-id")
+        .values_list("form_code", "data")
+    )
+    latest: dict[str, dict] = {}
+    for form_code, data in instances:
+        latest.setdefault(form_code, data or {})
+    values: dict[str, str] = {}
+    missing: list[str] = []
+    where: list[str] = []
+    for factor in factors:
+        source = factor["source"]
+        value = latest.get(source["form"], {}).get(source["item"])
+        if value in (None, ""):
+            missing.append(factor["code"])
+            where.append(f"{source['form']}.{source['item']}")
+            continue
+        levels = [level["code"] for level in factor["levels"]]
+        if value not in levels:
+            raise DomainError(
+                "strata_invalid",
+                f"strata.{factor['code']}",
+                f"the CRF value {value!r} of {source['form']}.{source['item']} is not a level of "
+                f"{factor['code']} ({', '.join(levels)})",
+            )
+        values[factor["code"]] = value
+    if missing:
+        raise StrataMissing(missing, where)
+    return values
+
+
+def check_caller_strata(
+    from_crf: Mapping[str, str],
+    sent: Mapping[str, Any] | None,
+    params: Mapping[str, Any],
+    site_code: str,
+) -> None:
+    """A caller may send the levels it believes in; any disagreement with the CRF is refused."""
+    if not sent:
+        return
+    known = {f["code"] for f in params["factors"]}
+    if params.get("stratify_by_site"):
+        known.add("site")
+    unknown = sorted(set(sent) - known)
+    if unknown:
+        raise DomainError(
+            "strata_unknown",
+            f"strata.{unknown[0]}",
+            f"{', '.join(unknown)} is not a stratification factor of this study "
+            f"(factors: {', '.join(sorted(known)) or 'none'})",
+        )
+    actual = {**from_crf, "site": site_code}
+    for code in sorted(sent):
+        if str(sent[code]) != actual.get(code):
+            raise DomainError(
+                "strata_mismatch",
+                f"strata.{code}",
+                f"{code} was sent as {sent[code]!r} but the subject's record says {actual.get(code)!r}; "
+                "correct the CRF or the request",
+                status=409,
+            )

@@ -1,0 +1,26 @@
+import pytest
+
+from edc.audit.context import ChangeContext
+from randomization.services import go_live
+from tests.factories import UserFactory, member
+
+FIXED_SEED = bytes(range(32))
+
+
+@pytest.fixture
+def statistician(study):
+    user = UserFactory(username="stat")
+    member(user, study, "statistician")
+    return user
+
+
+@pytest.fixture
+def study_admin(study):
+    user = UserFactory(username="studyadmin")
+    member(user, study, "study_admin")
+    return user
+
+
+@pytest.fixture
+def live(study, site_a, site_b):
+    return go_live(ChangeContext.system(), study, seed=FIXED_SEED)
