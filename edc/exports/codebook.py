@@ -1,0 +1,422 @@
+"""What the exported values mean: the study layout read from its definitions, the codebook and
+codelist rows, and the expansion of one stored form into long rows. Pure Python: no Django.
+
+Layout rules, written once here and repeated in the `datasets` table of every export:
+- one table per form, long format: one row per item value, keyed by study, site, subject,
+  visit, visit repeat, form repeat, repeating group and group row, then item code;
+- VALUE is the raw value as stored (codes, decimal strings, ISO dates, partial dates such as
+  `2026-05` kept as they are, booleans as `true`/`false`, several codes of a multiple choice
+  joined with `|`); LABEL is the label of a coded value, empty for uncoded items;
+- items left empty are absent, so a missing-data code that was entered is a row and a blank
+  is not; forms marked not done appear in `form_instances` with no value rows.
+
+When a study has several protocol versions, the layout is their union: the newest definition
+decides labels and order, and items that exist only in older versions follow.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from edc.exports.tables import FIXED_DATASETS, sas_names
+
+MULTI_SEPARATOR = "|"
+BOOLEAN_LABELS = {"true": "Yes", "false": "No"}
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    form: str
+    group: str
+    code: str
+    order: int
+    label: str
+    type: str
+    unit: str = ""
+    max_length: int | None = None
+    decimals: int | None = None
+    codelist: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    range_min: float | None = None
+    range_max: float | None = None
+    soft_min: float | None = None
+    soft_max: float | None = None
+    required: bool = False
+    derived: bool = False
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    code: str
+    name: str
+    items: tuple[ItemSpec, ...]
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    code: str
+    name: str
+    domain: str
+    kind: str
+    repeating: bool
+    dataset: str
+    items: tuple[ItemSpec, ...]
+    groups: tuple[GroupSpec, ...]
+
+    @property
+    def all_items(self) -> tuple[ItemSpec, ...]:
+        return self.items + tuple(i for g in self.groups for i in g.items)
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    code: str
+    name: str
+    kind: str
+    repeating: bool
+    forms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FactorSpec:
+    code: str
+    name: str
+    levels: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class StudyLayout:
+    code: str
+    title: str
+    forms: tuple[FormSpec, ...]
+    events: tuple[EventSpec, ...]
+    codelists: Mapping[str, tuple[tuple[str, str], ...]]
+    arms: tuple[tuple[str, str], ...]
+    factors: tuple[FactorSpec, ...]
+
+    def form(self, code: str) -> FormSpec | None:
+        return next((f for f in self.forms if f.code == code), None)
+
+    def event_order(self) -> dict[str, int]:
+        return {e.code: i for i, e in enumerate(self.events)}
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else value
+
+
+def _choices(item: dict, codelists: Mapping[str, list]) -> tuple[str, dict[str, str]]:
+    """(codelist name, code -> label) of a coded item; inline choices get a name of their own."""
+    if item.get("type") == "boolean":
+        return "BOOLEAN", dict(BOOLEAN_LABELS)
+    if "codelist" in item:
+        entries = codelists.get(item["codelist"], [])
+        return item["codelist"], {str(c["code"]): c["label"] for c in entries}
+    if "choices" in item:
+        return "", {str(c["code"]): c["label"] for c in item["choices"]}
+    return "", {}
+
+
+def _item_spec(form: str, group: str, item: dict, order: int, codelists: Mapping) -> ItemSpec:
+    codelist, labels = _choices(item, codelists)
+    if not codelist and labels:
+        codelist = f"{form}.{item['code']}"
+    rng = item.get("range", {})
+    soft = item.get("soft_range", {})
+    return ItemSpec(
+        form=form,
+        group=group,
+        code=item["code"],
+        order=order,
+        label=item.get("label", item["code"]),
+        type=item.get("type", "text"),
+        unit=item.get("unit", ""),
+        max_length=item.get("max_length"),
+        decimals=item.get("decimals"),
+        codelist=codelist,
+        labels=labels,
+        range_min=_number(rng.get("min")),
+        range_max=_number(rng.get("max")),
+        soft_min=_number(soft.get("min")),
+        soft_max=_number(soft.get("max")),
+        required=bool(item.get("required", False)),
+        derived=bool(item.get("derived", False)),
+    )
+
+
+def _merge_forms(definitions: list[dict]) -> list[dict]:
+    """Forms of every version, newest first wins; items and groups only in older ones follow."""
+    merged: dict[str, dict] = {}
+    for definition in definitions:
+        for form in definition.get("forms", []):
+            code = form["code"]
+            if code not in merged:
+                merged[code] = {
+                    **form,
+                    "items": list(form.get("items", [])),
+                    "groups": [dict(g, items=list(g["items"])) for g in form.get("groups", [])],
+                }
+                continue
+            target = merged[code]
+            known = {i["code"] for i in target["items"]}
+            known |= {i["code"] for g in target["groups"] for i in g["items"]}
+            groups = {g["code"]: g for g in target["groups"]}
+            for item in form.get("items", []):
+                if item["code"] not in known:
+                    target["items"].append(item)
+                    known.add(item["code"])
+            for group in form.get("groups", []):
+                if group["code"] not in groups:
+                    fresh = dict(group, items=[i for i in group["items"] if i["code"] not in known])
+                    target["groups"].append(fresh)
+                    groups[group["code"]] = fresh
+                    known |= {i["code"] for i in fresh["items"]}
+                    continue
+                for item in group["items"]:
+                    if item["code"] not in known:
+                        groups[group["code"]]["items"].append(item)
+                        known.add(item["code"])
+    return list(merged.values())
+
+
+def build_layout(definitions: list[dict]) -> StudyLayout:
+    """The export layout of a study from its definitions, newest first."""
+    if not definitions:
+        raise ValueError("a study layout needs at least one definition")
+    newest = definitions[0]
+    codelists: dict[str, list] = {}
+    events: dict[str, EventSpec] = {}
+    arms: dict[str, str] = {}
+    factors: dict[str, FactorSpec] = {}
+    for definition in definitions:
+        for name, entries in definition.get("codelists", {}).items():
+            codelists.setdefault(name, entries)
+        for event in definition.get("schedule", {}).get("events", []):
+            events.setdefault(
+                event["code"],
+                EventSpec(
+                    code=event["code"],
+                    name=event.get("name", event["code"]),
+                    kind=event.get("kind", "visit"),
+                    repeating="repeat" in event or event.get("kind") == "unscheduled",
+                    forms=tuple(event.get("forms", [])),
+                ),
+            )
+        for arm in definition.get("arms", []):
+            arms.setdefault(arm["code"], arm.get("name", arm["code"]))
+        for factor in definition.get("randomization", {}).get("factors", []):
+            factors.setdefault(
+                factor["code"],
+                FactorSpec(
+                    factor["code"],
+                    factor.get("name", factor["code"]),
+                    tuple((str(lv["code"]), lv["label"]) for lv in factor.get("levels", [])),
+                ),
+            )
+    raw_forms = _merge_forms(definitions)
+    datasets = sas_names([f["code"] for f in raw_forms], reserved=FIXED_DATASETS.values())
+    forms = []
+    for form in raw_forms:
+        code = form["code"]
+        order = 0
+        items = []
+        for item in form["items"]:
+            order += 1
+            items.append(_item_spec(code, "", item, order, codelists))
+        groups = []
+        for group in form["groups"]:
+            group_items = []
+            for item in group["items"]:
+                order += 1
+                group_items.append(_item_spec(code, group["code"], item, order, codelists))
+            groups.append(
+                GroupSpec(group["code"], group.get("name", group["code"]), tuple(group_items))
+            )
+        forms.append(
+            FormSpec(
+                code=code,
+                name=form.get("name", code),
+                domain=form.get("domain", ""),
+                kind=form.get("kind", "standard"),
+                repeating=bool(form.get("repeating", False)),
+                dataset=datasets[code],
+                items=tuple(items),
+                groups=tuple(groups),
+            )
+        )
+    return StudyLayout(
+        code=newest["code"],
+        title=newest.get("title", newest["code"]),
+        forms=tuple(forms),
+        events=tuple(events.values()),
+        codelists={
+            name: tuple((str(c["code"]), c["label"]) for c in entries)
+            for name, entries in codelists.items()
+        },
+        arms=tuple(arms.items()),
+        factors=tuple(factors.values()),
+    )
+
+
+# ---- values ---------------------------------------------------------------------------------
+
+
+def value_text(value: Any) -> str | None:
+    """The raw text of a stored value; None when the item is empty."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value if value != "" else None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list):
+        if not value:
+            return None
+        return MULTI_SEPARATOR.join(value_text(v) or "" for v in value)
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _label(labels: Mapping[str, str], value: Any, text: str) -> str:
+    if not labels:
+        return ""
+    if isinstance(value, list):
+        return MULTI_SEPARATOR.join(labels.get(value_text(v) or "", "") for v in value)
+    return labels.get(text, "")
+
+
+class FormExpander:
+    """Turns the stored `data` of one form into long rows (group, row, item, value, label)."""
+
+    def __init__(self, form: FormSpec | None):
+        self.top = [(i.code, i.labels) for i in form.items] if form else []
+        self.top_codes = {code for code, _ in self.top}
+        self.groups = (
+            [(g.code, [(i.code, i.labels) for i in g.items]) for g in form.groups] if form else []
+        )
+        self.group_codes = {code for code, _ in self.groups}
+
+    def rows(self, prefix: tuple, data: Mapping[str, Any]) -> list[tuple]:
+        out: list[tuple] = []
+        append = out.append
+        for code, labels in self.top:
+            value = data.get(code)
+            if value is None:
+                continue
+            if value.__class__ is str:
+                if value:
+                    append(prefix + ("", 0, code, value, labels.get(value, "") if labels else ""))
+                continue
+            text = value_text(value)
+            if text is not None:
+                append(prefix + ("", 0, code, text, _label(labels, value, text)))
+        if len(data) > len(out) or self.groups:
+            self._rest(prefix, data, append)
+        return out
+
+    def _rest(self, prefix: tuple, data: Mapping[str, Any], append) -> None:
+        # Order: unknown plain items, known groups, unknown groups, so rows of one group stay
+        # together and the plain items come first.
+        extra = sorted(k for k in data if k not in self.top_codes and k not in self.group_codes)
+        extra_groups = []
+        for key in extra:
+            value = data[key]
+            if isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
+                extra_groups.append(key)
+                continue
+            text = value_text(value)
+            if text is not None:
+                append(prefix + ("", 0, key, text, ""))
+        for group, items in self.groups:
+            self._group(prefix, group, items, data.get(group), append)
+        for key in extra_groups:
+            self._group(prefix, key, [], data[key], append)
+
+    @staticmethod
+    def _group(prefix: tuple, group: str, items: list, rows: Any, append) -> None:
+        if not isinstance(rows, list):
+            return
+        known = {code for code, _ in items}
+        for number, row in enumerate(rows, start=1):
+            if not isinstance(row, dict):
+                continue
+            for code, labels in items:
+                value = row.get(code)
+                text = value_text(value)
+                if text is not None:
+                    append(prefix + (group, number, code, text, _label(labels, value, text)))
+            for code in sorted(k for k in row if k not in known):
+                text = value_text(row[code])
+                if text is not None:
+                    append(prefix + (group, number, code, text, ""))
+
+
+def count_values(data: Mapping[str, Any]) -> int:
+    """How many value rows a stored form makes (for the form_instances table)."""
+    total = 0
+    for value in data.values():
+        if isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
+            total += sum(1 for row in value for v in row.values() if value_text(v) is not None)
+        elif value_text(value) is not None:
+            total += 1
+    return total
+
+
+# ---- codebook and codelists -----------------------------------------------------------------
+
+
+def _number_text(value: float | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def codebook_rows(layout: StudyLayout) -> Iterator[tuple]:
+    for form in layout.forms:
+        for item in form.all_items:
+            yield (
+                form.dataset,
+                form.code,
+                form.name,
+                form.domain,
+                item.group,
+                item.code,
+                item.order,
+                item.label,
+                item.type,
+                item.unit,
+                item.max_length or 0,
+                "" if item.decimals is None else str(item.decimals),
+                item.codelist,
+                _number_text(item.range_min),
+                _number_text(item.range_max),
+                "Y" if item.required else "N",
+                "Y" if item.derived else "N",
+            )
+
+
+def codelist_entries(layout: StudyLayout) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Every codelist the export uses, in a stable order: the study's own, booleans, inline
+    choices by form, then arms and randomization factor levels."""
+    entries: dict[str, tuple[tuple[str, str], ...]] = dict(layout.codelists)
+    for form in layout.forms:
+        for item in form.all_items:
+            if item.codelist and item.codelist not in entries:
+                entries[item.codelist] = tuple(item.labels.items())
+    if layout.arms:
+        entries.setdefault("randomization.ARM", layout.arms)
+    for factor in layout.factors:
+        entries.setdefault(f"randomization.{factor.code}", factor.levels)
+    return entries
+
+
+def codelist_rows(layout: StudyLayout) -> Iterable[tuple]:
+    for name, values in codelist_entries(layout).items():
+        for order, (code, label) in enumerate(values, start=1):
+            yield (name, order, code, label)
