@@ -41,10 +41,14 @@ def _snapshot(confirmation) -> dict:
     }
 
 
-def eligibility_verdict(subject) -> EligibilityVerdict:
+def _status(subject):
     from crf.selectors import eligibility_status
 
-    allowed, reasons, confirmation = eligibility_status(subject, point="randomization")
+    return eligibility_status(subject, point="randomization")
+
+
+def eligibility_verdict(subject) -> EligibilityVerdict:
+    allowed, reasons, confirmation = _status(subject)
     return EligibilityVerdict(bool(allowed), list(reasons), _snapshot(confirmation))
 
 

@@ -72,9 +72,8 @@ def check_caller_strata(
     """A caller may send the levels it believes in; any disagreement with the CRF is refused."""
     if not sent:
         return
-    known = {f["code"] for f in params["factors"]}
-    if params.get("stratify_by_site"):
-        known.add("site")
+    # The site is always frozen with the allocation, so a caller may state it too.
+    known = {f["code"] for f in params["factors"]} | {"site"}
     unknown = sorted(set(sent) - known)
     if unknown:
         raise DomainError(

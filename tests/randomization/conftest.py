@@ -24,3 +24,23 @@ def study_admin(study):
 @pytest.fixture
 def live(study, site_a, site_b):
     return go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+
+
+@pytest.fixture
+def eligible(monkeypatch):
+    """TEMPORARY until crf.selectors.eligibility_status exists: every subject passes."""
+    from types import SimpleNamespace
+
+    from django.utils import timezone
+
+    confirmation = SimpleNamespace(pk=1, signed_by_name="Dr Test", signed_at=timezone.now())
+    monkeypatch.setattr(
+        "randomization.eligibility._status", lambda subject: (True, [], confirmation)
+    )
+
+
+@pytest.fixture
+def investigator_a(site_a):
+    user = UserFactory(username="inv_a")
+    member(user, site_a, "investigator")
+    return user

@@ -1,0 +1,254 @@
+"""The allocation service: next slot of the subject's stratum, or a refusal with a stable code."""
+
+import datetime as dt
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from edc.audit.context import ChangeContext
+from edc.audit.models import AuditEvent
+from edc.errors import DomainError
+from edc.studies.models import StudyStatus
+from edc.subjects.models import Subject
+from randomization.models import Allocation, Slot, Stratum
+from randomization.services import (
+    flag_randomized_in_error,
+    go_live,
+    randomize,
+    withdraw_slot,
+)
+from tests.factories import UserFactory, member
+from tests.randomization.conftest import FIXED_SEED
+from tests.randomization.helpers import registered_subject
+from tests.randomization.independent import stratum_rows
+
+ARMS = [("A", 1), ("B", 1)]
+
+
+def ctx_of(user):
+    return ChangeContext(user, "api")
+
+
+def refusal(call) -> DomainError:
+    with pytest.raises(DomainError) as refused:
+        call()
+    return refused.value
+
+
+@pytest.fixture
+def pool(live, site_a, eligible):
+    return [registered_subject(site_a, "CR") for _ in range(6)]
+
+
+def test_allocations_follow_the_committed_list_of_the_subjects_stratum(
+    live, site_a, coordinator_a, eligible
+):
+    expected = stratum_rows(FIXED_SEED, "T-MINI", "response=PR", ARMS, (2, 4), 20)
+    subjects = [registered_subject(site_a, "PR") for _ in range(7)]
+    made = [randomize(ctx_of(coordinator_a), s).allocation for s in subjects]
+    assert [(a.sequence, a.arm) for a in made] == [(row[0], row[4]) for row in expected[:7]]
+    assert all(a.stratum.key == "response=PR" for a in made)
+    assert Stratum.objects.get(key="response=PR").next_sequence == 8
+    assert Stratum.objects.get(key="response=CR").next_sequence == 1
+
+
+def test_allocation_freezes_strata_moves_the_subject_and_is_audited(pool, coordinator_a):
+    subject = pool[0]
+    allocation = randomize(ctx_of(coordinator_a), subject).allocation
+    assert allocation.stratum_values == {"response": "CR", "site": "01"}
+    assert allocation.randomized_by == coordinator_a and allocation.channel == "api"
+    subject.refresh_from_db()
+    assert subject.status == "randomized" and subject.randomization_date is not None
+    audit = {
+        e.item: e.new_value
+        for e in AuditEvent.objects.filter(action="randomize", object_id=str(allocation.pk))
+    }
+    assert audit["arm"] == allocation.arm and audit["sequence"] == 1
+    assert audit["stratum_values"] == {"response": "CR", "site": "01"}
+    assert AuditEvent.objects.filter(
+        action="transition", subject=subject, item="status", new_value="randomized"
+    ).exists()
+
+
+def test_a_second_randomization_is_refused_unless_it_repeats_the_idempotency_key(
+    pool, coordinator_a
+):
+    subject = pool[0]
+    first = randomize(ctx_of(coordinator_a), subject, idempotency_key="k-1")
+    assert first.created
+    for _ in range(10):
+        again = randomize(ctx_of(coordinator_a), subject, idempotency_key="k-1")
+        assert not again.created and again.allocation.pk == first.allocation.pk
+    assert refusal(lambda: randomize(ctx_of(coordinator_a), subject)).code == "already_randomized"
+    other_key = refusal(lambda: randomize(ctx_of(coordinator_a), subject, idempotency_key="k-2"))
+    assert other_key.code == "already_randomized" and other_key.status == 409
+    assert Allocation.objects.count() == 1
+    assert Stratum.objects.get(key="response=CR").next_sequence == 2
+
+
+def test_an_idempotency_key_cannot_be_reused_for_another_subject(pool, coordinator_a):
+    randomize(ctx_of(coordinator_a), pool[0], idempotency_key="same")
+    error = refusal(lambda: randomize(ctx_of(coordinator_a), pool[1], idempotency_key="same"))
+    assert error.code == "idempotency_key_reused"
+    assert Subject.objects.get(pk=pool[1].pk).status == "registered"
+
+
+def test_callers_without_randomize_rights_at_the_site_are_refused(pool, study, site_b):
+    other_site = UserFactory()
+    member(other_site, site_b, "site_staff")
+    monitor = UserFactory()
+    member(monitor, study, "monitor")
+    for user in (other_site, monitor):
+        error = refusal(lambda user=user: randomize(ctx_of(user), pool[0]))
+        assert (error.code, error.status) == ("not_site_member", 403)
+    assert not Allocation.objects.exists()
+
+
+def test_a_study_that_is_not_open_refuses(pool, study, coordinator_a):
+    study.status = StudyStatus.CLOSED
+    study.save()
+    assert refusal(lambda: randomize(ctx_of(coordinator_a), pool[0])).code == "study_not_open"
+
+
+def test_no_randomization_before_go_live(study, site_a, coordinator_a, eligible):
+    subject = registered_subject(site_a)
+    error = refusal(lambda: randomize(ctx_of(coordinator_a), subject))
+    assert error.code == "randomization_not_live"
+
+
+def test_strata_come_from_the_crf_and_a_contradicting_caller_is_refused(
+    live, site_a, coordinator_a, eligible
+):
+    no_form = registered_subject(site_a, response=None)
+    missing = refusal(lambda: randomize(ctx_of(coordinator_a), no_form))
+    assert (missing.code, missing.field, missing.status) == (
+        "strata_missing",
+        "strata.response",
+        400,
+    )
+    subject = registered_subject(site_a, "CR")
+    mismatch = refusal(lambda: randomize(ctx_of(coordinator_a), subject, strata={"response": "PR"}))
+    assert (mismatch.code, mismatch.field, mismatch.status) == (
+        "strata_mismatch",
+        "strata.response",
+        409,
+    )
+    wrong_site = refusal(lambda: randomize(ctx_of(coordinator_a), subject, strata={"site": "02"}))
+    assert wrong_site.code == "strata_mismatch"
+    unknown = refusal(lambda: randomize(ctx_of(coordinator_a), subject, strata={"ecog": "0"}))
+    assert unknown.code == "strata_unknown"
+    agreed = randomize(ctx_of(coordinator_a), subject, strata={"response": "CR", "site": "01"})
+    assert agreed.allocation.stratum.key == "response=CR"
+
+
+def test_an_ineligible_subject_is_refused_and_nothing_is_consumed(
+    live, site_a, coordinator_a, monkeypatch
+):
+    monkeypatch.setattr(
+        "randomization.eligibility._status",
+        lambda subject: (False, ["M-IN1 failed: age 17"], None),
+    )
+    subject = registered_subject(site_a)
+    error = refusal(lambda: randomize(ctx_of(coordinator_a), subject))
+    assert error.code == "not_eligible" and "M-IN1" in error.message
+    assert Subject.objects.get(pk=subject.pk).status == "registered"
+    assert Stratum.objects.get(key="response=CR").next_sequence == 1
+
+
+def test_a_subject_not_yet_registered_is_refused(live, site_a, coordinator_a, eligible):
+    from tests.factories import screen
+
+    subject = screen(site_a)
+    assert refusal(lambda: randomize(ctx_of(coordinator_a), subject)).code == "illegal_transition"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_exhausted_list_refuses_and_admin_is_mailed_at_80_and_100_percent(
+    study, site_a, coordinator_a, study_admin, eligible
+):
+    go_live(ChangeContext.system(), study, seed=FIXED_SEED, min_slots_per_stratum=5)
+    total = Stratum.objects.get(key="response=CR").slots_total
+    assert total >= 5
+    subjects = [registered_subject(site_a, "CR") for _ in range(total + 1)]
+    mail.outbox.clear()
+    for subject in subjects[:total]:
+        randomize(ctx_of(coordinator_a), subject)
+    error = refusal(lambda: randomize(ctx_of(coordinator_a), subjects[-1]))
+    assert (error.code, error.status) == ("list_exhausted", 409)
+    alerts = [m for m in mail.outbox if "list" in m.subject and "used" in m.subject]
+    assert [m.subject.split(" list ")[1].split("%")[0] for m in alerts] == ["80", "100"]
+    assert all(m.to == ["admin@example.org"] for m in alerts)
+    site_mails = [m for m in mail.outbox if "randomized" in m.subject]
+    assert len(site_mails) == total and site_mails[0].to == [site_a.staff_email]
+    assert "Arm" in site_mails[0].body
+
+
+def test_site_staff_are_mailed_after_commit(
+    pool, coordinator_a, site_a, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        allocation = randomize(ctx_of(coordinator_a), pool[0]).allocation
+    (message,) = mail.outbox
+    assert message.to == [site_a.staff_email]
+    assert pool[0].subject_id in message.subject and allocation.arm in message.body
+
+
+def test_a_withdrawn_slot_is_skipped_and_never_reused(pool, study, coordinator_a, study_admin):
+    admin = ChangeContext(study_admin, "web")
+    assert refusal(lambda: withdraw_slot(admin, study, "response=CR", 2)).code == "reason_required"
+    withdraw_slot(admin.with_reason("kit 2 damaged"), study, "response=CR", 2)
+    made = [randomize(ctx_of(coordinator_a), s).allocation for s in pool[:3]]
+    assert [a.sequence for a in made] == [1, 3, 4]
+    assert not Slot.objects.get(stratum__key="response=CR", sequence=2).available
+    error = refusal(lambda: withdraw_slot(admin.with_reason("x"), study, "response=CR", 1))
+    assert error.code == "slot_already_passed"
+    assert AuditEvent.objects.filter(
+        action="randomization_slot_withdrawn", reason="kit 2 damaged"
+    ).exists()
+
+
+def test_randomized_in_error_is_recorded_with_a_reason_and_the_slot_stays_used(
+    pool, coordinator_a, study_admin
+):
+    allocation = randomize(ctx_of(coordinator_a), pool[0]).allocation
+    admin = ChangeContext(study_admin, "web")
+    assert refusal(lambda: flag_randomized_in_error(admin, allocation)).code == "reason_required"
+    flag_randomized_in_error(admin.with_reason("consent not signed"), allocation)
+    assert refusal(lambda: randomize(ctx_of(coordinator_a), pool[0])).code == "already_randomized"
+    assert randomize(ctx_of(coordinator_a), pool[1]).allocation.sequence == 2
+    event = AuditEvent.objects.get(action="randomized_in_error")
+    assert event.reason == "consent not signed" and event.actor == study_admin
+
+
+def test_each_allocation_takes_the_same_small_number_of_queries(
+    live, site_a, coordinator_a, eligible, django_assert_num_queries
+):
+    subjects = [registered_subject(site_a, "CR") for _ in range(18)]
+    for subject in subjects:
+        subject.refresh_from_db()
+    with CaptureQueriesContext(connection) as first:
+        randomize(ctx_of(coordinator_a), subjects[0])
+    budget = len(first.captured_queries)
+    print(
+        "queries per allocation:",
+        budget,
+        *[q["sql"][:100] for q in first.captured_queries],
+        sep="\n",
+    )
+    assert budget <= 15, [q["sql"][:80] for q in first.captured_queries]
+    for subject in subjects[1:-1]:
+        randomize(ctx_of(coordinator_a), subject)
+    # A fresh user object, as each request has, so no cache carries over between calls.
+    caller = type(coordinator_a).objects.get(pk=coordinator_a.pk)
+    with django_assert_num_queries(budget):
+        randomize(ctx_of(caller), subjects[-1])
+    assert Allocation.objects.count() == 18
+
+
+def test_allocation_date_is_the_sites_local_date(pool, coordinator_a):
+    allocation = randomize(ctx_of(coordinator_a), pool[0]).allocation
+    subject = Subject.objects.get(pk=pool[0].pk)
+    assert abs((subject.randomization_date - allocation.randomized_at.date()).days) <= 1
+    assert isinstance(subject.randomization_date, dt.date)

@@ -1,0 +1,123 @@
+"""The randomization API over HTTP with token authentication."""
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory, member
+from tests.randomization.conftest import FIXED_SEED
+from tests.randomization.helpers import registered_subject
+from tests.randomization.independent import stratum_rows
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+def url(subject) -> str:
+    return f"/api/v1/studies/T-MINI/subjects/{subject.subject_id}/randomization/"
+
+
+@pytest.fixture
+def subject(live, site_a, eligible):
+    return registered_subject(site_a, "PR")
+
+
+def test_post_randomizes_and_answers_with_the_documented_fields(subject, coordinator_a):
+    api = client_for(coordinator_a)
+    response = api.post(
+        url(subject), {"strata": {"response": "PR"}}, format="json", HTTP_IDEMPOTENCY_KEY="abc"
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    first_arm = stratum_rows(FIXED_SEED, "T-MINI", "response=PR", [("A", 1), ("B", 1)], (2, 4), 20)[
+        0
+    ][4]
+    assert body["arm"] == {"code": first_arm, "name": f"Arm {first_arm}"}
+    assert body["sequence"] == 1
+    assert body["stratum"] == {"key": "response=PR", "values": {"response": "PR", "site": "01"}}
+    assert body["randomized_by"] == "coord_a" and body["randomized_at"]
+    assert body["subject_id"] == subject.subject_id and body["site"] == "01"
+    assert api.get(url(subject)).json() == body
+
+
+def test_retries_with_the_same_key_give_one_allocation_and_others_get_409(subject, coordinator_a):
+    api = client_for(coordinator_a)
+    answers = [
+        api.post(url(subject), {}, format="json", HTTP_IDEMPOTENCY_KEY="retry-1") for _ in range(10)
+    ]
+    assert [a.status_code for a in answers] == [201] + [200] * 9
+    assert len({a.json()["sequence"] for a in answers}) == 1
+    conflict = api.post(url(subject), {"idempotency_key": "other"}, format="json")
+    assert conflict.status_code == 409
+    assert conflict.json()["error"]["code"] == "already_randomized"
+    no_key = api.post(url(subject), {}, format="json")
+    assert no_key.json()["error"]["code"] == "already_randomized"
+
+
+def test_errors_are_json_with_a_stable_code(subject, coordinator_a, site_b):
+    api = client_for(coordinator_a)
+    mismatch = api.post(url(subject), {"strata": {"response": "CR"}}, format="json")
+    assert mismatch.status_code == 409
+    assert mismatch.json()["error"]["code"] == "strata_mismatch"
+    assert mismatch.json()["error"]["field"] == "strata.response"
+    not_yet = api.get(url(subject))
+    assert not_yet.status_code == 404 and not_yet.json()["error"]["code"] == "not_found"
+    other = UserFactory()
+    member(other, site_b, "site_staff")
+    hidden = client_for(other).post(url(subject), {}, format="json")
+    assert hidden.status_code == 404
+    anonymous = APIClient().post(url(subject), {}, format="json")
+    assert anonymous.status_code in (401, 403) and "error" in anonymous.json()
+    clash = api.post(
+        url(subject), {"idempotency_key": "a"}, format="json", HTTP_IDEMPOTENCY_KEY="b"
+    )
+    assert clash.status_code == 400 and clash.json()["error"]["code"] == "idempotency_key_conflict"
+
+
+def test_only_the_statistician_sees_the_list_and_the_seed(
+    live, study, subject, coordinator_a, statistician, study_admin
+):
+    client_for(coordinator_a).post(url(subject), {}, format="json")
+    stat = client_for(statistician)
+    slots = stat.get("/api/v1/studies/T-MINI/randomization/list/").json()
+    assert len(slots) == live.commitment.slot_count
+    used = [s for s in slots if s["subject_id"]]
+    assert [(s["stratum"], s["sequence"]) for s in used] == [("response=PR", 1)]
+    seed = stat.get("/api/v1/studies/T-MINI/randomization/seed/").json()
+    assert seed["seed"] == FIXED_SEED.hex() and seed["salt"] == live.salt.hex()
+    for user in (coordinator_a, study_admin):
+        for path in ("list", "seed"):
+            refused = client_for(user).get(f"/api/v1/studies/T-MINI/randomization/{path}/")
+            assert refused.status_code in (403, 404)
+            assert "seed" not in refused.content.decode().lower().split("error")[0]
+    hashes = client_for(coordinator_a).get("/api/v1/studies/T-MINI/randomization/commitments/")
+    assert hashes.json()[0]["list_sha256"] == live.commitment.list_sha256
+    assert "params" not in hashes.json()[0]
+
+
+def test_balance_report_is_for_statistician_and_admin(
+    live, subject, coordinator_a, statistician, study_admin
+):
+    client_for(coordinator_a).post(url(subject), {}, format="json")
+    for user in (statistician, study_admin):
+        report = client_for(user).get("/api/v1/studies/T-MINI/randomization/balance/")
+        assert report.status_code == 200
+        assert report.json()["overall"]["total"] == 1
+    assert (
+        client_for(coordinator_a).get("/api/v1/studies/T-MINI/randomization/balance/").status_code
+        == 403
+    )
+
+
+def test_openapi_schema_and_swagger_ui_describe_the_endpoints(db, coordinator_a):
+    api = client_for(coordinator_a)
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 200
+    text = schema.content.decode()
+    assert "/api/v1/studies/{study_code}/subjects/{subject_id}/randomization/" in text
+    assert "Idempotency-Key" in text
+    docs = api.get("/api/docs/")
+    assert docs.status_code == 200 and b"swagger" in docs.content.lower()
