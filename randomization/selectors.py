@@ -212,3 +212,67 @@ def _withdrawn_filter():
     from django.db.models import Q
 
     return Q(slots__available=False)
+
+
+# ---- subject page ----------------------------------------------------------------------
+
+
+@dataclass
+class Preview:
+    """What the confirmation step shows before an allocation."""
+
+    live: bool
+    strata: list[tuple[str, str]] = field(default_factory=list)
+    problem: str = ""
+    eligible: bool = False
+    eligibility_reasons: list[str] = field(default_factory=list)
+    confirmation: dict = field(default_factory=dict)
+
+
+def randomization_preview(subject) -> Preview:
+    from edc.errors import DomainError
+    from randomization.eligibility import eligibility_verdict
+    from randomization.strata import crf_strata
+
+    scheme = live_scheme(subject.study)
+    if scheme is None:
+        return Preview(live=False, problem="Randomization has not gone live for this study.")
+    verdict = eligibility_verdict(subject)
+    preview = Preview(
+        live=True,
+        eligible=verdict.allowed,
+        eligibility_reasons=verdict.reasons,
+        confirmation=verdict.snapshot,
+    )
+    try:
+        levels = crf_strata(subject, scheme.params)
+    except DomainError as exc:
+        preview.problem = exc.message
+        return preview
+    for factor in scheme.params["factors"]:
+        labels = {level["code"]: level["label"] for level in factor["levels"]}
+        code = levels[factor["code"]]
+        preview.strata.append((factor["name"], f"{labels.get(code, code)} ({code})"))
+    preview.strata.append(("Site", f"{subject.site.code} {subject.site.name}"))
+    return preview
+
+
+@dataclass
+class Panel:
+    allocation: Allocation | None
+    arm_name: str = ""
+    live: bool = False
+    can_randomize: bool = False
+    preview: Preview | None = None
+
+
+def subject_panel(scope: Scope, subject) -> Panel:
+    """The randomization box of the subject page: the allocation, or the way to one."""
+    allocation = allocation_of(subject)
+    if allocation is not None:
+        return Panel(allocation, arm_name(allocation.scheme, allocation.arm), live=True)
+    can = scope.can(Permission.RANDOMIZE, subject.study_id, subject.site_id)
+    if not can:
+        return Panel(None, live=live_scheme(subject.study) is not None)
+    preview = randomization_preview(subject)
+    return Panel(None, live=preview.live, can_randomize=True, preview=preview)
