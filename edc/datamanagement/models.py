@@ -5,6 +5,9 @@ from django.utils import timezone
 
 from edc.datamanagement.query_states import QuerySource, QueryStatus
 
+# Named here so the API schema can give them one enum (SPECTACULAR_SETTINGS ENUM_NAME_OVERRIDES).
+QUERY_STATUS_CHOICES = [(s.value, s.label) for s in QueryStatus]
+
 
 class LockLevel(models.TextChoices):
     FORM = "form", "Form"
@@ -48,7 +51,7 @@ class Query(models.Model):
     )
     status = models.CharField(
         max_length=10,
-        choices=[(s.value, s.label) for s in QueryStatus],
+        choices=QUERY_STATUS_CHOICES,
         default=QueryStatus.OPEN,
     )
     assignee = models.ForeignKey(

@@ -39,6 +39,14 @@ def study_lock(study: Study) -> Lock | None:
     return Lock.objects.filter(study=study, level=LockLevel.STUDY, unlocked_at__isnull=True).first()
 
 
+def get_form(scope: Scope, study: Study, form_id: int) -> FormInstance:
+    """A filled form of the study in the caller's sites, else 404."""
+    forms = scope.filter(FormInstance.objects.filter(study=study))
+    return get_object_or_404(
+        forms.select_related("subject", "site", "protocol_version"), pk=form_id
+    )
+
+
 # ---- casebook flags --------------------------------------------------------------------
 
 
