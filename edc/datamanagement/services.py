@@ -853,10 +853,10 @@ def lock(ctx: ChangeContext, level: str, target: Any, reason: str = "") -> Lock:
     _require(ctx, Permission.LOCK, fields["study_id"], fields["site_id"])
     ctx = ctx.with_reason((reason or "").strip())
     # The row locks a save holds while it checks for locks: taking them here orders this lock
-    # strictly before or after every concurrent save.
-    list(FormInstance.objects.select_for_update().filter(_covered_forms(fields)).values("pk"))
+    # strictly before or after every concurrent save. Subjects before forms, as signing does.
     if level != LockLevel.FORM:
         list(Subject.objects.select_for_update().filter(_covered_subjects(fields)).values("pk"))
+    list(FormInstance.objects.select_for_update().filter(_covered_forms(fields)).values("pk"))
     if Lock.objects.filter(
         level=level, unlocked_at__isnull=True, **_same_lock_target(level, fields)
     ).exists():

@@ -1,6 +1,7 @@
 """Queries through the service: the thread, roles, edit-check queries and counts."""
 
 import datetime as dt
+from dataclasses import dataclass
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -130,6 +131,23 @@ def test_edit_check_queries_open_once_per_item_and_row(
     with django_assert_num_queries(0):
         assert services.open_automatic_queries(ctx, form_a, []) == []
     assert AuditEvent.objects.filter(action="query_opened").count() == 2
+
+
+@dataclass(frozen=True)
+class Issue:
+    """Shaped like the CRF's validation issues: the save path may pass its warnings as they are."""
+
+    path: str
+    message: str
+
+
+def test_edit_check_queries_accept_issue_objects(form_a, coordinator_a):
+    made = services.open_automatic_queries(
+        ctx_for(coordinator_a),
+        form_a,
+        [Issue("WEIGHT", "Weight outside 35-150 kg"), Issue("lesions[3].LDIAM", "Grew")],
+    )
+    assert sorted((q.item_code, q.group_row) for q in made) == [("LDIAM", 3), ("WEIGHT", None)]
 
 
 def test_site_staff_see_only_their_sites_queries(form_a, subject_b, monitor, coordinator_a, study):

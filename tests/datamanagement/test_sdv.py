@@ -1,5 +1,7 @@
 """Source data verification: monitors verify forms and items; edits clear it, audited."""
 
+from dataclasses import dataclass
+
 import pytest
 from django.core.exceptions import PermissionDenied
 
@@ -65,11 +67,36 @@ def test_editing_verified_data_clears_the_flags_it_touches(form_a, monitor, coor
     assert SourceVerification.objects.filter(item_code="WEIGHT").count() == 2
 
 
-def test_group_row_changes_clear_the_item_verification(subject_a, monitor):
+@dataclass(frozen=True)
+class ItemChange:
+    """Shaped like the CRF's change rows: the save path may pass them as they are."""
+
+    item: str
+    old: object
+    new: object
+
+
+def test_group_row_paths_and_change_rows_clear_the_item_verification(subject_a, monitor):
     form = make_form(subject_a)
-    services.verify_source(ctx_for(monitor), form, ["WEIGHT"])
+    services.verify_source(ctx_for(monitor), form, ["WEIGHT", "SEX"])
     services.after_form_change(ctx_for(monitor, "x"), form, ["lesions[2].WEIGHT"])
-    assert not SourceVerification.objects.filter(cleared_at__isnull=True).exists()
+    current = SourceVerification.objects.filter(cleared_at__isnull=True)
+    assert list(current.values_list("item_code", flat=True)) == ["SEX"]
+    services.after_form_change(ctx_for(monitor, "x"), form, [ItemChange("SEX", "F", "M")])
+    assert not current.exists()
+
+
+def test_form_flags_is_one_query_for_a_whole_casebook(
+    subject_a, monitor, django_assert_num_queries
+):
+    forms = [make_form(subject_a, event_code=f"V{n}") for n in range(6)]
+    services.verify_source(ctx_for(monitor), forms[0])
+    with django_assert_num_queries(1):
+        flags = selectors.form_flags(subject_a)
+    assert set(flags) == {f.pk for f in forms}
+    assert [flags[f.pk].sdv for f in forms] == [True, False, False, False, False, False]
+    with django_assert_num_queries(2):
+        selectors.item_flags(forms[0])
 
 
 def test_verifying_locked_data_is_refused(form_a, monitor, data_manager):
