@@ -143,6 +143,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"QueryStatusEnum": "edc.datamanagement.models.QUERY_STATUS_CHOICES"},
 }
 
 # E-mail goes through Django's SMTP backend when EMAIL_HOST is set; otherwise to files in var/mail.
