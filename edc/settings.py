@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "edc.demo",
     "edc.datamanagement",
     "edc.exports",
+    "edc.reminders",
     "crf",
     "randomization",
 ]

@@ -33,6 +33,7 @@ urlpatterns = [
     path("studies/<slug:study_code>/", include("randomization.urls")),
     path("studies/<slug:study_code>/dm/", include("edc.datamanagement.urls")),
     path("studies/<slug:study_code>/exports/", include("edc.exports.urls")),
+    path("studies/<slug:study_code>/", include("edc.reminders.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
