@@ -1,0 +1,152 @@
+"""Adverse event form rules that need the CTCAE term table or lab values (spec §3.2-§3.4).
+
+Pure Python: no Django import. Items of an adverse event form (kind `adverse_event`): AETERM
+the CTCAE term, AECTCD its MedDRA code, AEOTHSP whether it is a '<SOC> - Other, specify' term,
+AEVERB the verbatim text, AETOXGR the grade, AESTDAT the onset, AESER serious, AERTPH the derived
+radiation phase. Seriousness, outcome and date consistency are edit checks in the study file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from crf.rules.ctcae import GradeSuggestion, LabTerm, suggest_grade
+from crf.validation import Issue, Severity
+
+# MedDRA codes of the CTCAE v5.0 terms graded from a lab value (spec §3.4).
+LAB_TERM_BY_MEDDRA: dict[str, LabTerm] = {
+    "10001551": LabTerm.ALT,
+    "10003481": LabTerm.AST,
+    "10005364": LabTerm.BILIRUBIN,
+    "10011368": LabTerm.CREATININE,
+    "10029366": LabTerm.NEUTROPHILS,
+    "10035528": LabTerm.PLATELETS,
+    "10049182": LabTerm.WBC,
+    "10025256": LabTerm.LYMPHOCYTES,
+    "10002272": LabTerm.HAEMOGLOBIN,
+}
+# Lab form item codes that hold each graded test.
+LAB_ITEM_CODES: dict[LabTerm, tuple[str, ...]] = {
+    LabTerm.ALT: ("ALT",),
+    LabTerm.AST: ("AST",),
+    LabTerm.BILIRUBIN: ("TBIL",),
+    LabTerm.CREATININE: ("CREAT",),
+    LabTerm.NEUTROPHILS: ("ANC",),
+    LabTerm.PLATELETS: ("PLT",),
+    LabTerm.WBC: ("WBC",),
+    LabTerm.LYMPHOCYTES: ("LYM", "LYMPH"),
+    LabTerm.HAEMOGLOBIN: ("HGB",),
+}
+ACUTE_MAX_DAYS = 90
+
+
+def is_serious(data: Mapping[str, Any]) -> bool:
+    return data.get("AESER") in ("Y", True)
+
+
+@dataclass(frozen=True)
+class TermInfo:
+    meddra_code: str
+    term: str
+    grades: tuple[int, ...]
+    is_other_specify: bool
+
+
+@dataclass(frozen=True)
+class LabValue:
+    """One lab result with its reference limits, from a lab form."""
+
+    sampled_on: dt.date | None
+    value: str
+    uln: str | None
+    lln: str | None
+
+
+@dataclass
+class AeOutcome:
+    items: dict[str, Any] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
+    issues: list[Issue] = field(default_factory=list)
+
+
+def check_term_and_grade(values: Mapping[str, Any], term: TermInfo | None) -> list[Issue]:
+    """The term must be a CTCAE v5.0 term, named as in CTCAE, and the grade one it defines."""
+    code = values.get("AECTCD")
+    if code is None:
+        return []
+    if term is None:
+        return [
+            Issue("AECTCD", "ctcae_term", f"{code} is not the MedDRA code of a CTCAE v5.0 term")
+        ]
+    issues = []
+    if values.get("AETERM") not in (None, term.term):
+        issues.append(
+            Issue(
+                "AETERM",
+                "ctcae_term",
+                f"the term {values['AETERM']!r} does not match MedDRA code {code}, which is "
+                f"{term.term!r}",
+            )
+        )
+    other = "Y" if term.is_other_specify else "N"
+    if values.get("AEOTHSP") not in (None, other):
+        issues.append(
+            Issue(
+                "AEOTHSP",
+                "ctcae_other_specify",
+                f"{term.term} {'is' if term.is_other_specify else 'is not'} an "
+                "'Other, specify' term",
+            )
+        )
+    grade = values.get("AETOXGR")
+    if grade is not None and int(grade) not in term.grades:
+        allowed = ", ".join(str(g) for g in term.grades)
+        issues.append(
+            Issue(
+                "AETOXGR",
+                "ctcae_grade",
+                f"{term.term} has no CTCAE grade {grade}; its grades are {allowed}",
+            )
+        )
+    return issues
+
+
+def lab_grade(
+    term: TermInfo | None, latest: LabValue | None, baseline: LabValue | None
+) -> GradeSuggestion | None:
+    """The grade suggested by the latest lab value of a lab-graded term."""
+    if term is None or term.meddra_code not in LAB_TERM_BY_MEDDRA or latest is None:
+        return None
+    base = baseline.value if baseline is not None and baseline is not latest else None
+    return suggest_grade(
+        LAB_TERM_BY_MEDDRA[term.meddra_code], latest.value, latest.uln, latest.lln, base
+    )
+
+
+def grade_suggestion_issue(grade: Any, suggestion: GradeSuggestion | None) -> Issue | None:
+    """A grade other than the lab's suggestion needs the investigator's confirmation (a query)."""
+    if grade is None or suggestion is None or suggestion.grade in (None, 0):
+        return None
+    if int(grade) == suggestion.grade:
+        return None
+    return Issue(
+        "AETOXGR",
+        "grade_differs_from_lab",
+        f"grade {grade} differs from the grade the latest lab value suggests: {suggestion.reason}",
+        Severity.WARNING,
+    )
+
+
+def radiation_phase(onset: Any, rt_starts: Sequence[dt.date]) -> str | None:
+    """ACUTE when onset is at most 90 days after the start of the latest RT course before it,
+    LATE after that, NA without radiotherapy before onset; None while the onset is partial."""
+    if not onset or len(str(onset)) != 10:
+        return None
+    onset_date = dt.date.fromisoformat(str(onset))
+    before = [start for start in rt_starts if start <= onset_date]
+    if not before:
+        return "NA"
+    return "ACUTE" if (onset_date - max(before)).days <= ACUTE_MAX_DAYS else "LATE"

@@ -1,0 +1,362 @@
+"""Derived items and kind-specific checks of a form being saved, with the reads they need.
+
+The rules themselves are pure modules (staging_form, recist_form, ae_form, derived_items); this
+module gathers their inputs from the subject's other forms and the CTCAE table in as few queries
+as it can: one for the subject's other forms when a rule needs them, one for a CTCAE term.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from crf import ae_form, derived_items, recist_form, staging_form
+from crf.models import CtcaeTerm
+from crf.rules.ctcae import suggest_grade
+from crf.rules.recist import RecistParameters
+from crf.study_forms import StudyForms
+from crf.subject_record import StoredForm
+from crf.validation import Issue, Severity
+
+is_serious = ae_form.is_serious
+
+SIMPLE_DERIVATIONS: dict[str, Callable[[Mapping[str, Any]], derived_items.Derivation]] = {
+    "BSA": derived_items.bsa_mosteller,
+    "QTCF": derived_items.qtc_fridericia,
+    "EBVUND": derived_items.ebv_undetectable,
+}
+
+
+@dataclass
+class Derived:
+    """Derived item values (stored in the form's data), notes on how each was obtained (stored
+    in FormInstance.derived), and the issues the kind-specific rules found."""
+
+    items: dict[str, Any] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+
+    def add(self, issues: list[Issue]) -> None:
+        for issue in issues:
+            (self.errors if issue.severity is Severity.ERROR else self.warnings).append(issue)
+
+
+def derived_codes(form: Mapping[str, Any]) -> set[str]:
+    return {i["code"] for i in form.get("items", []) if i.get("derived")}
+
+
+def needed_forms(form: Mapping[str, Any], forms: StudyForms) -> set[str]:
+    """Codes of the subject's other forms the derivations of `form` read."""
+    codes = derived_codes(form)
+    kind = form.get("kind", "standard")
+    needed: set[str] = set()
+    if kind == "tumour_assessment" or "INDORES" in codes:
+        needed |= {f["code"] for f in forms.forms_of_kind("tumour_assessment")}
+    if kind == "tumour_assessment":
+        needed |= _codes_with_derived(forms, "INDORES")
+    if kind == "adverse_event":
+        needed |= _codes_with_items(forms, {"RTSTDAT"}) | _lab_form_codes(forms)
+    if "RTINTVL" in codes:
+        needed |= _codes_with_items(forms, {"RADENDAT"})
+    return needed
+
+
+def _codes_with_derived(forms: StudyForms, item: str) -> set[str]:
+    return {code for code, f in forms.forms.items() if item in derived_codes(f)}
+
+
+def _codes_with_items(forms: StudyForms, items: set[str]) -> set[str]:
+    return {
+        code for code, f in forms.forms.items() if items & {i["code"] for i in f.get("items", [])}
+    }
+
+
+def _lab_form_codes(forms: StudyForms) -> set[str]:
+    lab_items = {c for codes in ae_form.LAB_ITEM_CODES.values() for c in codes}
+    return {
+        code
+        for code, f in forms.forms.items()
+        if any(
+            i["code"] in lab_items and ("uln_item" in i or "lln_item" in i)
+            for i in f.get("items", [])
+        )
+    }
+
+
+def derive(
+    form: Mapping[str, Any],
+    forms: StudyForms,
+    values: Mapping[str, Any],
+    others: list[StoredForm],
+    *,
+    instance_pk: int | None,
+    reference_date: dt.date | None,
+) -> Derived:
+    derived = Derived()
+    codes = derived_codes(form)
+    kind = form.get("kind", "standard")
+    for code, rule in SIMPLE_DERIVATIONS.items():
+        if code in codes and (result := rule(values)) is not None:
+            derived.items[code], derived.notes[code] = result
+    if kind == "staging" and "STAGE" in codes:
+        outcome = staging_form.derive_staging(values)
+        derived.items.update(outcome.items)
+        derived.notes.update(outcome.notes)
+        derived.add(outcome.issues)
+    if kind == "tumour_assessment":
+        _derive_tumour(form, forms, values, others, instance_pk, reference_date, derived)
+    if "INDORES" in codes:
+        _derive_induction_response(forms, values, others, reference_date, derived)
+    if kind == "adverse_event":
+        _derive_adverse_event(form, forms, values, others, derived)
+    if "RTINTVL" in codes:
+        _derive_rt_interval(values, others, derived)
+    derived.notes.update(lab_grade_notes(form, values))
+    return derived
+
+
+# ---- RECIST ------------------------------------------------------------------------------
+
+
+def recist_parameters(forms: StudyForms) -> RecistParameters:
+    settings = forms.definition.get("recist", {})
+    defaults = RecistParameters()
+    return RecistParameters(
+        confirmation_required=settings.get("confirmation_required", defaults.confirmation_required),
+        confirm_min_days=settings.get("confirm_min_days", defaults.confirm_min_days),
+        sd_min_days=settings.get("sd_min_days", defaults.sd_min_days),
+        sd_tolerance_days=settings.get("sd_tolerance_days", defaults.sd_tolerance_days),
+    )
+
+
+THIS_FORM = "this form"
+
+
+def tumour_forms(
+    forms: StudyForms, others: list[StoredForm], current: tuple[Mapping, Mapping] | None
+) -> list[recist_form.TumourForm]:
+    """The subject's tumour assessments, with the form being saved (its unsaved values) included."""
+    result = [
+        recist_form.TumourForm(
+            o.pk, recist_form.is_follow_up_form(forms.forms[o.form_code]), o.data
+        )
+        for o in others
+        if forms.forms.get(o.form_code, {}).get("kind") == "tumour_assessment"
+    ]
+    if current is not None:
+        form, values = current
+        result.append(
+            recist_form.TumourForm(THIS_FORM, recist_form.is_follow_up_form(form), values)
+        )
+    return result
+
+
+def _derive_tumour(
+    form: Mapping[str, Any],
+    forms: StudyForms,
+    values: Mapping[str, Any],
+    others: list[StoredForm],
+    instance_pk: int | None,
+    reference_date: dt.date | None,
+    derived: Derived,
+) -> None:
+    params = recist_parameters(forms)
+    follow_up = recist_form.is_follow_up_form(form)
+    series = tumour_forms(forms, others, (form, values))
+    this = series[-1]
+    baseline = recist_form.baseline_for(series, this) if follow_up else None
+    derived.add(
+        recist_form.check_lesions(values, baseline.data if baseline else None, follow_up=follow_up)
+    )
+    if derived.errors or recist_form.assessment_date(values) is None:
+        return
+    if not follow_up:
+        derived.add(recist_form.baseline_issues(values, params))
+        if not derived.errors:
+            derived.notes["recist"] = recist_form.baseline_display(values)
+        return
+    computed = recist_form.evaluate_follow_ups(series, params, reference_date).get(THIS_FORM)
+    if computed is None:
+        return
+    derived.items[recist_form.CALCULATED] = computed.response
+    derived.notes["recist"] = computed.note
+    if (issue := recist_form.progression_site_issue(values, computed)) is not None:
+        derived.add([issue])
+
+
+def _derive_induction_response(
+    forms: StudyForms,
+    values: Mapping[str, Any],
+    others: list[StoredForm],
+    reference_date: dt.date | None,
+    derived: Derived,
+) -> None:
+    """INDORES: the calculated response of the latest follow-up assessment on or before the
+    post-induction assessment date."""
+    when = values.get("INDRSDAT")
+    if not when:
+        return
+    series = tumour_forms(forms, others, None)
+    computed = recist_form.evaluate_follow_ups(series, recist_parameters(forms), reference_date)
+    candidates = [
+        f
+        for f in series
+        if f.key in computed
+        and (d := recist_form.assessment_date(f.data))
+        and d <= dt.date.fromisoformat(when)
+    ]
+    if not candidates:
+        return
+    chosen = max(candidates, key=lambda f: recist_form.assessment_date(f.data))
+    result = computed[chosen.key]
+    derived.items["INDORES"] = result.response
+    derived.notes["INDORES"] = (
+        f"Calculated response of the tumour assessment of {chosen.data['TUDAT']}: {result.response}"
+    )
+
+
+def dependent_derivations(
+    forms: StudyForms, stored: list[StoredForm], reference_date: dt.date | None
+) -> dict[int, Derived]:
+    """After a tumour assessment was saved: the derived items and notes of the subject's forms
+    that depend on it (RSCALC of every follow-up, INDORES of the post-induction response), by pk.
+
+    `stored` holds the saved form with its new data."""
+    series = tumour_forms(forms, stored, None)
+    computed = recist_form.evaluate_follow_ups(series, recist_parameters(forms), reference_date)
+    result: dict[int, Derived] = {}
+    for s in stored:
+        form = forms.forms.get(s.form_code, {})
+        if s.pk in computed:
+            result[s.pk] = Derived(
+                items={recist_form.CALCULATED: computed[s.pk].response},
+                notes={"recist": computed[s.pk].note},
+            )
+        elif (
+            form.get("kind") == "tumour_assessment"
+            and not recist_form.is_follow_up_form(form)
+            and recist_form.assessment_date(s.data) is not None
+        ):
+            result[s.pk] = Derived(notes={"recist": recist_form.baseline_display(s.data)})
+        if "INDORES" in derived_codes(form):
+            derived = Derived()
+            _derive_induction_response(forms, s.data, stored, reference_date, derived)
+            result[s.pk] = derived
+    return result
+
+
+# ---- adverse events and labs -------------------------------------------------------------
+
+
+def ctcae_term(code: Any) -> ae_form.TermInfo | None:
+    if code in (None, ""):
+        return None
+    row = CtcaeTerm.objects.filter(meddra_code=str(code)).order_by("-version").first()
+    if row is None:
+        return None
+    return ae_form.TermInfo(row.meddra_code, row.term, tuple(row.grades), row.is_other_specify)
+
+
+def _first_date(data: Mapping[str, Any], form: Mapping[str, Any]) -> dt.date | None:
+    for item in form.get("items", []):
+        if item["type"] == "date" and data.get(item["code"]):
+            return dt.date.fromisoformat(data[item["code"]])
+    return None
+
+
+def lab_values(
+    forms: StudyForms, others: list[StoredForm], term: ae_form.TermInfo
+) -> list[ae_form.LabValue]:
+    """Every recorded value of the lab test behind a lab-graded CTCAE term, oldest first."""
+    lab_term = ae_form.LAB_TERM_BY_MEDDRA[term.meddra_code]
+    found = []
+    for other in others:
+        form = forms.forms.get(other.form_code, {})
+        for item in form.get("items", []):
+            if item["code"] in ae_form.LAB_ITEM_CODES[lab_term] and other.data.get(item["code"]):
+                found.append(
+                    ae_form.LabValue(
+                        _first_date(other.data, form),
+                        other.data[item["code"]],
+                        other.data.get(item.get("uln_item", "")),
+                        other.data.get(item.get("lln_item", "")),
+                    )
+                )
+    found.sort(key=lambda v: v.sampled_on or dt.date.min)
+    return found
+
+
+def _derive_adverse_event(
+    form: Mapping[str, Any],
+    forms: StudyForms,
+    values: Mapping[str, Any],
+    others: list[StoredForm],
+    derived: Derived,
+) -> None:
+    term = ctcae_term(values.get("AECTCD"))
+    derived.add(ae_form.check_term_and_grade(values, term))
+    if term is not None and term.meddra_code in ae_form.LAB_TERM_BY_MEDDRA:
+        found = lab_values(forms, others, term)
+        suggestion = ae_form.lab_grade(
+            term, found[-1] if found else None, found[0] if found else None
+        )
+        if suggestion is not None:
+            derived.notes["grade_suggestion"] = {
+                "grade": suggestion.grade,
+                "reason": suggestion.reason,
+                "sampled_on": found[-1].sampled_on.isoformat() if found[-1].sampled_on else None,
+            }
+            if (
+                issue := ae_form.grade_suggestion_issue(values.get("AETOXGR"), suggestion)
+            ) is not None:
+                derived.add([issue])
+    if "AERTPH" in derived_codes(form):
+        starts = [dt.date.fromisoformat(o.data["RTSTDAT"]) for o in others if o.data.get("RTSTDAT")]
+        phase = ae_form.radiation_phase(values.get("AESTDAT"), starts)
+        if phase is not None:
+            derived.items["AERTPH"] = phase
+            derived.notes["AERTPH"] = (
+                "no radiotherapy started before onset"
+                if phase == "NA"
+                else f"onset {values['AESTDAT']} vs RT start {max(s for s in starts if s.isoformat() <= values['AESTDAT'])}: "
+                f"{'≤' if phase == 'ACUTE' else '>'} {ae_form.ACUTE_MAX_DAYS} days ⇒ {phase.lower()}"
+            )
+
+
+def _derive_rt_interval(
+    values: Mapping[str, Any], others: list[StoredForm], derived: Derived
+) -> None:
+    first_end = next((o.data["RADENDAT"] for o in others if o.data.get("RADENDAT")), None)
+    start = values.get("RTSTDAT")
+    if not first_end or not start or len(first_end) != 10:
+        return
+    months = derived_items.completed_months(
+        dt.date.fromisoformat(first_end), dt.date.fromisoformat(start)
+    )
+    derived.items["RTINTVL"] = str(months)
+    derived.notes["RTINTVL"] = f"{months} completed months from {first_end} to {start}"
+
+
+def lab_grade_notes(form: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """A suggested CTCAE grade beside each graded lab value of a lab form (§3.4)."""
+    by_code = {c: term for term, codes in ae_form.LAB_ITEM_CODES.items() for c in codes}
+    grades = {}
+    for item in form.get("items", []):
+        term = by_code.get(item["code"])
+        if (
+            term is None
+            or not ("uln_item" in item or "lln_item" in item)
+            or values.get(item["code"]) is None
+        ):
+            continue
+        suggestion = suggest_grade(
+            term,
+            values[item["code"]],
+            values.get(item.get("uln_item", "")),
+            values.get(item.get("lln_item", "")),
+        )
+        grades[item["code"]] = {"grade": suggestion.grade, "reason": suggestion.reason}
+    return {"lab_grades": grades} if grades else {}

@@ -1,0 +1,538 @@
+"""Checking submitted CRF values against their form definition. Pure Python: no Django import.
+
+`validate_form` turns raw input (strings from an HTML form, or JSON values from the API) into the
+stored representation of `FormInstance.data` and lists every problem: hard errors block the save,
+soft warnings need the user's confirmation (and then open a query). Every message names the item
+and the rule it broke, so the same text serves the page, the API and the query.
+
+Stored representation: numbers as decimal strings (exact), dates ISO (`2026-05` when partial),
+booleans as JSON booleans, multichoice as a list of codes, repeating groups as lists of row dicts.
+Items left empty are simply absent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+Value = str | bool | list | None
+# Evaluates an edit-check rule over the cleaned values: (True holds / False fails / None unknown,
+# the reason in words).
+RuleEvaluator = Callable[[Any, Mapping[str, Any]], tuple[bool | None, str]]
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem with one item (or with the form as a whole when `item` is empty)."""
+
+    item: str
+    code: str
+    message: str
+    severity: Severity = Severity.ERROR
+    group: str | None = None
+    row: int | None = None  # 1-based row of a repeating group
+
+    @property
+    def path(self) -> str:
+        if self.group is None:
+            return self.item
+        if self.row is None:
+            return f"{self.group}.{self.item}" if self.item else self.group
+        return f"{self.group}[{self.row}].{self.item}" if self.item else f"{self.group}[{self.row}]"
+
+    def as_dict(self) -> dict:
+        return {
+            "item": self.item,
+            "path": self.path,
+            "code": self.code,
+            "message": self.message,
+            "severity": str(self.severity),
+        }
+
+
+@dataclass
+class ValidationResult:
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+# ---- scalar parsing ----------------------------------------------------------------------
+
+_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_INTEGER = re.compile(r"^[+-]?\d+$")
+_PARTIAL = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_TIME = re.compile(r"^(\d{2}):(\d{2})(?::(\d{2}))?$")
+_TRUE = {"true", "yes", "y", "1", "on"}
+_FALSE = {"false", "no", "n", "0"}
+
+
+class _Invalid(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _text_of(raw: Any) -> str:
+    if isinstance(raw, bool):
+        raise _Invalid("type", "a yes/no value is not valid here")
+    if isinstance(raw, float):
+        # JSON numbers arrive as floats; repr gives back the shortest text that was sent.
+        return repr(raw)
+    if isinstance(raw, int | Decimal):
+        return str(raw)
+    if isinstance(raw, str):
+        return raw.strip()
+    raise _Invalid("type", f"expected a single value, got {type(raw).__name__}")
+
+
+def is_blank(raw: Any) -> bool:
+    if raw is None:
+        return True
+    if isinstance(raw, str):
+        return not raw.strip()
+    if isinstance(raw, list | tuple):
+        return all(is_blank(part) for part in raw)
+    return False
+
+
+def _number_text(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def _parse_integer(raw: Any) -> str:
+    text = _text_of(raw)
+    if not _INTEGER.match(text):
+        raise _Invalid("type", f"{text!r} is not a whole number")
+    return str(int(text))
+
+
+def _parse_decimal(raw: Any, decimals: int | None) -> str:
+    text = _text_of(raw)
+    if not _DECIMAL.match(text):
+        raise _Invalid("type", f"{text!r} is not a number (digits with an optional decimal point)")
+    value = Decimal(text)
+    if decimals is not None:
+        exponent = value.as_tuple().exponent
+        places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+        if places > decimals:
+            raise _Invalid(
+                "decimals", f"{text} has {places} decimal places; at most {decimals} allowed"
+            )
+    return _number_text(value)
+
+
+def _real_date(year: int, month: int, day: int, text: str) -> dt.date:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        raise _Invalid("date", f"{text!r} is not a real calendar date") from None
+
+
+def _parse_date(raw: Any) -> str:
+    text = _text_of(raw)
+    match = _DATE.match(text)
+    if not match:
+        if _PARTIAL.match(text):
+            raise _Invalid(
+                "partial_date_not_allowed",
+                f"{text!r} is incomplete; this item needs a full date YYYY-MM-DD",
+            )
+        raise _Invalid("date", f"{text!r} is not a date written YYYY-MM-DD")
+    year, month, day = (int(part) for part in match.groups())
+    return _real_date(year, month, day, text).isoformat()
+
+
+def _parse_partial_date(raw: Any) -> str:
+    text = _text_of(raw)
+    match = _PARTIAL.match(text)
+    if not match:
+        raise _Invalid(
+            "date", f"{text!r} is not a date written YYYY-MM-DD, YYYY-MM (day unknown) or YYYY"
+        )
+    year, month, day = match.groups()
+    if month is not None and not 1 <= int(month) <= 12:
+        raise _Invalid("date", f"{text!r} has no month {month}")
+    if day is not None:
+        _real_date(int(year), int(month), int(day), text)
+    if int(year) < 1850:
+        raise _Invalid("date", f"{text!r} is not a plausible year")
+    return text
+
+
+def _parse_time(raw: Any) -> str:
+    text = _text_of(raw)
+    match = _TIME.match(text)
+    if not match:
+        raise _Invalid("time", f"{text!r} is not a time written HH:MM")
+    hours, minutes, seconds = match.groups()
+    if int(hours) > 23 or int(minutes) > 59 or (seconds is not None and int(seconds) > 59):
+        raise _Invalid("time", f"{text!r} is not a real time of day")
+    return text
+
+
+def _parse_datetime(raw: Any) -> str:
+    text = _text_of(raw).replace(" ", "T", 1)
+    if "T" not in text:
+        raise _Invalid("datetime", f"{text!r} is not a date and time written YYYY-MM-DDTHH:MM")
+    day_part, time_part = text.split("T", 1)
+    try:
+        day = _parse_date(day_part)
+        clock = _parse_time(time_part)
+    except _Invalid as exc:
+        raise _Invalid("datetime", exc.message) from None
+    return f"{day}T{clock}"
+
+
+def _parse_boolean(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = _text_of(raw).lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise _Invalid("type", f"{text!r} is not yes or no")
+
+
+def _choice_codes(item: Mapping, codelists: Mapping) -> list:
+    if "choices" in item:
+        return [c["code"] for c in item["choices"]]
+    return [c["code"] for c in codelists.get(item.get("codelist", ""), [])]
+
+
+def _parse_choice(raw: Any, codes: list) -> Any:
+    text = _text_of(raw)
+    for code in codes:
+        if str(code) == text:
+            return code
+    shown = ", ".join(str(c) for c in codes)
+    raise _Invalid("choice", f"{text!r} is not one of the allowed choices ({shown})")
+
+
+def _earliest_day(value: str) -> dt.date:
+    parts = value[:10].split("-")
+    year = int(parts[0])
+    month = int(parts[1]) if len(parts) > 1 else 1
+    day = int(parts[2]) if len(parts) > 2 else 1
+    return dt.date(year, month, day)
+
+
+def _bound_text(bound: Any) -> Decimal:
+    return Decimal(str(bound))
+
+
+def _with_unit(value: str | Decimal, unit: str) -> str:
+    return f"{value} {unit}".strip()
+
+
+def describe_range(bounds: Mapping, unit: str = "") -> str:
+    low, high = bounds.get("min"), bounds.get("max")
+    if low is not None and high is not None:
+        return f"{low}–{_with_unit(str(high), unit)}"
+    if low is not None:
+        return f"≥ {_with_unit(str(low), unit)}"
+    return f"≤ {_with_unit(str(high), unit)}"
+
+
+def _range_problem(value: Decimal, bounds: Mapping, unit: str) -> str | None:
+    low, high = bounds.get("min"), bounds.get("max")
+    if low is not None and value < _bound_text(low):
+        return f"{_with_unit(_number_text(value), unit)} is below {_with_unit(str(low), unit)}"
+    if high is not None and value > _bound_text(high):
+        return f"{_with_unit(_number_text(value), unit)} is above {_with_unit(str(high), unit)}"
+    return None
+
+
+# ---- items -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Collector:
+    errors: list[Issue]
+    warnings: list[Issue]
+    group: str | None = None
+    row: int | None = None
+
+    def error(self, item: str, code: str, message: str) -> None:
+        self.errors.append(Issue(item, code, message, Severity.ERROR, self.group, self.row))
+
+    def warning(self, item: str, code: str, message: str) -> None:
+        self.warnings.append(Issue(item, code, message, Severity.WARNING, self.group, self.row))
+
+
+def label_of(item: Mapping) -> str:
+    return f"{item['label']} ({item['code']})"
+
+
+def clean_item(item: Mapping, raw: Any, codelists: Mapping, today: dt.date, out: _Collector) -> Any:
+    """The stored value of one item, or None when empty or invalid (problems go to `out`)."""
+    code = item["code"]
+    label = label_of(item)
+    kind = item["type"]
+    if is_blank(raw):
+        return None
+    try:
+        if kind == "text":
+            value: Any = _text_of(raw)
+            limit = item.get("max_length")
+            if limit is not None and len(value) > limit:
+                raise _Invalid(
+                    "max_length", f"{len(value)} characters entered; at most {limit} allowed"
+                )
+        elif kind == "integer":
+            value = _parse_integer(raw)
+        elif kind == "decimal":
+            value = _parse_decimal(raw, item.get("decimals"))
+        elif kind == "date":
+            value = _parse_date(raw)
+        elif kind == "partial_date":
+            value = _parse_partial_date(raw)
+        elif kind == "datetime":
+            value = _parse_datetime(raw)
+        elif kind == "time":
+            value = _parse_time(raw)
+        elif kind == "boolean":
+            value = _parse_boolean(raw)
+        elif kind == "choice":
+            value = _parse_choice(raw, _choice_codes(item, codelists))
+        elif kind == "multichoice":
+            parts = raw if isinstance(raw, list | tuple) else [raw]
+            codes = _choice_codes(item, codelists)
+            chosen = [_parse_choice(part, codes) for part in parts if not is_blank(part)]
+            value = [c for c in codes if c in chosen]
+        else:
+            raise _Invalid("type", f"unsupported item type {kind!r}")
+    except _Invalid as exc:
+        out.error(code, exc.code, f"{label}: {exc.message}")
+        return None
+
+    if kind in {"integer", "decimal"}:
+        number = Decimal(value)
+        unit = item.get("unit", "")
+        if "range" in item and (problem := _range_problem(number, item["range"], unit)):
+            out.error(
+                code, "range", f"{label}: {problem} (allowed {describe_range(item['range'], unit)})"
+            )
+            return None
+        if "soft_range" in item and (problem := _range_problem(number, item["soft_range"], unit)):
+            out.warning(
+                code,
+                "soft_range",
+                f"{label}: {problem} (expected {describe_range(item['soft_range'], unit)}); "
+                "confirm the value is correct",
+            )
+    if kind in {"date", "partial_date", "datetime"} and _earliest_day(value) > today:
+        out.error(code, "future_date", f"{label}: {value} is in the future (today is {today})")
+        return None
+    return value
+
+
+# ---- forms -------------------------------------------------------------------------------
+
+
+def _derived_codes(form: Mapping) -> set[str]:
+    codes = {i["code"] for i in form.get("items", []) if i.get("derived")}
+    for group in form.get("groups", []):
+        codes |= {i["code"] for i in group["items"] if i.get("derived")}
+    return codes
+
+
+def _clean_items(
+    items: Iterable[Mapping],
+    raw: Mapping[str, Any],
+    codelists: Mapping,
+    today: dt.date,
+    out: _Collector,
+    *,
+    check_required: bool,
+) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {}
+    for item in items:
+        if item.get("derived"):
+            continue
+        value = clean_item(item, raw.get(item["code"]), codelists, today, out)
+        if value is None:
+            if check_required and item.get("required") and is_blank(raw.get(item["code"])):
+                out.error(item["code"], "required", f"{label_of(item)} is required")
+            continue
+        cleaned[item["code"]] = value
+    return cleaned
+
+
+def _unknown_keys(
+    raw: Mapping[str, Any], allowed: set[str], derived: set[str], form_code: str, out: _Collector
+) -> None:
+    for key in raw:
+        if key in derived:
+            out.error(key, "derived_item", f"{key} is computed by the system and cannot be entered")
+        elif key not in allowed:
+            out.error(key, "unknown_item", f"{key!r} is not an item of form {form_code}")
+
+
+def clean_form(
+    form: Mapping,
+    codelists: Mapping,
+    raw: Mapping[str, Any],
+    *,
+    today: dt.date,
+    complete: bool = True,
+) -> ValidationResult:
+    """Clean one form's submitted values item by item (types, ranges, dates, required, rows).
+
+    `complete=False` checks a draft: required items wait until the form is marked complete, but
+    types, ranges and dates are checked all the same. Derived items cannot be submitted."""
+    result = ValidationResult()
+    out = _Collector(result.errors, result.warnings)
+    if not isinstance(raw, Mapping):
+        out.error("", "type", "the form values must be an object keyed by item code")
+        return result
+    derived = _derived_codes(form)
+    groups = {g["code"]: g for g in form.get("groups", [])}
+    top_codes = {i["code"] for i in form.get("items", [])}
+    _unknown_keys(raw, top_codes | set(groups), derived, form["code"], out)
+
+    result.values = _clean_items(
+        form.get("items", []), raw, codelists, today, out, check_required=complete
+    )
+    for code, group in groups.items():
+        rows = _clean_group(group, raw.get(code), codelists, today, out, complete, derived)
+        if rows:
+            result.values[code] = rows
+    return result
+
+
+def run_edit_checks(
+    form: Mapping, values: Mapping[str, Any], evaluate: RuleEvaluator
+) -> tuple[list[Issue], list[Issue]]:
+    """(errors, warnings) of the form's edit checks. A rule states what must hold: it fails
+    only when it evaluates to false; a rule that cannot be evaluated (missing data) is silent."""
+    errors: list[Issue] = []
+    warnings: list[Issue] = []
+    out = _Collector(errors, warnings)
+    for check in form.get("edit_checks", []):
+        truth, reason = evaluate(check["rule"], values)
+        if truth is not False:
+            continue
+        item = (check.get("items") or [""])[0]
+        because = f"{reason}; " if reason else ""
+        message = f"{check['message']} ({because}edit check {check['code']})"
+        if check["severity"] == "error":
+            out.error(item, check["code"], message)
+        else:
+            out.warning(item, check["code"], message)
+    return errors, warnings
+
+
+def validate_form(
+    form: Mapping,
+    codelists: Mapping,
+    raw: Mapping[str, Any],
+    *,
+    today: dt.date,
+    complete: bool = True,
+    evaluate: RuleEvaluator | None = None,
+) -> ValidationResult:
+    """`clean_form`, then the edit checks over the cleaned values when the form is complete.
+
+    Edit checks see only cleaned values: a malformed item is missing to the rule and so cannot
+    fire a check by accident."""
+    result = clean_form(form, codelists, raw, today=today, complete=complete)
+    if evaluate is not None and complete:
+        errors, warnings = run_edit_checks(form, result.values, evaluate)
+        result.errors += errors
+        result.warnings += warnings
+    return result
+
+
+def _clean_group(
+    group: Mapping,
+    raw_rows: Any,
+    codelists: Mapping,
+    today: dt.date,
+    out: _Collector,
+    complete: bool,
+    derived: set[str],
+) -> list[dict[str, Any]]:
+    name = group["name"]
+    code = group["code"]
+    if raw_rows is None:
+        raw_rows = []
+    if not isinstance(raw_rows, list | tuple):
+        out.errors.append(Issue("", "type", f"{name}: must be a list of rows", group=code))
+        return []
+    item_codes = {i["code"] for i in group["items"]}
+    rows: list[dict[str, Any]] = []
+    for index, raw_row in enumerate(raw_rows, start=1):
+        row_out = _Collector(out.errors, out.warnings, code, index)
+        if not isinstance(raw_row, Mapping):
+            row_out.error("", "type", f"{name} row {index}: must be an object keyed by item code")
+            continue
+        _unknown_keys(raw_row, item_codes, derived, f"{code} row {index}", row_out)
+        if all(is_blank(raw_row.get(c)) for c in item_codes):
+            continue
+        row = _clean_items(
+            group["items"], raw_row, codelists, today, row_out, check_required=complete
+        )
+        if row:
+            rows.append(row)
+    if complete and "min" in group and len(rows) < group["min"]:
+        out.errors.append(
+            Issue("", "min_rows", f"{name}: at least {group['min']} row(s) required", group=code)
+        )
+    if "max" in group and len(rows) > group["max"]:
+        out.errors.append(
+            Issue("", "max_rows", f"{name}: at most {group['max']} row(s) allowed", group=code)
+        )
+    return rows
+
+
+# ---- HTML form input ---------------------------------------------------------------------
+
+
+def values_from_post(form: Mapping, post: Any, control_keys: Iterable[str] = ()) -> dict[str, Any]:
+    """Nested raw values from flat HTML field names.
+
+    Top-level items are named by their code; a group row's item is `group.N.ITEM` (N from 0).
+    `post` behaves like Django's QueryDict (`getlist`). Keys not shaped like an item are kept
+    as they are, so `validate_form` reports them as unknown rather than silently dropping them.
+    """
+    skip = set(control_keys)
+    multi = {i["code"] for i in form.get("items", []) if i["type"] == "multichoice"}
+    group_multi = {
+        g["code"]: {i["code"] for i in g["items"] if i["type"] == "multichoice"}
+        for g in form.get("groups", [])
+    }
+    values: dict[str, Any] = {}
+    rows: dict[str, dict[int, dict[str, Any]]] = {}
+    for key in post:
+        if key in skip:
+            continue
+        parts = key.split(".")
+        if len(parts) == 3 and parts[0] in group_multi and parts[1].isdigit():
+            group, index, code = parts[0], int(parts[1]), parts[2]
+            entries = post.getlist(key)
+            row = rows.setdefault(group, {}).setdefault(index, {})
+            row[code] = entries if code in group_multi[group] else entries[-1]
+            continue
+        entries = post.getlist(key)
+        values[key] = entries if key in multi else entries[-1]
+    for group, by_index in rows.items():
+        values[group] = [by_index[i] for i in sorted(by_index)]
+    return values

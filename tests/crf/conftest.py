@@ -1,0 +1,64 @@
+import datetime as dt
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from edc.audit.context import ChangeContext
+from edc.studies.protocol import check_file
+from edc.studies.services import load_study_definition
+from tests.factories import SiteFactory, UserFactory, member, screen
+
+FIXTURE = Path(__file__).parent / "fixtures" / "crf_study.yaml"
+
+
+@cache
+def crf_definition() -> dict:
+    data, problems = check_file(FIXTURE)
+    assert not problems, problems
+    return data
+
+
+def load_crf_study(definition: dict | None = None):
+    return load_study_definition(
+        ChangeContext.system(), definition or crf_definition(), source_name=FIXTURE.name
+    ).study
+
+
+@pytest.fixture
+def crf_study(db):
+    return load_crf_study()
+
+
+@pytest.fixture
+def crf_site(crf_study):
+    return SiteFactory(study=crf_study, code="01")
+
+
+@pytest.fixture
+def crf_other_site(crf_study):
+    return SiteFactory(study=crf_study, code="02")
+
+
+@pytest.fixture
+def staff(crf_site):
+    user = UserFactory(username="staff_crf")
+    member(user, crf_site, "site_staff")
+    return user
+
+
+@pytest.fixture
+def investigator(crf_site):
+    user = UserFactory(username="pi_crf", first_name="Ada", last_name="Lovelace")
+    member(user, crf_site, "investigator")
+    return user
+
+
+@pytest.fixture
+def subject(crf_site):
+    return screen(crf_site, consent_date=dt.date.today() - dt.timedelta(days=30))
+
+
+@pytest.fixture
+def other_subject(crf_other_site):
+    return screen(crf_other_site, consent_date=dt.date.today() - dt.timedelta(days=30))
