@@ -26,8 +26,8 @@ from edc.accounts.roles import Permission
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
 from edc.audit.services import Change, record_changes, require_reason
+from edc.datamanagement import services as datamanagement
 from edc.errors import DomainError
-from edc.studies.models import StudyStatus
 from edc.subjects.models import Subject
 
 
@@ -181,12 +181,12 @@ def save_form(
     `row_version` is the version the user opened (0 for a form not saved before); a different
     current version means someone else saved in between, and the save is refused (409). A change
     to a value already saved, or any change to a complete form, needs `ctx.reason`. Warnings are
-    refused unless `confirm_warnings`; confirmed warnings open automatic queries. The returned
-    instance carries the confirmed warnings as `confirmed_warnings`.
+    refused unless `confirm_warnings`; confirmed warnings open automatic queries. Locks (423),
+    signatures, source verification and queries are data management's (edc.datamanagement);
+    they are called here inside the same transaction. The returned instance carries the
+    confirmed warnings as `confirmed_warnings`.
     """
     _authorize(ctx, subject)
-    if subject.study.status == StudyStatus.LOCKED:
-        raise DomainError("study_locked", "study", f"{subject.study.code} is locked", status=423)
     today = today or timezone.localdate()
     instance = _locked_instance(subject, event_code, event_repeat, form_code, form_repeat)
     version_id = instance.protocol_version_id if instance else subject.protocol_version_id
@@ -195,8 +195,10 @@ def save_form(
     current_version = instance.row_version if instance else 0
     if row_version != current_version:
         raise StaleForm(form["name"], event["name"], current_version, row_version)
-    # Data-management hook: refuse the save when the form, subject, site or study is locked
-    # (edc.datamanagement, 423) — call it here, before any validation work.
+    if instance is None:
+        # A new form is guarded by the subject's row lock, as data management's lock() takes it.
+        Subject.objects.select_for_update().filter(pk=subject.pk).values_list("pk").first()
+    datamanagement.assert_form_writable(instance or subject)
 
     checked = evaluate_form(
         subject,
@@ -252,9 +254,9 @@ def save_form(
         site=subject.site,
         subject=subject,
     )
-    # Data-management hook: void signatures and clear source verification of the changed items
-    # (edc.datamanagement) — call it here with `changes`, inside this transaction.
-    instance.confirmed_warnings = _open_automatic_queries(ctx, subject, instance, checked.warnings)
+    datamanagement.after_form_change(ctx, instance, changes)
+    datamanagement.open_automatic_queries(ctx, instance, checked.warnings)
+    instance.confirmed_warnings = checked.warnings
     if form.get("kind") == "tumour_assessment":
         _refresh_dependents(ctx, subject, forms, checked.stored, instance)
     newly_serious = derivations.is_serious(checked.values) and not derivations.is_serious(old_data)
@@ -316,6 +318,8 @@ def _refresh_dependents(
             site=subject.site,
             subject=subject,
         )
+        if changes:
+            datamanagement.after_form_change(system, other, changes)
 
 
 def _create(
@@ -352,24 +356,3 @@ def _create(
             "re-enter your change",
             status=409,
         ) from None
-
-
-def _open_automatic_queries(
-    ctx: ChangeContext, subject: Subject, instance: FormInstance, warnings: list[Issue]
-) -> list[Issue]:
-    """Confirmed warnings stay on record: one audit row each until queries exist.
-
-    Data-management hook: replace the audit rows by one automatic query per warning
-    (edc.datamanagement), with item code and group row from the Issue."""
-    if warnings:
-        record_changes(
-            ctx,
-            "warning_confirmed",
-            [Change(w.path, None, w.message) for w in warnings],
-            object_type="crf.FormInstance",
-            object_id=instance.pk,
-            study=subject.study,
-            site=subject.site,
-            subject=subject,
-        )
-    return warnings
