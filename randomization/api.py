@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
 from edc.errors import DomainError
-from edc.subjects.selectors import get_study, get_subject
+from edc.subjects.selectors import get_study
 from randomization import selectors, services
 from randomization.models import Allocation
 from randomization.scheme_params import GENERATOR
@@ -131,13 +131,14 @@ class SubjectRandomizationView(APIView):
         ),
     )
     def post(self, request, study_code, subject_id):
-        subject = get_subject(scope_of(request.user), study_code, subject_id)
         body = RandomizeRequest(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        result = services.randomize(
+        result = services.randomize_visible(
             ChangeContext.api(request),
-            subject,
+            scope_of(request.user),
+            study_code,
+            subject_id,
             strata=data.get("strata"),
             idempotency_key=_idempotency_key(request, data),
         )

@@ -302,15 +302,15 @@ class AlreadyRandomized(DomainError):
         )
 
 
-def _load_subject(subject_pk: int) -> Subject:
+def _with_everything(queryset):
     # One query: the subject, its study, protocol, site, any allocation, the live scheme and
     # its seed (minimization draws need it).
-    return Subject.objects.select_related(
+    return queryset.select_related(
         "study__current_version",
         "site",
         "allocation",
         "study__randomization_scheme__seed",
-    ).get(pk=subject_pk)
+    )
 
 
 def _existing(subject: Subject) -> Allocation | None:
@@ -358,11 +358,39 @@ def randomize(
 
     Same subject and same idempotency key again: the existing allocation (``created`` False).
     Anything else for an already randomized subject: 409 ``already_randomized``."""
+    return _randomize_loaded(
+        ctx, _with_everything(Subject.objects).get(pk=subject.pk), strata, idempotency_key
+    )
+
+
+def randomize_visible(
+    ctx: ChangeContext,
+    scope,
+    study_code: str,
+    subject_id: str,
+    *,
+    strata: dict[str, Any] | None = None,
+    idempotency_key: str = "",
+) -> AllocationResult:
+    """``randomize`` for a subject named by its study-scoped ID, as the API does: a subject
+    outside the caller's sites is not found (404), and the lookup is the service's one read."""
+    from django.shortcuts import get_object_or_404
+
+    from edc.subjects.selectors import visible_subjects
+
+    queryset = _with_everything(visible_subjects(scope))
+    subject = get_object_or_404(queryset, study__code=study_code, subject_id=subject_id)
+    return _randomize_loaded(ctx, subject, strata, idempotency_key)
+
+
+def _randomize_loaded(
+    ctx: ChangeContext, subject: Subject, strata: dict | None, idempotency_key: str
+) -> AllocationResult:
     key = (idempotency_key or "").strip()
     if len(key) > 100:
         raise _refuse("invalid", "idempotency_key", "at most 100 characters", status=400)
     try:
-        return _randomize(ctx, subject.pk, strata, key)
+        return _randomize(ctx, subject, strata, key)
     except IntegrityError as exc:
         if "allocation_idempotency_key_unique" in str(exc):
             raise _refuse(
@@ -376,9 +404,8 @@ def randomize(
 
 @transaction.atomic
 def _randomize(
-    ctx: ChangeContext, subject_pk: int, sent_strata: dict | None, key: str
+    ctx: ChangeContext, subject: Subject, sent_strata: dict | None, key: str
 ) -> AllocationResult:
-    subject = _load_subject(subject_pk)
     study, site = subject.study, subject.site
     if ctx.user is not None and not scope_of(ctx.user).can(Permission.RANDOMIZE, study.pk, site.pk):
         raise _refuse(
