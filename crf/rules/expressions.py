@@ -69,8 +69,8 @@ class SubjectData:
 
     `forms`: form code -> item code -> value, for the latest instance of each non-repeating form.
     `rows`: "form.group" -> rows of that repeating group (in the latest form instance), and repeating form
-    code -> its instances. A key that is absent means "never entered" (rules over it are missing); an empty
-    list means "entered, no rows".
+    code -> its instances. A group of a form that was saved but has no key here has no rows; a group of a
+    form never entered, or a repeating form without instances, is unknown (rules over it are missing).
     `context`: subject dates by name (consent_date, registration_date, randomization_date, first_dose_date,
     enrol_date, today).
     `history`: form code -> every saved instance of a non-repeating form, oldest first; `latest_within`
@@ -772,6 +772,9 @@ def _group_rows(
     if scope.values is not None and group == scope.form:
         return group, [scope.values], where
     rows = scope.data.rows.get(group)
+    if rows is None and "." in group and group.split(".", 1)[0] in scope.data.forms:
+        # The form was saved without rows in this group: an empty log, not an unknown one.
+        rows = []
     return group, (list(rows) if rows is not None else None), where
 
 

@@ -101,6 +101,17 @@ def forget(group: str) -> Change:
     return apply
 
 
+def forget_form(form: str) -> Change:
+    """The form (and so its repeating groups) was never entered."""
+
+    def apply(subject: Subject) -> None:
+        subject.forms.pop(form, None)
+        for group in [g for g in subject.rows if g.startswith(f"{form}.")]:
+            del subject.rows[group]
+
+    return apply
+
+
 def context(name: str, value: date | None) -> Change:
     def apply(subject: Subject) -> None:
         if value is None:

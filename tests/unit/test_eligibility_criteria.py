@@ -27,6 +27,7 @@ from tests.unit.eligibility_subjects import (
     definition,
     drop,
     forget,
+    forget_form,
     put,
     set_rows,
     unchanged,
@@ -156,7 +157,13 @@ def malignancy_5y_cases(cid: str) -> list[Case]:
             "other cancer in March 2021 (partial date straddles the limit)",
             other("2021-03"),
         ),
-        Case(cid, MISSING, "history form never entered", forget("mh.malig")),
+        Case(cid, MISSING, "medical history never entered", forget_form("mh")),
+        Case(
+            cid,
+            PASS,
+            "medical history saved without malignancy rows",
+            both(put("mh.MHMALANY", "N"), forget("mh.malig")),
+        ),
     ]
 
 
@@ -437,7 +444,7 @@ def measurable_cases(cid: str) -> list[Case]:
                 },
             ),
         ),
-        Case(cid, MISSING, "baseline tumour assessment not entered", forget("tu_bl.lesions")),
+        Case(cid, MISSING, "baseline tumour assessment not entered", forget_form("tu_bl")),
     ]
 
 
@@ -806,7 +813,7 @@ T_REFR_CASES = [
             },
         ),
     ),
-    Case("F-IN6", MISSING, "therapy log never entered", forget("prior.tx")),
+    Case("F-IN6", MISSING, "therapy log never entered", forget_form("prior")),
     *measurable_cases("F-IN7"),
     *organ_function_cases("F-IN8", date(2026, 3, 10), liver_mets=True),
     Case("F-IN8", PASS, "AST 4.9 x ULN with liver metastases", put("lb.AST", 196)),
@@ -832,7 +839,7 @@ T_REFR_CASES = [
             add_row("prior.tx", rm_line(3, ["PACLITAXEL"])),
         ),
     ),
-    Case("F-EX2", MISSING, "therapy log never entered", forget("prior.tx")),
+    Case("F-EX2", MISSING, "therapy log never entered", forget_form("prior")),
     Case("F-EX3", PASS, "docetaxel planned, never given", unchanged),
     Case(
         "F-EX3",
@@ -864,7 +871,7 @@ T_REFR_CASES = [
         "prior endostatin",
         add_row("prior.tx", rm_line(2, ["ANTI_VEGF", "DOCETAXEL"])),
     ),
-    Case("F-EX4", MISSING, "therapy log never entered", forget("prior.tx")),
+    Case("F-EX4", MISSING, "therapy log never entered", forget_form("prior")),
     Case("F-EX5", PASS, "no other malignancy", unchanged),
     Case(
         "F-EX5",

@@ -305,6 +305,12 @@ def test_exists_and_count_over_rows(rows, exists, count):
     assert value == (None if count is None else Decimal(count))
 
 
+def test_a_saved_form_without_group_rows_has_an_empty_log():
+    data = SubjectData(forms={"mh": {"ANY": "N"}})
+    assert truth(HIGH_GRADE, data) is False
+    assert evaluate_value(COUNT_HIGH, data).value == Decimal(0)
+
+
 def test_rows_can_read_items_of_other_forms():
     data = SubjectData(
         forms={"rand": {"AGENT": "DOCETAXEL"}}, rows={"prior.tx": [{"DRUG": ["DOCETAXEL"]}]}
