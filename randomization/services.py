@@ -228,7 +228,7 @@ def extend_list(
     _require(ctx, Permission.ADMINISTER, study.pk)
     reason = require_reason(ctx)
     scheme = (
-        RandomizationScheme.objects.select_for_update()
+        RandomizationScheme.objects.select_for_update(of=("self",))
         .select_related("seed")
         .filter(study=study, status=SchemeStatus.LIVE)
         .first()
@@ -573,7 +573,7 @@ def withdraw_slot(ctx: ChangeContext, study: Study, stratum_key: str, sequence: 
     _require(ctx, Permission.ADMINISTER, study.pk)
     reason = require_reason(ctx)
     stratum = (
-        Stratum.objects.select_for_update()
+        Stratum.objects.select_for_update(of=("self",))
         .filter(scheme__study=study, key=stratum_key)
         .select_related("scheme")
         .first()
