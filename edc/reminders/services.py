@@ -1,0 +1,886 @@
+"""Writes of visit schedules and reminders (domain spec §4). Each service is one transaction
+with its audit rows.
+
+Schedule side: clinical events are stored (`record_event`, or derived from saved forms and
+subject transitions by `on_form_saved`, `on_randomized`, `on_subject_changed`), replayed through
+the pure engine (edc.schedule) and the stored visits brought in line with its plan.
+
+Reminder side: `scan(today)` evaluates, in a constant number of queries, the visits whose status
+can change on `today`, stores the new statuses and inserts one ReminderMessage per (visit,
+transition) — the unique constraint makes re-runs and concurrent runs harmless.
+`deliver_reminders` and `deliver_digests` send what is pending, re-checking at send time that
+the subject may still be contacted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import zoneinfo
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef
+from django.utils import timezone
+
+from crf.definitions import study_forms
+from crf.models import DeviationKind, FormInstance, FormStatus, ProtocolDeviation
+from edc.accounts.models import Membership
+from edc.accounts.roles import Permission, Role
+from edc.accounts.scoping import scope_of
+from edc.audit.context import ChangeContext
+from edc.audit.models import AuditEvent
+from edc.audit.services import record, require_reason
+from edc.errors import DomainError
+from edc.reminders import bulk_sql, emails
+from edc.reminders.form_events import affects_schedule, events_from_form, first_visit_date
+from edc.reminders.models import (
+    Delivery,
+    DigestMessage,
+    PlannedVisit,
+    ReminderMessage,
+    ScheduleEvent,
+)
+from edc.reminders.schedules import (
+    AuditBatch,
+    ScheduleUnavailable,
+    SyncResult,
+    check_applies,
+    definition_for,
+    event_row,
+    live_events,
+    local_today,
+    lock_subject,
+    replay_rows,
+    settle_performed,
+    sync_visits,
+    visit_label,
+)
+from edc.reminders.timeline import next_change
+from edc.schedule.definition import Anchor, EventKind
+from edc.schedule.events import (
+    AnchorCorrected,
+    ClinicalEvent,
+    Consented,
+    ConsentWithdrawn,
+    Death,
+    LostToFollowUp,
+    Randomized,
+    Registered,
+    ScreenFailed,
+    StudyEnded,
+    WithdrawalScope,
+)
+from edc.schedule.windows import VisitRecord, VisitStatus, notification_for, status_on
+from edc.studies.models import Site
+from edc.subjects.lifecycle import OffStudyReason, Status
+from edc.subjects.models import Subject
+
+log = logging.getLogger(__name__)
+
+# Subjects who must never be contacted about visits (domain spec §4.5); death_date is checked too.
+NO_CONTACT_STATUSES = frozenset({Status.OFF_STUDY.value, Status.SCREEN_FAILED.value})
+# Staff who receive a site's reminders, besides the site's own staff address.
+RECIPIENT_ROLES = (Role.SITE_STAFF.value, Role.INVESTIGATOR.value)
+LIFECYCLE_SOURCES = frozenset(
+    {
+        "subject:consented",
+        "subject:registered",
+        "subject:screen_failed",
+        "subject:death",
+        "subject:off_study",
+    }
+)
+_SUBJECT_ANCHOR_FIELDS = {
+    Anchor.RANDOMIZATION: "randomization_date",
+    Anchor.REGISTRATION: "registration_date",
+}
+
+
+def _authorize(ctx: ChangeContext, subject: Subject) -> None:
+    if ctx.user is not None:
+        scope_of(ctx.user).require(Permission.ENTER_DATA, subject.study_id, subject.site_id)
+
+
+def may_contact(status: str, death_date: dt.date | None) -> bool:
+    return death_date is None and status not in NO_CONTACT_STATUSES
+
+
+# --- schedule writes --------------------------------------------------------------------------
+
+
+def record_event(
+    ctx: ChangeContext,
+    subject: Subject,
+    event: ClinicalEvent,
+    *,
+    source: str = "",
+    today: dt.date | None = None,
+) -> SyncResult:
+    """Store one clinical event and re-plan the subject's visits; an event the schedule cannot
+    take (wrong order, stopped series, unknown code) is refused with a 409."""
+    with transaction.atomic():
+        subject = lock_subject(subject)
+        _authorize(ctx, subject)
+        definition = definition_for(subject)
+        today = today or local_today(subject.site)
+        audit = AuditBatch(ctx, subject)
+        rows = live_events(subject)
+        if source:
+            rows = _void(rows, {source}, audit)
+        row = event_row(ctx, subject, event, source)
+        row.save(force_insert=True)
+        check_applies(definition, [*rows, row])
+        audit.add(
+            "schedule_event", "reminders.ScheduleEvent", row.pk, row.kind, None, _event_value(row)
+        )
+        result = sync_visits(ctx, subject, definition, [*rows, row], today, audit)
+        _record_deviations(ctx, subject, result.out_of_window, audit)
+        audit.flush()
+    return result
+
+
+def resync_subject(
+    ctx: ChangeContext, subject: Subject, today: dt.date | None = None
+) -> SyncResult:
+    """Re-plan a subject's visits from its stored events (e.g. after a protocol amendment)."""
+    with transaction.atomic():
+        subject = lock_subject(subject)
+        definition = definition_for(subject)
+        today = today or local_today(subject.site)
+        audit = AuditBatch(ctx, subject)
+        result = sync_visits(ctx, subject, definition, live_events(subject), today, audit)
+        _record_deviations(ctx, subject, result.out_of_window, audit)
+        audit.flush()
+    return result
+
+
+def correct_anchor(
+    ctx: ChangeContext,
+    subject: Subject,
+    anchor: Anchor | str,
+    new_date: dt.date,
+    *,
+    today: dt.date | None = None,
+) -> SyncResult:
+    """Correct an anchor date (e.g. a mistyped randomization date): future targets follow, each
+    move is audited with the reason, and the subject's own date field is corrected with it."""
+    require_reason(ctx)
+    try:
+        anchor = Anchor(anchor)
+    except ValueError:
+        raise DomainError("invalid", "anchor", f"{anchor!r} is not a schedule anchor") from None
+    with transaction.atomic():
+        subject = lock_subject(subject)
+        _authorize(ctx, subject)
+        definition = definition_for(subject)
+        today = today or local_today(subject.site)
+        if new_date > today:
+            raise DomainError("date_in_future", "new_date", f"must not be after {today}")
+        rows = live_events(subject)
+        old = replay_rows(definition, rows).state.anchors.get(anchor)
+        if old is None:
+            raise DomainError(
+                "anchor_unknown",
+                "anchor",
+                f"{anchor.value} has no date yet, so nothing to correct",
+                status=409,
+            )
+        if old == new_date:
+            return SyncResult()
+        audit = AuditBatch(ctx, subject)
+        row = event_row(ctx, subject, AnchorCorrected(today, anchor, new_date), "")
+        row.save(force_insert=True)
+        check_applies(definition, [*rows, row])
+        audit.add(
+            "anchor_corrected",
+            "reminders.ScheduleEvent",
+            row.pk,
+            anchor.value,
+            old.isoformat(),
+            new_date.isoformat(),
+        )
+        result = sync_visits(ctx, subject, definition, [*rows, row], today, audit)
+        field = _SUBJECT_ANCHOR_FIELDS.get(anchor)
+        if field and getattr(subject, field) not in (None, new_date):
+            audit.add(
+                "update",
+                "subjects.Subject",
+                subject.pk,
+                field,
+                getattr(subject, field).isoformat(),
+                new_date.isoformat(),
+            )
+            setattr(subject, field, new_date)
+            subject.row_version += 1
+            subject.save(update_fields=[field, "row_version"])
+        _record_deviations(ctx, subject, result.out_of_window, audit)
+        audit.flush()
+    return result
+
+
+def record_visit_performed(
+    ctx: ChangeContext, visit: PlannedVisit, performed_on: dt.date, *, today: dt.date | None = None
+) -> PlannedVisit:
+    """A visit (not a dose: doses are events) was done on `performed_on`; out of window it is a
+    protocol deviation. Editing the date re-evaluates in / out of window."""
+    with transaction.atomic():
+        subject = lock_subject(visit.subject)
+        _authorize(ctx, subject)
+        visit = PlannedVisit.objects.select_for_update().get(pk=visit.pk)
+        if visit.kind == EventKind.DOSING:
+            raise DomainError(
+                "dose_is_an_event", "performed_on", "record the dose on the treatment form instead"
+            )
+        if visit.cancelled:
+            raise DomainError(
+                "visit_cancelled",
+                "performed_on",
+                f"{visit_label(visit)} was cancelled ({visit.cancelled_reason})",
+                status=409,
+            )
+        today = today or local_today(subject.site)
+        if performed_on > today:
+            raise DomainError("date_in_future", "performed_on", f"must not be after {today}")
+        audit = AuditBatch(ctx, subject)
+        _mark_performed(visit, performed_on, today, audit)
+        result = sync_visits(
+            ctx, subject, definition_for(subject), live_events(subject), today, audit
+        )
+        _record_deviations(ctx, subject, [visit, *result.out_of_window], audit)
+        audit.flush()
+    return visit
+
+
+def mark_visit_not_done(
+    ctx: ChangeContext, visit: PlannedVisit, reason: str, *, today: dt.date | None = None
+) -> PlannedVisit:
+    """The site records that a visit will not be done, with its reason (a missed assessment is
+    recorded as not done, never as data: §4.5)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("required", "reason", "say why the visit is not done")
+    with transaction.atomic():
+        subject = lock_subject(visit.subject)
+        _authorize(ctx, subject)
+        visit = PlannedVisit.objects.select_for_update().get(pk=visit.pk)
+        if not visit.is_open:
+            raise DomainError(
+                "visit_closed",
+                "reason",
+                f"{visit_label(visit)} is already {visit.status or 'closed'}",
+                status=409,
+            )
+        today = today or local_today(subject.site)
+        audit = AuditBatch(ctx.with_reason(reason), subject)
+        audit.visit("visit_not_done", visit, "not_done_reason", None, reason)
+        visit.not_done_reason = reason[:200]
+        status = status_on(visit, today).code
+        audit.visit("visit_status", visit, "status", visit.status or None, status.value)
+        visit.status, visit.status_changed_on, visit.next_check_on = status.value, today, None
+        visit.row_version += 1
+        visit.save()
+        audit.flush()
+    return visit
+
+
+def _mark_performed(
+    visit: PlannedVisit, performed_on: dt.date, today: dt.date, audit: AuditBatch
+) -> None:
+    if visit.performed_on == performed_on:
+        return
+    settle_performed(visit, performed_on, today, audit)
+    visit.row_version += 1
+    visit.save()
+
+
+# --- hooks for the CRF save path, randomization and subject transitions -----------------------
+
+
+def on_form_saved(
+    ctx: ChangeContext, instance: FormInstance, *, today: dt.date | None = None
+) -> SyncResult | None:
+    """Call inside the transaction that saved a form. Forms that cannot touch the schedule cost
+    no query; others record their events (replacing the ones an earlier save recorded) and mark
+    their visit performed. Events the schedule cannot take are kept as conflicts, never refusing
+    the form."""
+    forms = study_forms(instance.protocol_version_id)
+    form = forms.forms.get(instance.form_code)
+    visit = forms.events.get(instance.event_code)
+    if form is None or visit is None:
+        return None
+    records_events = affects_schedule(form)
+    complete = instance.status == FormStatus.COMPLETE
+    marks_visit = complete and _marks_visit(form, visit)
+    if not records_events and not marks_visit:
+        return None
+    with transaction.atomic():
+        subject = lock_subject(instance.subject)
+        try:
+            definition = definition_for(subject)
+        except ScheduleUnavailable as exc:
+            log.error("form %s saved without schedule update: %s", instance.pk, exc.message)
+            return None
+        today = today or local_today(subject.site)
+        audit = AuditBatch(ctx, subject)
+        rows = live_events(subject)
+        if records_events:
+            wanted: list[ClinicalEvent] = []
+            if complete:
+                wanted = events_from_form(
+                    form,
+                    visit,
+                    instance.data,
+                    induction_doses=lambda: _induction_doses(definition, rows),
+                )
+            prefix = f"form:{instance.pk}:"
+            sources = {f"{prefix}{i}": event for i, event in enumerate(wanted)}
+            rows = _replace_sources(
+                ctx, subject, rows, sources, lambda s: s.startswith(prefix), audit
+            )
+        performed: list[PlannedVisit] = []
+        if marks_visit:
+            performed = _visit_performed_from_forms(
+                subject, visit, instance.event_repeat, forms.forms, today, audit
+            )
+        result = sync_visits(ctx, subject, definition, rows, today, audit)
+        _record_deviations(ctx, subject, [*performed, *result.out_of_window], audit)
+        audit.flush()
+    return result
+
+
+def on_randomized(
+    ctx: ChangeContext,
+    subject: Subject,
+    arm_code: str,
+    on_date: dt.date,
+    *,
+    today: dt.date | None = None,
+) -> SyncResult | None:
+    """Call inside the randomization transaction: the arm's calendar starts on `on_date`."""
+    return _sync_sources(ctx, subject, today, {"randomization": Randomized(on_date, arm_code)})
+
+
+def on_subject_changed(
+    ctx: ChangeContext, subject: Subject, *, today: dt.date | None = None
+) -> SyncResult | None:
+    """Call after screening, consent corrections and lifecycle transitions: consent, registration,
+    screen failure, death and going off study become schedule events."""
+    return _sync_sources(ctx, subject, today, {})
+
+
+def _sync_sources(
+    ctx: ChangeContext, subject: Subject, today: dt.date | None, extra: Mapping[str, ClinicalEvent]
+) -> SyncResult | None:
+    with transaction.atomic():
+        subject = lock_subject(subject)
+        try:
+            definition = definition_for(subject)
+        except ScheduleUnavailable as exc:
+            log.error(
+                "subject %s changed without schedule update: %s", subject.subject_id, exc.message
+            )
+            return None
+        today = today or local_today(subject.site)
+        audit = AuditBatch(ctx, subject)
+        rows = live_events(subject)
+        wanted = {**_lifecycle_events(subject, rows, today), **extra}
+        managed = LIFECYCLE_SOURCES | set(extra)
+        rows = _replace_sources(ctx, subject, rows, wanted, managed.__contains__, audit)
+        result = sync_visits(ctx, subject, definition, rows, today, audit)
+        _record_deviations(ctx, subject, result.out_of_window, audit)
+        audit.flush()
+    return result
+
+
+def _lifecycle_events(
+    subject: Subject, rows: list[ScheduleEvent], today: dt.date
+) -> dict[str, ClinicalEvent]:
+    events: dict[str, ClinicalEvent] = {}
+    consent = (
+        subject.consents.order_by("consent_date").values_list("consent_date", flat=True).first()
+    )
+    if consent:
+        events["subject:consented"] = Consented(consent)
+    if subject.registration_date:
+        events["subject:registered"] = Registered(subject.registration_date)
+    if subject.status == Status.SCREEN_FAILED:
+        # The subject keeps no screen-failure date: the first sync after it fixes the day.
+        known = next((r for r in rows if r.source == "subject:screen_failed"), None)
+        events["subject:screen_failed"] = ScreenFailed(
+            known.on if known else subject.off_study_date or today
+        )
+    if subject.death_date:
+        events["subject:death"] = Death(subject.death_date)
+    if subject.status == Status.OFF_STUDY and subject.off_study_date:
+        day = subject.off_study_date
+        reason = subject.off_study_reason
+        if reason == OffStudyReason.DEATH:
+            if not subject.death_date:
+                events["subject:death"] = Death(day)
+        elif reason == OffStudyReason.WITHDRAWAL_ALL:
+            events["subject:off_study"] = ConsentWithdrawn(day, WithdrawalScope.ALL_FOLLOW_UP)
+        elif reason == OffStudyReason.LOST_TO_FOLLOW_UP:
+            events["subject:off_study"] = LostToFollowUp(day)
+        else:
+            events["subject:off_study"] = StudyEnded(day)
+    return events
+
+
+def _replace_sources(
+    ctx: ChangeContext,
+    subject: Subject,
+    rows: list[ScheduleEvent],
+    wanted: Mapping[str, ClinicalEvent],
+    manages: Callable[[str], bool],
+    audit: AuditBatch,
+) -> list[ScheduleEvent]:
+    """Make the live events of the sources this caller manages equal `wanted`: unchanged ones
+    stay, changed or vanished ones are voided, new ones are added."""
+    current = {r.source: r for r in rows if r.source and manages(r.source)}
+    new_rows = [event_row(ctx, subject, event, source) for source, event in wanted.items()]
+    keep = {r.source for r in new_rows if r.source in current and _same(current[r.source], r)}
+    rows = _void(rows, set(current) - keep, audit)
+    added = [row for row in new_rows if row.source not in keep]
+    if added:
+        ScheduleEvent.objects.bulk_create(added)
+        for row in added:
+            audit.add(
+                "schedule_event",
+                "reminders.ScheduleEvent",
+                row.pk,
+                row.kind,
+                None,
+                _event_value(row),
+            )
+    return [*rows, *added]
+
+
+def _void(rows: list[ScheduleEvent], sources: set[str], audit: AuditBatch) -> list[ScheduleEvent]:
+    voided = [row for row in rows if row.source in sources]
+    if voided:
+        now = timezone.now()
+        ScheduleEvent.objects.filter(pk__in=[r.pk for r in voided]).update(voided_at=now)
+        for row in voided:
+            audit.add(
+                "schedule_event_voided",
+                "reminders.ScheduleEvent",
+                row.pk,
+                row.kind,
+                _event_value(row),
+                None,
+            )
+    return [row for row in rows if row.source not in sources]
+
+
+def _same(a: ScheduleEvent, b: ScheduleEvent) -> bool:
+    return (a.kind, a.on, a.payload) == (b.kind, b.on, b.payload)
+
+
+def _event_value(row: ScheduleEvent) -> dict:
+    return {
+        "on": row.on.isoformat(),
+        **row.payload,
+        **({"source": row.source} if row.source else {}),
+    }
+
+
+def _induction_doses(definition, rows: Iterable[ScheduleEvent]) -> int:
+    codes = {e.code for e in definition.events if e.is_induction_dosing}
+    return sum(1 for r in rows if r.kind == "DoseGiven" and r.payload.get("event_code") in codes)
+
+
+def _marks_visit(form: Mapping, visit: Mapping) -> bool:
+    return (
+        visit.get("kind") not in (EventKind.UNSCHEDULED.value, EventKind.DOSING.value)
+        and visit.get("anchor") != Anchor.NONE.value
+        and form.get("kind") != "adverse_event"
+        and any(item.get("type") == "date" for item in form.get("items", []))
+    )
+
+
+def _visit_performed_from_forms(
+    subject: Subject,
+    visit: Mapping,
+    repeat: int,
+    forms: Mapping[str, Mapping],
+    today: dt.date,
+    audit: AuditBatch,
+) -> list[PlannedVisit]:
+    row = (
+        PlannedVisit.objects.select_for_update()
+        .filter(subject=subject, event_code=visit["code"], sequence=repeat)
+        .first()
+    )
+    if row is None or row.cancelled:
+        return []
+    saved = dict(
+        FormInstance.objects.filter(
+            subject=subject,
+            event_code=visit["code"],
+            event_repeat=repeat,
+            status=FormStatus.COMPLETE,
+        ).values_list("form_code", "data")
+    )
+    ordered = [(forms[code], saved.get(code)) for code in visit["forms"] if code in forms]
+    day = first_visit_date(ordered)
+    if day is None or day == row.performed_on:
+        return []
+    _mark_performed(row, day, today, audit)
+    return [row]
+
+
+def _record_deviations(
+    ctx: ChangeContext, subject: Subject, visits: Iterable[PlannedVisit], audit: AuditBatch
+) -> None:
+    """One protocol deviation per visit completed out of window (§4.2)."""
+    late = {v.pk: v for v in visits if v.status == VisitStatus.COMPLETED_OUT_OF_WINDOW}
+    if not late:
+        return
+    references = {f"PlannedVisit:{pk}": v for pk, v in late.items()}
+    known = set(
+        ProtocolDeviation.objects.filter(source="schedule", reference__in=references).values_list(
+            "reference", flat=True
+        )
+    )
+    user = ctx.user if ctx.user is not None and ctx.user.is_authenticated else None
+    now = timezone.now()
+    for reference, visit in references.items():
+        if reference in known:
+            continue
+        outside = status_on(visit, visit.performed_on).days_outside_window
+        when = f"{outside} day(s) {'after' if outside > 0 else 'before'} the window"
+        deviation = ProtocolDeviation.objects.create(
+            subject=subject,
+            study_id=subject.study_id,
+            site_id=subject.site_id,
+            kind=DeviationKind.VISIT_OUT_OF_WINDOW,
+            description=(
+                f"{visit.name} ({visit_label(visit)}) performed on {visit.performed_on}, "
+                f"{abs(outside)} {when.split(' ', 1)[1]} {visit.window_start} to {visit.window_end} "
+                f"(target {visit.target_date})."
+            ),
+            detected_at=now,
+            source="schedule",
+            reference=reference,
+            recorded_by=user,
+        )
+        audit.add("create", "crf.ProtocolDeviation", deviation.pk, "kind", None, deviation.kind)
+
+
+# --- the reminder scan ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    day: dt.date
+    evaluated: int
+    transitions: int
+    message_ids: tuple[int, ...]
+    withheld: int  # transitions announced to nobody: subject not to be contacted, visit closed by the site
+
+    @property
+    def messages(self) -> int:
+        return len(self.message_ids)
+
+
+_SCAN_COLUMNS = (
+    "id", "subject_id", "study_id", "site_id", "event_code", "sequence", "kind", "target_date",
+    "window_before", "window_after", "lead_days", "grace_days", "performed_on", "not_done_reason",
+    "cancelled_reason", "reminders_paused", "status", "status_changed_on", "later_done",
+    "subject__status", "subject__death_date", "subject__treatment_consent_withdrawn",
+)  # fmt: skip
+
+
+def scan(today: dt.date, *, timezone_name: str | None = None) -> ScanResult:
+    """Evaluate every visit whose status can change on `today` (sites of one time zone, or all),
+    store the new statuses with an audit row each, and insert the reminder messages to send.
+
+    A constant number of queries: one read, one status update, one message insert and one audit
+    insert. Visits being scanned by a concurrent run are skipped (SKIP LOCKED) and a message row
+    exists at most once per (visit, transition), so overlapping runs never announce twice."""
+    later_done = PlannedVisit.objects.filter(
+        subject_id=OuterRef("subject_id"),
+        event_code=OuterRef("event_code"),
+        sequence__gt=OuterRef("sequence"),
+        performed_on__isnull=False,
+    )
+    now = timezone.now()
+    with transaction.atomic():
+        queryset = PlannedVisit.objects.filter(next_check_on__lte=today)
+        if timezone_name is not None:
+            queryset = queryset.filter(site__timezone=timezone_name)
+        rows = list(
+            queryset.select_for_update(skip_locked=True, of=("self",))
+            .annotate(later_done=Exists(later_done))
+            .values_list(*_SCAN_COLUMNS)
+        )
+        updates = []
+        messages = []
+        audits = []
+        withheld = 0
+        for row in rows:
+            (pk, subject_pk, study_pk, site_pk, code, sequence, kind, target, before, after, lead,
+             grace, performed, not_done, cancelled, paused, previous, changed_on, later,
+             subject_status, death, no_treatment) = row  # fmt: skip
+            facts = VisitRecord(
+                event_code=code, sequence=sequence, target=target, window_before=before,
+                window_after=after, lead_days=lead, grace_days=grace, performed_on=performed,
+                not_done=bool(not_done), cancelled=bool(cancelled),
+            )  # fmt: skip
+            status = status_on(facts, today, later_visit_completed=later).code
+            check = None if paused else next_change(facts, today, later_visit_completed=later)
+            if status == previous:
+                updates.append((pk, previous, changed_on, check))
+                continue
+            updates.append((pk, status.value, today, check))
+            audits.append(
+                AuditEvent(
+                    at=now, actor_username="", channel="system", action="visit_status",
+                    object_type="reminders.PlannedVisit", object_id=str(pk),
+                    item=f"{code}#{sequence} status", old_value=previous or None,
+                    new_value=status.value, study_id=study_pk, site_id=site_pk,
+                    subject_id=subject_pk,
+                )
+            )  # fmt: skip
+            if notification_for(VisitStatus(previous) if previous else None, status) is None:
+                continue
+            contactable = (
+                may_contact(subject_status, death)
+                and not not_done
+                and not paused
+                and not (no_treatment and kind == EventKind.DOSING)
+            )
+            if contactable:
+                messages.append((pk, status.value, site_pk))
+            else:
+                withheld += 1
+        bulk_sql.update_statuses(updates, now)
+        inserted = bulk_sql.insert_messages(messages, today, now)
+        if audits:
+            AuditEvent.objects.bulk_create(audits)
+    return ScanResult(
+        day=today,
+        evaluated=len(rows),
+        transitions=len(audits),
+        message_ids=tuple(inserted),
+        withheld=withheld,
+    )
+
+
+def scan_sites_today(now: dt.datetime | None = None) -> list[ScanResult]:
+    """Scan every site on its own calendar day (statuses change at local midnight, §4.2)."""
+    return [scan(day, timezone_name=name) for name, day in _site_days(now)]
+
+
+def _site_days(now: dt.datetime | None) -> list[tuple[str, dt.date]]:
+    now = now or timezone.now()
+    names = Site.objects.order_by().values_list("timezone", flat=True).distinct()
+    return [(name, now.astimezone(zoneinfo.ZoneInfo(name)).date()) for name in sorted(set(names))]
+
+
+# --- delivery ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    sent: int = 0
+    withheld: int = 0
+
+
+def site_recipients(site: Site) -> list[str]:
+    """The site's staff address and its active site staff and investigators."""
+    addresses = {site.staff_email} if site.staff_email else set()
+    addresses |= set(
+        Membership.objects.filter(
+            site=site, is_active=True, role__in=RECIPIENT_ROLES, user__is_active=True
+        )
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+    )
+    return sorted(addresses)
+
+
+def _withhold_reason(message: ReminderMessage) -> str:
+    """Checked at send time, as the subject may have died since the scan (§4.5)."""
+    visit = message.visit
+    subject = visit.subject
+    if not may_contact(subject.status, subject.death_date):
+        return "the subject is dead or off study"
+    if visit.kind == EventKind.DOSING and subject.treatment_consent_withdrawn:
+        return "the subject withdrew consent for treatment"
+    if not visit.is_open:
+        return "the visit was closed before sending"
+    if visit.reminders_paused:
+        return "dosing is on hold"
+    if visit.status != message.transition:
+        return f"superseded: the visit is now {visit.status}"
+    return ""
+
+
+def visit_facts(visit: PlannedVisit) -> emails.VisitFacts:
+    return emails.VisitFacts(
+        study_code=visit.study.code,
+        site_code=visit.site.code,
+        subject_id=visit.subject.subject_id,
+        visit_name=visit.name,
+        event_code=visit.event_code,
+        sequence=visit.sequence,
+        cycle=visit.cycle if visit.kind == EventKind.DOSING else None,
+        target=visit.target_date,
+        window_start=visit.window_start,
+        window_end=visit.window_end,
+        missed_after=visit.missed_after,
+    )
+
+
+def deliver_reminders(limit: int | None = None) -> DeliveryResult:
+    """Send pending reminder messages, each in its own transaction holding its row lock, so two
+    workers never send the same one and a crash before the commit leaves it pending for the
+    retry. An SMTP failure raises (the task retries); the message stays pending."""
+    sent = withheld = 0
+    recipients: dict[int, list[str]] = {}
+    connection = get_connection()
+    try:
+        while limit is None or sent + withheld < limit:
+            with transaction.atomic():
+                message = (
+                    ReminderMessage.objects.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("visit__subject", "visit__study", "visit__site")
+                    .filter(state=Delivery.PENDING)
+                    .order_by("id")
+                    .first()
+                )
+                if message is None:
+                    break
+                visit = message.visit
+                reason = _withhold_reason(message)
+                if not reason:
+                    if visit.site_id not in recipients:
+                        recipients[visit.site_id] = site_recipients(visit.site)
+                    if not recipients[visit.site_id]:
+                        reason = "the site has no staff e-mail address"
+                if reason:
+                    _close(message, Delivery.SUPPRESSED, reason, [])
+                    withheld += 1
+                    continue
+                title, body = emails.reminder(
+                    visit_facts(visit), VisitStatus(message.transition), message.day
+                )
+                _send(connection, title, body, recipients[visit.site_id])
+                _close(message, Delivery.SENT, "", recipients[visit.site_id])
+                sent += 1
+    finally:
+        connection.close()
+    return DeliveryResult(sent=sent, withheld=withheld)
+
+
+def _send(connection, title: str, body: str, to: list[str]) -> None:
+    connection.open()  # no-op once open: one SMTP session for the whole run
+    EmailMessage(title, body, None, to, connection=connection).send()
+
+
+def _close(message: ReminderMessage | DigestMessage, state: str, note: str, to: list[str]) -> None:
+    message.state = state
+    message.note = note
+    message.recipients = to
+    message.sent_at = timezone.now() if state == Delivery.SENT else None
+    message.save(update_fields=["state", "note", "recipients", "sent_at"])
+    visit = getattr(message, "visit", None)
+    record(
+        ChangeContext.system(),
+        "reminder_sent" if state == Delivery.SENT else "reminder_withheld",
+        object_type=f"reminders.{type(message).__name__}",
+        object_id=message.pk,
+        item=f"{visit_label(visit)} {message.transition}" if visit else f"digest {message.day}",
+        new={"recipients": to} if state == Delivery.SENT else {"why": note},
+        study=message.site.study if visit is None else visit.study,
+        site=message.site,
+        subject=visit.subject if visit else None,
+    )
+
+
+def _overdue(day: dt.date):
+    """Open visits overdue on `day` of subjects who may be contacted (no later occurrence done)."""
+    later_done = PlannedVisit.objects.filter(
+        subject_id=OuterRef("subject_id"),
+        event_code=OuterRef("event_code"),
+        sequence__gt=OuterRef("sequence"),
+        performed_on__isnull=False,
+    )
+    return (
+        PlannedVisit.objects.filter(
+            performed_on__isnull=True,
+            cancelled_reason="",
+            not_done_reason="",
+            reminders_paused=False,
+            window_end__lt=day,
+            missed_after__gte=day,
+            subject__death_date__isnull=True,
+        )
+        .exclude(subject__status__in=NO_CONTACT_STATUSES)
+        .exclude(kind=EventKind.DOSING, subject__treatment_consent_withdrawn=True)
+        .exclude(Exists(later_done))
+    )
+
+
+def queue_digests(today: dt.date, *, timezone_name: str | None = None) -> list[int]:
+    """One digest row per site with overdue visits on `today` (once per site and day)."""
+    overdue = _overdue(today)
+    if timezone_name is not None:
+        overdue = overdue.filter(site__timezone=timezone_name)
+    counts = list(
+        overdue.order_by().values("site_id").annotate(n=Count("id")).values_list("site_id", "n")
+    )
+    return bulk_sql.insert_digests(counts, today, timezone.now())
+
+
+def queue_digests_today(now: dt.datetime | None = None) -> list[int]:
+    return [pk for name, day in _site_days(now) for pk in queue_digests(day, timezone_name=name)]
+
+
+def deliver_digests() -> DeliveryResult:
+    """Send pending digests; the list is read at send time, so a visit done since is left out."""
+    sent = withheld = 0
+    connection = get_connection()
+    try:
+        while True:
+            with transaction.atomic():
+                digest = (
+                    DigestMessage.objects.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("site__study")
+                    .filter(state=Delivery.PENDING)
+                    .order_by("id")
+                    .first()
+                )
+                if digest is None:
+                    break
+                visits = list(
+                    _overdue(digest.day)
+                    .filter(site=digest.site)
+                    .select_related("subject", "study", "site")
+                    .order_by("window_end", "subject__subject_id", "event_code", "sequence")
+                )
+                to = site_recipients(digest.site)
+                reason = "" if visits else "nothing is overdue any more"
+                reason = reason or ("" if to else "the site has no staff e-mail address")
+                if reason:
+                    _close(digest, Delivery.SUPPRESSED, reason, [])
+                    withheld += 1
+                    continue
+                title, body = emails.digest(
+                    digest.site.study.code,
+                    digest.site.code,
+                    digest.day,
+                    [visit_facts(v) for v in visits],
+                )
+                _send(connection, title, body, to)
+                digest.items = len(visits)
+                digest.save(update_fields=["items"])
+                _close(digest, Delivery.SENT, "", to)
+                sent += 1
+    finally:
+        connection.close()
+    return DeliveryResult(sent=sent, withheld=withheld)

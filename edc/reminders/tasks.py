@@ -1,0 +1,48 @@
+"""Celery tasks of the reminder system. Acknowledged late and retried with backoff: a worker that
+dies mid-run leaves the task queued, and a re-run is harmless (statuses already stored are not
+re-announced; each (visit, transition) message row exists once)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import smtplib
+
+from celery import shared_task
+from django.db import DatabaseError
+
+from edc.reminders import services
+
+_RETRY = {
+    "bind": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (DatabaseError, OSError, smtplib.SMTPException),
+    "retry_backoff": 30,
+    "retry_backoff_max": 30 * 60,
+    "retry_jitter": True,
+    "max_retries": 10,
+}
+
+
+@shared_task(name="edc.reminders.scan", **_RETRY)
+def scan(self, day: str | None = None) -> dict:
+    """Scan every site on its local calendar day (or on `day`, ISO, for all sites), then send."""
+    results = [services.scan(dt.date.fromisoformat(day))] if day else services.scan_sites_today()
+    delivered = services.deliver_reminders()
+    return {
+        "transitions": sum(r.transitions for r in results),
+        "messages": sum(r.messages for r in results),
+        "sent": delivered.sent,
+        "withheld": delivered.withheld,
+    }
+
+
+@shared_task(name="edc.reminders.send_digest", **_RETRY)
+def send_digest(self, day: str | None = None) -> dict:
+    """Queue today's per-site digests of overdue visits (once per site and day), then send."""
+    if day:
+        queued = services.queue_digests(dt.date.fromisoformat(day))
+    else:
+        queued = services.queue_digests_today()
+    delivered = services.deliver_digests()
+    return {"queued": len(queued), "sent": delivered.sent, "withheld": delivered.withheld}

@@ -1,0 +1,19 @@
+"""`{% subject_calendar subject %}`: the schedule block of the subject casebook page."""
+
+from django import template
+
+from edc.reminders import selectors
+from edc.reminders.schedules import local_today
+
+register = template.Library()
+
+
+@register.inclusion_tag("reminders/_calendar.html")
+def subject_calendar(subject, compact=True):
+    """The subject must come from a scoped read (as on the casebook page)."""
+    return {
+        "calendar": selectors.subject_calendar(subject, local_today(subject.site)),
+        "compact": compact,
+        "subject": subject,
+        "study": subject.study,
+    }

@@ -1,0 +1,69 @@
+"""When a visit's status (domain spec §4.2) can next change. Pure Python, no Django.
+
+The daily scan looks only at visits whose next change date has come, so its cost follows the
+number of transitions due, not the number of subjects. A status is a step function of `today`
+between five boundaries; a visit that is done, cancelled, marked not done, superseded by a later
+completed occurrence, or already missed never changes again by the passing of time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from edc.schedule.windows import VisitFacts, VisitStatus, status_on
+
+FINAL_STATUSES = frozenset(
+    {
+        VisitStatus.COMPLETED,
+        VisitStatus.COMPLETED_OUT_OF_WINDOW,
+        VisitStatus.NOT_APPLICABLE,
+        VisitStatus.MISSED,
+    }
+)
+
+
+@dataclass(frozen=True)
+class WindowDates:
+    """The dates a visit row stores so that lists can filter on plain date columns."""
+
+    window_start: dt.date
+    window_end: dt.date
+    reminder_from: dt.date  # first `upcoming` day
+    missed_after: dt.date  # last `overdue` day; the day after it the visit is missed
+
+
+def window_dates(
+    target: dt.date, window_before: int, window_after: int, lead_days: int, grace_days: int
+) -> WindowDates:
+    start = target - dt.timedelta(days=window_before)
+    end = target + dt.timedelta(days=window_after)
+    return WindowDates(
+        window_start=start,
+        window_end=end,
+        reminder_from=start - dt.timedelta(days=lead_days),
+        missed_after=end + dt.timedelta(days=grace_days),
+    )
+
+
+def boundaries(visit: VisitFacts) -> tuple[dt.date, ...]:
+    """First days of upcoming, window_open, due, overdue and missed, in that order."""
+    dates = window_dates(
+        visit.target, visit.window_before, visit.window_after, visit.lead_days, visit.grace_days
+    )
+    return (
+        dates.reminder_from,
+        dates.window_start,
+        visit.target,
+        dates.window_end + dt.timedelta(days=1),
+        dates.missed_after + dt.timedelta(days=1),
+    )
+
+
+def next_change(
+    visit: VisitFacts, day: dt.date, *, later_visit_completed: bool = False
+) -> dt.date | None:
+    """The first day after `day` on which the visit's status differs, or None if it never will."""
+    if status_on(visit, day, later_visit_completed=later_visit_completed).code in FINAL_STATUSES:
+        return None
+    return min((b for b in boundaries(visit) if b > day), default=None)
