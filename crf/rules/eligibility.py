@@ -129,19 +129,21 @@ def randomization_allowed(results: Iterable[CriterionResult]) -> tuple[bool, lis
 
 
 def item_labels(definition: Mapping[str, Any]) -> dict[str, ItemLabel]:
-    """Labels and units of every item ("form.ITEM"), repeating group ("form.group") and form of a study."""
+    """Label, unit and type of every item ("form.ITEM"); names of repeating groups and forms."""
     labels: dict[str, ItemLabel] = {}
     for form in definition.get("forms", []):
         labels[form["code"]] = ItemLabel(form["name"])
         for item in form.get("items", []):
-            labels[f"{form['code']}.{item['code']}"] = ItemLabel(item["label"], item.get("unit"))
+            labels[f"{form['code']}.{item['code']}"] = _item_label(item)
         for group in form.get("groups", []):
             labels[f"{form['code']}.{group['code']}"] = ItemLabel(group["name"])
             for item in group["items"]:
-                labels[f"{form['code']}.{item['code']}"] = ItemLabel(
-                    item["label"], item.get("unit")
-                )
+                labels[f"{form['code']}.{item['code']}"] = _item_label(item)
     return labels
+
+
+def _item_label(item: Mapping[str, Any]) -> ItemLabel:
+    return ItemLabel(item["label"], item.get("unit"), item["type"])
 
 
 def subject_context(

@@ -39,6 +39,8 @@ HBV_REVIEW_BAND = Decimal("0.5")
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
+_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
+_YEAR = re.compile(r"^\d{4}$")
 
 
 class ExpressionError(ValueError):
@@ -85,8 +87,12 @@ class SubjectData:
 
 @dataclass(frozen=True)
 class ItemLabel:
+    """What the definition says about an item: its label and unit for reasons, its type for reading
+    stored values (e.g. the decimal string "2019" is a number, the partial date "2019" a year)."""
+
     label: str
     unit: str | None = None
+    type: str | None = None
 
 
 Labels = Mapping[str, ItemLabel]
@@ -129,8 +135,12 @@ class _Scope:
 # ---- values ------------------------------------------------------------------------------------
 
 
-def normalize(raw: Any) -> Any:
-    """Stored value -> the engine's representation (None for missing)."""
+def normalize(raw: Any, item_type: str | None = None) -> Any:
+    """Stored value -> the engine's representation (None for missing).
+
+    With the item's type the reading is exact. Without it, numeric strings become Decimals, ISO dates
+    dates and "YYYY-MM" partial dates, while a bare four-digit string stays text until a comparison
+    shows whether it is a year or a number."""
     if raw is None:
         return None
     if isinstance(raw, bool):
@@ -146,24 +156,41 @@ def normalize(raw: Any) -> Any:
     if isinstance(raw, date):
         return raw
     if isinstance(raw, str):
-        text = raw.strip()
-        if not text:
-            return None
-        if _ISO_DATE.match(text):
-            try:
-                return date.fromisoformat(text)
-            except ValueError:
-                return text
-        partial = _PARTIAL_DATE.match(text)
-        if partial:
-            month = int(partial.group(2)) if partial.group(2) else None
-            if month is None or 1 <= month <= 12:
-                return PartialDate(int(partial.group(1)), month)
-        return text
+        return _normalize_text(raw.strip(), item_type)
     if isinstance(raw, list | tuple | set | frozenset):
         values = [v for v in (normalize(x) for x in raw) if v is not None]
         return values or None
     return raw
+
+
+def _normalize_text(text: str, item_type: str | None) -> Any:
+    if not text:
+        return None
+    if item_type in ("integer", "decimal"):
+        return _decimal_or_same(text)
+    if item_type in ("text", "time"):
+        return text
+    if item_type in ("date", "datetime"):
+        return _parse_date(text[:10]) or text
+    if _ISO_DATE.match(text):
+        return _parse_date(text) or text
+    partial = _PARTIAL_DATE.match(text)
+    if partial and (item_type == "partial_date" or partial.group(2)):
+        month = int(partial.group(2)) if partial.group(2) else None
+        if month is None or 1 <= month <= 12:
+            return PartialDate(int(partial.group(1)), month)
+    if _YEAR.match(text) and item_type is None:
+        return text
+    if _NUMBER.match(text):
+        return Decimal(text)
+    return text
+
+
+def _parse_date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def format_value(value: Any, places: int | None = None) -> str:
@@ -430,10 +457,16 @@ def _align(value: Any) -> Any:
 
 
 def _coerce_pair(a: Any, b: Any) -> tuple[Any, Any]:
+    if isinstance(a, date | PartialDate) and isinstance(b, str) and _YEAR.match(b):
+        return a, PartialDate(int(b))
+    if isinstance(b, date | PartialDate) and isinstance(a, str) and _YEAR.match(a):
+        return PartialDate(int(a)), b
     if isinstance(a, Decimal) and isinstance(b, str):
         return a, _decimal_or_same(b)
     if isinstance(b, Decimal) and isinstance(a, str):
         return _decimal_or_same(a), b
+    if isinstance(a, str) and isinstance(b, str) and _NUMBER.match(a) and _NUMBER.match(b):
+        return Decimal(a), Decimal(b)
     if isinstance(a, bool) and b in ("Y", "N"):
         return ("Y" if a else "N"), b
     if isinstance(b, bool) and a in ("Y", "N"):
@@ -502,7 +535,7 @@ def _item_value(key: str, raw: Any, scope: _Scope) -> Value:
     label = scope.labels.get(key)
     name = label.label if label else key
     unit = label.unit if label else None
-    value = normalize(raw)
+    value = normalize(raw, label.type if label else None)
     if value is None:
         return Value(None, f"{name} missing", name, unit)
     return Value(value, f"{name} {_with_unit(format_value(value), unit)}", name, unit)
@@ -581,11 +614,10 @@ def _ratio(arg: Any, scope: _Scope) -> Value:
     value, uln = _pair(arg, scope, "ratio")
     if value.missing or uln.missing:
         return Value(None, _missing_texts(value, uln), value.name)
-    if not isinstance(value.value, Decimal) or not isinstance(uln.value, Decimal):
-        raise ExpressionError("ratio needs two numbers")
-    if uln.value == 0:
+    numerator, denominator = _number(value.value), _number(uln.value)
+    if denominator == 0:
         return Value(None, f"{uln.name or 'ULN'} is 0", value.name)
-    result = value.value / uln.value
+    result = numerator / denominator
     return Value(result, f"{value.name} {format_value(result, 2)}×ULN", value.name)
 
 
@@ -600,7 +632,10 @@ def _crcl(arg: Any, scope: _Scope) -> Value:
         )
     female = str(parts["sex"].value).upper().startswith("F")
     result = cockcroft_gault(
-        parts["age"].value, parts["weight_kg"].value, parts["creatinine_umol_l"].value, female
+        _number(parts["age"].value),
+        _number(parts["weight_kg"].value),
+        _number(parts["creatinine_umol_l"].value),
+        female,
     )
     return Value(result, f"{name} {format_value(result, 1)} mL/min", name, "mL/min")
 
@@ -611,9 +646,10 @@ def _qtc(arg: Any, scope: _Scope) -> Value:
     name = {"fridericia": "QTcF", "bazett": "QTcB"}.get(method, "QTc")
     if parts["qt_ms"].missing or parts["heart_rate"].missing:
         return Value(None, f"{name} not computable ({_missing_texts(*parts.values())})", name, "ms")
-    if parts["heart_rate"].value <= 0:
+    qt_ms, heart_rate = _number(parts["qt_ms"].value), _number(parts["heart_rate"].value)
+    if heart_rate <= 0:
         return Value(None, f"{name} not computable (heart rate ≤ 0)", name, "ms")
-    result = qtc(parts["qt_ms"].value, parts["heart_rate"].value, method)
+    result = qtc(qt_ms, heart_rate, method)
     return Value(result, f"{name} {format_value(result, 1)} ms", name, "ms")
 
 
@@ -625,16 +661,17 @@ def _hbv(arg: Any, scope: _Scope) -> Value:
             None, f"{name} not usable ({_missing_texts(parts['value'], parts['unit'])})", name
         )
     unit = re.sub(r"[^a-z]", "", str(parts["unit"].value).lower())
+    amount = _number(parts["value"].value)
     if unit.startswith("iu"):
-        factor = parts["iu_factor"].value if not parts["iu_factor"].missing else Decimal(5)
-        result = parts["value"].value * factor
+        factor = _number(parts["iu_factor"].value) if not parts["iu_factor"].missing else Decimal(5)
+        result = amount * factor
         text = (
             f"{name} {format_value(result)} copies/mL "
-            f"({format_value(parts['value'].value)} IU/mL × {format_value(factor)})"
+            f"({format_value(amount)} IU/mL × {format_value(factor)})"
         )
         return Value(result, text, name, "copies/mL", from_iu=True)
     if unit.startswith("cop"):
-        result = parts["value"].value
+        result = amount
         return Value(result, f"{name} {format_value(result)} copies/mL", name, "copies/mL")
     raise ExpressionError(f"unknown HBV DNA unit {parts['unit'].value!r}")
 
@@ -659,7 +696,7 @@ def _extreme(pick: Callable[..., Any], word: str) -> Callable[[Any, _Scope], Val
         present = [v for v in values if not v.missing]
         if not present:
             return Value(None, f"{word} of nothing ({_missing_texts(*values)})")
-        return pick(present, key=lambda v: v.value)
+        return pick(present, key=lambda v: _number(v.value))
 
     return handler
 
@@ -682,7 +719,8 @@ def _latest_within(arg: Any, scope: _Scope) -> Value:
         )
     best: tuple[date, Any] | None = None
     for instance in _instances(form, scope.data):
-        sampled, value = normalize(instance.get(date_code)), normalize(instance.get(item_code))
+        sampled, value = normalize(instance.get(date_code), "date"), instance.get(item_code)
+        value = normalize(value, label.type if label else None)
         if not isinstance(sampled, date) or value is None:
             continue
         if 0 <= (ref.value - sampled).days <= days_before and (best is None or sampled >= best[0]):
@@ -745,12 +783,21 @@ def _named(arg: Any, scope: _Scope, op: str, keys: tuple[str, ...]) -> dict[str,
     return {key: _value(arg.get(key), scope) for key in keys}
 
 
+def _number(value: Any) -> Decimal:
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, str) and _NUMBER.match(value):
+        return Decimal(value)
+    raise ExpressionError(f"expected a number, got {value!r}")
+
+
 def _int(value: Value) -> int | None:
     if value.missing:
         return None
-    if not isinstance(value.value, Decimal) or value.value != value.value.to_integral_value():
+    number = _number(value.value)
+    if number != number.to_integral_value():
         raise ExpressionError(f"expected a whole number, got {value.value!r}")
-    return int(value.value)
+    return int(number)
 
 
 def _missing_texts(*values: Value) -> str:

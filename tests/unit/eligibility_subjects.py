@@ -140,6 +140,35 @@ def applied(subject: Subject, change: Change) -> Subject:
     return out
 
 
+def as_stored(subject: Subject, definition: dict) -> Subject:
+    """The subject as the CRF layer stores form data: numbers as decimal strings, dates as ISO text."""
+    types: dict[str, str] = {}
+    for form in definition["forms"]:
+        for item in form.get("items", []) + [i for g in form.get("groups", []) for i in g["items"]]:
+            types[f"{form['code']}.{item['code']}"] = item["type"]
+
+    def store(form: str, values: dict[str, Any]) -> dict[str, Any]:
+        out = {}
+        for code, value in values.items():
+            kind = types.get(f"{form}.{code}")
+            if kind in ("integer", "decimal") and value is not None:
+                value = str(value)
+            elif isinstance(value, date):
+                value = value.isoformat()
+            out[code] = value
+        return out
+
+    return Subject(
+        forms={form: store(form, values) for form, values in subject.forms.items()},
+        rows={
+            group: [store(group.split(".")[0], row) for row in rows]
+            for group, rows in subject.rows.items()
+        },
+        context=dict(subject.context),
+        history=subject.history,
+    )
+
+
 # ---- golden subjects ------------------------------------------------------------------------------
 
 NO_HISTORY = {

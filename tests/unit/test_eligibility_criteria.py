@@ -22,6 +22,7 @@ from tests.unit.eligibility_subjects import (
     Case,
     add_row,
     applied,
+    as_stored,
     both,
     criteria_by_id,
     definition,
@@ -1207,9 +1208,13 @@ def _params():
 
 
 @pytest.mark.parametrize(("study", "case"), list(_params()))
-def test_criterion(study, case):
+@pytest.mark.parametrize("storage", ["python", "stored"])
+def test_criterion(study, case, storage):
+    """Python values, and the CRF layer's stored form (decimal strings, ISO dates), read alike."""
     criterion = criteria_by_id(study)[case.criterion]
     subject = applied(GOLDEN[study](), case.change)
+    if storage == "stored":
+        subject = as_stored(subject, definition(study))
     result = evaluate_criterion(criterion, subject.data(), labels=item_labels(definition(study)))
     assert result.status == case.expected, result.reason
     assert result.reason

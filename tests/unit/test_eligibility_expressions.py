@@ -206,7 +206,9 @@ def test_partial_dates_are_missing_in_day_arithmetic():
 
 def test_partial_date_parsing():
     assert normalize("2019-04") == PartialDate(2019, 4)
-    assert normalize("2019") == PartialDate(2019)
+    assert normalize("2019", "partial_date") == PartialDate(2019)
+    assert normalize("2019", "decimal") == Decimal(2019)
+    assert normalize("2019") == "2019"
     assert PartialDate(2024, 2).last_day == date(2024, 2, 29)
     assert normalize("2019-13") == "2019-13"
 
