@@ -462,6 +462,8 @@ def test_lab_window_check_is_a_warning_within_14_days_of_the_first_dose():
     )
     no_dose_yet = evaluate_edit_check(check["rule"], "lb", {"LBHEMDT": date(2026, 4, 5)})
     assert no_dose_yet.truth is None
+    on_treatment = evaluate_edit_check(check["rule"], "lb", {"LBHEMDT": date(2026, 6, 1)}, data)
+    assert on_treatment.truth is True
 
 
 def test_edit_checks_read_the_groups_of_the_instance_being_checked():
