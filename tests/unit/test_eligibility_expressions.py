@@ -474,3 +474,15 @@ def test_edit_checks_read_the_groups_of_the_instance_being_checked():
         is True
     )
     assert evaluate_edit_check(rule, "mh", {"MHMALANY": "N", "malig": []}).truth is True
+
+
+def test_planned_agent_check_of_t_refr_reads_the_prior_therapy_log():
+    rule = study_check("T-REFR", "rand", "RN01")["rule"]
+    data = SubjectData(
+        forms={"prior": {"PTANY": "Y"}},
+        rows={
+            "prior.tx": [{"PTTYPE": "SYSTEMIC", "PTSETTG": "METASTATIC", "PTDRUG": ["GEMCITABINE"]}]
+        },
+    )
+    assert evaluate_edit_check(rule, "rand", {"PLCHEMO": "GEMCITABINE"}, data).truth is False
+    assert evaluate_edit_check(rule, "rand", {"PLCHEMO": "DOCETAXEL"}, data).truth is True
