@@ -199,23 +199,19 @@ def _attestation(ref: Mapping[str, str], data: SubjectData, labels: Labels) -> _
 
 
 def _combine(kind: str, rule: Outcome | None, attested: _Attested | None) -> tuple[Status, str]:
+    """Rule and attestation must both hold; a failed rule outranks a 'no', which outranks missing."""
+    if rule is None and attested is None:
+        raise ValueError("a criterion needs a rule or an attestation")
     exclusion = kind == "exclusion"
-    if rule is not None:
-        satisfied = None if rule.truth is None else (rule.truth is not exclusion)
-        verdict = {
-            (True, False): "pass",
-            (False, False): "fail",
-            (True, True): "not excluded",
-            (False, True): "excluded",
-        }.get((bool(satisfied), exclusion))
-        rule_text = rule.reason or "no details"
-        if satisfied is False:
-            return Status.FAIL, f"{rule_text} ⇒ {verdict}"
+    satisfied = None if rule is None or rule.truth is None else rule.truth is not exclusion
+    rule_text = (rule.reason if rule else "") or "no details"
+    if satisfied is False:
+        return Status.FAIL, f"{rule_text} ⇒ {'excluded' if exclusion else 'fail'}"
     if attested is not None and attested.answer is False:
         return Status.ATTESTED_NO, attested.text
     missing = []
-    if rule is not None and rule.truth is None:
-        missing.append(rule.reason or "rule undetermined")
+    if rule is not None and satisfied is None:
+        missing.append(rule_text)
     if attested is not None and attested.answer is None:
         missing.append(attested.text)
     if missing:
@@ -223,6 +219,4 @@ def _combine(kind: str, rule: Outcome | None, attested: _Attested | None) -> tup
     if attested is not None:
         prefix = f"{rule.reason}; " if rule is not None and rule.reason else ""
         return Status.ATTESTED_YES, prefix + attested.text
-    if rule is None:
-        raise ValueError("a criterion needs a rule or an attestation")
-    return Status.PASS, f"{rule_text} ⇒ {verdict}"
+    return Status.PASS, f"{rule_text} ⇒ {'not excluded' if exclusion else 'pass'}"

@@ -17,6 +17,7 @@ from crf.rules.eligibility import (
     item_labels,
     randomization_allowed,
 )
+from crf.rules.expressions import SubjectData
 from tests.unit.eligibility_subjects import (
     GOLDEN,
     Case,
@@ -1297,3 +1298,34 @@ def test_hbv_conversion_near_the_threshold_asks_for_review():
         both(put("vir.HBSAG", "POS"), put("vir.HBVDNA", 20), put("vir.HBVDNAU", "IU_ML")),
     )
     assert evaluate_criterion(criteria_by_id("T-REIRR")["R-EX7"], far.data()).review == ()
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "answer", "expected"),
+    [
+        ("inclusion", 5, "N", FAIL),
+        ("inclusion", None, "N", NO),
+        ("inclusion", 1, None, MISSING),
+        ("inclusion", 1, "Y", YES),
+        ("exclusion", 1, "N", FAIL),
+        ("exclusion", 5, "N", NO),
+        ("exclusion", 5, "Y", YES),
+        ("exclusion", None, "Y", MISSING),
+    ],
+)
+def test_rule_and_attestation_precedence(kind, value, answer, expected):
+    # Inclusion rule "X <= 2"; the exclusion rule "X <= 2" excludes when true.
+    criterion = {
+        "id": "T-IN1" if kind == "inclusion" else "T-EX1",
+        "kind": kind,
+        "text": "test",
+        "evaluated_at": ["registration"],
+        "type": "rule_and_attestation",
+        "rule": {"cmp": [{"item": "f.X"}, "<=", 2]},
+        "attestation": {"form": "elig", "item": "OK"},
+    }
+    forms = {
+        "f": {} if value is None else {"X": value},
+        "elig": {} if answer is None else {"OK": answer},
+    }
+    assert evaluate_criterion(criterion, SubjectData(forms=forms)).status == expected
