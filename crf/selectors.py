@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from django.http import Http404
+from django.utils import timezone
+
+from crf.casebook import Casebook, SavedForm, build_casebook
 from crf.definitions import study_forms
-from crf.models import FormInstance, FormStatus
+from crf.models import (
+    CtcaeTerm,
+    EligibilityConfirmation,
+    EligibilityWaiver,
+    FormInstance,
+    FormStatus,
+)
 from crf.rules import eligibility as eligibility_rules
 from crf.rules.expressions import SubjectData
-from crf.study_forms import StudyForms
+from crf.study_forms import StudyForms, UnknownSlot
 from crf.subject_record import StoredForm, build_subject_data, first_dose_date
+from edc.audit.models import AuditEvent
+from edc.datamanagement import selectors as datamanagement_selectors
+from edc.datamanagement.content_hash import canonical_json
 from edc.subjects.models import Subject
 
 _STORED_FIELDS = ("pk", "form_code", "event_code", "event_repeat", "form_repeat", "data")
@@ -64,3 +79,240 @@ def subject_data(
     stored = stored_forms(subject)
     context = rule_context(subject, forms, stored, today=today, intended=intended)
     return forms, build_subject_data(forms, stored, context)
+
+
+def arm_code(subject: Subject, forms: StudyForms) -> str | None:
+    """The allocated arm as recorded on the randomization form (RNDARM), by code or name."""
+    rand_codes = [f["code"] for f in forms.forms_of_kind("randomization")]
+    value = (
+        FormInstance.objects.filter(subject=subject, form_code__in=rand_codes)
+        .values_list("data__RNDARM", flat=True)
+        .first()
+    )
+    for arm in forms.definition.get("arms", []):
+        if value in (arm["code"], arm["name"]):
+            return arm["code"]
+    return None
+
+
+def casebook(subject: Subject, *, due: Iterable[tuple[str, int]] = ()) -> Casebook:
+    """Visits with their forms and statuses, to-do first. Three queries."""
+    forms = study_forms(subject.protocol_version_id)
+    saved = [
+        SavedForm(*row)
+        for row in FormInstance.objects.filter(subject=subject).values_list(
+            "pk", "event_code", "event_repeat", "form_code", "form_repeat", "status"
+        )
+    ]
+    flags = datamanagement_selectors.form_flags(subject) if saved else {}
+    return build_casebook(forms, saved, flags=flags, arm_code=arm_code(subject, forms), due=due)
+
+
+@dataclass
+class FormSlot:
+    forms: StudyForms
+    event: dict
+    form: dict
+    event_repeat: int
+    form_repeat: int
+    instance: FormInstance | None
+
+    @property
+    def kind(self) -> str:
+        return self.form.get("kind", "standard")
+
+
+def form_slot(
+    subject: Subject, event_code: str, event_repeat: int, form_code: str, form_repeat: int
+) -> FormSlot:
+    """The form at a slot of the subject's schedule; 404 when the protocol has no such slot."""
+    instance = (
+        FormInstance.objects.filter(
+            subject=subject,
+            event_code=event_code,
+            event_repeat=event_repeat,
+            form_code=form_code,
+            form_repeat=form_repeat,
+        )
+        .exclude(status=FormStatus.REMOVED)
+        .first()
+    )
+    forms = study_forms(instance.protocol_version_id if instance else subject.protocol_version_id)
+    try:
+        event, form = forms.resolve(event_code, event_repeat, form_code, form_repeat)
+    except UnknownSlot as exc:
+        raise Http404(exc.message) from None
+    return FormSlot(forms, event, form, event_repeat, form_repeat, instance)
+
+
+def form_history(instance: FormInstance | None, limit: int = 100) -> list[AuditEvent]:
+    if instance is None:
+        return []
+    return list(
+        AuditEvent.objects.filter(
+            object_type="crf.FormInstance", object_id=str(instance.pk)
+        ).order_by("-id")[:limit]
+    )
+
+
+def ctcae_terms() -> list[CtcaeTerm]:
+    return list(CtcaeTerm.objects.order_by("soc", "term"))
+
+
+def next_form_repeat(subject: Subject, event_code: str, event_repeat: int, form_code: str) -> int:
+    repeats = FormInstance.objects.filter(
+        subject=subject, event_code=event_code, event_repeat=event_repeat, form_code=form_code
+    ).values_list("form_repeat", flat=True)
+    return max(repeats, default=0) + 1
+
+
+# ---- eligibility -------------------------------------------------------------------------
+
+ELIGIBILITY_POINTS = eligibility_rules.POINTS
+_INTENDED_DATE = {
+    "registration": "registration_date",
+    "randomization": "randomization_date",
+    "first_dose": "first_dose_date",
+}
+
+
+@dataclass
+class CriterionLine:
+    """One criterion's result as shown and as signed."""
+
+    id: str
+    kind: str
+    text: str
+    status: str
+    reason: str
+    evaluated_at: tuple[str, ...]
+    waiver: EligibilityWaiver | None = None
+
+    @property
+    def satisfied(self) -> bool:
+        return self.status in {s.value for s in eligibility_rules.SATISFIED}
+
+    @property
+    def cleared(self) -> bool:
+        """Satisfied, or waived with sponsor approval."""
+        return self.satisfied or self.waiver is not None
+
+    def snapshot(self) -> dict:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "status": self.status,
+            "reason": self.reason,
+            "waived": self.waiver.sponsor_approval_reference if self.waiver else None,
+        }
+
+
+@dataclass
+class EligibilityState:
+    subject: Subject
+    point: str
+    lines: list[CriterionLine]
+    confirmation: EligibilityConfirmation | None
+    as_of: dt.date
+
+    @property
+    def blocking(self) -> list[CriterionLine]:
+        return [line for line in self.lines if not line.cleared]
+
+    @property
+    def snapshot(self) -> dict:
+        return {
+            "subject": self.subject.subject_id,
+            "point": self.point,
+            "criteria": [line.snapshot() for line in self.lines],
+        }
+
+    @property
+    def outcome_key(self) -> list[list]:
+        """What a confirmation stays valid for: each criterion's status and waiver."""
+        return [[c["id"], c["status"], c["waived"]] for c in self.snapshot["criteria"]]
+
+    @property
+    def confirmation_current(self) -> bool:
+        c = self.confirmation
+        if c is None or snapshot_sha256(c.results) != c.results_sha256:
+            return False
+        signed = [[x["id"], x["status"], x["waived"]] for x in c.results.get("criteria", [])]
+        return signed == self.outcome_key
+
+    @property
+    def allowed(self) -> bool:
+        return not self.blocking and self.confirmation_current
+
+    def reasons(self) -> list[str]:
+        found = [f"{line.id} {line.status}: {line.reason}" for line in self.blocking]
+        if not found and self.confirmation is None:
+            found.append(f"no investigator has confirmed eligibility at {self.point}")
+        elif not found and not self.confirmation_current:
+            found.append(
+                f"eligibility results at {self.point} changed since the investigator confirmed "
+                "them; they must be confirmed again"
+            )
+        return found
+
+
+def snapshot_sha256(snapshot: dict) -> str:
+    return hashlib.sha256(canonical_json(snapshot)).hexdigest()
+
+
+def eligibility_state(
+    subject: Subject, point: str, *, today: dt.date | None = None
+) -> EligibilityState:
+    """The criteria due at `point` evaluated on the subject's current data, with waivers and the
+    latest confirmation. Dates of events not yet recorded are taken as today (the intended date).
+    A register-before-induction study checks only first-dose criteria at the (induction) first
+    dose, which comes before randomization. Five queries."""
+    if point not in ELIGIBILITY_POINTS:
+        raise Http404(f"unknown eligibility point {point!r}")
+    today = today or timezone.localdate()
+    forms, data = subject_data(subject, today=today, intended={_INTENDED_DATE[point]: today})
+    criteria = forms.definition.get("eligibility", [])
+    only_here = (
+        point == "first_dose"
+        and forms.definition.get("enrolment_model") == "register_before_induction"
+    )
+    results = eligibility_rules.evaluate(
+        criteria, data, point, labels=forms.labels, only_at_point=only_here
+    )
+    texts = {c["id"]: c["text"] for c in criteria}
+    waivers = {w.criterion_id: w for w in EligibilityWaiver.objects.filter(subject=subject)}
+    lines = [
+        CriterionLine(
+            r.id,
+            r.kind,
+            texts[r.id],
+            r.status.value,
+            r.reason,
+            r.evaluated_at,
+            waivers.get(r.id) if r.status not in eligibility_rules.SATISFIED else None,
+        )
+        for r in results
+    ]
+    confirmation = (
+        EligibilityConfirmation.objects.filter(subject=subject, point=point)
+        .select_related("signed_by")
+        .order_by("-signed_at", "-id")
+        .first()
+    )
+    return EligibilityState(subject, point, lines, confirmation, today)
+
+
+def eligibility_status(
+    subject: Subject, point: str
+) -> tuple[bool, list[str], EligibilityConfirmation | None]:
+    """May the subject pass `point` (randomization, first_dose, registration)?
+
+    True only when every criterion due at the point passes or is attested yes (or is waived with
+    recorded sponsor approval), no exclusion applies, and an investigator's e-signed
+    confirmation covers exactly these results. `reasons` says what blocks it."""
+    state = eligibility_state(subject, point)
+    return (
+        state.allowed,
+        state.reasons(),
+        state.confirmation if state.confirmation_current else None,
+    )

@@ -11,13 +11,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from crf import derivations, edit_checks, selectors
 from crf.changes import item_changes, overwrites_saved_value
 from crf.definitions import study_forms
-from crf.models import FormInstance, FormStatus
+from crf.models import (
+    DeviationKind,
+    EligibilityConfirmation,
+    EligibilityWaiver,
+    FormInstance,
+    FormStatus,
+    ProtocolDeviation,
+)
 from crf.notifications import notify_serious_adverse_event
 from crf.study_forms import StudyForms, UnknownSlot
 from crf.subject_record import StoredForm, build_subject_data
@@ -356,3 +364,217 @@ def _create(
             "re-enter your change",
             status=409,
         ) from None
+
+
+# ---- protocol deviations and eligibility -------------------------------------------------
+
+
+def record_deviation(
+    ctx: ChangeContext,
+    subject: Subject,
+    *,
+    kind: str,
+    description: str,
+    source: str,
+    reference: str = "",
+    detected_at: dt.datetime | None = None,
+) -> ProtocolDeviation:
+    """A protocol deviation detected by any feature (eligibility waiver, schedule, dosing...).
+    Call inside the caller's transaction; writes its audit row."""
+    if kind not in DeviationKind.values:
+        raise DomainError("invalid", "kind", f"unknown deviation kind {kind!r}")
+    if not description.strip():
+        raise DomainError("required", "description", "a deviation needs a description")
+    user = ctx.user if ctx.user is not None and ctx.user.is_authenticated else None
+    deviation = ProtocolDeviation.objects.create(
+        subject=subject,
+        study_id=subject.study_id,
+        site_id=subject.site_id,
+        kind=kind,
+        description=description.strip(),
+        detected_at=detected_at or timezone.now(),
+        source=source,
+        reference=reference,
+        recorded_by=user,
+    )
+    record_changes(
+        ctx,
+        "deviation_recorded",
+        [Change("kind", None, kind), Change("description", None, deviation.description)],
+        object_type="crf.ProtocolDeviation",
+        object_id=deviation.pk,
+        study=subject.study,
+        site=subject.site,
+        subject=subject,
+    )
+    return deviation
+
+
+def _require_investigator(ctx: ChangeContext, subject: Subject) -> None:
+    if ctx.user is None:
+        raise PermissionDenied("eligibility is confirmed by an investigator")
+    scope_of(ctx.user).require(Permission.CONFIRM_ELIGIBILITY, subject.study_id, subject.site_id)
+
+
+@transaction.atomic
+def waive_criterion(
+    ctx: ChangeContext,
+    subject: Subject,
+    point: str,
+    criterion_id: str,
+    *,
+    sponsor_approval_reference: str,
+    sponsor_approver: str,
+    approved_on: dt.date,
+    reason: str,
+) -> EligibilityWaiver:
+    """Record the sponsor's approval to enrol although one criterion is not met: the waiver and
+    the protocol deviation it is, both audited. Only for a criterion that is not satisfied."""
+    _require_investigator(ctx, subject)
+    Subject.objects.select_for_update().filter(pk=subject.pk).values_list("pk").first()
+    state = selectors.eligibility_state(subject, point)
+    line = next((x for x in state.lines if x.id == criterion_id), None)
+    if line is None:
+        raise DomainError(
+            "unknown_criterion", "criterion_id", f"{criterion_id} is not due at {point}"
+        )
+    if line.satisfied:
+        raise DomainError(
+            "not_needed", "criterion_id", f"{criterion_id} is {line.status}: nothing to waive"
+        )
+    if line.waiver is not None:
+        raise DomainError("already_waived", "criterion_id", f"{criterion_id} is already waived")
+    fields = {
+        "sponsor_approval_reference": sponsor_approval_reference.strip(),
+        "sponsor_approver": sponsor_approver.strip(),
+        "reason": reason.strip(),
+    }
+    for name, value in fields.items():
+        if not value:
+            raise DomainError("required", name, f"{name.replace('_', ' ')} is required")
+    if approved_on > timezone.localdate():
+        raise DomainError("future_date", "approved_on", "the approval date is in the future")
+    deviation = record_deviation(
+        ctx,
+        subject,
+        kind=DeviationKind.ELIGIBILITY_WAIVER,
+        description=(
+            f"{criterion_id} ({line.text}) was {line.status} at {point} and waived with sponsor "
+            f"approval {fields['sponsor_approval_reference']} by {fields['sponsor_approver']} on "
+            f"{approved_on}: {fields['reason']}"
+        ),
+        source="eligibility",
+    )
+    waiver = EligibilityWaiver.objects.create(
+        subject=subject,
+        point=point,
+        criterion_id=criterion_id,
+        result_at_waiver=line.status,
+        approved_on=approved_on,
+        deviation=deviation,
+        recorded_by=ctx.user,
+        recorded_at=timezone.now(),
+        **fields,
+    )
+    ProtocolDeviation.objects.filter(pk=deviation.pk).update(
+        reference=f"EligibilityWaiver:{waiver.pk}"
+    )
+    record_changes(
+        ctx.with_reason(fields["reason"]),
+        "eligibility_waived",
+        [
+            Change("criterion_id", None, criterion_id),
+            Change("result", None, line.status),
+            Change("sponsor_approval_reference", None, fields["sponsor_approval_reference"]),
+            Change("sponsor_approver", None, fields["sponsor_approver"]),
+            Change("approved_on", None, approved_on.isoformat()),
+        ],
+        object_type="crf.EligibilityWaiver",
+        object_id=waiver.pk,
+        study=subject.study,
+        site=subject.site,
+        subject=subject,
+    )
+    return waiver
+
+
+def eligibility_meaning(user, subject: Subject, point: str, state) -> str:
+    waived = [line.id for line in state.lines if line.waiver is not None]
+    name = user.get_full_name() or user.get_username()
+    text = (
+        f"I, {name}, confirm as investigator that subject {subject.subject_id} meets every "
+        f"eligibility criterion due at {point.replace('_', ' ')} as listed "
+        f"({len(state.lines)} criteria, evaluated {state.as_of})"
+    )
+    if waived:
+        text += f", with sponsor-approved waivers of {', '.join(waived)}"
+    return text + "."
+
+
+def confirm_eligibility(
+    ctx: ChangeContext, subject: Subject, point: str, *, password: str
+) -> EligibilityConfirmation:
+    """The investigator's e-signature (password re-entered) on the current eligibility results.
+
+    Refused while any criterion due at the point is neither satisfied nor waived. The signed
+    snapshot and its SHA-256 are stored; a later change of any result voids it in effect
+    (`eligibility_status` compares them)."""
+    _require_investigator(ctx, subject)
+    if not password or not ctx.user.check_password(password):
+        # Its own transaction: the failed attempt stays on record although the signing fails.
+        with transaction.atomic():
+            record_changes(
+                ctx,
+                "eligibility_signature_failed",
+                [Change("point", None, point)],
+                object_type="subjects.Subject",
+                object_id=subject.pk,
+                study=subject.study,
+                site=subject.site,
+                subject=subject,
+            )
+        raise DomainError("bad_credentials", "password", "the password is not correct", status=403)
+    return _record_confirmation(ctx, subject, point)
+
+
+@transaction.atomic
+def _record_confirmation(
+    ctx: ChangeContext, subject: Subject, point: str
+) -> EligibilityConfirmation:
+    Subject.objects.select_for_update().filter(pk=subject.pk).values_list("pk").first()
+    state = selectors.eligibility_state(subject, point)
+    if state.blocking:
+        raise DomainError(
+            "not_eligible",
+            "eligibility",
+            f"{len(state.blocking)} criterion/criteria not met at {point}: "
+            + "; ".join(f"{x.id} {x.status}" for x in state.blocking),
+            status=409,
+            details=[{"field": x.id, "message": f"{x.status}: {x.reason}"} for x in state.blocking],
+        )
+    snapshot = state.snapshot
+    confirmation = EligibilityConfirmation.objects.create(
+        subject=subject,
+        point=point,
+        results=snapshot,
+        results_sha256=selectors.snapshot_sha256(snapshot),
+        meaning=eligibility_meaning(ctx.user, subject, point, state),
+        signed_by=ctx.user,
+        signed_by_name=ctx.user.get_full_name() or ctx.user.get_username(),
+        signed_at=timezone.now(),
+    )
+    record_changes(
+        ctx,
+        "eligibility_confirmed",
+        [
+            Change("point", None, point),
+            Change("results_sha256", None, confirmation.results_sha256),
+            Change("meaning", None, confirmation.meaning),
+        ],
+        object_type="crf.EligibilityConfirmation",
+        object_id=confirmation.pk,
+        study=subject.study,
+        site=subject.site,
+        subject=subject,
+    )
+    return confirmation

@@ -1,1 +1,17 @@
-urlpatterns: list = []
+from django.urls import path
+
+from crf import eligibility_views, views
+
+# Included at studies/<slug:study_code>/.
+FORM = "subjects/<str:subject_id>/forms/<str:event_code>/<int:event_repeat>/<str:form_code>"
+
+urlpatterns = [
+    path(f"{FORM}/<int:form_repeat>/", views.form_entry, name="crf-form"),
+    path(f"{FORM}/<int:form_repeat>/check/", views.form_check, name="crf-form-check"),
+    path(f"{FORM}/new/", views.new_form, name="crf-form-new"),
+    path(
+        "subjects/<str:subject_id>/eligibility/",
+        eligibility_views.eligibility,
+        name="crf-eligibility",
+    ),
+]

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 
+from crf import selectors as crf_selectors
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
@@ -19,7 +20,12 @@ def subject_detail(request, study_code, subject_id):
     return render(
         request,
         "subjects/subject_detail.html",
-        {"subject": subject, "study": subject.study, "consents": consents},
+        {
+            "subject": subject,
+            "study": subject.study,
+            "consents": consents,
+            "casebook": crf_selectors.casebook(subject),
+        },
     )
 
 

@@ -1,0 +1,101 @@
+"""The eligibility page: each criterion's result with its reason, the investigator's e-signed
+confirmation, and sponsor-approved waivers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+
+from crf import selectors, services
+from edc.accounts.roles import Permission
+from edc.accounts.scoping import scope_of
+from edc.audit.context import ChangeContext
+from edc.errors import DomainError
+from edc.subjects import selectors as subject_selectors
+
+
+def _point(request) -> str:
+    point = request.POST.get("point") or request.GET.get("point") or "registration"
+    return point if point in selectors.ELIGIBILITY_POINTS else "registration"
+
+
+def _elig_forms(subject, forms):
+    """Links to the attestation forms: every (visit, form) slot of an eligibility-kind form."""
+    codes = {f["code"] for f in forms.forms_of_kind("eligibility")}
+    return [
+        (event, forms.forms[code])
+        for event in (forms.events[c] for c in forms.event_order)
+        for code in event["forms"]
+        if code in codes and "repeat" not in event and event.get("kind") != "unscheduled"
+    ]
+
+
+@login_required
+def eligibility(request, study_code, subject_id):
+    scope = scope_of(request.user)
+    subject = subject_selectors.get_subject(scope, study_code, subject_id)
+    point = _point(request)
+    can_confirm = scope.can(Permission.CONFIRM_ELIGIBILITY, subject.study_id, subject.site_id)
+    status = 200
+    problem = ""
+    if request.method == "POST":
+        action = request.POST.get("action")
+        ctx = ChangeContext.web(request)
+        try:
+            if action == "confirm":
+                services.confirm_eligibility(
+                    ctx, subject, point, password=request.POST.get("password", "")
+                )
+                messages.success(request, f"Eligibility at {point.replace('_', ' ')} confirmed.")
+            elif action == "waive":
+                services.waive_criterion(
+                    ctx,
+                    subject,
+                    point,
+                    request.POST.get("criterion_id", ""),
+                    sponsor_approval_reference=request.POST.get("sponsor_approval_reference", ""),
+                    sponsor_approver=request.POST.get("sponsor_approver", ""),
+                    approved_on=_date(request.POST.get("approved_on", "")),
+                    reason=request.POST.get("reason", ""),
+                )
+                messages.success(
+                    request,
+                    f"Waiver of {request.POST.get('criterion_id')} recorded as a protocol deviation.",
+                )
+            else:
+                raise DomainError("invalid", "action", "unknown action")
+        except DomainError as exc:
+            status, problem = exc.status, exc.message
+        else:
+            return redirect(f"{request.path}?point={point}")
+    state = selectors.eligibility_state(subject, point)
+    forms = selectors.study_forms(subject.protocol_version_id)
+    meaning = services.eligibility_meaning(request.user, subject, point, state)
+    return render(
+        request,
+        "crf/eligibility.html",
+        {
+            "study": subject.study,
+            "subject": subject,
+            "point": point,
+            "points": [(p, p.replace("_", " ").capitalize()) for p in selectors.ELIGIBILITY_POINTS],
+            "state": state,
+            "can_confirm": can_confirm,
+            "meaning": meaning,
+            "problem": problem,
+            "elig_forms": _elig_forms(subject, forms),
+        },
+        status=status,
+    )
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise DomainError(
+            "invalid", "approved_on", "the approval date must be YYYY-MM-DD"
+        ) from None

@@ -1,0 +1,262 @@
+"""Browser pages for data entry. Thin: selectors read, services write, form_page lays out."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from crf import selectors, services
+from crf.form_page import build_page
+from crf.selectors import FormSlot
+from crf.validation import Issue, values_from_post
+from edc.accounts.roles import Permission
+from edc.accounts.scoping import scope_of
+from edc.audit.context import ChangeContext
+from edc.datamanagement import selectors as datamanagement_selectors
+from edc.errors import DomainError
+from edc.subjects import selectors as subject_selectors
+
+CONTROL_KEYS = ("csrfmiddlewaretoken", "row_version", "reason", "confirm_warnings", "action")
+TERM_ITEMS = {"AETERM", "AEOTHSP"}
+
+
+def _slot(request, study_code, subject_id, event_code, event_repeat, form_code, form_repeat):
+    scope = scope_of(request.user)
+    subject = subject_selectors.get_subject(scope, study_code, subject_id)
+    slot = selectors.form_slot(subject, event_code, event_repeat, form_code, form_repeat)
+    can_edit = scope.can(Permission.ENTER_DATA, subject.study_id, subject.site_id)
+    return subject, slot, can_edit
+
+
+def _submitted(slot: FormSlot, post) -> dict:
+    values = values_from_post(slot.form, post, CONTROL_KEYS)
+    if slot.kind == "adverse_event":
+        _name_ctcae_term(values)
+    return values
+
+
+def _name_ctcae_term(values: dict) -> None:
+    """The page picks a CTCAE term by MedDRA code; its name and 'Other, specify' flag follow
+    from the term table (the API takes all three and checks they agree)."""
+    term = services.derivations.ctcae_term(values.get("AECTCD"))
+    if term is not None:
+        values["AETERM"] = term.term
+        values["AEOTHSP"] = "Y" if term.is_other_specify else "N"
+
+
+def _on_term_picker(slot: FormSlot, issues) -> list[Issue]:
+    """AETERM and AEOTHSP have no field of their own on the page: show theirs at the picker."""
+    if slot.kind != "adverse_event":
+        return list(issues)
+    return [
+        replace(i, item="AECTCD") if i.group is None and i.item in TERM_ITEMS else i for i in issues
+    ]
+
+
+def _row_action(action: str, values: dict) -> dict[str, int] | None:
+    """Adding or removing a group row without JavaScript: a round trip that saves nothing."""
+    kind, _, rest = action.partition(":")
+    if kind == "add_row":
+        return {rest: 1}
+    if kind == "remove_row":
+        group, _, index = rest.partition(":")
+        rows = values.get(group)
+        if isinstance(rows, list) and index.isdigit() and int(index) < len(rows):
+            del rows[int(index)]
+        return {}
+    return None
+
+
+def _render(request, subject, slot, can_edit, values, *, status=200, **extra):
+    page = build_page(
+        slot.form,
+        slot.forms.codelists,
+        values,
+        errors=_on_term_picker(slot, extra.pop("errors", ())),
+        warnings=_on_term_picker(slot, extra.pop("warnings", ())),
+        notes=extra.pop("notes", slot.instance.derived if slot.instance else {}),
+        extra_rows=extra.pop("extra_rows", None),
+    )
+    instance = slot.instance
+    context = {
+        "study": subject.study,
+        "subject": subject,
+        "slot": slot,
+        "event": slot.event,
+        "form": slot.form,
+        "instance": instance,
+        "row_version": extra.pop("row_version", instance.row_version if instance else 0),
+        "page": page,
+        "can_edit": can_edit,
+        "history": selectors.form_history(instance),
+        "flags": datamanagement_selectors.item_flags(instance) if instance else None,
+        "ctcae_terms": selectors.ctcae_terms() if slot.kind == "adverse_event" else [],
+        "recist": page.notes.get("recist"),
+        **extra,
+    }
+    return render(request, "crf/form.html", context, status=status)
+
+
+@login_required
+def form_entry(request, study_code, subject_id, event_code, event_repeat, form_code, form_repeat):
+    subject, slot, can_edit = _slot(
+        request, study_code, subject_id, event_code, event_repeat, form_code, form_repeat
+    )
+    if request.method == "GET":
+        return _render(
+            request, subject, slot, can_edit, slot.instance.data if slot.instance else {}
+        )
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    if not can_edit:
+        raise PermissionDenied("your role does not allow data entry here")
+    values = _submitted(slot, request.POST)
+    action = request.POST.get("action", "save")
+    reason = request.POST.get("reason", "").strip()
+    extra_rows = _row_action(action, values)
+    if extra_rows is not None:
+        return _render(
+            request,
+            subject,
+            slot,
+            can_edit,
+            values,
+            extra_rows=extra_rows,
+            reason=reason,
+            row_version=request.POST.get("row_version", ""),
+        )
+    try:
+        row_version = int(request.POST.get("row_version", ""))
+    except ValueError:
+        return _render(
+            request,
+            subject,
+            slot,
+            can_edit,
+            values,
+            status=400,
+            problem="The form's version marker was missing or altered; reload the form.",
+            reason=reason,
+        )
+    try:
+        instance = services.save_form(
+            ChangeContext.web(request, reason=reason),
+            subject,
+            slot.event["code"],
+            slot.event_repeat,
+            slot.form["code"],
+            slot.form_repeat,
+            values,
+            row_version=row_version,
+            confirm_warnings=request.POST.get("confirm_warnings") == "1",
+            complete=action != "draft",
+        )
+    except services.FormInvalid as exc:
+        return _render(
+            request,
+            subject,
+            slot,
+            can_edit,
+            values,
+            status=400,
+            errors=exc.errors,
+            warnings=exc.warnings,
+            problem=f"Nothing was saved: {len(exc.errors)} problem(s) to correct.",
+            reason=reason,
+            row_version=row_version,
+        )
+    except services.WarningsNeedConfirmation as exc:
+        return _render(
+            request,
+            subject,
+            slot,
+            can_edit,
+            values,
+            warnings=exc.warnings,
+            confirm=True,
+            reason=reason,
+            row_version=row_version,
+            draft=action == "draft",
+        )
+    except DomainError as exc:
+        return _render(
+            request,
+            subject,
+            slot,
+            can_edit,
+            values,
+            status=exc.status,
+            problem=exc.message,
+            problem_code=exc.code,
+            reason=reason,
+            row_version=row_version,
+        )
+    opened = len(instance.confirmed_warnings)
+    note = f"; {opened} quer{'y' if opened == 1 else 'ies'} opened" if opened else ""
+    state = "saved as draft" if action == "draft" else "saved"
+    messages.success(
+        request, f"{slot.form['name']} {state} (version {instance.row_version}){note}."
+    )
+    return redirect(
+        "crf-form",
+        study_code=subject.study.code,
+        subject_id=subject.subject_id,
+        event_code=slot.event["code"],
+        event_repeat=slot.event_repeat,
+        form_code=slot.form["code"],
+        form_repeat=slot.form_repeat,
+    )
+
+
+def _issue_json(issue: Issue) -> dict:
+    return issue.as_dict()
+
+
+@login_required
+@require_POST
+def form_check(request, study_code, subject_id, event_code, event_repeat, form_code, form_repeat):
+    """Inline validation: the same checks as a save, nothing written."""
+    subject, slot, _ = _slot(
+        request, study_code, subject_id, event_code, event_repeat, form_code, form_repeat
+    )
+    checked = services.evaluate_form(
+        subject,
+        slot.forms,
+        slot.form,
+        _submitted(slot, request.POST),
+        instance_pk=slot.instance.pk if slot.instance else None,
+        today=timezone.localdate(),
+        complete=request.POST.get("action", "save") != "draft",
+    )
+    derived_codes = services.derivations.derived_codes(slot.form)
+    return JsonResponse(
+        {
+            "errors": [_issue_json(i) for i in checked.errors],
+            "warnings": [_issue_json(i) for i in checked.warnings],
+            "derived": {k: v for k, v in checked.values.items() if k in derived_codes},
+        }
+    )
+
+
+@login_required
+def new_form(request, study_code, subject_id, event_code, event_repeat, form_code):
+    """The next free repeat of a repeating form (another adverse event)."""
+    scope = scope_of(request.user)
+    subject = subject_selectors.get_subject(scope, study_code, subject_id)
+    repeat = selectors.next_form_repeat(subject, event_code, event_repeat, form_code)
+    return redirect(
+        "crf-form",
+        study_code=study_code,
+        subject_id=subject_id,
+        event_code=event_code,
+        event_repeat=event_repeat,
+        form_code=form_code,
+        form_repeat=repeat,
+    )
