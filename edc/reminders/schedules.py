@@ -251,6 +251,22 @@ def sync_visits(
         visit = stored.get(visit_plan.key)
         if visit is None or visit_plan.cancelled:
             continue
+        # reconcile never reinstates; a voided stop event (a corrected entry) must.
+        if visit.cancelled and visit.performed_on is None:
+            audit.visit("visit_reinstated", visit, "cancelled_reason", visit.cancelled_reason, None)
+            visit.cancelled_reason = ""
+            if visit.target_date != visit_plan.target and visit_plan.target >= today:
+                audit.visit(
+                    "schedule_target_moved",
+                    visit,
+                    "target",
+                    _iso(visit.target_date),
+                    _iso(visit_plan.target),
+                )
+                _set_target(visit, visit_plan.target)
+            audit.visit("visit_status", visit, "status", visit.status or None, None)
+            visit.status, visit.status_changed_on, visit.next_check_on = "", today, today
+            dirty[visit.pk] = visit
         # An edited dose date re-evaluates completed vs completed out of window (§4.2).
         if (
             visit_plan.performed_on
