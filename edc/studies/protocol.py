@@ -239,6 +239,10 @@ def _walk_expression(
         if isinstance(arg, dict):
             yield from _walk_expression(arg.get("ref"), f"{here}.ref", refs, local_form, row_items)
         return
+    if op in {"not", "present"}:
+        # Their argument is itself an expression node, not a dict of named parameters.
+        yield from _walk_expression(arg, here, refs, local_form, row_items)
+        return
     if isinstance(arg, dict):
         for key, value in arg.items():
             yield from _walk_expression(value, f"{here}.{key}", refs, local_form, row_items)
