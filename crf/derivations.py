@@ -29,6 +29,11 @@ SIMPLE_DERIVATIONS: dict[str, Callable[[Mapping[str, Any]], derived_items.Deriva
 }
 
 
+# Derived items this module computes; other derived items are written by their own feature
+# (e.g. randomization's RNDDAT, RNDNO, RNDARM) and are kept as they are when a user saves.
+COMPUTED = frozenset({"STAGE", "RSCALC", "INDORES", "AERTPH", "RTINTVL", *SIMPLE_DERIVATIONS})
+
+
 @dataclass
 class Derived:
     """Derived item values (stored in the form's data), notes on how each was obtained (stored

@@ -29,7 +29,7 @@ from crf.models import (
 from crf.notifications import notify_serious_adverse_event
 from crf.study_forms import StudyForms, UnknownSlot
 from crf.subject_record import StoredForm, build_subject_data
-from crf.validation import Issue, clean_form, run_edit_checks
+from crf.validation import Collector, Issue, clean_form, clean_item, run_edit_checks
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
@@ -223,6 +223,9 @@ def save_form(
         raise WarningsNeedConfirmation(checked.warnings)
 
     old_data = instance.data if instance else {}
+    for code in derivations.derived_codes(form) - derivations.COMPUTED:
+        if code in old_data:
+            checked.values[code] = old_data[code]
     changes = item_changes(old_data, checked.values)
     status = FormStatus.COMPLETE if complete else FormStatus.IN_PROGRESS
     old_status = instance.status if instance else None
@@ -578,3 +581,71 @@ def _record_confirmation(
         subject=subject,
     )
     return confirmation
+
+
+@transaction.atomic
+def set_derived_items(
+    ctx: ChangeContext,
+    subject: Subject,
+    event_code: str,
+    event_repeat: int,
+    form_code: str,
+    form_repeat: int,
+    values: Mapping[str, Any],
+) -> FormInstance:
+    """Store values another feature computes into a form's derived items (e.g. randomization
+    writes RNDDAT, RNDNO and RNDARM on the randomization form). Users cannot enter derived
+    items; this is the only way they change. Checked against the item types, audited, and the
+    form's row_version moves on so open editors reload."""
+    instance = _locked_instance(subject, event_code, event_repeat, form_code, form_repeat)
+    forms = study_forms(instance.protocol_version_id if instance else subject.protocol_version_id)
+    _, form = _resolve(forms, event_code, event_repeat, form_code, form_repeat)
+    items = {i["code"]: i for i in form.get("items", []) if i.get("derived")}
+    problems: list[Issue] = []
+    cleaned: dict[str, Any] = {}
+    collector = Collector(problems, problems)
+    for code, raw in values.items():
+        if code not in items:
+            problems.append(
+                Issue(code, "not_derived", f"{code} is not a derived item of {form_code}")
+            )
+            continue
+        item = {k: v for k, v in items[code].items() if k != "derived"}
+        cleaned[code] = clean_item(item, raw, forms.codelists, timezone.localdate(), collector)
+    if problems:
+        raise FormInvalid(problems, [])
+    if instance is None:
+        Subject.objects.select_for_update().filter(pk=subject.pk).values_list("pk").first()
+    datamanagement.assert_form_writable(instance or subject)
+    old = instance.data if instance else {}
+    data = {**old, **{k: v for k, v in cleaned.items() if v is not None}}
+    for code in [k for k, v in cleaned.items() if v is None]:
+        data.pop(code, None)
+    changes = item_changes(old, data)
+    if instance is None:
+        instance = _create(
+            subject,
+            subject.protocol_version_id,
+            event_code,
+            event_repeat,
+            form_code,
+            form_repeat,
+            {"data": data, "derived": {}, "status": FormStatus.IN_PROGRESS, "completed_at": None},
+        )
+    elif changes:
+        instance.data = data
+        instance.row_version += 1
+        instance.save(update_fields=["data", "row_version", "updated_at"])
+    if changes:
+        record_changes(
+            ctx,
+            "derived_update",
+            [Change(c.item, c.old, c.new) for c in changes],
+            object_type="crf.FormInstance",
+            object_id=instance.pk,
+            study=subject.study,
+            site=subject.site,
+            subject=subject,
+        )
+        datamanagement.after_form_change(ctx, instance, changes)
+    return instance

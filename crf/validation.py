@@ -264,7 +264,7 @@ def _range_problem(value: Decimal, bounds: Mapping, unit: str) -> str | None:
 
 
 @dataclass
-class _Collector:
+class Collector:
     errors: list[Issue]
     warnings: list[Issue]
     group: str | None = None
@@ -281,7 +281,7 @@ def label_of(item: Mapping) -> str:
     return f"{item['label']} ({item['code']})"
 
 
-def clean_item(item: Mapping, raw: Any, codelists: Mapping, today: dt.date, out: _Collector) -> Any:
+def clean_item(item: Mapping, raw: Any, codelists: Mapping, today: dt.date, out: Collector) -> Any:
     """The stored value of one item, or None when empty or invalid (problems go to `out`)."""
     code = item["code"]
     label = label_of(item)
@@ -359,7 +359,7 @@ def _clean_items(
     raw: Mapping[str, Any],
     codelists: Mapping,
     today: dt.date,
-    out: _Collector,
+    out: Collector,
     *,
     check_required: bool,
 ) -> dict[str, Any]:
@@ -377,7 +377,7 @@ def _clean_items(
 
 
 def _unknown_keys(
-    raw: Mapping[str, Any], allowed: set[str], derived: set[str], form_code: str, out: _Collector
+    raw: Mapping[str, Any], allowed: set[str], derived: set[str], form_code: str, out: Collector
 ) -> None:
     for key in raw:
         if key in derived:
@@ -399,7 +399,7 @@ def clean_form(
     `complete=False` checks a draft: required items wait until the form is marked complete, but
     types, ranges and dates are checked all the same. Derived items cannot be submitted."""
     result = ValidationResult()
-    out = _Collector(result.errors, result.warnings)
+    out = Collector(result.errors, result.warnings)
     if not isinstance(raw, Mapping):
         out.error("", "type", "the form values must be an object keyed by item code")
         return result
@@ -425,7 +425,7 @@ def run_edit_checks(
     only when it evaluates to false; a rule that cannot be evaluated (missing data) is silent."""
     errors: list[Issue] = []
     warnings: list[Issue] = []
-    out = _Collector(errors, warnings)
+    out = Collector(errors, warnings)
     for check in form.get("edit_checks", []):
         truth, reason = evaluate(check["rule"], values)
         if truth is not False:
@@ -466,7 +466,7 @@ def _clean_group(
     raw_rows: Any,
     codelists: Mapping,
     today: dt.date,
-    out: _Collector,
+    out: Collector,
     complete: bool,
     derived: set[str],
 ) -> list[dict[str, Any]]:
@@ -480,7 +480,7 @@ def _clean_group(
     item_codes = {i["code"] for i in group["items"]}
     rows: list[dict[str, Any]] = []
     for index, raw_row in enumerate(raw_rows, start=1):
-        row_out = _Collector(out.errors, out.warnings, code, index)
+        row_out = Collector(out.errors, out.warnings, code, index)
         if not isinstance(raw_row, Mapping):
             row_out.error("", "type", f"{name} row {index}: must be an object keyed by item code")
             continue

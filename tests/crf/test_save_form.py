@@ -261,3 +261,43 @@ def wide_values():
     values |= {f"W{i}": "Y" for i in range(21, 26)}
     values |= {"W26": "yes", "W27": "no", "W28": ["LUNG", "LIVER"], "W29": "10:30", "W30": "end"}
     return values
+
+
+def test_derived_items_are_written_only_through_set_derived_items(staff, subject):
+    from crf.services import set_derived_items
+
+    with pytest.raises(FormInvalid):
+        save_form(
+            ctx(staff),
+            subject,
+            "RANDOMIZATION",
+            1,
+            "rand",
+            1,
+            {"RNDRESP": "PR", "RNDARM": "A"},
+            row_version=0,
+        )
+    rand = save_form(
+        ctx(staff), subject, "RANDOMIZATION", 1, "rand", 1, {"RNDRESP": "PR"}, row_version=0
+    )
+    system = ChangeContext.system(reason="randomized")
+    with pytest.raises(FormInvalid) as caught:
+        set_derived_items(system, subject, "RANDOMIZATION", 1, "rand", 1, {"RNDRESP": "CR"})
+    assert caught.value.details[0]["code"] == "not_derived"
+    updated = set_derived_items(system, subject, "RANDOMIZATION", 1, "rand", 1, {"RNDARM": "A"})
+    assert updated.pk == rand.pk and updated.row_version == 2
+    assert updated.data == {"RNDRESP": "PR", "RNDARM": "A"}
+    row = AuditEvent.objects.get(action="derived_update", item="RNDARM")
+    assert (row.new_value, row.reason, row.channel) == ("A", "randomized", "system")
+    # The user's next save keeps the derived value and needs the new version.
+    again = save_form(
+        ctx(staff, "stratum corrected"),
+        subject,
+        "RANDOMIZATION",
+        1,
+        "rand",
+        1,
+        {"RNDRESP": "CR"},
+        row_version=2,
+    )
+    assert again.data == {"RNDRESP": "CR", "RNDARM": "A"}

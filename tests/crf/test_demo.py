@@ -1,0 +1,43 @@
+"""The demo shows every CRF feature on the real seed studies, entered through the services."""
+
+import datetime as dt
+import logging
+
+import pytest
+
+from crf.definitions import study_forms
+from crf.demo import entry_point, seed_demo_crf
+from crf.models import EligibilityConfirmation, FormInstance
+from crf.selectors import eligibility_state, eligibility_status
+from edc.demo.services import seed_demo
+from tests.factories import load_study
+
+pytestmark = pytest.mark.django_db
+
+SEEDS = ["t-reirr.yaml", "t-lrrt.yaml", "t-refr.yaml", "t-rtv.yaml"]
+
+
+def test_demo_fills_screening_eligibility_tumour_assessments_and_aes(caplog):
+    for name in SEEDS:
+        load_study(name)
+    caplog.set_level(logging.WARNING, logger="crf.demo")
+    demos = seed_demo()
+    seed_demo_crf(demos, dt.date.today())
+    assert [r.getMessage() for r in caplog.records] == []
+    for demo in demos:
+        screening, registered, further, failed = demo.subjects["01"][:4]
+        point = entry_point(study_forms(screening.protocol_version_id))
+        assert FormInstance.objects.filter(subject=screening).exists()
+        assert eligibility_status(registered, point)[0], demo.study.code
+        follow_ups = FormInstance.objects.filter(subject=further, form_code="tu").order_by(
+            "event_repeat"
+        )
+        assert [f.data["RSCALC"] for f in follow_ups] == ["PR", "PR"]
+        assert follow_ups[0].derived["recist"]["derivation"]
+        aes = FormInstance.objects.filter(subject=further, form_code="ae")
+        assert aes.count() == 3 and any(ae.data.get("AESER") == "Y" for ae in aes)
+        age = {line.id: line.status for line in eligibility_state(failed, point).lines}
+        assert "fail" in age.values()
+    before = FormInstance.objects.count(), EligibilityConfirmation.objects.count()
+    seed_demo_crf(demos, dt.date.today())
+    assert (FormInstance.objects.count(), EligibilityConfirmation.objects.count()) == before
