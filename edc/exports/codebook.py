@@ -25,6 +25,9 @@ from edc.exports.tables import FIXED_DATASETS, sas_names
 
 MULTI_SEPARATOR = "|"
 BOOLEAN_LABELS = {"true": "Yes", "false": "No"}
+# Codelists of the randomization table; upper case with a dot, so never a study codelist
+# (no dot) nor a form's inline choices (lower-case form code).
+ALLOCATION_PREFIX = "RANDOMIZATION."
 
 
 @dataclass(frozen=True)
@@ -355,17 +358,6 @@ class FormExpander:
                     append(prefix + (group, number, code, text, ""))
 
 
-def count_values(data: Mapping[str, Any]) -> int:
-    """How many value rows a stored form makes (for the form_instances table)."""
-    total = 0
-    for value in data.values():
-        if isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
-            total += sum(1 for row in value for v in row.values() if value_text(v) is not None)
-        elif value_text(value) is not None:
-            total += 1
-    return total
-
-
 # ---- codebook and codelists -----------------------------------------------------------------
 
 
@@ -410,9 +402,9 @@ def codelist_entries(layout: StudyLayout) -> dict[str, tuple[tuple[str, str], ..
             if item.codelist and item.codelist not in entries:
                 entries[item.codelist] = tuple(item.labels.items())
     if layout.arms:
-        entries.setdefault("randomization.ARM", layout.arms)
+        entries.setdefault(f"{ALLOCATION_PREFIX}ARM", layout.arms)
     for factor in layout.factors:
-        entries.setdefault(f"randomization.{factor.code}", factor.levels)
+        entries.setdefault(f"{ALLOCATION_PREFIX}{factor.code}", factor.levels)
     return entries
 
 

@@ -25,7 +25,14 @@ from typing import Any
 
 from lxml import etree
 
-from edc.exports.codebook import FormExpander, FormSpec, ItemSpec, StudyLayout, codelist_entries
+from edc.exports.codebook import (
+    ALLOCATION_PREFIX,
+    FormExpander,
+    FormSpec,
+    ItemSpec,
+    StudyLayout,
+    codelist_entries,
+)
 
 NS = "http://www.cdisc.org/ns/odm/v1.3"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -261,7 +268,7 @@ def study_element(
         for item in form.all_items:
             _item_def(mdv, item, units)
     for name, values in codelist_entries(layout).items():
-        if name.startswith("randomization."):
+        if name.startswith(ALLOCATION_PREFIX):
             continue
         codelist = etree.SubElement(
             mdv,

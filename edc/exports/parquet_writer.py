@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 
 import pyarrow as pa
@@ -37,9 +38,12 @@ def write_parquet(
     with pq.ParquetWriter(path, schema, compression="zstd", write_statistics=True) as writer:
         batch = list(islice(iterator, row_group_rows))
         while True:
-            # An empty table still gets one (empty) row group, so the file carries its schema.
-            columns = list(zip(*batch, strict=True)) if batch else [()] * len(schema)
-            arrays = [pa.array(v, type=schema.field(i).type) for i, v in enumerate(columns)]
+            # itemgetter per column transposes several times faster than zip(*batch). An empty
+            # table still gets one (empty) row group, so the file carries its schema.
+            arrays = [
+                pa.array(list(map(itemgetter(i), batch)), type=schema.field(i).type)
+                for i in range(len(schema))
+            ]
             writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
             count += len(batch)
             if len(batch) < row_group_rows:

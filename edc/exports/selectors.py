@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Case, Count, F, IntegerField, Value, When
-from django.db.models.functions import Collate
+from django.db.models import Case, Count, F, IntegerField, TextField, Value, When
+from django.db.models.functions import Cast, Collate
 from django.shortcuts import get_object_or_404
 
 from crf.models import FormInstance, FormStatus
@@ -28,7 +27,7 @@ from edc.datamanagement.content_hash import canonical_json
 from edc.datamanagement.models import Lock, LockLevel, Query, QueryMessage
 from edc.datamanagement.query_states import TRANSITIONS, QueryAction, QueryStatus
 from edc.errors import DomainError
-from edc.exports.codebook import FormExpander, FormSpec, StudyLayout, build_layout, count_values
+from edc.exports.codebook import FormExpander, FormSpec, StudyLayout, build_layout
 from edc.exports.models import ExportJob
 from edc.exports.odm_writer import OdmAudit, OdmForm
 from edc.studies.models import ProtocolVersion, Site, Study
@@ -48,6 +47,12 @@ class Snapshot:
     snapshot_id: str
     data_cut: dt.datetime
     lock_sha256: str = ""
+    # The audit trail ends with the lock's own audit rows, written just after locked_at.
+    audit_cut: dt.datetime | None = None
+
+    @property
+    def audit_until(self) -> dt.datetime:
+        return self.audit_cut or self.data_cut
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,13 @@ def get_job(scope: Scope, study: Study, user, job_id: int) -> ExportJob:
 def snapshot_for(export: ExportScope, now: dt.datetime) -> Snapshot:
     lock = dm_selectors.study_lock(export.study)
     if lock is not None:
-        return Snapshot(True, str(lock.snapshot_id), lock.locked_at, lock.snapshot_sha256)
+        return Snapshot(
+            True,
+            str(lock.snapshot_id),
+            lock.locked_at,
+            lock.snapshot_sha256,
+            _lock_audit_time([lock]),
+        )
     site_locks = list(
         Lock.objects.filter(
             level=LockLevel.SITE, site_id__in=export.site_ids, unlocked_at__isnull=True
@@ -124,8 +135,23 @@ def snapshot_for(export: ExportScope, now: dt.datetime) -> Snapshot:
             True,
             "SITELOCK-" + "-".join(str(lock.pk) for lock in site_locks),
             max(lock.locked_at for lock in site_locks),
+            audit_cut=_lock_audit_time(site_locks),
         )
     return Snapshot(False, UNLOCKED, now)
+
+
+def _lock_audit_time(locks: list[Lock]) -> dt.datetime | None:
+    """When the locks' own audit rows were written (in the lock's transaction)."""
+    return (
+        AuditEvent.objects.filter(
+            object_type="datamanagement.Lock",
+            object_id__in=[str(lock.pk) for lock in locks],
+            action="lock",
+        )
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )
 
 
 # ---- layout -------------------------------------------------------------------------------
@@ -216,15 +242,13 @@ def form_instance_rows(export: ExportScope, layout: StudyLayout) -> Iterator[tup
             "status",
             "protocol_version__number",
             "completed_at",
-            "data",
         )
     )
     study = export.study.code
-    for site, subject, event, erep, form, frep, status, version, done, data in rows.iterator(
+    for site, subject, event, erep, form, frep, status, version, done in rows.iterator(
         chunk_size=CHUNK
     ):
-        yield (study, site, subject, event, erep, form, frep, status, version, _iso(done),
-               count_values(data or {}))  # fmt: skip
+        yield (study, site, subject, event, erep, form, frep, status, version, _iso(done))
 
 
 def odm_forms(export: ExportScope, layout: StudyLayout) -> Iterator[OdmForm]:
@@ -421,7 +445,7 @@ def query_message_rows(export: ExportScope, snapshot: Snapshot) -> Iterator[tupl
 
 
 def _audit_events(export: ExportScope, snapshot: Snapshot):
-    events = AuditEvent.objects.filter(at__lte=snapshot.data_cut)
+    events = AuditEvent.objects.filter(at__lte=snapshot.audit_until)
     if export.all_sites:
         events = events.filter(study_id=export.study.pk)
     else:
@@ -429,27 +453,27 @@ def _audit_events(export: ExportScope, snapshot: Snapshot):
     return events.order_by("id")
 
 
-def _json_text(value) -> str:
-    if value is None:
-        return ""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
 def audit_rows(export: ExportScope, snapshot: Snapshot) -> Iterator[tuple]:
-    rows = _audit_events(export, snapshot).values_list(
-        "pk",
-        "at",
-        "actor_username",
-        "channel",
-        "action",
-        "site__code",
-        "subject__subject_id",
-        "object_type",
-        "object_id",
-        "item",
-        "old_value",
-        "new_value",
-        "reason",
+    # Old and new values leave the database as JSON text (jsonb's own normal form on
+    # PostgreSQL), so they are neither parsed nor re-encoded here.
+    rows = (
+        _audit_events(export, snapshot)
+        .annotate(old_text=Cast("old_value", TextField()), new_text=Cast("new_value", TextField()))
+        .values_list(
+            "pk",
+            "at",
+            "actor_username",
+            "channel",
+            "action",
+            "site__code",
+            "subject__subject_id",
+            "object_type",
+            "object_id",
+            "item",
+            "old_text",
+            "new_text",
+            "reason",
+        )
     )
     study = export.study.code
     for (
@@ -468,7 +492,7 @@ def audit_rows(export: ExportScope, snapshot: Snapshot) -> Iterator[tuple]:
         why,
     ) in rows.iterator(chunk_size=CHUNK):
         yield (study, pk, _iso(at), user, channel, action, site or "", subject or "", otype,
-               oid, item, _json_text(old), _json_text(new), why)  # fmt: skip
+               oid, item, old or "", new or "", why)  # fmt: skip
 
 
 def audit_usernames(export: ExportScope, snapshot: Snapshot) -> list[str]:

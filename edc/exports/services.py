@@ -172,7 +172,7 @@ def write_export(
     empty_xpt: list[str] = []
     for (fmt, (table, source, _)), weight in zip(steps, weights, strict=True):
         path = _file_path(out_dir, fmt, table)
-        path.parent.mkdir(exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         where = f"{fmt}/{table.name}"
         report(done / total, f"Writing {where}")
 
@@ -446,6 +446,7 @@ def _snapshot_of_job(job: ExportJob, export: ExportScope) -> Snapshot:
     than label changed data as locked."""
     if not job.locked:
         return Snapshot(False, job.snapshot_id, job.data_cut)
+    # the lock time and audit cut come from the lock itself, as when the job was requested
     current = selectors.snapshot_for(export, job.data_cut)
     if current.snapshot_id != job.snapshot_id:
         raise DomainError(

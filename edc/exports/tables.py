@@ -102,7 +102,6 @@ FORM_INSTANCE_COLUMNS = (
     Column("STATUS", "Form status"),
     Column("PROTVER", "Protocol version the form used", "int"),
     Column("COMPLDTC", "Date-time the form was completed"),
-    Column("NVALUES", "Number of item values", "int"),
 )
 
 SUBJECT_COLUMNS = (
@@ -292,9 +291,14 @@ def randomization_table(factor_codes: list[str], factor_names: dict[str, str]) -
     )
 
 
+FORMS_FOLDER = "forms"
+
+
 def form_table(form_code: str, dataset: str, form_name: str) -> Table:
+    """Form tables live under forms/, so a form coded like a study table (say `randomization`)
+    never collides with it."""
     return Table(
-        form_code,
+        f"{FORMS_FOLDER}/{form_code}",
         dataset,
         sas_label(form_name),
         FORM_COLUMNS,
