@@ -140,6 +140,16 @@ def snapshot_for(export: ExportScope, now: dt.datetime) -> Snapshot:
     return Snapshot(False, UNLOCKED, now)
 
 
+def locked_site_codes(export: ExportScope) -> list[str]:
+    return list(
+        Lock.objects.filter(
+            level=LockLevel.SITE, site_id__in=export.site_ids, unlocked_at__isnull=True
+        )
+        .order_by("site__code")
+        .values_list("site__code", flat=True)
+    )
+
+
 def _lock_audit_time(locks: list[Lock]) -> dt.datetime | None:
     """When the locks' own audit rows were written (in the lock's transaction)."""
     return (

@@ -399,6 +399,8 @@ def run_job(job_id: int) -> ExportJob:
         snapshot = _snapshot_of_job(job, export)
         with consistent_read() as separate:
             progress = JobProgress(job.pk, separate_connection=separate)
+            if not snapshot.locked:
+                snapshot = Snapshot(False, snapshot.snapshot_id, _read_time(job.study))
             manifest = write_export(
                 export,
                 snapshot,
@@ -428,10 +430,18 @@ def run_job(job_id: int) -> ExportJob:
         archive_name=archive.name,
         archive_bytes=archive.stat().st_size,
         manifest=manifest,
+        data_cut=snapshot.data_cut,
         finished_at=timezone.now(),
     )
     job.refresh_from_db()
     return job
+
+
+def _read_time(study: Study) -> dt.datetime:
+    """The cut of an unlocked export: taken after the read transaction's first query, so the
+    audit rows up to it are exactly those of the changes the snapshot sees."""
+    Study.objects.filter(pk=study.pk).exists()
+    return timezone.now()
 
 
 def _scope_of_job(job: ExportJob) -> ExportScope:
@@ -526,4 +536,6 @@ def export_for_command(
             study=study,
         )
     with consistent_read():
+        if not snapshot.locked:
+            snapshot = Snapshot(False, snapshot.snapshot_id, _read_time(study))
         return write_export(export, snapshot, chosen, out_dir, requested_by=ctx.username)

@@ -64,6 +64,7 @@ def export_list(request, study_code):
             "all_sites": export.all_sites,
             "formats": [(f, FORMAT_LABELS[f]) for f in FORMATS],
             "snapshot": snapshot,
+            "locked_sites": selectors.locked_site_codes(export),
             "error": error,
         },
     )

@@ -65,6 +65,8 @@ def test_data_manager_starts_follows_and_downloads_an_export(filled):
 
     done = client.get(url).json()
     assert done["status"] == "done" and done["progress"] == 100
+    # an unlocked export describes the data as read when it ran, not when it was asked for
+    assert done["data_cut"] > body["data_cut"]
     paths = {f["path"] for f in done["files"]}
     assert {"csv/forms/demographics.csv", "odm/T-EXP.xml", "UNLOCKED.txt"} <= paths
     download = client.get(done["download_url"])
