@@ -142,8 +142,13 @@ def grade_suggestion_issue(grade: Any, suggestion: GradeSuggestion | None) -> Is
 
 def radiation_phase(onset: Any, rt_starts: Sequence[dt.date]) -> str | None:
     """ACUTE when onset is at most 90 days after the start of the latest RT course before it,
-    LATE after that, NA without radiotherapy before onset; None while the onset is partial."""
-    if not onset or len(str(onset)) != 10:
+    LATE after that, NA without radiotherapy before onset; None when a partial onset date
+    leaves it open."""
+    if not onset:
+        return None
+    if not rt_starts:
+        return "NA"
+    if len(str(onset)) != 10:
         return None
     onset_date = dt.date.fromisoformat(str(onset))
     before = [start for start in rt_starts if start <= onset_date]

@@ -21,6 +21,7 @@ PLACEHOLDER = {
 }
 RADIO_MAX_CHOICES = 3
 INDEX = "__INDEX__"
+NUMBER = "__NUMBER__"
 
 
 @dataclass
@@ -263,7 +264,7 @@ def build_page(
                 codelists,
                 name=f"{code}.{INDEX}.{item['code']}",
                 path="",
-                row_label=f"row {INDEX}",
+                row_label=f"row {NUMBER}",
             )
             for item in group["items"]
         ]

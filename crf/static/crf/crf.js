@@ -74,10 +74,11 @@
       event.preventDefault();
       const used = [...tbody.querySelectorAll("tr[data-row]")].map((tr) => Number(tr.dataset.row));
       const index = used.length ? Math.max(...used) + 1 : 0;
-      const html = template.innerHTML.replaceAll("__INDEX__", String(index));
+      const number = String(tbody.rows.length + 1);
+      const html = template.innerHTML.replaceAll("__INDEX__", String(index)).replaceAll("__NUMBER__", number);
       tbody.insertAdjacentHTML("beforeend", html);
       const row = tbody.lastElementChild;
-      row.querySelector("th").textContent = String(tbody.rows.length);
+      row.querySelector("th").textContent = number;
       for (const field of row.querySelectorAll(".field[data-path]")) {
         field.dataset.path = `${group}[${tbody.rows.length}].${field.dataset.item}`;
       }
