@@ -216,12 +216,14 @@ def after_form_change(
         Signature.objects.filter(_signatures_covering(form), voided_at__isnull=True)
         .annotate(kind=Value("signature"), key=F("level"))
         .values_list("pk", "kind", "key")
+        .order_by()  # SQLite refuses ORDER BY inside a compound statement's parts
     )
     verifications = (
         SourceVerification.objects.filter(form_instance_id=form.pk, cleared_at__isnull=True)
         .filter(Q(item_code="") | Q(item_code__in=codes))
         .annotate(kind=Value("sdv"), key=F("item_code"))
         .values_list("pk", "kind", "key")
+        .order_by()
     )
     found = list(signatures.union(verifications, all=True))
     if not found:
