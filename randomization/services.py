@@ -47,7 +47,7 @@ from randomization.models import (
     Slot,
     Stratum,
 )
-from randomization.strata import check_caller_strata, crf_strata
+from randomization.strata import FormLocation, check_caller_strata, crf_strata_and_form
 
 ALERT_THRESHOLDS = (80, 100)
 
@@ -428,7 +428,7 @@ def _randomize(
     enrolment_model = study.definition.get("enrolment_model", "enrol_after_induction")
     check_transition(subject.status, Status.RANDOMIZED, enrolment_model)
     verdict = require_eligible(subject)
-    levels = crf_strata(subject, params)
+    levels, form_location = crf_strata_and_form(subject, params)
     check_caller_strata(levels, sent_strata, params, site.code)
     stratum_key = scheme_params.stratum_key(params, levels, site.code)
     frozen_values = {**levels, "site": site.code}
@@ -514,7 +514,46 @@ def _randomize(
     transaction.on_commit(
         partial(notifications.allocation_made, allocation.pk, crossed), robust=True
     )
+    if form_location is not None:
+        # After commit, in its own transaction: the allocation is the record; the form's
+        # derived items are a copy for the casebook, so a locked form must not undo it.
+        transaction.on_commit(
+            partial(_write_to_randomization_form, ctx, allocation.pk, form_location), robust=True
+        )
     return AllocationResult(allocation, True)
+
+
+DERIVED_ITEMS = ("RNDDAT", "RNDNO", "RNDARM")
+
+
+def _write_to_randomization_form(
+    ctx: ChangeContext, allocation_pk: int, location: FormLocation
+) -> None:
+    """Copy date, randomization number and arm into the form's derived items, where it has
+    them (RNDDAT, RNDNO, RNDARM)."""
+    from crf.services import set_derived_items
+    from edc.studies.protocol import form_items
+
+    allocation = Allocation.objects.select_related(
+        "subject__study__current_version", "stratum"
+    ).get(pk=allocation_pk)
+    subject = allocation.subject
+    event_code, event_repeat, form_code, form_repeat = location
+    form = next(
+        (f for f in subject.study.definition.get("forms", []) if f["code"] == form_code), None
+    )
+    derived = {code for code, item in form_items(form or {}).items() if item.get("derived")}
+    ordinal = Stratum.objects.filter(
+        scheme_id=allocation.scheme_id, pk__lte=allocation.stratum_id
+    ).count()
+    values = {
+        "RNDDAT": subject.randomization_date.isoformat() if subject.randomization_date else None,
+        "RNDNO": f"{ordinal:02d}-{allocation.sequence:03d}",
+        "RNDARM": allocation.arm,
+    }
+    wanted = {code: value for code, value in values.items() if code in derived and value}
+    if wanted:
+        set_derived_items(ctx, subject, event_code, event_repeat, form_code, form_repeat, wanted)
 
 
 def _advance(stratum: Stratum, sequence: int) -> list[int]:

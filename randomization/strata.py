@@ -24,21 +24,35 @@ class StrataMissing(DomainError):
         )
 
 
+FormLocation = tuple[str, int, str, int]
+
+
 def crf_strata(subject, params: Mapping[str, Any]) -> dict[str, str]:
     """The subject's level of every factor, read from the latest form holding its source item."""
+    return crf_strata_and_form(subject, params)[0]
+
+
+def crf_strata_and_form(
+    subject, params: Mapping[str, Any]
+) -> tuple[dict[str, str], FormLocation | None]:
+    """Levels, and where the randomization form they came from is (event, repeat, form,
+    repeat), so the allocation can be written back to its derived items."""
     factors = params["factors"]
     if not factors:
-        return {}
+        return {}, None
     forms = {f["source"]["form"] for f in factors}
     instances = (
         FormInstance.objects.filter(subject_id=subject.pk, form_code__in=forms)
         .exclude(status__in=[FormStatus.REMOVED, FormStatus.NOT_DONE])
         .order_by("-created_at", "-id")
-        .values_list("form_code", "data")
+        .values_list("form_code", "data", "event_code", "event_repeat", "form_repeat")
     )
     latest: dict[str, dict] = {}
-    for form_code, data in instances:
-        latest.setdefault(form_code, data or {})
+    where_is: dict[str, FormLocation] = {}
+    for form_code, data, event_code, event_repeat, form_repeat in instances:
+        if form_code not in latest:
+            latest[form_code] = data or {}
+            where_is[form_code] = (event_code, event_repeat, form_code, form_repeat)
     values: dict[str, str] = {}
     missing: list[str] = []
     where: list[str] = []
@@ -60,7 +74,7 @@ def crf_strata(subject, params: Mapping[str, Any]) -> dict[str, str]:
         values[factor["code"]] = value
     if missing:
         raise StrataMissing(missing, where)
-    return values
+    return values, where_is.get(factors[0]["source"]["form"])
 
 
 def check_caller_strata(

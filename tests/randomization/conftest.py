@@ -27,20 +27,7 @@ def live(study, site_a, site_b):
 
 
 @pytest.fixture
-def eligible(monkeypatch):
-    """TEMPORARY until crf.selectors.eligibility_status exists: every subject passes."""
-    from types import SimpleNamespace
-
-    from django.utils import timezone
-
-    confirmation = SimpleNamespace(pk=1, signed_by_name="Dr Test", signed_at=timezone.now())
-    monkeypatch.setattr(
-        "randomization.eligibility._status", lambda subject: (True, [], confirmation)
-    )
-
-
-@pytest.fixture
 def investigator_a(site_a):
-    user = UserFactory(username="inv_a")
-    member(user, site_a, "investigator")
-    return user
+    from tests.randomization.helpers import site_investigator
+
+    return site_investigator(site_a)

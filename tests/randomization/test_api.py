@@ -21,7 +21,7 @@ def url(subject) -> str:
 
 
 @pytest.fixture
-def subject(live, site_a, eligible):
+def subject(live, site_a):
     return registered_subject(site_a, "PR")
 
 

@@ -31,7 +31,7 @@ def staff(site):
     return ChangeContext(user, "api")
 
 
-def test_minimization_follows_pocock_simon_draws_and_verifies(db, eligible):
+def test_minimization_follows_pocock_simon_draws_and_verifies(db):
     study = variant(
         "T-MIN", method="minimization", stratify_by_site=True, minimization_probability=0.8
     )
@@ -62,7 +62,7 @@ def test_minimization_follows_pocock_simon_draws_and_verifies(db, eligible):
     assert not all(check.ok for check in verify(study, bytes(32), result.salt))
 
 
-def test_a_site_opened_after_go_live_gets_its_strata_by_an_audited_extension(db, eligible):
+def test_a_site_opened_after_go_live_gets_its_strata_by_an_audited_extension(db):
     study = variant("T-SITE", stratify_by_site=True)
     system = ChangeContext.system()
     first = create_site(system, study, code="01", name="One")

@@ -25,7 +25,7 @@ def panel_html(subject, user) -> str:
 
 
 @pytest.fixture
-def subject(live, site_a, eligible):
+def subject(live, site_a):
     return registered_subject(site_a, "PR")
 
 
@@ -35,15 +35,9 @@ def test_panel_offers_randomize_to_site_staff_once_eligible(subject, coordinator
     assert 'id="randomize-button"' not in panel_html(subject, statistician)
 
 
-def test_panel_explains_why_an_ineligible_subject_cannot_be_randomized(
-    live, site_a, coordinator_a, monkeypatch
-):
-    monkeypatch.setattr(
-        "randomization.eligibility._status",
-        lambda s: (False, ["investigator has not signed"], None),
-    )
-    html = panel_html(registered_subject(site_a), coordinator_a)
-    assert "randomize-button" not in html and "investigator has not signed" in html
+def test_panel_explains_why_an_ineligible_subject_cannot_be_randomized(live, site_a, coordinator_a):
+    html = panel_html(registered_subject(site_a, eligibility="entered"), coordinator_a)
+    assert "randomize-button" not in html and "no investigator has confirmed" in html
 
 
 def test_confirm_shows_strata_then_randomizes_and_mails_site_staff(
@@ -85,7 +79,7 @@ def test_monitor_cannot_open_the_randomize_page(subject, study):
 
 
 def test_report_shows_balance_chart_and_list_use_to_the_statistician_only(
-    live, site_a, site_b, coordinator_a, statistician, eligible
+    live, site_a, site_b, coordinator_a, statistician
 ):
     from edc.audit.context import ChangeContext
     from randomization.services import randomize
