@@ -14,7 +14,6 @@ from crf.models import CtcaeTerm, FormInstance
 from crf.selectors import FormSlot
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
-from edc.subjects import selectors as subject_selectors
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -150,7 +149,7 @@ ERRORS = {
 class SubjectFormsView(APIView):
     @extend_schema(responses=FormSummarySerializer(many=True), summary="Saved forms of a subject")
     def get(self, request, study_code, subject_id):
-        subject = subject_selectors.get_subject(scope_of(request.user), study_code, subject_id)
+        subject = selectors.get_subject(scope_of(request.user), study_code, subject_id)
         forms = FormInstance.objects.filter(subject=subject).exclude(status="removed")
         return Response(FormSummarySerializer(forms, many=True).data)
 
@@ -159,7 +158,7 @@ class FormView(APIView):
     def _slot(
         self, request, study_code, subject_id, event_code, event_repeat, form_code, form_repeat
     ):
-        subject = subject_selectors.get_subject(scope_of(request.user), study_code, subject_id)
+        subject = selectors.get_subject(scope_of(request.user), study_code, subject_id)
         return subject, selectors.form_slot(
             subject, event_code, event_repeat, form_code, form_repeat
         )
@@ -220,7 +219,7 @@ class FormCheckView(APIView):
     def post(
         self, request, study_code, subject_id, event_code, event_repeat, form_code, form_repeat
     ):
-        subject = subject_selectors.get_subject(scope_of(request.user), study_code, subject_id)
+        subject = selectors.get_subject(scope_of(request.user), study_code, subject_id)
         slot = selectors.form_slot(subject, event_code, event_repeat, form_code, form_repeat)
         body = CheckSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -257,7 +256,7 @@ class EligibilityView(APIView):
         summary="Eligibility results at a point, with reasons and the investigator's confirmation",
     )
     def get(self, request, study_code, subject_id):
-        subject = subject_selectors.get_subject(scope_of(request.user), study_code, subject_id)
+        subject = selectors.get_subject(scope_of(request.user), study_code, subject_id)
         state = selectors.eligibility_state(
             subject, request.query_params.get("point", "randomization")
         )

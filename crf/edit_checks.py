@@ -11,15 +11,15 @@ from crf.subject_record import rule_references
 from crf.validation import RuleEvaluator
 
 
-def references(form: Mapping[str, Any]) -> tuple[set[str], bool]:
-    """Other forms the form's edit checks read, and whether they read subject dates."""
+def references(form: Mapping[str, Any]) -> tuple[set[str], set[str]]:
+    """Other forms the form's edit checks read, and the subject dates they read."""
     forms: set[str] = set()
-    uses_context = False
+    context: set[str] = set()
     for check in form.get("edit_checks", []):
-        found, context = rule_references(check["rule"], form["code"])
+        found, dates = rule_references(check["rule"], form["code"])
         forms |= found
-        uses_context = uses_context or context
-    return forms, uses_context
+        context |= dates
+    return forms, context
 
 
 def evaluator(form: Mapping[str, Any], forms: StudyForms, data: SubjectData) -> RuleEvaluator:

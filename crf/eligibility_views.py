@@ -14,7 +14,6 @@ from edc.accounts.roles import Permission
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
 from edc.errors import DomainError
-from edc.subjects import selectors as subject_selectors
 
 
 def _point(request) -> str:
@@ -36,7 +35,7 @@ def _elig_forms(subject, forms):
 @login_required
 def eligibility(request, study_code, subject_id):
     scope = scope_of(request.user)
-    subject = subject_selectors.get_subject(scope, study_code, subject_id)
+    subject = selectors.get_subject(scope, study_code, subject_id)
     point = _point(request)
     can_confirm = scope.can(Permission.CONFIRM_ELIGIBILITY, subject.study_id, subject.site_id)
     status = 200

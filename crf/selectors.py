@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from crf.casebook import Casebook, SavedForm, build_casebook
@@ -26,9 +27,18 @@ from crf.subject_record import StoredForm, build_subject_data, first_dose_date
 from edc.audit.models import AuditEvent
 from edc.datamanagement import selectors as datamanagement_selectors
 from edc.datamanagement.content_hash import canonical_json
+from edc.subjects import selectors as subject_selectors
 from edc.subjects.models import Subject
 
 _STORED_FIELDS = ("pk", "form_code", "event_code", "event_repeat", "form_repeat", "data")
+
+
+def get_subject(scope, study_code: str, subject_id: str) -> Subject:
+    """A subject in the caller's sites (404 otherwise), with its study and site but without
+    the protocol definitions: CRF pages read those from the per-version cache instead of
+    decoding them from the database on every request."""
+    queryset = subject_selectors.visible_subjects(scope).select_related("study", "site")
+    return get_object_or_404(queryset, study__code=study_code, subject_id=subject_id)
 
 
 def stored_forms(
@@ -57,13 +67,16 @@ def rule_context(
     *,
     today: dt.date,
     intended: dict[str, dt.date] | None = None,
+    needed: Iterable[str] | None = None,
 ) -> dict[str, dt.date]:
     """The subject dates rules read. `intended` supplies dates of events not yet recorded (e.g.
-    today as the randomization date when checking eligibility before randomizing)."""
+    today as the randomization date when checking eligibility before randomizing). With
+    `needed`, the consent date is read (one query) only when a rule names it."""
     intended = intended or {}
+    wants_consent = needed is None or "consent_date" in set(needed)
     return eligibility_rules.subject_context(
         forms.definition.get("enrolment_model", "enrol_after_induction"),
-        consent_date=consent_date(subject),
+        consent_date=consent_date(subject) if wants_consent else None,
         registration_date=subject.registration_date or intended.get("registration_date"),
         randomization_date=subject.randomization_date or intended.get("randomization_date"),
         first_dose_date=first_dose_date(forms, stored) or intended.get("first_dose_date"),
@@ -123,9 +136,16 @@ class FormSlot:
 
 
 def form_slot(
-    subject: Subject, event_code: str, event_repeat: int, form_code: str, form_repeat: int
+    subject: Subject,
+    event_code: str,
+    event_repeat: int,
+    form_code: str,
+    form_repeat: int,
+    *,
+    with_instance: bool = True,
 ) -> FormSlot:
-    """The form at a slot of the subject's schedule; 404 when the protocol has no such slot."""
+    """The form at a slot of the subject's schedule; 404 when the protocol has no such slot.
+    Without `with_instance` no query is made (a save reads the instance under its lock)."""
     instance = (
         FormInstance.objects.filter(
             subject=subject,
@@ -136,6 +156,8 @@ def form_slot(
         )
         .exclude(status=FormStatus.REMOVED)
         .first()
+        if with_instance
+        else None
     )
     forms = study_forms(instance.protocol_version_id if instance else subject.protocol_version_id)
     try:

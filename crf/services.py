@@ -117,9 +117,9 @@ def evaluate_form(
 
     Reads the subject's other forms only when a derivation or an edit check needs them."""
     cleaned = clean_form(form, forms.codelists, values, today=today, complete=complete)
-    referenced, uses_context = edit_checks.references(form) if complete else (set(), False)
+    referenced, dates = edit_checks.references(form) if complete else (set(), set())
     needed = derivations.needed_forms(form, forms) | referenced
-    if uses_context:
+    if "first_dose_date" in dates:
         needed |= {f["code"] for f in forms.forms_of_kind("treatment")}
     stored = selectors.stored_forms(subject, needed, exclude_pk=instance_pk) if needed else []
     derived = derivations.derive(
@@ -135,7 +135,9 @@ def evaluate_form(
     warnings = cleaned.warnings + derived.warnings
     if complete and form.get("edit_checks"):
         context = (
-            selectors.rule_context(subject, forms, stored, today=today) if uses_context else {}
+            selectors.rule_context(subject, forms, stored, today=today, needed=dates)
+            if dates
+            else {}
         )
         data = build_subject_data(forms, stored, context)
         check_errors, check_warnings = run_edit_checks(

@@ -83,13 +83,12 @@ def first_dose_date(forms: StudyForms, stored: Iterable[StoredForm]) -> dt.date 
     return min(dates) if dates else None
 
 
-def rule_references(rule: Any, own_form: str | None = None) -> tuple[set[str], bool]:
-    """Form codes a rule reads besides `own_form`, and whether it reads subject context dates."""
+def rule_references(rule: Any, own_form: str | None = None) -> tuple[set[str], set[str]]:
+    """Form codes a rule reads besides `own_form`, and the subject context dates it reads."""
     forms: set[str] = set()
-    uses_context = False
+    context: set[str] = set()
 
     def walk(node: Any) -> None:
-        nonlocal uses_context
         if isinstance(node, list):
             for part in node:
                 walk(part)
@@ -98,7 +97,7 @@ def rule_references(rule: Any, own_form: str | None = None) -> tuple[set[str], b
             return
         for op, arg in node.items():
             if op == "context":
-                uses_context = True
+                context.add(str(arg))
             elif op == "item" and isinstance(arg, str) and "." in arg:
                 forms.add(arg.split(".", 1)[0])
             elif op in {"count", "exists"} and isinstance(arg, dict):
@@ -115,4 +114,4 @@ def rule_references(rule: Any, own_form: str | None = None) -> tuple[set[str], b
 
     walk(rule)
     forms.discard(own_form or "")
-    return forms, uses_context
+    return forms, context

@@ -21,16 +21,26 @@ from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
 from edc.datamanagement import selectors as datamanagement_selectors
 from edc.errors import DomainError
-from edc.subjects import selectors as subject_selectors
 
 CONTROL_KEYS = ("csrfmiddlewaretoken", "row_version", "reason", "confirm_warnings", "action")
 TERM_ITEMS = {"AETERM", "AEOTHSP"}
 
 
-def _slot(request, study_code, subject_id, event_code, event_repeat, form_code, form_repeat):
+def _slot(
+    request,
+    study_code,
+    subject_id,
+    event_code,
+    event_repeat,
+    form_code,
+    form_repeat,
+    with_instance=True,
+):
     scope = scope_of(request.user)
-    subject = subject_selectors.get_subject(scope, study_code, subject_id)
-    slot = selectors.form_slot(subject, event_code, event_repeat, form_code, form_repeat)
+    subject = selectors.get_subject(scope, study_code, subject_id)
+    slot = selectors.form_slot(
+        subject, event_code, event_repeat, form_code, form_repeat, with_instance=with_instance
+    )
     can_edit = scope.can(Permission.ENTER_DATA, subject.study_id, subject.site_id)
     return subject, slot, can_edit
 
@@ -75,6 +85,11 @@ def _row_action(action: str, values: dict) -> dict[str, int] | None:
 
 
 def _render(request, subject, slot, can_edit, values, *, status=200, **extra):
+    if request.method == "POST":
+        # A save reads the instance under its lock only; a page shown again needs it.
+        slot = selectors.form_slot(
+            subject, slot.event["code"], slot.event_repeat, slot.form["code"], slot.form_repeat
+        )
     page = build_page(
         slot.form,
         slot.forms.codelists,
@@ -107,7 +122,14 @@ def _render(request, subject, slot, can_edit, values, *, status=200, **extra):
 @login_required
 def form_entry(request, study_code, subject_id, event_code, event_repeat, form_code, form_repeat):
     subject, slot, can_edit = _slot(
-        request, study_code, subject_id, event_code, event_repeat, form_code, form_repeat
+        request,
+        study_code,
+        subject_id,
+        event_code,
+        event_repeat,
+        form_code,
+        form_repeat,
+        with_instance=request.method != "POST",
     )
     if request.method == "GET":
         return _render(
@@ -249,7 +271,7 @@ def form_check(request, study_code, subject_id, event_code, event_repeat, form_c
 def new_form(request, study_code, subject_id, event_code, event_repeat, form_code):
     """The next free repeat of a repeating form (another adverse event)."""
     scope = scope_of(request.user)
-    subject = subject_selectors.get_subject(scope, study_code, subject_id)
+    subject = selectors.get_subject(scope, study_code, subject_id)
     repeat = selectors.next_form_repeat(subject, event_code, event_repeat, form_code)
     return redirect(
         "crf-form",
