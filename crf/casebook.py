@@ -146,7 +146,8 @@ def build_casebook(
             shown = existing or ([1] if event.get("kind") != "unscheduled" else [])
             limit = _max_count(event)
             following = (max(shown) + 1) if shown else 1
-            if limit is None or following <= limit:
+            # The next occurrence is offered once the latest one has data.
+            if (limit is None or following <= limit) and (not shown or max(shown) in existing):
                 new_visits.append(NewVisit(code, following, event["name"], event["forms"][0]))
         else:
             shown = [1]

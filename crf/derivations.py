@@ -29,6 +29,7 @@ SIMPLE_DERIVATIONS: dict[str, Callable[[Mapping[str, Any]], derived_items.Deriva
 }
 
 
+STAGING_EXTENT_WARNING = "staging_V7"
 # Derived items this module computes; other derived items are written by their own feature
 # (e.g. randomization's RNDDAT, RNDNO, RNDARM) and are kept as they are when a user saves.
 COMPUTED = frozenset({"STAGE", "RSCALC", "INDORES", "AERTPH", "RTINTVL", *SIMPLE_DERIVATIONS})
@@ -110,7 +111,12 @@ def derive(
         outcome = staging_form.derive_staging(values)
         derived.items.update(outcome.items)
         derived.notes.update(outcome.notes)
-        derived.add(outcome.issues)
+        # A study file that states its own staging checks keeps them; the engine then adds
+        # only what they do not say (the N3 documentation warning).
+        own_checks = bool(form.get("edit_checks"))
+        derived.add(
+            [i for i in outcome.issues if not own_checks or i.code == STAGING_EXTENT_WARNING]
+        )
     if kind == "tumour_assessment":
         _derive_tumour(form, forms, values, others, instance_pk, reference_date, derived)
     if "INDORES" in codes:

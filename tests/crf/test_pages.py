@@ -177,3 +177,37 @@ def test_monitor_sees_the_form_read_only_and_cannot_post(crf_site, subject):
     page = c.get(url(subject)).content.decode()
     assert "readonly" in page and 'id="save"' not in page
     assert c.post(url(subject), {**DM, "row_version": "0"}).status_code == 403
+
+
+def test_a_thirty_item_save_over_http_stays_within_twelve_queries(
+    client, subject, django_assert_max_num_queries
+):
+    """The whole request: session, user, scope, subject, the locked form, data management's
+    lock and signature checks, the update, the audit insert and the session update. Savepoint
+    statements (BEGIN/COMMIT outside tests) are not queries and are counted apart."""
+    from tests.crf.test_save_form import wide_values
+
+    values = wide_values()
+    address = url(subject, event="UNSCHEDULED", form="wide")
+    assert post(client, address, values).status_code == 302
+    counts = []
+    for version, changed in (
+        (1, {"W01": "changed"}),
+        (2, {"W01": "again", "W30": "more", "W06": "7"}),
+    ):
+        with django_assert_max_num_queries(16) as captured:
+            response = post(
+                client, address, {**values, **changed}, row_version=version, reason="fix"
+            )
+        assert response.status_code == 302
+        sql = [
+            q["sql"]
+            for q in captured.captured_queries
+            if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+        ]
+        assert len(sql) <= 12, sql
+        counts.append(len(sql))
+        # The form is read once, under its row lock.
+        reads = [q for q in sql if q.startswith("SELECT") and '"crf_forminstance"."id"' in q]
+        assert len(reads) == 1 and reads[0].endswith("FOR UPDATE")
+    assert counts[0] == counts[1]
