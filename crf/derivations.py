@@ -17,7 +17,7 @@ from crf.models import CtcaeTerm
 from crf.rules.ctcae import suggest_grade
 from crf.rules.recist import RecistParameters
 from crf.study_forms import StudyForms
-from crf.subject_record import StoredForm
+from crf.subject_record import StoredForm, first_date
 from crf.validation import Issue, Severity
 
 is_serious = ae_form.is_serious
@@ -98,7 +98,6 @@ def derive(
     values: Mapping[str, Any],
     others: list[StoredForm],
     *,
-    instance_pk: int | None,
     reference_date: dt.date | None,
 ) -> Derived:
     derived = Derived()
@@ -118,7 +117,7 @@ def derive(
             [i for i in outcome.issues if not own_checks or i.code == STAGING_EXTENT_WARNING]
         )
     if kind == "tumour_assessment":
-        _derive_tumour(form, forms, values, others, instance_pk, reference_date, derived)
+        _derive_tumour(form, forms, values, others, reference_date, derived)
     if "INDORES" in codes:
         _derive_induction_response(forms, values, others, reference_date, derived)
     if kind == "adverse_event":
@@ -170,7 +169,6 @@ def _derive_tumour(
     forms: StudyForms,
     values: Mapping[str, Any],
     others: list[StoredForm],
-    instance_pk: int | None,
     reference_date: dt.date | None,
     derived: Derived,
 ) -> None:
@@ -271,13 +269,6 @@ def ctcae_term(code: Any) -> ae_form.TermInfo | None:
     return ae_form.TermInfo(row.meddra_code, row.term, tuple(row.grades), row.is_other_specify)
 
 
-def _first_date(data: Mapping[str, Any], form: Mapping[str, Any]) -> dt.date | None:
-    for item in form.get("items", []):
-        if item["type"] == "date" and data.get(item["code"]):
-            return dt.date.fromisoformat(data[item["code"]])
-    return None
-
-
 def lab_values(
     forms: StudyForms, others: list[StoredForm], term: ae_form.TermInfo
 ) -> list[ae_form.LabValue]:
@@ -290,7 +281,7 @@ def lab_values(
             if item["code"] in ae_form.LAB_ITEM_CODES[lab_term] and other.data.get(item["code"]):
                 found.append(
                     ae_form.LabValue(
-                        _first_date(other.data, form),
+                        first_date(form, other.data),
                         other.data[item["code"]],
                         other.data.get(item.get("uln_item", "")),
                         other.data.get(item.get("lln_item", "")),

@@ -80,6 +80,7 @@ def eligibility(request, study_code, subject_id):
             "study": subject.study,
             "subject": subject,
             "point": point,
+            "point_label": point.replace("_", " "),
             "points": [(p, p.replace("_", " ").capitalize()) for p in selectors.ELIGIBILITY_POINTS],
             "state": state,
             "can_confirm": can_confirm,

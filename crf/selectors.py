@@ -215,6 +215,10 @@ class CriterionLine:
         return self.status in {s.value for s in eligibility_rules.SATISFIED}
 
     @property
+    def status_label(self) -> str:
+        return self.status.replace("_", " ")
+
+    @property
     def cleared(self) -> bool:
         """Satisfied, or waived with sponsor approval."""
         return self.satisfied or self.waiver is not None

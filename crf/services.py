@@ -127,7 +127,6 @@ def evaluate_form(
         forms,
         cleaned.values,
         stored,
-        instance_pk=instance_pk,
         reference_date=subject.randomization_date,
     )
     full = {**cleaned.values, **{k: v for k, v in derived.items.items() if v is not None}}
