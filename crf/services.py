@@ -36,6 +36,7 @@ from edc.audit.context import ChangeContext
 from edc.audit.services import Change, record_changes, require_reason
 from edc.datamanagement import services as datamanagement
 from edc.errors import DomainError
+from edc.reminders import services as reminders
 from edc.subjects.models import Subject
 
 
@@ -191,8 +192,8 @@ def save_form(
     current version means someone else saved in between, and the save is refused (409). A change
     to a value already saved, or any change to a complete form, needs `ctx.reason`. Warnings are
     refused unless `confirm_warnings`; confirmed warnings open automatic queries. Locks (423),
-    signatures, source verification and queries are data management's (edc.datamanagement);
-    they are called here inside the same transaction. The returned instance carries the
+    signatures, source verification and queries are data management's (edc.datamanagement),
+    schedule events the reminders' (edc.reminders); both are called inside this transaction. The returned instance carries the
     confirmed warnings as `confirmed_warnings`.
     """
     _authorize(ctx, subject)
@@ -269,6 +270,9 @@ def save_form(
     datamanagement.after_form_change(ctx, instance, changes)
     datamanagement.open_automatic_queries(ctx, instance, checked.warnings)
     instance.confirmed_warnings = checked.warnings
+    # The schedule takes the clinical events a complete form records (doses, progression, end
+    # of treatment...); forms that cannot touch it cost no query.
+    reminders.on_form_saved(ctx, instance)
     if form.get("kind") == "tumour_assessment":
         _refresh_dependents(ctx, subject, forms, checked.stored, instance)
     newly_serious = derivations.is_serious(checked.values) and not derivations.is_serious(old_data)
