@@ -18,3 +18,6 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO edc_app;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO edc_app;
 REVOKE TRUNCATE ON ALL TABLES IN SCHEMA public FROM edc_app;
 REVOKE UPDATE, DELETE, TRUNCATE ON audit_auditevent FROM edc_app;
+-- The randomization record is append-only too (its triggers refuse UPDATE/DELETE as well).
+REVOKE UPDATE, DELETE, TRUNCATE ON randomization_commitment, randomization_seed,
+    randomization_allocation, randomization_allocationcorrection FROM edc_app;

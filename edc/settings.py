@@ -18,6 +18,10 @@ DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
+# Wraps stored randomization seeds; defaults to SECRET_KEY. Set it separately in production so
+# rotating SECRET_KEY does not make committed seeds unreadable (go_live --seed-out keeps an escrow copy).
+RANDOMIZATION_SEED_KEY = os.environ.get("RANDOMIZATION_SEED_KEY", "")
+
 # Demo data (seed_demo) is refused unless this is set: the run path sets it, production never does.
 EDC_DEMO = env_bool("EDC_DEMO", False)
 

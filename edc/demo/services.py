@@ -21,6 +21,11 @@ from edc.studies.services import create_site
 from edc.subjects import services as subject_services
 from edc.subjects.lifecycle import OffStudyReason, Status
 from edc.subjects.models import Subject
+from crf.demo import seed_demo_crf
+from edc.datamanagement.demo import seed_demo_datamanagement
+from edc.exports.demo import seed_demo_exports
+from edc.reminders.demo import seed_demo_reminders
+from randomization.demo import seed_demo_randomization
 
 DEMO_PASSWORD = "demo-edc-2026"
 DEMO_SITES = [
@@ -126,6 +131,12 @@ def seed_demo(today: dt.date | None = None) -> list[DemoStudy]:
             existing = list(Subject.objects.filter(site=site).order_by("subject_id"))
             subjects[code] = existing or _subjects_at_stages(ctx, study, site, today)
         seeded.append(DemoStudy(study, sites, subjects))
+    # Each feature adds its own demo data, in dependency order, so the demo shows every feature.
+    seed_demo_crf(seeded, today)
+    seed_demo_randomization(seeded, today)
+    seed_demo_reminders(seeded, today)
+    seed_demo_datamanagement(seeded, today)
+    seed_demo_exports(seeded, today)
     return seeded
 
 

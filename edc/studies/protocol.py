@@ -411,11 +411,23 @@ def _item_problems(item: dict, where: str, refs: _Refs, form: dict) -> list[Prob
 # ---- public entry points ----------------------------------------------------------------
 
 
+def schedule_problems(data: dict) -> list[Problem]:
+    """The schedule must also be one the visit-schedule engine can plan from."""
+    from edc.schedule.definition import DefinitionError as ScheduleError
+    from edc.schedule.definition import from_definition
+
+    try:
+        from_definition(data)
+    except ScheduleError as exc:
+        return [Problem(exc.path, exc.message)]
+    return []
+
+
 def validate(data: Any) -> list[Problem]:
     problems = schema_problems(data)
     if problems:
         return problems
-    return reference_problems(data)
+    return reference_problems(data) or schedule_problems(data)
 
 
 def parse_text(text: str, source: str = "<text>") -> tuple[Any, list[Problem]]:

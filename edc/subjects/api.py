@@ -6,6 +6,7 @@ from rest_framework.views import APIView
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
+from edc.errors import DomainError
 from edc.subjects import selectors, services
 from edc.subjects.lifecycle import OffStudyReason, Status
 from edc.subjects.models import Subject
@@ -95,6 +96,15 @@ class SubjectTransitionView(APIView):
         body = TransitionRequest(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
+        if data["status"] == Status.RANDOMIZED:
+            # Only an allocation may make a subject randomized: it takes the slot and freezes strata.
+            raise DomainError(
+                "use_randomization_api",
+                "status",
+                "a subject becomes randomized only through the randomization API "
+                f"(POST /api/v1/studies/{study_code}/subjects/{subject_id}/randomization/)",
+                status=409,
+            )
         subject = services.transition(
             ChangeContext.api(request, reason=data.get("reason", "")),
             subject,

@@ -55,18 +55,22 @@ def test_transitions_are_audited_and_illegal_ones_refused(site_a):
     assert [(r.old_value, r.new_value) for r in rows] == [("screening", "screen_failed")]
 
 
-def test_randomizing_a_screen_failure_over_the_api_is_409(site_a, coordinator_a):
+def test_the_transitions_api_refuses_illegal_moves_and_randomization_without_allocation(
+    site_a, coordinator_a
+):
     subject = screen(site_a)
     services.transition(ChangeContext.system(), subject, "screen_failed")
     client = APIClient()
     client.force_authenticate(coordinator_a)
-    response = client.post(
-        f"/api/v1/studies/T-MINI/subjects/{subject.subject_id}/transitions/",
-        {"status": "randomized"},
-        format="json",
-    )
-    assert response.status_code == 409
-    assert response.json()["error"]["code"] == "illegal_transition"
+    url = f"/api/v1/studies/T-MINI/subjects/{subject.subject_id}/transitions/"
+    illegal = client.post(url, {"status": "registered"}, format="json")
+    assert illegal.status_code == 409
+    assert illegal.json()["error"]["code"] == "illegal_transition"
+    randomize = client.post(url, {"status": "randomized"}, format="json")
+    assert randomize.status_code == 409
+    assert randomize.json()["error"]["code"] == "use_randomization_api"
+    subject.refresh_from_db()
+    assert subject.status == "screen_failed"
 
 
 def test_a_reason_is_required_to_change_saved_consent(site_a, coordinator_a):
