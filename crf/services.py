@@ -84,6 +84,17 @@ class StaleForm(DomainError):
         )
 
 
+def _lock_subject_row(subject: Subject) -> None:
+    """Lock only the subject's row (no join: the default ordering would join and lock the
+    study row too, serialising every new form of the study)."""
+    list(
+        Subject.objects.select_for_update(of=("self",))
+        .filter(pk=subject.pk)
+        .order_by()
+        .values_list("pk", flat=True)
+    )
+
+
 def _slot_error(exc: UnknownSlot) -> DomainError:
     return DomainError(exc.code, "form", exc.message, status=404)
 
@@ -151,8 +162,10 @@ def evaluate_form(
 def _locked_instance(
     subject: Subject, event_code: str, event_repeat: int, form_code: str, form_repeat: int
 ) -> FormInstance | None:
-    return (
-        FormInstance.objects.select_for_update()
+    # No ordering: the model's default ordering joins subject and study, and FOR UPDATE would
+    # then lock their rows too and serialise every save of the study.
+    rows = list(
+        FormInstance.objects.select_for_update(of=("self",))
         .filter(
             subject=subject,
             event_code=event_code,
@@ -160,8 +173,9 @@ def _locked_instance(
             form_code=form_code,
             form_repeat=form_repeat,
         )
-        .first()
+        .order_by()
     )
+    return rows[0] if rows else None
 
 
 def _resolve(forms: StudyForms, event_code, event_repeat, form_code, form_repeat):
@@ -199,6 +213,8 @@ def save_form(
     _authorize(ctx, subject)
     today = today or timezone.localdate()
     instance = _locked_instance(subject, event_code, event_repeat, form_code, form_repeat)
+    if instance is not None:
+        instance.subject = subject  # the hooks below read it; it is the caller's, already loaded
     version_id = instance.protocol_version_id if instance else subject.protocol_version_id
     forms = study_forms(version_id)
     event, form = _resolve(forms, event_code, event_repeat, form_code, form_repeat)
@@ -207,7 +223,7 @@ def save_form(
         raise StaleForm(form["name"], event["name"], current_version, row_version)
     if instance is None:
         # A new form is guarded by the subject's row lock, as data management's lock() takes it.
-        Subject.objects.select_for_update().filter(pk=subject.pk).values_list("pk").first()
+        _lock_subject_row(subject)
     datamanagement.assert_form_writable(instance or subject)
 
     checked = evaluate_form(
@@ -309,7 +325,9 @@ def _refresh_dependents(
     system = ctx.with_reason(
         f"recalculated after {saved.form_code} at {saved.event_code} #{saved.event_repeat} changed"
     )
-    for other in FormInstance.objects.select_for_update().filter(pk__in=pks):
+    for other in (
+        FormInstance.objects.select_for_update(of=("self",)).filter(pk__in=pks).order_by("pk")
+    ):
         derived = results[other.pk]
         data = dict(other.data)
         for code in derivations.derived_codes(forms.forms[other.form_code]) & {"RSCALC", "INDORES"}:
@@ -439,7 +457,7 @@ def waive_criterion(
     """Record the sponsor's approval to enrol although one criterion is not met: the waiver and
     the protocol deviation it is, both audited. Only for a criterion that is not satisfied."""
     _require_investigator(ctx, subject)
-    Subject.objects.select_for_update().filter(pk=subject.pk).values_list("pk").first()
+    _lock_subject_row(subject)
     state = selectors.eligibility_state(subject, point)
     line = next((x for x in state.lines if x.id == criterion_id), None)
     if line is None:
@@ -549,7 +567,7 @@ def confirm_eligibility(
 def _record_confirmation(
     ctx: ChangeContext, subject: Subject, point: str
 ) -> EligibilityConfirmation:
-    Subject.objects.select_for_update().filter(pk=subject.pk).values_list("pk").first()
+    _lock_subject_row(subject)
     state = selectors.eligibility_state(subject, point)
     if state.blocking:
         raise DomainError(
@@ -620,7 +638,7 @@ def set_derived_items(
     if problems:
         raise FormInvalid(problems, [])
     if instance is None:
-        Subject.objects.select_for_update().filter(pk=subject.pk).values_list("pk").first()
+        _lock_subject_row(subject)
     datamanagement.assert_form_writable(instance or subject)
     old = instance.data if instance else {}
     data = {**old, **{k: v for k, v in cleaned.items() if v is not None}}

@@ -22,7 +22,7 @@ def test_empty_casebook_lists_every_visit_and_the_first_visit_to_do():
         "INDUCTION_RESP",
         "RANDOMIZATION",
     ]  # REIRR is for arm A only; the unscheduled visit has no occurrence yet
-    assert [f.form_code for f in book.todo] == ["dm", "lb", "stg", "tu_bl", "elig"]
+    assert [f.form_code for f in book.todo] == ["dm", "lb", "stg", "tu_bl", "elig", "wide"]
     assert {(v.event_code, v.repeat) for v in book.new_visits} == {("UNSCHEDULED", 1)}
 
 

@@ -4,6 +4,8 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from crf.models import FormInstance, FormStatus
 from crf.services import FormInvalid, WarningsNeedConfirmation, save_form
@@ -213,43 +215,74 @@ def test_cross_form_context_edit_check_uses_the_first_dose(staff, subject):
     )
 
 
-def _own(queries):
-    return [q for q in queries if "datamanagement_" not in q["sql"]]
+TRANSACTION = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
 
 
-def test_saving_a_thirty_item_form_takes_a_constant_small_number_of_queries(
-    staff, subject, django_assert_max_num_queries
+def _sql(captured):
+    """Statements that are queries: savepoints (BEGIN/COMMIT outside tests) are counted apart."""
+    return [q["sql"] for q in captured.captured_queries if not q["sql"].startswith(TRANSACTION)]
+
+
+def _save_wide(staff, subject, event, event_repeat, values, row_version, limit, *, fresh=True):
+    # A fresh user object has no cached scope, so its query counts; a request computes the
+    # scope once in the view, before the save.
+    user = type(staff).objects.get(pk=staff.pk) if fresh else staff
+    with django_assert_max(limit) as captured:
+        save_form(
+            ctx(user, "correction"),
+            subject,
+            event,
+            event_repeat,
+            "wide",
+            1,
+            values,
+            row_version=row_version,
+        )
+    return _sql(captured)
+
+
+def test_saving_a_thirty_item_form_stays_within_twelve_queries_on_the_whole_save_path(
+    staff, subject
 ):
-    """The whole save path stays within 12 queries (two of them the savepoint statements of the
-    test transaction); the CRF's own part keeps to 7 so lock, signature, verification and query
-    checks of data management fit beside it."""
+    """At a scheduled visit the whole path runs: the locked form (and subject, for a new form),
+    data management's lock check and signature/SDV clearing, the write, the audit insert and
+    the schedule's update. The scope is read once per request, by the view. One changed item or
+    six: the same count."""
+    from edc.accounts.scoping import scope_of
+
+    scope_of(staff)
     values = wide_values()
     assert len(values) == 30
-    save_form(ctx(staff), subject, "UNSCHEDULED", 2, "wide", 1, values, row_version=0)
-    runs = [
-        (1, 0, values),
-        (1, 1, {**values, "W01": "new"}),
-        (1, 2, {**values, **{f"W0{i}": f"changed {i}" for i in range(1, 6)}, "W30": "other"}),
-    ]
-    totals, own = [], []
-    for event_repeat, row_version, changed in runs:
-        fresh_user = type(staff).objects.get(pk=staff.pk)
-        with django_assert_max_num_queries(12) as captured:
-            save_form(
-                ctx(fresh_user, "correction"),
-                subject,
-                "UNSCHEDULED",
-                event_repeat,
-                "wide",
-                1,
-                changed,
-                row_version=row_version,
-            )
-        totals.append(len(captured.captured_queries))
-        own.append(len(_own(captured.captured_queries)))
-    assert max(own) <= 7, own
-    # One item changed or six: the same count.
-    assert totals[1] == totals[2] and own[1] == own[2]
+    counts = []
+    for row_version, changed in (
+        (0, values),
+        (1, {**values, "W01": "new"}),
+        (2, {**values, **{f"W0{i}": f"changed {i}" for i in range(1, 6)}, "W30": "other"}),
+    ):
+        sql = _save_wide(staff, subject, "SCREENING", 1, changed, row_version, 16, fresh=False)
+        assert len(sql) <= 12, sql
+        counts.append(len(sql))
+    assert counts[1] == counts[2]
+
+
+def test_the_crfs_own_part_of_a_save_stays_within_seven_queries(staff, subject):
+    """Without data management's and the schedule's statements (an unscheduled visit, which the
+    schedule does not track), the CRF's own save path keeps to 7 queries."""
+    values = wide_values()
+    for row_version, changed in ((0, values), (1, {**values, "W01": "new"})):
+        sql = _save_wide(staff, subject, "UNSCHEDULED", 1, changed, row_version, 12)
+        own = [q for q in sql if "datamanagement_" not in q and "reminders_" not in q]
+        assert len(own) <= 7, own
+
+
+class django_assert_max(CaptureQueriesContext):  # noqa: N801 - reads like the fixture it mirrors
+    def __init__(self, limit):
+        super().__init__(connection)
+        self.limit = limit
+
+    def __exit__(self, *exc):
+        super().__exit__(*exc)
+        assert len(self.captured_queries) <= self.limit, [q["sql"] for q in self.captured_queries]
 
 
 def wide_values():
