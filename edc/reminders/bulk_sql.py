@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from django.db import connection
 
+from edc.audit.models import AuditEvent
 from edc.reminders.models import DigestMessage, PlannedVisit, ReminderMessage
 
 _SQLITE_CHUNK = 200
@@ -23,43 +24,29 @@ def _postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-def update_statuses(
-    rows: Sequence[tuple[int, str, dt.date | None, dt.date | None]], now: dt.datetime
-) -> None:
-    """rows: (visit id, status, status_changed_on, next_check_on)."""
+def clear_rechecks(rows: Sequence[tuple[int, int]]) -> None:
+    """rows: (visit id, row_version read). A visit changed since it was read keeps its mark."""
     if not rows:
         return
     table = PlannedVisit._meta.db_table
     with connection.cursor() as cursor:
         if _postgres():
-            ids, statuses, changed, checks = (list(column) for column in zip(*rows, strict=True))
+            ids, versions = (list(column) for column in zip(*rows, strict=True))
             cursor.execute(
                 f"""
-                UPDATE {table} AS v
-                   SET status = d.status, status_changed_on = d.changed,
-                       next_check_on = d.next_check, updated_at = %s
-                  FROM unnest(%s::bigint[], %s::varchar[], %s::date[], %s::date[])
-                       AS d(id, status, changed, next_check)
-                 WHERE v.id = d.id
+                UPDATE {table} AS v SET recheck_on = NULL
+                  FROM unnest(%s::bigint[], %s::integer[]) AS d(id, version)
+                 WHERE v.id = d.id AND v.row_version = d.version
                 """,
-                [now, ids, statuses, changed, checks],
+                [ids, versions],
             )
             return
         for start in range(0, len(rows), _SQLITE_CHUNK):
             chunk = rows[start : start + _SQLITE_CHUNK]
-            values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
-            params = [value for row in chunk for value in row]
+            condition = " OR ".join(["(id = %s AND row_version = %s)"] * len(chunk))
             cursor.execute(
-                f"""
-                WITH d(id, status, changed, next_check) AS (VALUES {values})
-                UPDATE {table}
-                   SET status = (SELECT status FROM d WHERE d.id = {table}.id),
-                       status_changed_on = (SELECT changed FROM d WHERE d.id = {table}.id),
-                       next_check_on = (SELECT next_check FROM d WHERE d.id = {table}.id),
-                       updated_at = %s
-                 WHERE id IN (SELECT id FROM d)
-                """,
-                [*params, now],
+                f"UPDATE {table} SET recheck_on = NULL WHERE {condition}",
+                [value for row in chunk for value in row],
             )
 
 
@@ -115,3 +102,37 @@ def insert_digests(rows: Sequence[tuple[int, int]], day: dt.date, now: dt.dateti
             params,
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+def insert_status_audits(
+    rows: Sequence[tuple[int, str, str | None, str, int, int, int]], now: dt.datetime
+) -> None:
+    """One audit row per visit status transition made by the scan (a system change).
+    rows: (visit id, item, old status, new status, study id, site id, subject id)."""
+    if not rows:
+        return
+    if not _postgres():
+        AuditEvent.objects.bulk_create(
+            AuditEvent(
+                at=now, channel="system", action="visit_status",
+                object_type="reminders.PlannedVisit", object_id=str(visit), item=item,
+                old_value=old, new_value=new, study_id=study, site_id=site, subject_id=subject,
+            )
+            for visit, item, old, new, study, site, subject in rows
+        )  # fmt: skip
+        return
+    visits, items, olds, news, studies, sites, subjects = (list(c) for c in zip(*rows, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {AuditEvent._meta.db_table}
+                   (at, actor_id, actor_username, channel, action, study_id, site_id, subject_id,
+                    object_type, object_id, item, old_value, new_value, reason)
+            SELECT %s, NULL, '', 'system', 'visit_status', d.study, d.site, d.subject,
+                   'reminders.PlannedVisit', d.visit::text, d.item, to_jsonb(d.old), to_jsonb(d.new), ''
+              FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[],
+                          %s::bigint[], %s::bigint[], %s::bigint[])
+                   AS d(visit, item, old, new, study, site, subject)
+            """,
+            [now, visits, items, olds, news, studies, sites, subjects],
+        )

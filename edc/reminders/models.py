@@ -12,6 +12,12 @@ from django.db.models import Q
 
 from edc.schedule.windows import VisitStatus
 
+# The dates on (or, for the last two, the day after) which a visit's status changes.
+BOUNDARY_FIELDS = ("reminder_from", "window_start", "target_date", "window_end", "missed_after")
+OPEN_AND_ACTIVE = Q(
+    performed_on__isnull=True, cancelled_reason="", not_done_reason="", reminders_paused=False
+)
+
 
 class ScheduleEvent(models.Model):
     """One recorded clinical event (edc.schedule.events), e.g. a dose given or a progression.
@@ -20,8 +26,12 @@ class ScheduleEvent(models.Model):
     ones. `source` names where the event came from ("form:<id>:<n>", "subject:registered",
     "randomization"), so re-saving the same source replaces instead of duplicating."""
 
+    # Indexed by (subject, voided_at) below; a second index on the foreign key alone adds nothing.
     subject = models.ForeignKey(
-        "subjects.Subject", on_delete=models.PROTECT, related_name="schedule_events"
+        "subjects.Subject",
+        on_delete=models.PROTECT,
+        related_name="schedule_events",
+        db_index=False,
     )
     kind = models.CharField(max_length=40)
     on = models.DateField()
@@ -53,15 +63,25 @@ class ScheduleEvent(models.Model):
 class PlannedVisit(models.Model):
     """One occurrence of a schedule event for a subject, as planned by edc.schedule.planning.
 
-    `status` is the status the reminder scan last evaluated (blank before its first look);
-    `next_check_on` is the day its status can next change (null once it never will), so the
-    scan reads only the visits due for a change."""
+    Its status is never stored: it is a function of these facts and the day (domain spec §4.2).
+    The reminder scan finds the visits whose status changes on a day through the indexed
+    boundary dates (reminder_from, window_start, target_date, window_end, missed_after), and
+    the visits whose facts changed through `recheck_on`, so it writes nothing to this table."""
 
+    # The foreign keys rely on the unique (subject, event_code, sequence) and the partial site
+    # index instead of indexes of their own: fewer indexes to maintain on 10^6-10^7 rows.
     subject = models.ForeignKey(
-        "subjects.Subject", on_delete=models.PROTECT, related_name="planned_visits"
+        "subjects.Subject",
+        on_delete=models.PROTECT,
+        related_name="planned_visits",
+        db_index=False,
     )
-    study = models.ForeignKey("studies.Study", on_delete=models.PROTECT, related_name="+")
-    site = models.ForeignKey("studies.Site", on_delete=models.PROTECT, related_name="+")
+    study = models.ForeignKey(
+        "studies.Study", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    site = models.ForeignKey(
+        "studies.Site", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     event_code = models.CharField(max_length=20)
     sequence = models.PositiveIntegerField()
     name = models.CharField(max_length=200)
@@ -80,11 +100,9 @@ class PlannedVisit(models.Model):
     not_done_reason = models.CharField(max_length=200, blank=True)
     cancelled_reason = models.CharField(max_length=60, blank=True)
     reminders_paused = models.BooleanField(default=False)
-    status = models.CharField(
-        max_length=30, blank=True, choices=[(s.value, s.value) for s in VisitStatus]
-    )
-    status_changed_on = models.DateField(null=True, blank=True)
-    next_check_on = models.DateField(null=True, blank=True)
+    # Set when the visit's facts change (planned, moved, reinstated, resumed, a later occurrence
+    # done): the next scan evaluates it whatever the day; cleared by that scan.
+    recheck_on = models.DateField(null=True, blank=True)
     row_version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -102,20 +120,21 @@ class PlannedVisit(models.Model):
             ),
         ]
         indexes = [
+            *(
+                models.Index(
+                    fields=[boundary], condition=OPEN_AND_ACTIVE, name=f"planned_visit_{boundary}"
+                )
+                for boundary in BOUNDARY_FIELDS
+            ),
             models.Index(
-                fields=["next_check_on"],
-                condition=Q(next_check_on__isnull=False),
-                name="planned_visit_to_check",
+                fields=["recheck_on"],
+                condition=Q(recheck_on__isnull=False),
+                name="planned_visit_recheck",
             ),
             models.Index(
                 fields=["site", "missed_after"],
-                condition=Q(performed_on__isnull=True, cancelled_reason="", not_done_reason=""),
+                condition=OPEN_AND_ACTIVE,
                 name="planned_visit_open_by_site",
-            ),
-            models.Index(
-                fields=["subject", "target_date"],
-                condition=Q(performed_on__isnull=True, cancelled_reason="", not_done_reason=""),
-                name="planned_visit_open_by_subject",
             ),
         ]
 
@@ -140,6 +159,18 @@ class PlannedVisit(models.Model):
         return self.performed_on is None and not self.not_done and not self.cancelled
 
 
+class ScanProgress(models.Model):
+    """The last calendar day the reminder scan covered, per site time zone. The scan holds this
+    row's lock while it runs, so runs of one zone never overlap, and covers the days after it."""
+
+    timezone = models.CharField(max_length=60, unique=True)
+    last_day = models.DateField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.timezone} scanned to {self.last_day}"
+
+
 class Delivery(models.TextChoices):
     PENDING = "pending", "Waiting to be sent"
     SENT = "sent", "Sent"
@@ -148,12 +179,18 @@ class Delivery(models.TextChoices):
 
 class ReminderMessage(models.Model):
     """The e-mail about one status transition of one visit. At most one row per (visit,
-    transition): the scan inserts with ON CONFLICT DO NOTHING and sends only what it inserted."""
+    transition): the scan inserts with ON CONFLICT DO NOTHING, so a re-run or an overlapping
+    run can never queue a second message for the same transition."""
 
-    visit = models.ForeignKey(PlannedVisit, on_delete=models.PROTECT, related_name="messages")
+    # Indexed by the unique (visit, transition).
+    visit = models.ForeignKey(
+        PlannedVisit, on_delete=models.PROTECT, related_name="messages", db_index=False
+    )
     transition = models.CharField(max_length=30, choices=[(s.value, s.value) for s in VisitStatus])
     day = models.DateField()
-    site = models.ForeignKey("studies.Site", on_delete=models.PROTECT, related_name="+")
+    site = models.ForeignKey(
+        "studies.Site", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     state = models.CharField(max_length=12, choices=Delivery.choices, default=Delivery.PENDING)
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)

@@ -6,19 +6,20 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from edc.audit.context import ChangeContext
 from edc.audit.models import AuditEvent
 from edc.errors import DomainError
 from edc.reminders.event_codec import decode, encode
-from edc.reminders.models import PlannedVisit, ScheduleEvent
-from edc.reminders.timeline import next_change, window_dates
+from edc.reminders.models import OPEN_AND_ACTIVE, PlannedVisit, ScheduleEvent
+from edc.reminders.timeline import window_dates
 from edc.schedule.definition import DefinitionError, ScheduleDefinition, from_definition
 from edc.schedule.events import SAME_DAY_ORDER, ClinicalEvent
 from edc.schedule.planning import PlannedVisit as Planned
@@ -183,7 +184,14 @@ class SyncResult:
 
     @property
     def out_of_window(self) -> list[PlannedVisit]:
-        return [v for v in self.completed if v.status == VisitStatus.COMPLETED_OUT_OF_WINDOW]
+        return [v for v in self.completed if out_of_window(v)]
+
+
+def out_of_window(visit: PlannedVisit) -> bool:
+    return (
+        visit.performed_on is not None
+        and status_on(visit, visit.performed_on).code == VisitStatus.COMPLETED_OUT_OF_WINDOW
+    )
 
 
 def sync_visits(
@@ -206,12 +214,13 @@ def sync_visits(
     }
     changes = reconcile(stored.values(), planned, today)
     dirty: dict[int, PlannedVisit] = {}
+    recheck: set[int] = set()  # visits whose status may have changed with their facts
 
     for change in changes.move:
         visit = stored[(change.event_code, change.sequence)]
         _set_target(visit, change.new_target)
-        visit.next_check_on = today
         dirty[visit.pk] = visit
+        recheck.add(visit.pk)
         audit.visit(
             "schedule_target_moved",
             visit,
@@ -232,19 +241,19 @@ def sync_visits(
         result.kept.append(change)
     for cancellation in changes.cancel:
         visit = stored[(cancellation.event_code, cancellation.sequence)]
-        visit.cancelled_reason = str(cancellation.reason or NO_LONGER_PLANNED)
-        _settle(visit, today, audit)
+        with status_change(visit, today, audit):
+            visit.cancelled_reason = str(cancellation.reason or NO_LONGER_PLANNED)
         dirty[visit.pk] = visit
         result.cancelled += 1
     for closed in changes.mark_not_done:
         visit = stored[closed.key]
-        visit.not_done_reason = closed.not_done_reason or "not done"
-        _settle(visit, today, audit)
+        with status_change(visit, today, audit):
+            visit.not_done_reason = closed.not_done_reason or "not done"
         dirty[visit.pk] = visit
     for given in changes.mark_performed:
         visit = stored[given.key]
-        visit.performed_on = given.performed_on
-        _settle(visit, today, audit)
+        with status_change(visit, today, audit):
+            visit.performed_on = given.performed_on
         dirty[visit.pk] = visit
         result.completed.append(visit)
     for visit_plan in planned:
@@ -254,42 +263,49 @@ def sync_visits(
         # reconcile never reinstates; a voided stop event (a corrected entry) must.
         if visit.cancelled and visit.performed_on is None:
             audit.visit("visit_reinstated", visit, "cancelled_reason", visit.cancelled_reason, None)
-            visit.cancelled_reason = ""
-            if visit.target_date != visit_plan.target and visit_plan.target >= today:
-                audit.visit(
-                    "schedule_target_moved",
-                    visit,
-                    "target",
-                    _iso(visit.target_date),
-                    _iso(visit_plan.target),
-                )
-                _set_target(visit, visit_plan.target)
-            audit.visit("visit_status", visit, "status", visit.status or None, None)
-            visit.status, visit.status_changed_on, visit.next_check_on = "", today, today
+            with status_change(visit, today, audit):
+                visit.cancelled_reason = ""
+                if visit.target_date != visit_plan.target and visit_plan.target >= today:
+                    audit.visit(
+                        "schedule_target_moved",
+                        visit,
+                        "target",
+                        _iso(visit.target_date),
+                        _iso(visit_plan.target),
+                    )
+                    _set_target(visit, visit_plan.target)
             dirty[visit.pk] = visit
+            recheck.add(visit.pk)
         # An edited dose date re-evaluates completed vs completed out of window (§4.2).
         if (
             visit_plan.performed_on
             and visit.performed_on
             and visit.performed_on != visit_plan.performed_on
         ):
-            audit.visit(
-                "visit_performed_date_changed",
-                visit,
-                "performed_on",
-                _iso(visit.performed_on),
-                _iso(visit_plan.performed_on),
-            )
-            visit.performed_on = visit_plan.performed_on
-            _settle(visit, today, audit)
+            with status_change(visit, today, audit):
+                audit.visit(
+                    "visit_performed_date_changed",
+                    visit,
+                    "performed_on",
+                    _iso(visit.performed_on),
+                    _iso(visit_plan.performed_on),
+                )
+                visit.performed_on = visit_plan.performed_on
             dirty[visit.pk] = visit
             result.completed.append(visit)
         if visit.reminders_paused != visit_plan.reminders_paused or visit.cycle != visit_plan.cycle:
+            if visit.reminders_paused != visit_plan.reminders_paused:
+                audit.visit(
+                    "visit_reminders_paused",
+                    visit,
+                    "reminders_paused",
+                    visit.reminders_paused,
+                    visit_plan.reminders_paused,
+                )
             visit.reminders_paused = visit_plan.reminders_paused
             visit.cycle = visit_plan.cycle
-            if visit.is_open:
-                visit.next_check_on = None if visit.reminders_paused else today
             dirty[visit.pk] = visit
+            recheck.add(visit.pk)
 
     for visit in dirty.values():
         visit.row_version += 1
@@ -297,64 +313,62 @@ def sync_visits(
         PlannedVisit.objects.bulk_update(
             list(dirty.values()),
             [
-                "target_date",
-                "window_start",
-                "window_end",
-                "reminder_from",
-                "missed_after",
-                "performed_on",
-                "not_done_reason",
-                "cancelled_reason",
-                "reminders_paused",
-                "cycle",
-                "status",
-                "status_changed_on",
-                "next_check_on",
+                "target_date", "window_start", "window_end", "reminder_from", "missed_after",
+                "performed_on", "not_done_reason", "cancelled_reason", "reminders_paused", "cycle",
                 "row_version",
             ],
-        )
+        )  # fmt: skip
     created = [_new_visit(subject, p, today) for p in changes.create]
     if created:
         PlannedVisit.objects.bulk_create(created)
         for visit in created:
             audit.visit("visit_planned", visit, "target", None, _iso(visit.target_date))
-            if visit.status:
-                audit.visit("visit_status", visit, "status", None, visit.status)
+            if not visit.is_open:
+                audit.visit(
+                    "visit_status", visit, "status", None, status_on(visit, today).code.value
+                )
             if visit.performed_on:
                 result.completed.append(visit)
     result.created = len(created)
-    # A later completed occurrence, a moved target or a new anchor can change statuses of visits
-    # the scan is not due to look at yet: have it look at every open visit of the subject.
-    PlannedVisit.objects.filter(
-        Q(next_check_on__isnull=True) | Q(next_check_on__gt=today),
-        subject=subject,
-        performed_on__isnull=True,
-        cancelled_reason="",
-        not_done_reason="",
-        reminders_paused=False,
-    ).update(next_check_on=today)
+    recheck |= {v.pk for v in created}
+    done = [v for v in result.completed if v.performed_on is not None]
+    mark_for_recheck(PlannedVisit.objects.filter(subject=subject), today, recheck, done)
     return result
+
+
+def mark_for_recheck(
+    visits, today: dt.date, pks: Iterable[int], done: Iterable[PlannedVisit] = ()
+) -> None:
+    """Have the next scan evaluate these open visits whatever the day, and the open earlier
+    occurrences of each visit just done (a later completed occurrence makes them missed, §4.2)."""
+    which = Q(pk__in=list(pks))
+    for visit in done:
+        which |= Q(event_code=visit.event_code, sequence__lt=visit.sequence)
+    visits.filter(which).filter(OPEN_AND_ACTIVE).filter(
+        Q(recheck_on__isnull=True) | Q(recheck_on__gt=today)
+    ).update(recheck_on=today, row_version=F("row_version") + 1)
+
+
+@contextmanager
+def status_change(visit: PlannedVisit, today: dt.date, audit: AuditBatch) -> Iterator[None]:
+    """Audit the status change the facts changed inside the block cause (a done, cancelled or
+    not-done visit has its final status at once; no reminder follows it: a site that marks a
+    visit not done needs no message that it was missed)."""
+    before = status_on(visit, today).code
+    yield
+    after = status_on(visit, today).code
+    if after != before:
+        audit.visit("visit_status", visit, "status", before.value, after.value)
 
 
 def settle_performed(
     visit: PlannedVisit, performed_on: dt.date, today: dt.date, audit: AuditBatch
 ) -> None:
-    audit.visit(
-        "visit_performed", visit, "performed_on", _iso(visit.performed_on), _iso(performed_on)
-    )
-    visit.performed_on = performed_on
-    _settle(visit, today, audit)
-
-
-def _settle(visit: PlannedVisit, today: dt.date, audit: AuditBatch) -> None:
-    """A visit that is done, cancelled or not done has its final status now: no reminder follows
-    (a site that marks a visit not done needs no message that it was missed)."""
-    status = status_on(visit, today).code
-    if status != visit.status:
-        audit.visit("visit_status", visit, "status", visit.status or None, status.value)
-        visit.status = status.value
-        visit.status_changed_on = today
-    visit.next_check_on = next_change(visit, today)
+    with status_change(visit, today, audit):
+        audit.visit(
+            "visit_performed", visit, "performed_on", _iso(visit.performed_on), _iso(performed_on)
+        )
+        visit.performed_on = performed_on
 
 
 def _set_target(visit: PlannedVisit, target: dt.date) -> None:
@@ -385,16 +399,9 @@ def _new_visit(subject: Subject, planned: Planned, today: dt.date) -> PlannedVis
         performed_on=planned.performed_on,
         not_done_reason=planned.not_done_reason or "",
         reminders_paused=planned.reminders_paused,
-        status="",
     )
     _set_target(visit, planned.target)
-    if not visit.is_open:
-        status = status_on(visit, today).code
-        visit.status = status.value
-        visit.status_changed_on = today
-        visit.next_check_on = None
-    else:
-        visit.next_check_on = None if visit.reminders_paused else today
+    visit.recheck_on = today if visit.is_open and not visit.reminders_paused else None
     return visit
 
 

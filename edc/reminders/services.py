@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from crf.definitions import study_forms
@@ -31,16 +31,17 @@ from edc.accounts.models import Membership
 from edc.accounts.roles import Permission, Role
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
-from edc.audit.models import AuditEvent
 from edc.audit.services import record, require_reason
 from edc.errors import DomainError
 from edc.reminders import bulk_sql, emails
 from edc.reminders.form_events import affects_schedule, events_from_form, first_visit_date
 from edc.reminders.models import (
+    OPEN_AND_ACTIVE,
     Delivery,
     DigestMessage,
     PlannedVisit,
     ReminderMessage,
+    ScanProgress,
     ScheduleEvent,
 )
 from edc.reminders.schedules import (
@@ -53,12 +54,14 @@ from edc.reminders.schedules import (
     live_events,
     local_today,
     lock_subject,
+    mark_for_recheck,
+    out_of_window,
     replay_rows,
     settle_performed,
+    status_change,
     sync_visits,
     visit_label,
 )
-from edc.reminders.timeline import next_change
 from edc.schedule.definition import Anchor, EventKind
 from edc.schedule.events import (
     AnchorCorrected,
@@ -73,12 +76,13 @@ from edc.schedule.events import (
     StudyEnded,
     WithdrawalScope,
 )
-from edc.schedule.windows import VisitRecord, VisitStatus, notification_for, status_on
+from edc.schedule.windows import NOTIFIABLE_STATUSES, VisitRecord, VisitStatus, status_on
 from edc.studies.models import Site
 from edc.subjects.lifecycle import OffStudyReason, Status
 from edc.subjects.models import Subject
 
 log = logging.getLogger(__name__)
+ONE_DAY = dt.timedelta(days=1)
 
 # Subjects who must never be contacted about visits (domain spec §4.5); death_date is checked too.
 NO_CONTACT_STATUSES = frozenset({Status.OFF_STUDY.value, Status.SCREEN_FAILED.value})
@@ -244,6 +248,8 @@ def record_visit_performed(
         today = today or local_today(subject.site)
         if performed_on > today:
             raise DomainError("date_in_future", "performed_on", f"must not be after {today}")
+        if visit.performed_on is not None and visit.performed_on != performed_on:
+            require_reason(ctx)  # a change to saved data
         audit = AuditBatch(ctx, subject)
         _mark_performed(visit, performed_on, today, audit)
         result = sync_visits(
@@ -270,16 +276,15 @@ def mark_visit_not_done(
             raise DomainError(
                 "visit_closed",
                 "reason",
-                f"{visit_label(visit)} is already {visit.status or 'closed'}",
+                f"{visit_label(visit)} is already closed (performed, cancelled or not done)",
                 status=409,
             )
         today = today or local_today(subject.site)
         audit = AuditBatch(ctx.with_reason(reason), subject)
         audit.visit("visit_not_done", visit, "not_done_reason", None, reason)
-        visit.not_done_reason = reason[:200]
-        status = status_on(visit, today).code
-        audit.visit("visit_status", visit, "status", visit.status or None, status.value)
-        visit.status, visit.status_changed_on, visit.next_check_on = status.value, today, None
+        with status_change(visit, today, audit):
+            visit.not_done_reason = reason[:200]
+        visit.recheck_on = None
         visit.row_version += 1
         visit.save()
         audit.flush()
@@ -292,8 +297,10 @@ def _mark_performed(
     if visit.performed_on == performed_on:
         return
     settle_performed(visit, performed_on, today, audit)
+    visit.recheck_on = None
     visit.row_version += 1
     visit.save()
+    mark_for_recheck(PlannedVisit.objects.filter(subject_id=visit.subject_id), today, (), [visit])
 
 
 # --- hooks for the CRF save path, randomization and subject transitions -----------------------
@@ -536,7 +543,7 @@ def _record_deviations(
     ctx: ChangeContext, subject: Subject, visits: Iterable[PlannedVisit], audit: AuditBatch
 ) -> None:
     """One protocol deviation per visit completed out of window (§4.2)."""
-    late = {v.pk: v for v in visits if v.status == VisitStatus.COMPLETED_OUT_OF_WINDOW}
+    late = {v.pk: v for v in visits if out_of_window(v)}
     if not late:
         return
     references = {f"PlannedVisit:{pk}": v for pk, v in late.items()}
@@ -579,88 +586,120 @@ class ScanResult:
     evaluated: int
     transitions: int
     message_ids: tuple[int, ...]
-    withheld: int  # transitions announced to nobody: subject not to be contacted, visit closed by the site
+    withheld: int  # announceable transitions not announced: subject not to be contacted
 
     @property
     def messages(self) -> int:
         return len(self.message_ids)
 
+    def __add__(self, other: ScanResult) -> ScanResult:
+        return ScanResult(
+            day=max(self.day, other.day),
+            evaluated=self.evaluated + other.evaluated,
+            transitions=self.transitions + other.transitions,
+            message_ids=self.message_ids + other.message_ids,
+            withheld=self.withheld + other.withheld,
+        )
+
 
 _SCAN_COLUMNS = (
-    "id", "subject_id", "study_id", "site_id", "event_code", "sequence", "kind", "target_date",
-    "window_before", "window_after", "lead_days", "grace_days", "performed_on", "not_done_reason",
-    "cancelled_reason", "reminders_paused", "status", "status_changed_on", "later_done",
+    "id", "row_version", "subject_id", "study_id", "site_id", "event_code", "sequence", "kind",
+    "target_date", "window_before", "window_after", "lead_days", "grace_days", "performed_on",
+    "not_done_reason", "cancelled_reason", "reminders_paused", "recheck_on", "later_done",
     "subject__status", "subject__death_date", "subject__treatment_consent_withdrawn",
 )  # fmt: skip
 
 
 def scan(today: dt.date, *, timezone_name: str | None = None) -> ScanResult:
-    """Evaluate every visit whose status can change on `today` (sites of one time zone, or all),
-    store the new statuses with an audit row each, and insert the reminder messages to send.
+    """Announce every visit status change up to `today` (the sites of one time zone, or all).
 
-    A constant number of queries: one read, one status update, one message insert and one audit
-    insert. Visits being scanned by a concurrent run are skipped (SKIP LOCKED) and a message row
-    exists at most once per (visit, transition), so overlapping runs never announce twice."""
-    later_done = PlannedVisit.objects.filter(
-        subject_id=OuterRef("subject_id"),
-        event_code=OuterRef("event_code"),
-        sequence__gt=OuterRef("sequence"),
-        performed_on__isnull=False,
-    )
+    Statuses are not stored: a visit's status changes only on its boundary dates or when its
+    facts change (then `recheck_on` is set). Since the last day this zone was scanned, the scan
+    reads the open visits with a boundary in between plus those marked for a recheck, and
+    inserts one message per announceable transition (ON CONFLICT DO NOTHING: a transition is
+    announced once, whatever runs overlap) and one audit row per status change. Per zone a
+    constant number of queries, whatever the number of subjects; the zone's progress row is
+    locked for the run, so a concurrent run of the same zone waits and then finds nothing new."""
+    if timezone_name is not None:
+        return _scan_zone(today, timezone_name)
+    zones = sorted(set(Site.objects.order_by().values_list("timezone", flat=True).distinct()))
+    return sum((_scan_zone(today, zone) for zone in zones), ScanResult(today, 0, 0, (), 0))
+
+
+def _scan_zone(today: dt.date, zone: str) -> ScanResult:
     now = timezone.now()
     with transaction.atomic():
-        queryset = PlannedVisit.objects.filter(next_check_on__lte=today)
-        if timezone_name is not None:
-            queryset = queryset.filter(site__timezone=timezone_name)
+        ScanProgress.objects.get_or_create(timezone=zone, defaults={"last_day": today - ONE_DAY})
+        progress = ScanProgress.objects.select_for_update().get(timezone=zone)
+        last = min(progress.last_day, today)
+        boundary = Q()
+        for field in ("reminder_from", "window_start", "target_date"):
+            boundary |= Q(**{f"{field}__gt": last, f"{field}__lte": today})
+        for field in ("window_end", "missed_after"):  # the status changes the day after these
+            boundary |= Q(**{f"{field}__gte": last, f"{field}__lt": today})
+        later_done = PlannedVisit.objects.filter(
+            subject_id=OuterRef("subject_id"),
+            event_code=OuterRef("event_code"),
+            sequence__gt=OuterRef("sequence"),
+            performed_on__isnull=False,
+        )
         rows = list(
-            queryset.select_for_update(skip_locked=True, of=("self",))
+            PlannedVisit.objects.filter(site__timezone=zone)
+            .filter((OPEN_AND_ACTIVE & boundary) | Q(recheck_on__lte=today))
             .annotate(later_done=Exists(later_done))
+            .order_by()
             .values_list(*_SCAN_COLUMNS)
         )
-        updates = []
-        messages = []
-        audits = []
-        withheld = 0
+        rechecked, messages, audits, withheld = [], [], [], 0
         for row in rows:
-            (pk, subject_pk, study_pk, site_pk, code, sequence, kind, target, before, after, lead,
-             grace, performed, not_done, cancelled, paused, previous, changed_on, later,
+            (pk, version, subject_pk, study_pk, site_pk, code, sequence, kind, target, before,
+             after, lead, grace, performed, not_done, cancelled, paused, recheck, later,
              subject_status, death, no_treatment) = row  # fmt: skip
             facts = VisitRecord(
                 event_code=code, sequence=sequence, target=target, window_before=before,
                 window_after=after, lead_days=lead, grace_days=grace, performed_on=performed,
                 not_done=bool(not_done), cancelled=bool(cancelled),
             )  # fmt: skip
-            status = status_on(facts, today, later_visit_completed=later).code
-            check = None if paused else next_change(facts, today, later_visit_completed=later)
-            if status == previous:
-                updates.append((pk, previous, changed_on, check))
+            if recheck is not None:
+                rechecked.append((pk, version))
+            if paused or not_done or cancelled or performed:
                 continue
-            updates.append((pk, status.value, today, check))
-            audits.append(
-                AuditEvent(
-                    at=now, actor_username="", channel="system", action="visit_status",
-                    object_type="reminders.PlannedVisit", object_id=str(pk),
-                    item=f"{code}#{sequence} status", old_value=previous or None,
-                    new_value=status.value, study_id=study_pk, site_id=site_pk,
-                    subject_id=subject_pk,
-                )
-            )  # fmt: skip
-            if notification_for(VisitStatus(previous) if previous else None, status) is None:
-                continue
-            contactable = (
-                may_contact(subject_status, death)
-                and not not_done
-                and not paused
-                and not (no_treatment and kind == EventKind.DOSING)
+            current = status_on(facts, today, later_visit_completed=later).code
+            previous = (
+                status_on(facts, last, later_visit_completed=later).code
+                if last < today
+                else current
             )
-            if contactable:
-                messages.append((pk, status.value, site_pk))
+            if current != previous:
+                audits.append(
+                    (
+                        pk,
+                        f"{code}#{sequence} status",
+                        previous.value,
+                        current.value,
+                        study_pk,
+                        site_pk,
+                        subject_pk,
+                    )
+                )
+            elif recheck is None or current not in NOTIFIABLE_STATUSES:
+                continue
+            # A visit re-evaluated after a change of its facts announces its current status,
+            # unless that transition was announced before (the unique constraint decides).
+            if current not in NOTIFIABLE_STATUSES:
+                continue
+            if may_contact(subject_status, death) and not (
+                no_treatment and kind == EventKind.DOSING
+            ):
+                messages.append((pk, current.value, site_pk))
             else:
                 withheld += 1
-        bulk_sql.update_statuses(updates, now)
         inserted = bulk_sql.insert_messages(messages, today, now)
-        if audits:
-            AuditEvent.objects.bulk_create(audits)
+        bulk_sql.insert_status_audits(audits, now)
+        bulk_sql.clear_rechecks(rechecked)
+        if today > progress.last_day:
+            progress.last_day = today
+            progress.save(update_fields=["last_day", "updated_at"])
     return ScanResult(
         day=today,
         evaluated=len(rows),
@@ -670,9 +709,12 @@ def scan(today: dt.date, *, timezone_name: str | None = None) -> ScanResult:
     )
 
 
-def scan_sites_today(now: dt.datetime | None = None) -> list[ScanResult]:
+def scan_sites_today(now: dt.datetime | None = None) -> ScanResult:
     """Scan every site on its own calendar day (statuses change at local midnight, §4.2)."""
-    return [scan(day, timezone_name=name) for name, day in _site_days(now)]
+    results = [scan(day, timezone_name=name) for name, day in _site_days(now)]
+    return (
+        sum(results[1:], results[0]) if results else ScanResult(timezone.localdate(), 0, 0, (), 0)
+    )
 
 
 def _site_days(now: dt.datetime | None) -> list[tuple[str, dt.date]]:
@@ -715,8 +757,13 @@ def _withhold_reason(message: ReminderMessage) -> str:
         return "the visit was closed before sending"
     if visit.reminders_paused:
         return "dosing is on hold"
-    if visit.status != message.transition:
-        return f"superseded: the visit is now {visit.status}"
+    newer = (
+        ReminderMessage.objects.filter(visit_id=visit.pk, id__gt=message.pk)
+        .values_list("transition", flat=True)
+        .first()
+    )
+    if newer:
+        return f"superseded: the visit is now {newer}"
     return ""
 
 

@@ -64,6 +64,14 @@ def next_change(
     visit: VisitFacts, day: dt.date, *, later_visit_completed: bool = False
 ) -> dt.date | None:
     """The first day after `day` on which the visit's status differs, or None if it never will."""
-    if status_on(visit, day, later_visit_completed=later_visit_completed).code in FINAL_STATUSES:
-        return None
-    return min((b for b in boundaries(visit) if b > day), default=None)
+    return evaluate(visit, day, later_visit_completed=later_visit_completed)[1]
+
+
+def evaluate(
+    visit: VisitFacts, day: dt.date, *, later_visit_completed: bool = False
+) -> tuple[VisitStatus, dt.date | None]:
+    """(status on `day`, first later day with another status or None)."""
+    status = status_on(visit, day, later_visit_completed=later_visit_completed).code
+    if status in FINAL_STATUSES:
+        return status, None
+    return status, min((b for b in boundaries(visit) if b > day), default=None)

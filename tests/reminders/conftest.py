@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from edc.audit.context import ChangeContext
-from edc.reminders import services
+from edc.reminders import selectors, services
 from edc.reminders.models import PlannedVisit, ReminderMessage
 from edc.schedule.events import Consented, DoseGiven, Randomized, Registered
 from edc.studies.protocol import check_file
@@ -47,6 +47,13 @@ def enrol(site, arm, randomized_on, doses=()):
 
 def visit(subject, code, sequence):
     return PlannedVisit.objects.get(subject=subject, event_code=code, sequence=sequence)
+
+
+def status(subject, code, sequence, day):
+    """The status the subject's calendar shows for a visit on `day`."""
+    rows = selectors.subject_calendar(subject, day).rows
+    (row,) = [r for r in rows if (r.visit.event_code, r.visit.sequence) == (code, sequence)]
+    return row.code
 
 
 def targets(subject, code, *, live=True):

@@ -13,7 +13,7 @@ from edc.reminders.models import PlannedVisit
 from edc.reminders.schedules import local_today
 from edc.schedule.events import Death
 from tests.factories import SiteFactory, UserFactory, member
-from tests.reminders.conftest import SYSTEM, enrol, visit
+from tests.reminders.conftest import SYSTEM, enrol, status, visit
 
 
 @pytest.fixture
@@ -63,7 +63,10 @@ def test_site_staff_records_a_visit_not_done_with_a_reason(site, staff, client, 
     assert second.not_done_reason == ""  # refused: a reason is required
     client.post(url, {"reason": "patient admitted elsewhere"})
     second.refresh_from_db()
-    assert (second.not_done_reason, second.status) == ("patient admitted elsewhere", "missed")
+    assert (second.not_done_reason, status(subject, "PD1", 2, today)) == (
+        "patient admitted elsewhere",
+        "missed",
+    )
     entry = AuditEvent.objects.get(action="visit_not_done", object_id=str(second.pk))
     assert (entry.actor, entry.reason) == (staff, "patient admitted elsewhere")
 
