@@ -7,7 +7,7 @@ management checks). Per save it records the server-side time and the number of S
 The mix per subject: consent, demographics, vital signs, laboratory tests (37 items with
 cross-form edit checks), ECG, an adverse event, then four corrections with a reason.
 Queries count SQL statements of the whole request (session, user, scope, subject, the save,
-audit, data management, session update), without BEGIN/COMMIT. The last line is
+audit, data management, the schedule update, session update), without BEGIN/COMMIT. The last line is
 `RESULT p50_ms=… p95_ms=… queries_per_save=…`.
 """
 
@@ -169,7 +169,7 @@ def run() -> tuple[list[float], list[int]]:
         post(subject, "SCREENING", "dm", values("dm", day, ETHNIC="Zhuang"), 1, "corrected")
     print(
         f"per request also {statistics.fmean(control):.0f} transaction statements "
-        "(BEGIN/COMMIT of the save and of the session update)"
+        "(BEGIN/COMMIT/SAVEPOINT: the save, the schedule update, the session update)"
     )
     for name, runs in by_form.items():
         times = sorted(t for t, _ in runs)
