@@ -27,11 +27,11 @@ _RETRY = {
 @shared_task(name="edc.reminders.scan", **_RETRY)
 def scan(self, day: str | None = None) -> dict:
     """Scan every site on its local calendar day (or on `day`, ISO, for all sites), then send."""
-    results = [services.scan(dt.date.fromisoformat(day))] if day else services.scan_sites_today()
+    result = services.scan(dt.date.fromisoformat(day)) if day else services.scan_sites_today()
     delivered = services.deliver_reminders()
     return {
-        "transitions": sum(r.transitions for r in results),
-        "messages": sum(r.messages for r in results),
+        "transitions": result.transitions,
+        "messages": result.messages,
         "sent": delivered.sent,
         "withheld": delivered.withheld,
     }
