@@ -160,7 +160,7 @@ class DemoEntry:
 
     def __init__(self, subject: Subject, user, forms: StudyForms):
         self.subject = subject
-        self.ctx = ChangeContext(user=user, channel="web", reason="demo data")
+        self.ctx = ChangeContext(user=user, channel="web", reason="CRF demo data")
         self.forms = forms
 
     def save(
@@ -241,10 +241,13 @@ def _lesion_rows(sizes: tuple[str, ...] | None, follow_up: bool) -> list[dict]:
     return rows
 
 
+SCREENING = "SCREENING"
+
+
 def _screening(
     entry: DemoEntry, consent: dt.date, today: dt.date, *, partial: bool = False
 ) -> None:
-    event = "SCREENING"
+    event = SCREENING
     codes = entry.forms.events[event]["forms"]
     day = consent + dt.timedelta(days=1)
     # Labs must lie within 14 days before enrolment; without induction on study that is now.
@@ -434,8 +437,10 @@ def seed_demo_crf(demo_studies, today: dt.date) -> None:
         for subject in subjects:
             subject.refresh_from_db()
         screening, registered, further, failed = subjects[:4]
-        consent = screening.consents.order_by("consent_date").first().consent_date
         forms = study_forms(screening.protocol_version_id)
+        if SCREENING not in forms.events:
+            continue  # not laid out like the seed studies (e.g. a test fixture): no demo forms
+        consent = screening.consents.order_by("consent_date").first().consent_date
         _screening(DemoEntry(screening, coordinator, forms), consent, today, partial=True)
         point = entry_point(forms)
         for subject in (registered, further):

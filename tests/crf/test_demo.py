@@ -9,6 +9,7 @@ from crf.definitions import study_forms
 from crf.demo import entry_point, seed_demo_crf
 from crf.models import EligibilityConfirmation, FormInstance
 from crf.selectors import eligibility_state, eligibility_status
+from edc.audit.models import AuditEvent
 from edc.demo.services import seed_demo
 from tests.factories import load_study
 
@@ -41,3 +42,9 @@ def test_demo_fills_screening_eligibility_tumour_assessments_and_aes(caplog):
     before = FormInstance.objects.count(), EligibilityConfirmation.objects.count()
     seed_demo_crf(demos, dt.date.today())
     assert (FormInstance.objects.count(), EligibilityConfirmation.objects.count()) == before
+
+
+def test_demo_skips_studies_not_laid_out_like_the_seed_studies(study):
+    demos = seed_demo()  # the minimal fixture study: no SCREENING visit
+    seed_demo_crf(demos, dt.date.today())
+    assert not AuditEvent.objects.filter(reason="CRF demo data").exists()
