@@ -14,15 +14,15 @@ log = logging.getLogger(__name__)
 
 
 def seed_demo_reminders(demo_studies, today: dt.date | None = None) -> int:
-    """Sync the schedule of every demo subject (call after the randomization demo step, whose
-    allocations arrive through on_randomized). Returns the subjects synced. Safe to run again."""
+    """Sync the schedule of every demo subject from its lifecycle and forms (call after the CRF
+    and randomization demo steps). Returns the subjects synced. Safe to run again."""
     ctx = ChangeContext.system(reason="seed_demo")
     synced = 0
     for demo in demo_studies:
         for subjects in demo.subjects.values():
             for subject in subjects:
                 try:
-                    if services.on_subject_changed(ctx, subject, today=today) is not None:
+                    if services.sync_subject_from_records(ctx, subject, today=today) is not None:
                         synced += 1
                 except DomainError as exc:
                     log.warning("demo subject %s: %s", subject.subject_id, exc.message)

@@ -378,6 +378,19 @@ def on_subject_changed(
     return _sync_sources(ctx, subject, today, {})
 
 
+def sync_subject_from_records(
+    ctx: ChangeContext, subject: Subject, *, today: dt.date | None = None
+) -> SyncResult | None:
+    """Rebuild a subject's schedule events from what is already recorded (subject lifecycle and
+    complete forms), e.g. for data entered before this feature or by an import. Idempotent:
+    unchanged sources keep their events."""
+    result = on_subject_changed(ctx, subject, today=today)
+    forms = FormInstance.objects.filter(subject=subject).exclude(status=FormStatus.IN_PROGRESS)
+    for instance in forms.select_related("subject").order_by("id"):
+        result = on_form_saved(ctx, instance, today=today) or result
+    return result
+
+
 def _sync_sources(
     ctx: ChangeContext, subject: Subject, today: dt.date | None, extra: Mapping[str, ClinicalEvent]
 ) -> SyncResult | None:

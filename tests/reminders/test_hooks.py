@@ -1,6 +1,10 @@
 """Where schedule events come from: saved CRF forms (treatment, tumour assessment, disposition),
 randomization and subject lifecycle transitions."""
 
+import io
+
+from django.core.management import call_command
+
 from crf.models import FormInstance, FormStatus, ProtocolDeviation
 from edc.audit.models import AuditEvent
 from edc.reminders import selectors, services
@@ -248,3 +252,29 @@ def test_subject_transitions_and_randomization_become_schedule_events(site):
     ) == {"withdrawal_all_follow_up"}
     # Randomization is kept: the subject transition hook does not manage it.
     assert ("Randomized", RANDOMIZATION) in live(subject)
+
+
+def test_schedules_are_rebuilt_from_records_entered_before_the_feature(site):
+    """A subject whose lifecycle and forms were saved without the hooks (older data, an import)."""
+    consent = RANDOMIZATION - 60 * DAY
+    subject = screen(site, consent_date=consent)
+    subject_services.transition(SYSTEM, subject, "registered", on_date=consent + 10 * DAY)
+    for event, repeat, form, data in [
+        ("SCREEN", 1, "vs", {"VSDAT": consent.isoformat()}),
+        ("IMAGING", 1, "tu", {"TUDAT": "2026-05-26", "RSORRES": "SD"}),
+    ]:
+        FormInstance.objects.create(
+            subject=subject, study=subject.study, site=subject.site,
+            protocol_version_id=subject.protocol_version_id, event_code=event, event_repeat=repeat,
+            form_code=form, data=data, status=FormStatus.COMPLETE,
+        )  # fmt: skip
+    services.on_randomized(SYSTEM, subject, "IMMEDIATE", RANDOMIZATION, today=RANDOMIZATION)
+    assert visit(subject, "SCREEN", 1).performed_on is None
+
+    call_command("sync_schedules", "--study", "T-REIRR", stdout=io.StringIO())
+
+    assert visit(subject, "SCREEN", 1).performed_on == consent
+    assert visit(subject, "IMAGING", 1).performed_on == D(2026, 5, 26)
+    before = (ScheduleEvent.objects.count(), AuditEvent.objects.count())
+    services.sync_subject_from_records(SYSTEM, subject, today=D(2026, 6, 1))
+    assert (ScheduleEvent.objects.count(), AuditEvent.objects.count()) == before
