@@ -233,7 +233,7 @@ def record_visit_performed(
     with transaction.atomic():
         subject = lock_subject(visit.subject)
         _authorize(ctx, subject)
-        visit = PlannedVisit.objects.select_for_update().get(pk=visit.pk)
+        visit = PlannedVisit.objects.select_for_update(of=("self",)).get(pk=visit.pk)
         if visit.kind == EventKind.DOSING:
             raise DomainError(
                 "dose_is_an_event", "performed_on", "record the dose on the treatment form instead"
@@ -271,7 +271,7 @@ def mark_visit_not_done(
     with transaction.atomic():
         subject = lock_subject(visit.subject)
         _authorize(ctx, subject)
-        visit = PlannedVisit.objects.select_for_update().get(pk=visit.pk)
+        visit = PlannedVisit.objects.select_for_update(of=("self",)).get(pk=visit.pk)
         if not visit.is_open:
             raise DomainError(
                 "visit_closed",
@@ -530,8 +530,9 @@ def _visit_performed_from_forms(
     audit: AuditBatch,
 ) -> list[PlannedVisit]:
     row = (
-        PlannedVisit.objects.select_for_update()
+        PlannedVisit.objects.select_for_update(of=("self",))
         .filter(subject=subject, event_code=visit["code"], sequence=repeat)
+        .order_by("pk")  # the default ordering would join (and lock) the subject and study
         .first()
     )
     if row is None or row.cancelled:
