@@ -4,10 +4,10 @@ suite can prove database-level guarantees (audit triggers) on both backends."""
 from edc.settings import *  # noqa: F403
 from edc.settings import VAR_DIR
 
+# Without a TEST name Django builds this test database in memory: private to each test run.
 DATABASES["embedded"] = {  # noqa: F405
     "ENGINE": "django.db.backends.sqlite3",
-    "NAME": str(VAR_DIR / "test-embedded.sqlite3"),
-    "TEST": {"NAME": str(VAR_DIR / "test-embedded.sqlite3")},
+    "NAME": str(VAR_DIR / "embedded.sqlite3"),
 }
 EDC_DEMO = True
 # Fast hashing keeps user-heavy tests quick; one test checks the production hasher setting.
