@@ -275,6 +275,14 @@ def _event(raw: Any, path: str, arm_codes: set[str]) -> EventDefinition:
         raise DefinitionError(
             f"{path}.repeat.rolling", "only dosing events roll with the actual previous dose"
         )
+    if kind == EventKind.DOSING and anchor in _CAP_ANCHORS:
+        # The first dose date is only known once that dose is given, so such a series could
+        # never get its first target: anchor it on the date that precedes it instead.
+        raise DefinitionError(
+            f"{path}.anchor",
+            f"a dosing event cannot be anchored on {anchor.value}, which its own first dose sets; "
+            "anchor it on randomization or registration with an offset",
+        )
     if repeat is not None and kind == EventKind.DOSING and not repeat.rolling:
         raise DefinitionError(
             f"{path}.repeat.rolling",

@@ -59,6 +59,14 @@ def test_previous_dose_anchor_is_refused_with_the_rolling_hint():
     assert "rolling" in error.message
 
 
+@pytest.mark.parametrize("anchor", ["first_maintenance_dose", "first_induction_dose"])
+def test_a_dosing_series_cannot_wait_for_its_own_first_dose(anchor):
+    # Such a series would never get a first target, so no dose could ever be recorded.
+    error = _broken(lambda s: _event(s, "PD1").update(anchor=anchor))
+    assert error.path == "schedule.events[3].anchor"
+    assert "its own first dose" in error.message
+
+
 @pytest.mark.parametrize(
     ("mutate", "path"),
     [
