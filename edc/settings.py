@@ -7,6 +7,8 @@ the filesystem. DATABASE_URL and CELERY_BROKER_URL switch to PostgreSQL and Redi
 import os
 from pathlib import Path
 
+from celery.schedules import crontab
+
 from edc.config import database_from_url, env_bool, env_list, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -192,6 +194,19 @@ CELERY_BEAT_SCHEDULE: dict = {
     "heartbeat": {
         "task": "edc.heartbeat",
         "schedule": float(os.environ.get("EDC_HEARTBEAT_SECONDS", 30)),
+    },
+    # The scan is idempotent and catches up on missed days; hourly only shortens the delay.
+    # Daily at 00:05 Asia/Shanghai (CELERY_TIMEZONE is UTC); the scan works per site time zone.
+    "reminders-scan": {
+        "task": "edc.reminders.scan",
+        "schedule": crontab(minute=5)
+        if env_bool("EDC_REMINDER_SCAN_HOURLY", False)
+        else crontab(minute=5, hour=16),
+    },
+    # The overdue digest per site, 08:30 Asia/Shanghai.
+    "reminders-digest": {
+        "task": "edc.reminders.send_digest",
+        "schedule": crontab(minute=30, hour=0),
     },
 }
 

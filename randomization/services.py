@@ -23,6 +23,7 @@ from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
 from edc.audit.services import Change, record_changes, require_reason
 from edc.errors import DomainError
+from edc.reminders.services import on_randomized
 from edc.studies.models import Site, Study, StudyStatus
 from edc.subjects.lifecycle import IllegalTransition, Status, check_transition
 from edc.subjects.models import Subject
@@ -514,6 +515,13 @@ def _randomize(
     transaction.on_commit(
         partial(notifications.allocation_made, allocation.pk, crossed), robust=True
     )
+
+    # The arm's visit calendar starts after commit, outside the stratum lock; it is derived
+    # data that `manage.py sync_schedules` can always rebuild from the allocation.
+    def start_calendar() -> None:
+        on_randomized(ctx, subject, arm, subject.randomization_date)
+
+    transaction.on_commit(start_calendar, robust=True)
     if form_location is not None:
         # After commit, in its own transaction: the allocation is the record; the form's
         # derived items are a copy for the casebook, so a locked form must not undo it.

@@ -32,6 +32,14 @@ class StaleWrite(DomainError):
         )
 
 
+def _sync_schedule(ctx: ChangeContext, subject: Subject) -> None:
+    """Consent, registration, screen failure, death and going off study change the visit
+    calendar; imported here because the reminders app builds on subjects."""
+    from edc.reminders.services import on_subject_changed
+
+    on_subject_changed(ctx, subject)
+
+
 def _authorize(ctx: ChangeContext, permission: Permission, site: Site) -> None:
     if ctx.user is not None:
         scope_of(ctx.user).require(permission, site.study_id, site.pk)
@@ -166,6 +174,7 @@ def correct_consent(
         site=subject.site,
         subject=subject,
     )
+    _sync_schedule(ctx, subject)
     return consent
 
 
@@ -225,6 +234,9 @@ def transition(
         site=subject.site,
         subject=subject,
     )
+    if new_status != Status.RANDOMIZED:
+        # The allocation starts the arm's calendar itself: only it knows the arm.
+        _sync_schedule(ctx, subject)
     return subject
 
 
