@@ -10,9 +10,21 @@ from edc.web import views as web_views
 
 api_v1 = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
-    path("studies/<slug:study_code>/subjects/", subject_api.StudySubjectsView.as_view(), name="api-subjects"),
-    path("studies/<slug:study_code>/subjects/<str:subject_id>/", subject_api.SubjectDetailView.as_view(), name="api-subject"),
-    path("studies/<slug:study_code>/subjects/<str:subject_id>/transitions/", subject_api.SubjectTransitionView.as_view(), name="api-subject-transition"),
+    path(
+        "studies/<slug:study_code>/subjects/",
+        subject_api.StudySubjectsView.as_view(),
+        name="api-subjects",
+    ),
+    path(
+        "studies/<slug:study_code>/subjects/<str:subject_id>/",
+        subject_api.SubjectDetailView.as_view(),
+        name="api-subject",
+    ),
+    path(
+        "studies/<slug:study_code>/subjects/<str:subject_id>/transitions/",
+        subject_api.SubjectTransitionView.as_view(),
+        name="api-subject-transition",
+    ),
     path("", include("randomization.api_urls")),
     path("", include("crf.api_urls")),
     path("", include("edc.datamanagement.api_urls")),
@@ -26,9 +38,21 @@ urlpatterns = [
     path("admin/login/", account_views.LoginView.as_view()),
     path("admin/", admin.site.urls),
     path("studies/<slug:study_code>/", web_views.study_detail, name="study-detail"),
-    path("studies/<slug:study_code>/sites/<str:site_code>/", web_views.site_subjects, name="site-subjects"),
-    path("studies/<slug:study_code>/sites/<str:site_code>/screen/", subject_views.screen_subject, name="screen-subject"),
-    path("studies/<slug:study_code>/subjects/<str:subject_id>/", subject_views.subject_detail, name="subject-detail"),
+    path(
+        "studies/<slug:study_code>/sites/<str:site_code>/",
+        web_views.site_subjects,
+        name="site-subjects",
+    ),
+    path(
+        "studies/<slug:study_code>/sites/<str:site_code>/screen/",
+        subject_views.screen_subject,
+        name="screen-subject",
+    ),
+    path(
+        "studies/<slug:study_code>/subjects/<str:subject_id>/",
+        subject_views.subject_detail,
+        name="subject-detail",
+    ),
     path("studies/<slug:study_code>/", include("crf.urls")),
     path("studies/<slug:study_code>/", include("randomization.urls")),
     path("studies/<slug:study_code>/dm/", include("edc.datamanagement.urls")),

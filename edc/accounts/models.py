@@ -53,3 +53,6 @@ class LoginFailure(models.Model):
     username = models.CharField(max_length=150, unique=True)
     count = models.PositiveIntegerField(default=0)
     last_failure_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.username}: {self.count} failed sign-in(s)"

@@ -12,19 +12,19 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from crf.demo import seed_demo_crf
 from edc.accounts.models import Membership
 from edc.accounts.roles import Role
 from edc.accounts.services import grant_membership
 from edc.audit.context import ChangeContext
+from edc.datamanagement.demo import seed_demo_datamanagement
+from edc.exports.demo import seed_demo_exports
+from edc.reminders.demo import seed_demo_reminders
 from edc.studies.models import Site, Study
 from edc.studies.services import create_site
 from edc.subjects import services as subject_services
 from edc.subjects.lifecycle import OffStudyReason, Status
 from edc.subjects.models import Subject
-from crf.demo import seed_demo_crf
-from edc.datamanagement.demo import seed_demo_datamanagement
-from edc.exports.demo import seed_demo_exports
-from edc.reminders.demo import seed_demo_reminders
 from randomization.demo import seed_demo_randomization
 
 DEMO_PASSWORD = "demo-edc-2026"

@@ -34,9 +34,12 @@ def test_raw_sql_update_and_delete_fail_on_both_backends(alias, statement):
     pk = _write_row(alias)
     vendor = connections[alias].vendor
     assert vendor == ("postgresql" if alias == "default" else "sqlite")
-    with pytest.raises(DatabaseError, match="append-only"):
-        with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
-            cursor.execute(statement, [pk])
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(using=alias),
+        connections[alias].cursor() as cursor,
+    ):
+        cursor.execute(statement, [pk])
     assert AuditEvent.objects.using(alias).get(pk=pk).new_value == {"a": 1}
 
 

@@ -16,4 +16,4 @@ class Command(BaseCommand):
         for demo in seeded:
             count = sum(len(s) for s in demo.subjects.values())
             self.stdout.write(f"{demo.study.code}: {len(demo.sites)} sites, {count} subjects")
-        self.stdout.write("Demo users (password %r): %s" % (DEMO_PASSWORD, ", ".join(DEMO_USERS)))
+        self.stdout.write(f"Demo users (password {DEMO_PASSWORD!r}): {', '.join(DEMO_USERS)}")
