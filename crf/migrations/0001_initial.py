@@ -5,38 +5,108 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('studies', '0001_initial'),
-        ('subjects', '0001_initial'),
+        ("studies", "0001_initial"),
+        ("subjects", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='FormInstance',
+            name="FormInstance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_code', models.CharField(max_length=20)),
-                ('event_repeat', models.PositiveIntegerField(default=1)),
-                ('form_code', models.CharField(max_length=40)),
-                ('form_repeat', models.PositiveIntegerField(default=1)),
-                ('status', models.CharField(choices=[('in_progress', 'In progress'), ('complete', 'Complete'), ('not_done', 'Not done'), ('removed', 'Removed')], default='in_progress', max_length=12)),
-                ('data', models.JSONField(default=dict)),
-                ('row_version', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('protocol_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='studies.protocolversion')),
-                ('site', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='studies.site')),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='studies.study')),
-                ('subject', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='forms', to='subjects.subject')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("event_code", models.CharField(max_length=20)),
+                ("event_repeat", models.PositiveIntegerField(default=1)),
+                ("form_code", models.CharField(max_length=40)),
+                ("form_repeat", models.PositiveIntegerField(default=1)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("in_progress", "In progress"),
+                            ("complete", "Complete"),
+                            ("not_done", "Not done"),
+                            ("removed", "Removed"),
+                        ],
+                        default="in_progress",
+                        max_length=12,
+                    ),
+                ),
+                ("data", models.JSONField(default=dict)),
+                ("row_version", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "protocol_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="studies.protocolversion",
+                    ),
+                ),
+                (
+                    "site",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="studies.site",
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="studies.study",
+                    ),
+                ),
+                (
+                    "subject",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="forms",
+                        to="subjects.subject",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['subject', 'event_code', 'event_repeat', 'form_code', 'form_repeat'],
-                'indexes': [models.Index(fields=['study', 'form_code'], name='crf_formins_study_i_d699ee_idx'), models.Index(fields=['site', 'status'], name='crf_formins_site_id_f4644b_idx')],
-                'constraints': [models.UniqueConstraint(fields=('subject', 'event_code', 'event_repeat', 'form_code', 'form_repeat'), name='form_instance_unique_slot'), models.CheckConstraint(condition=models.Q(('status__in', ['in_progress', 'complete', 'not_done', 'removed'])), name='form_instance_status_valid'), models.CheckConstraint(condition=models.Q(('row_version__gte', 1)), name='form_instance_row_version_positive')],
+                "ordering": ["subject", "event_code", "event_repeat", "form_code", "form_repeat"],
+                "indexes": [
+                    models.Index(
+                        fields=["study", "form_code"], name="crf_formins_study_i_d699ee_idx"
+                    ),
+                    models.Index(fields=["site", "status"], name="crf_formins_site_id_f4644b_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=(
+                            "subject",
+                            "event_code",
+                            "event_repeat",
+                            "form_code",
+                            "form_repeat",
+                        ),
+                        name="form_instance_unique_slot",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("status__in", ["in_progress", "complete", "not_done", "removed"])
+                        ),
+                        name="form_instance_status_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("row_version__gte", 1)),
+                        name="form_instance_row_version_positive",
+                    ),
+                ],
             },
         ),
     ]
