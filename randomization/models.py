@@ -188,6 +188,9 @@ class Allocation(models.Model):
     channel = models.CharField(max_length=10)
     # What the eligibility gate saw: confirmation id, signer, time, waived criteria.
     eligibility = models.JSONField(default=dict)
+    # List-use thresholds (80, 100 %) this allocation reached: the study admin is e-mailed about
+    # each after commit, so a retried notification task knows them from the row alone.
+    list_alerts = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["stratum", "sequence"]

@@ -8,6 +8,7 @@ are the last line against a subject randomized twice or a slot used twice.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import partial
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import scope_of
@@ -48,9 +50,11 @@ from randomization.models import (
     Slot,
     Stratum,
 )
-from randomization.strata import FormLocation, check_caller_strata, crf_strata_and_form
+from randomization.strata import check_caller_strata, crf_strata, crf_strata_and_form
 
 ALERT_THRESHOLDS = (80, 100)
+
+log = logging.getLogger(__name__)
 
 
 def _refuse(code: str, field: str, message: str, status: int = 409) -> DomainError:
@@ -429,7 +433,7 @@ def _randomize(
     enrolment_model = study.definition.get("enrolment_model", "enrol_after_induction")
     check_transition(subject.status, Status.RANDOMIZED, enrolment_model)
     verdict = require_eligible(subject)
-    levels, form_location = crf_strata_and_form(subject, params)
+    levels = crf_strata(subject, params)
     check_caller_strata(levels, sent_strata, params, site.code)
     stratum_key = scheme_params.stratum_key(params, levels, site.code)
     frozen_values = {**levels, "site": site.code}
@@ -478,6 +482,7 @@ def _randomize(
             )
         arm, sequence = slot.arm, slot.sequence
     now = timezone.now()
+    crossed = _advance(stratum, sequence)
     allocation = Allocation.objects.create(
         subject=subject,
         study=study,
@@ -494,8 +499,9 @@ def _randomize(
         randomized_at=now,
         channel=ctx.channel,
         eligibility=verdict.snapshot,
+        list_alerts=crossed or None,
     )
-    crossed = _advance(stratum, sequence)
+    stratum.save(update_fields=_STRATUM_PROGRESS)
     record_changes(
         ctx,
         "randomize",
@@ -512,45 +518,64 @@ def _randomize(
         site=site,
         subject=subject,
     )
-    transaction.on_commit(
-        partial(notifications.allocation_made, allocation.pk, crossed), robust=True
-    )
-
-    # The arm's visit calendar starts after commit, outside the stratum lock; it is derived
-    # data that `manage.py sync_schedules` can always rebuild from the allocation.
-    def start_calendar() -> None:
-        on_randomized(ctx, subject, arm, subject.randomization_date)
-
-    transaction.on_commit(start_calendar, robust=True)
-    if form_location is not None:
-        # After commit, in its own transaction: the allocation is the record; the form's
-        # derived items are a copy for the casebook, so a locked form must not undo it.
-        transaction.on_commit(
-            partial(_write_to_randomization_form, ctx, allocation.pk, form_location), robust=True
-        )
+    # Derived items, the visit calendar and e-mails follow from the committed allocation in a
+    # Celery worker: the request (and the stratum lock) does not wait for them.
+    transaction.on_commit(partial(_enqueue_after_allocation, allocation.pk), robust=True)
     return AllocationResult(allocation, True)
+
+
+def _enqueue_after_allocation(allocation_id: int) -> None:
+    from randomization.tasks import after_allocation as task
+
+    try:
+        task.delay(allocation_id)
+    except (OperationalError, OSError):
+        # Without a broker the work is done here, as before there was a queue: an allocation
+        # must not go unannounced because the queue is down.
+        log.exception(
+            "broker unavailable; after-allocation work for %s runs in the request", allocation_id
+        )
+        after_allocation(allocation_id)
+
+
+def after_allocation(allocation_id: int) -> None:
+    """Everything derived from a committed allocation (run by ``tasks.after_allocation``):
+    the randomization form's derived items, the arm's visit calendar, then the e-mails.
+
+    The first two are idempotent, so a retried task repeats at most an e-mail."""
+    allocation = Allocation.objects.select_related(
+        "subject__site", "subject__study", "randomized_by", "scheme", "stratum"
+    ).get(pk=allocation_id)
+    subject = allocation.subject
+    ctx = ChangeContext(allocation.randomized_by, allocation.channel)
+    _write_to_randomization_form(ctx, allocation)
+    on_randomized(ctx, subject, allocation.arm, subject.randomization_date)
+    notifications.allocation_made(allocation_id, list(allocation.list_alerts or []))
 
 
 DERIVED_ITEMS = ("RNDDAT", "RNDNO", "RNDARM")
 
 
-def _write_to_randomization_form(
-    ctx: ChangeContext, allocation_pk: int, location: FormLocation
-) -> None:
-    """Copy date, randomization number and arm into the form's derived items, where it has
-    them (RNDDAT, RNDNO, RNDARM)."""
+def _write_to_randomization_form(ctx: ChangeContext, allocation: Allocation) -> None:
+    """Copy date, randomization number and arm into the derived items (RNDDAT, RNDNO, RNDARM)
+    of the randomization form the strata were read from, where the form has them."""
+    from crf.definitions import study_forms
     from crf.services import set_derived_items
     from edc.studies.protocol import form_items
 
-    allocation = Allocation.objects.select_related(
-        "subject__study__current_version", "stratum"
-    ).get(pk=allocation_pk)
     subject = allocation.subject
+    try:
+        _, location = crf_strata_and_form(subject, allocation.scheme.params)
+    except DomainError as exc:
+        log.warning("allocation %s: no randomization form to copy to (%s)", allocation.pk, exc)
+        return
+    if location is None:
+        return
     event_code, event_repeat, form_code, form_repeat = location
-    form = next(
-        (f for f in subject.study.definition.get("forms", []) if f["code"] == form_code), None
-    )
-    derived = {code for code, item in form_items(form or {}).items() if item.get("derived")}
+    form = study_forms(subject.protocol_version_id).forms.get(form_code, {})
+    derived = {code for code, item in form_items(form).items() if item.get("derived")}
+    if not derived & set(DERIVED_ITEMS):
+        return
     ordinal = Stratum.objects.filter(
         scheme_id=allocation.scheme_id, pk__lte=allocation.stratum_id
     ).count()
@@ -561,25 +586,32 @@ def _write_to_randomization_form(
     }
     wanted = {code: value for code, value in values.items() if code in derived and value}
     if wanted:
-        set_derived_items(ctx, subject, event_code, event_repeat, form_code, form_repeat, wanted)
+        try:
+            set_derived_items(
+                ctx, subject, event_code, event_repeat, form_code, form_repeat, wanted
+            )
+        except DomainError as exc:
+            # The allocation is the record and stands; the copy is for the casebook (e.g. a
+            # form locked by data management keeps its values), so it is logged, not retried.
+            log.warning("allocation %s: derived items not written (%s)", allocation.pk, exc)
+
+
+_STRATUM_PROGRESS = ["next_sequence", "alerted_80", "alerted_100"]
 
 
 def _advance(stratum: Stratum, sequence: int) -> list[int]:
-    """Move the cursor past ``sequence``; return the alert thresholds crossed just now."""
+    """Move the cursor past ``sequence`` (saved by the caller); return the list-use alert
+    thresholds crossed just now."""
     stratum.next_sequence = sequence + 1
-    fields = ["next_sequence"]
     crossed = []
     if stratum.slots_total:
         used = stratum.next_sequence - 1
         if not stratum.alerted_80 and used * 100 >= 80 * stratum.slots_total:
             stratum.alerted_80 = True
-            fields.append("alerted_80")
             crossed.append(80)
         if not stratum.alerted_100 and used >= stratum.slots_total:
             stratum.alerted_100 = True
-            fields.append("alerted_100")
             crossed.append(100)
-    stratum.save(update_fields=fields)
     return crossed
 
 

@@ -21,6 +21,7 @@ from randomization.services import (
     randomize,
     withdraw_slot,
 )
+from randomization.tasks import after_allocation
 from tests.factories import PASSWORD, UserFactory, member
 from tests.randomization.conftest import FIXED_SEED
 from tests.randomization.helpers import registered_subject, store_form
@@ -211,10 +212,12 @@ def test_exhausted_list_refuses_and_admin_is_mailed_at_80_and_100_percent(
     assert total >= 5
     subjects = [registered_subject(site_a, "CR") for _ in range(total + 1)]
     mail.outbox.clear()
-    for subject in subjects[:total]:
-        randomize(ctx_of(coordinator_a), subject)
+    made = [randomize(ctx_of(coordinator_a), s).allocation for s in subjects[:total]]
     error = refusal(lambda: randomize(ctx_of(coordinator_a), subjects[-1]))
     assert (error.code, error.status) == ("list_exhausted", 409)
+    assert mail.outbox == [], "e-mails are the worker's job, not the request's"
+    for allocation in made:
+        after_allocation(allocation.pk)
     alerts = [m for m in mail.outbox if "list" in m.subject and "used" in m.subject]
     assert [m.subject.split(" list ")[1].split("%")[0] for m in alerts] == ["80", "100"]
     assert all(m.to == ["admin@example.org"] for m in alerts)
@@ -223,11 +226,14 @@ def test_exhausted_list_refuses_and_admin_is_mailed_at_80_and_100_percent(
     assert "Arm" in site_mails[0].body
 
 
-def test_site_staff_are_mailed_after_commit(
+def test_site_staff_are_mailed_by_the_task_queued_at_commit(
     pool, coordinator_a, site_a, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True) as queued:
         allocation = randomize(ctx_of(coordinator_a), pool[0]).allocation
+    # The commit hook only queued the task (on the real broker): nothing was sent in the request.
+    assert len(queued) == 1 and mail.outbox == []
+    after_allocation(allocation.pk)
     (message,) = mail.outbox
     assert message.to == [site_a.staff_email]
     assert pool[0].subject_id in message.subject and allocation.arm in message.body
@@ -309,12 +315,35 @@ def test_the_allocation_is_copied_into_the_forms_derived_items(
     with django_capture_on_commit_callbacks(execute=True):
         allocation = randomize(ctx_of(staff), subject).allocation
     form = FormInstance.objects.get(subject=subject, form_code="randomization")
+    assert "RNDARM" not in form.data, "the copy is the worker's job, not the request's"
+    after_allocation(allocation.pk)
+    after_allocation(allocation.pk)  # a retried task changes nothing more
+    form.refresh_from_db()
     subject.refresh_from_db()
     ordinal = sorted(["response=CR", "response=PR"]).index("response=PR") + 1
     assert form.data["RNDARM"] == allocation.arm
     assert form.data["RNDNO"] == f"{ordinal:02d}-{allocation.sequence:03d}"
     assert form.data["RNDDAT"] == subject.randomization_date.isoformat()
     assert form.data["STRESP"] == "PR"
+    copied = AuditEvent.objects.filter(action="derived_update", subject=subject)
+    assert sorted(copied.values_list("item", flat=True)) == ["RNDARM", "RNDDAT", "RNDNO"]
+    assert {e.actor for e in copied} == {staff} and {e.channel for e in copied} == {"api"}
+
+
+def test_the_task_starts_the_arms_calendar_on_the_randomization_date(pool, coordinator_a):
+    from edc.reminders.models import ScheduleEvent
+
+    allocation = randomize(ctx_of(coordinator_a), pool[0]).allocation
+    assert not ScheduleEvent.objects.filter(subject=pool[0], source="randomization").exists()
+    after_allocation(allocation.pk)
+    after_allocation(allocation.pk)
+    subject = Subject.objects.get(pk=pool[0].pk)
+    (event,) = ScheduleEvent.objects.filter(
+        subject=subject, source="randomization", voided_at__isnull=True
+    )
+    assert event.on == subject.randomization_date
+    assert event.payload == {"arm": allocation.arm}
+    assert event.recorded_by == coordinator_a
 
 
 def test_allocation_date_is_the_sites_local_date(pool, coordinator_a):
