@@ -411,7 +411,6 @@ def record_deviation(
         raise DomainError("invalid", "kind", f"unknown deviation kind {kind!r}")
     if not description.strip():
         raise DomainError("required", "description", "a deviation needs a description")
-    user = ctx.user if ctx.user is not None and ctx.user.is_authenticated else None
     deviation = ProtocolDeviation.objects.create(
         subject=subject,
         study_id=subject.study_id,
@@ -421,7 +420,7 @@ def record_deviation(
         detected_at=detected_at or timezone.now(),
         source=source,
         reference=reference,
-        recorded_by=user,
+        recorded_by=ctx.actor,
     )
     record_changes(
         ctx,

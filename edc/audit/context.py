@@ -33,5 +33,11 @@ class ChangeContext:
         return replace(self, reason=reason)
 
     @property
+    def actor(self) -> AbstractBaseUser | None:
+        """The user a stored row names as its author: None for system work and anonymous users."""
+        user = self.user
+        return user if user is not None and user.is_authenticated else None
+
+    @property
     def username(self) -> str:
         return getattr(self.user, "username", "") if self.user is not None else ""

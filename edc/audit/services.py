@@ -3,6 +3,7 @@ the change it describes commit or roll back together."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -37,33 +38,33 @@ class Change:
     new: Any
 
 
-def _row(
+def audit_row(
     ctx: ChangeContext,
     action: str,
-    obj_type: str,
-    obj_id: Any,
-    scope: dict,
-    item: str,
-    old: Any,
-    new: Any,
-    at,
+    *,
+    object_type: str,
+    object_id: Any = None,
+    item: str = "",
+    old: Any = None,
+    new: Any = None,
+    at: dt.datetime,
+    **scope: Any,
 ) -> AuditEvent:
-    user = ctx.user if ctx.user is not None and ctx.user.is_authenticated else None
+    """An unsaved audit row, for callers that write many rows about several objects with one
+    INSERT. `scope` is study/site/subject (objects) or study_id/site_id/subject_id."""
     return AuditEvent(
         at=at,
-        actor=user,
+        actor=ctx.actor,
         actor_username=ctx.username,
         channel=ctx.channel,
         action=action,
-        object_type=obj_type,
-        object_id="" if obj_id is None else str(obj_id),
+        object_type=object_type,
+        object_id="" if object_id is None else str(object_id),
         item=item,
         old_value=old,
         new_value=new,
         reason=ctx.reason or "",
-        study=scope.get("study"),
-        site=scope.get("site"),
-        subject=scope.get("subject"),
+        **scope,
     )
 
 
@@ -80,8 +81,19 @@ def record(
     site=None,
     subject=None,
 ) -> AuditEvent:
-    scope = {"study": study, "site": site, "subject": subject}
-    row = _row(ctx, action, object_type, object_id, scope, item, old, new, timezone.now())
+    row = audit_row(
+        ctx,
+        action,
+        object_type=object_type,
+        object_id=object_id,
+        item=item,
+        old=old,
+        new=new,
+        at=timezone.now(),
+        study=study,
+        site=site,
+        subject=subject,
+    )
     row.save(force_insert=True)
     return row
 
@@ -99,9 +111,21 @@ def record_changes(
 ) -> list[AuditEvent]:
     """One INSERT for every changed item of one object."""
     now = timezone.now()
-    scope = {"study": study, "site": site, "subject": subject}
     rows = [
-        _row(ctx, action, object_type, object_id, scope, c.item, c.old, c.new, now) for c in changes
+        audit_row(
+            ctx,
+            action,
+            object_type=object_type,
+            object_id=object_id,
+            item=c.item,
+            old=c.old,
+            new=c.new,
+            at=now,
+            study=study,
+            site=site,
+            subject=subject,
+        )
+        for c in changes
     ]
     if rows:
         AuditEvent.objects.bulk_create(rows)

@@ -28,7 +28,7 @@ from edc.accounts.roles import Permission, permissions_of
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
 from edc.audit.models import AuditEvent
-from edc.audit.services import require_reason
+from edc.audit.services import audit_row, require_reason
 from edc.datamanagement import content_hash
 from edc.datamanagement.item_paths import item_and_row
 from edc.datamanagement.models import (
@@ -93,20 +93,16 @@ class _Audit:
 def _audit(ctx: ChangeContext, entries: Iterable[_Audit]) -> list[AuditEvent]:
     """One INSERT for audit rows about several objects (record_changes covers one object)."""
     now = timezone.now()
-    user = ctx.user if ctx.user is not None and ctx.user.is_authenticated else None
     rows = [
-        AuditEvent(
-            at=now,
-            actor=user,
-            actor_username=ctx.username,
-            channel=ctx.channel,
-            action=e.action,
+        audit_row(
+            ctx,
+            e.action,
             object_type=e.object_type,
-            object_id="" if e.object_id is None else str(e.object_id),
+            object_id=e.object_id,
             item=e.item,
-            old_value=e.old,
-            new_value=e.new,
-            reason=ctx.reason or "",
+            old=e.old,
+            new=e.new,
+            at=now,
             study_id=e.study_id,
             site_id=e.site_id,
             subject_id=e.subject_id,
@@ -430,7 +426,7 @@ def raise_query(
         _check_assignee(assignee, form.study_id, form.site_id)
     assert_form_writable(form)
     now = timezone.now()
-    raiser = ctx.user if ctx.user is not None and ctx.user.is_authenticated else None
+    raiser = ctx.actor
     query = Query.objects.create(
         study_id=form.study_id,
         site_id=form.site_id,
@@ -482,7 +478,7 @@ def act_on_query(ctx: ChangeContext, query: Query, action: str, text: str = "") 
     if target in (QueryStatus.CLOSED, QueryStatus.CANCELLED):
         query.closed_at = now
     query.save(update_fields=["status", "updated_at", "closed_at"])
-    author = ctx.user if ctx.user is not None and ctx.user.is_authenticated else None
+    author = ctx.actor
     QueryMessage.objects.create(
         query=query,
         action=step.value,
@@ -870,7 +866,7 @@ def lock(ctx: ChangeContext, level: str, target: Any, reason: str = "") -> Lock:
             "target",
             f"{unresolved} query(ies) are still open or answered here; close or cancel them first",
         )
-    new = Lock(level=level, reason=ctx.reason, locked_by=_user_or_none(ctx), **fields)
+    new = Lock(level=level, reason=ctx.reason, locked_by=ctx.actor, **fields)
     entries = []
     if level == LockLevel.STUDY:
         study = Study.objects.select_for_update().get(pk=fields["study_id"])
@@ -910,10 +906,6 @@ def _same_lock_target(level: LockLevel, fields: dict) -> dict:
     return {column: fields[column]}
 
 
-def _user_or_none(ctx: ChangeContext):
-    return ctx.user if ctx.user is not None and ctx.user.is_authenticated else None
-
-
 @transaction.atomic
 def unlock(ctx: ChangeContext, lock: Lock, reason: str) -> Lock:
     """Release a lock (data managers); the reason is required and audited."""
@@ -924,7 +916,7 @@ def unlock(ctx: ChangeContext, lock: Lock, reason: str) -> Lock:
     if lock.unlocked_at is not None:
         raise Conflict("not_locked", "lock", "this lock was already released")
     lock.unlocked_at = timezone.now()
-    lock.unlocked_by = _user_or_none(ctx)
+    lock.unlocked_by = ctx.actor
     lock.unlock_reason = ctx.reason.strip()
     lock.save(update_fields=["unlocked_at", "unlocked_by", "unlock_reason"])
     entries = [_lock_audit(lock, "unlock", "unlocked_at", None, lock.unlocked_at.isoformat())]

@@ -348,10 +348,9 @@ def start_export(
     chosen = parse_formats(formats)
     if not export.sites:
         raise DomainError("no_sites", "sites", "this study has no site to export yet")
-    user = ctx.user if ctx.user is not None and ctx.user.is_authenticated else None
     job = ExportJob.objects.create(
         study=study,
-        requested_by=user,
+        requested_by=ctx.actor,
         requested_by_name=ctx.username,
         channel=ctx.channel,
         all_sites=export.all_sites,

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from edc.audit.context import ChangeContext
 from edc.audit.models import AuditEvent
+from edc.audit.services import audit_row
 from edc.errors import DomainError
 from edc.reminders.event_codec import decode, encode
 from edc.reminders.models import OPEN_AND_ACTIVE, PlannedVisit, ScheduleEvent
@@ -134,20 +135,16 @@ class AuditBatch:
     def add(
         self, action: str, object_type: str, object_id: Any, item: str, old: Any, new: Any
     ) -> None:
-        user = self.ctx.user
         self.rows.append(
-            AuditEvent(
-                at=self.at,
-                actor=user if user is not None and user.is_authenticated else None,
-                actor_username=self.ctx.username,
-                channel=self.ctx.channel,
-                action=action,
+            audit_row(
+                self.ctx,
+                action,
                 object_type=object_type,
-                object_id=str(object_id),
+                object_id=object_id,
                 item=item,
-                old_value=old,
-                new_value=new,
-                reason=self.ctx.reason or "",
+                old=old,
+                new=new,
+                at=self.at,
                 study_id=self.subject.study_id,
                 site_id=self.subject.site_id,
                 subject_id=self.subject.pk,
@@ -430,7 +427,6 @@ def event_row(
     ctx: ChangeContext, subject: Subject, event: ClinicalEvent, source: str
 ) -> ScheduleEvent:
     kind, on, payload = encode(event)
-    user = ctx.user if ctx.user is not None and ctx.user.is_authenticated else None
     return ScheduleEvent(
         subject=subject,
         kind=kind,
@@ -438,5 +434,5 @@ def event_row(
         payload=payload,
         source=source,
         recorded_at=timezone.now(),
-        recorded_by=user,
+        recorded_by=ctx.actor,
     )

@@ -566,7 +566,6 @@ def _record_deviations(
             "reference", flat=True
         )
     )
-    user = ctx.user if ctx.user is not None and ctx.user.is_authenticated else None
     now = timezone.now()
     for reference, visit in references.items():
         if reference in known:
@@ -586,7 +585,7 @@ def _record_deviations(
             detected_at=now,
             source="schedule",
             reference=reference,
-            recorded_by=user,
+            recorded_by=ctx.actor,
         )
         audit.add("create", "crf.ProtocolDeviation", deviation.pk, "kind", None, deviation.kind)
 

@@ -65,7 +65,7 @@ def load_study_definition(ctx: ChangeContext, data: dict, *, source_name: str) -
         sha256=digest,
         source_name=source_name,
         definition=data,
-        loaded_by=ctx.user if ctx.user is not None and ctx.user.is_authenticated else None,
+        loaded_by=ctx.actor,
     )
     changes = [
         Change(name, getattr(study, name), value)
