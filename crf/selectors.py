@@ -6,7 +6,10 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -23,12 +26,12 @@ from crf.models import (
 from crf.rules import eligibility as eligibility_rules
 from crf.rules.expressions import SubjectData
 from crf.study_forms import StudyForms, UnknownSlot
-from crf.subject_record import StoredForm, build_subject_data, first_dose_date
+from crf.subject_record import StoredForm, build_subject_data, first_dose_date, rule_references
 from edc.audit.models import AuditEvent
 from edc.datamanagement import selectors as datamanagement_selectors
 from edc.datamanagement.content_hash import canonical_json
 from edc.subjects import selectors as subject_selectors
-from edc.subjects.models import Subject
+from edc.subjects.models import Consent, Subject
 
 _STORED_FIELDS = ("pk", "form_code", "event_code", "event_repeat", "form_repeat", "data")
 
@@ -240,6 +243,8 @@ class EligibilityState:
     lines: list[CriterionLine]
     confirmation: EligibilityConfirmation | None
     as_of: dt.date
+    # Versions of everything the evaluation read (see `_inputs`); signed with the results.
+    inputs: dict | None = None
 
     @property
     def blocking(self) -> list[CriterionLine]:
@@ -247,11 +252,14 @@ class EligibilityState:
 
     @property
     def snapshot(self) -> dict:
-        return {
+        snapshot = {
             "subject": self.subject.subject_id,
             "point": self.point,
             "criteria": [line.snapshot() for line in self.lines],
         }
+        if self.inputs is not None:
+            snapshot["inputs"] = self.inputs
+        return snapshot
 
     @property
     def outcome_key(self) -> list[list]:
@@ -286,25 +294,107 @@ def snapshot_sha256(snapshot: dict) -> str:
     return hashlib.sha256(canonical_json(snapshot)).hexdigest()
 
 
+@dataclass(frozen=True)
+class EligibilityReads:
+    """What the criteria due at a point read: forms (by code), and whether a result can change
+    with the calendar day alone (a rule reads today or a date taken as today until recorded)."""
+
+    form_codes: frozenset[str]
+    by_day: bool
+
+
+def _due_criteria(forms: StudyForms, point: str) -> list[dict]:
+    # A register-before-induction study checks only first-dose criteria at the (induction)
+    # first dose, which comes before randomization.
+    only_here = (
+        point == "first_dose"
+        and forms.definition.get("enrolment_model") == "register_before_induction"
+    )
+    return [
+        c
+        for c in forms.definition.get("eligibility", [])
+        if eligibility_rules.is_due(c, point, only_at_point=only_here)
+    ]
+
+
+@lru_cache(maxsize=256)
+def eligibility_reads(protocol_version_id: int, point: str) -> EligibilityReads:
+    """Per protocol version (which never changes once loaded) and point."""
+    forms = study_forms(protocol_version_id)
+    # Treatment forms give the first dose date, a context date of the rules.
+    codes = {f["code"] for f in forms.forms_of_kind("treatment")}
+    dates: set[str] = set()
+    for criterion in _due_criteria(forms, point):
+        if "rule" in criterion:
+            found, context = rule_references(criterion["rule"])
+            codes |= found
+            dates |= context
+        if "attestation" in criterion:
+            codes.add(criterion["attestation"]["form"])
+    # The consent date is a versioned row; every other context date may be today's.
+    return EligibilityReads(frozenset(codes), bool(dates - {"consent_date"}))
+
+
+def _inputs(
+    subject: Subject,
+    reads: EligibilityReads,
+    today: dt.date,
+    *,
+    forms: tuple[int, int],
+    consents: tuple[int, int],
+    waivers: int,
+) -> dict:
+    """The versions of everything an evaluation read. Forms, consents and subjects move their
+    row_version on every change and are never deleted, waivers are only ever added: so
+    (count, sum of row versions) changes whenever any of them does, and equal inputs give equal
+    results without evaluating the rules again."""
+    return {
+        "protocol_version": subject.protocol_version_id,
+        "subject_row_version": subject.row_version,
+        "forms": list(forms),
+        "consents": list(consents),
+        "waivers": waivers,
+        "day": today.isoformat() if reads.by_day else None,
+    }
+
+
+def _counted(rows: Iterable[int]) -> tuple[int, int]:
+    versions = list(rows)
+    return len(versions), sum(versions)
+
+
 def eligibility_state(
     subject: Subject, point: str, *, today: dt.date | None = None
 ) -> EligibilityState:
     """The criteria due at `point` evaluated on the subject's current data, with waivers and the
     latest confirmation. Dates of events not yet recorded are taken as today (the intended date).
     A register-before-induction study checks only first-dose criteria at the (induction) first
-    dose, which comes before randomization. Five queries."""
+    dose, which comes before randomization. Four queries."""
     if point not in ELIGIBILITY_POINTS:
         raise Http404(f"unknown eligibility point {point!r}")
     today = today or timezone.localdate()
-    forms, data = subject_data(subject, today=today, intended={_INTENDED_DATE[point]: today})
-    criteria = forms.definition.get("eligibility", [])
-    only_here = (
-        point == "first_dose"
-        and forms.definition.get("enrolment_model") == "register_before_induction"
+    forms = study_forms(subject.protocol_version_id)
+    reads = eligibility_reads(subject.protocol_version_id, point)
+    # Each version count comes from the same statement as the data it stands for.
+    rows = list(
+        FormInstance.objects.filter(subject=subject).values_list(
+            *_STORED_FIELDS, "status", "row_version"
+        )
     )
-    results = eligibility_rules.evaluate(
-        criteria, data, point, labels=forms.labels, only_at_point=only_here
+    stored = [StoredForm(*row[:6]) for row in rows if row[6] != FormStatus.REMOVED]
+    consents = list(subject.consents.values_list("consent_date", "row_version"))
+    intended = {_INTENDED_DATE[point]: today}
+    context = eligibility_rules.subject_context(
+        forms.definition.get("enrolment_model", "enrol_after_induction"),
+        consent_date=min((c[0] for c in consents), default=None),
+        registration_date=subject.registration_date or intended.get("registration_date"),
+        randomization_date=subject.randomization_date or intended.get("randomization_date"),
+        first_dose_date=first_dose_date(forms, stored) or intended.get("first_dose_date"),
+        today=today,
     )
+    data = build_subject_data(forms, stored, context)
+    criteria = _due_criteria(forms, point)
+    results = [eligibility_rules.evaluate_criterion(c, data, labels=forms.labels) for c in criteria]
     texts = {c["id"]: c["text"] for c in criteria}
     waivers = {w.criterion_id: w for w in EligibilityWaiver.objects.filter(subject=subject)}
     lines = [
@@ -325,7 +415,63 @@ def eligibility_state(
         .order_by("-signed_at", "-id")
         .first()
     )
-    return EligibilityState(subject, point, lines, confirmation, today)
+    inputs = _inputs(
+        subject,
+        reads,
+        today,
+        forms=_counted(row[7] for row in rows if row[1] in reads.form_codes),
+        consents=_counted(c[1] for c in consents),
+        waivers=len(waivers),
+    )
+    return EligibilityState(subject, point, lines, confirmation, today, inputs)
+
+
+def _per_subject(queryset, aggregate) -> Coalesce:
+    grouped = queryset.order_by().values("subject_id").annotate(value=aggregate).values("value")
+    return Coalesce(Subquery(grouped, output_field=IntegerField()), Value(0))
+
+
+def _still_signed(subject: Subject, point: str) -> EligibilityConfirmation | None:
+    """The latest confirmation at `point` when nothing it was evaluated on has changed since: the
+    versions it signed with equal the current ones, read in one statement. Then the rules would
+    give exactly the signed results again, so they are not evaluated."""
+    reads = eligibility_reads(subject.protocol_version_id, point)
+    forms = FormInstance.objects.filter(
+        subject_id=OuterRef("subject_id"), form_code__in=reads.form_codes
+    )
+    no_forms = not reads.form_codes
+    consents = Consent.objects.filter(subject_id=OuterRef("subject_id"))
+    waivers = EligibilityWaiver.objects.filter(subject_id=OuterRef("subject_id"))
+    confirmation = (
+        EligibilityConfirmation.objects.filter(subject=subject, point=point)
+        .order_by("-signed_at", "-id")
+        .defer("meaning")
+        .annotate(
+            forms_count=Value(0) if no_forms else _per_subject(forms, Count("pk")),
+            forms_versions=Value(0) if no_forms else _per_subject(forms, Sum("row_version")),
+            consents_count=_per_subject(consents, Count("pk")),
+            consents_versions=_per_subject(consents, Sum("row_version")),
+            waivers_count=_per_subject(waivers, Count("pk")),
+        )
+        .first()
+    )
+    if confirmation is None:
+        return None
+    signed = confirmation.results
+    current = _inputs(
+        subject,
+        reads,
+        timezone.localdate(),
+        forms=(confirmation.forms_count, confirmation.forms_versions),
+        consents=(confirmation.consents_count, confirmation.consents_versions),
+        waivers=confirmation.waivers_count,
+    )
+    if signed.get("inputs") != current or snapshot_sha256(signed) != confirmation.results_sha256:
+        return None
+    cleared = all(
+        c["status"] in eligibility_rules.SATISFIED or c["waived"] for c in signed["criteria"]
+    )
+    return confirmation if cleared else None
 
 
 def eligibility_status(
@@ -335,7 +481,13 @@ def eligibility_status(
 
     True only when every criterion due at the point passes or is attested yes (or is waived with
     recorded sponsor approval), no exclusion applies, and an investigator's e-signed
-    confirmation covers exactly these results. `reasons` says what blocks it."""
+    confirmation covers exactly these results. `reasons` says what blocks it. One query when
+    nothing the signed results were evaluated on has changed; otherwise a full evaluation."""
+    if point not in ELIGIBILITY_POINTS:
+        raise Http404(f"unknown eligibility point {point!r}")
+    confirmation = _still_signed(subject, point)
+    if confirmation is not None:
+        return True, [], confirmation
     state = eligibility_state(subject, point)
     return (
         state.allowed,

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from crf.models import FormInstance, ProtocolDeviation
-from crf.services import confirm_eligibility, waive_criterion
+from crf.services import confirm_eligibility, save_form, waive_criterion
 from edc.audit.context import ChangeContext
 from edc.audit.models import AuditEvent
 from edc.errors import DomainError
@@ -164,8 +164,15 @@ def test_a_failing_criterion_is_refused(live, site_a, coordinator_a):
 
 def test_data_changed_after_the_signature_voids_it(live, site_a, coordinator_a):
     subject = registered_subject(site_a)
-    FormInstance.objects.filter(subject=subject, form_code="eligibility").update(
-        data={"IELIFE": "N"}
+    save_form(
+        ctx_of(coordinator_a).with_reason("investigator re-assessed"),
+        subject,
+        "SCREEN",
+        1,
+        "eligibility",
+        1,
+        {"IELIFE": "N"},
+        row_version=1,
     )
     error = refusal(lambda: randomize(ctx_of(coordinator_a), subject))
     assert error.code == "not_eligible" and "M-IN2" in error.message
