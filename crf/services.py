@@ -31,7 +31,7 @@ from crf.study_forms import StudyForms, UnknownSlot
 from crf.subject_record import StoredForm, build_subject_data
 from crf.validation import Collector, Issue, clean_form, clean_item, run_edit_checks
 from edc.accounts.roles import Permission
-from edc.accounts.scoping import scope_of
+from edc.accounts.scoping import authorize, scope_of
 from edc.audit.context import ChangeContext
 from edc.audit.services import Change, record_changes, require_reason
 from edc.datamanagement import services as datamanagement
@@ -97,11 +97,6 @@ def _lock_subject_row(subject: Subject) -> None:
 
 def _slot_error(exc: UnknownSlot) -> DomainError:
     return DomainError(exc.code, "form", exc.message, status=404)
-
-
-def _authorize(ctx: ChangeContext, subject: Subject) -> None:
-    if ctx.user is not None:
-        scope_of(ctx.user).require(Permission.ENTER_DATA, subject.study_id, subject.site_id)
 
 
 @dataclass
@@ -210,7 +205,7 @@ def save_form(
     schedule events the reminders' (edc.reminders); both are called inside this transaction. The returned instance carries the
     confirmed warnings as `confirmed_warnings`.
     """
-    _authorize(ctx, subject)
+    authorize(ctx, Permission.ENTER_DATA, subject.study_id, subject.site_id)
     today = today or timezone.localdate()
     instance = _locked_instance(subject, event_code, event_repeat, form_code, form_repeat)
     if instance is not None:

@@ -8,12 +8,16 @@ as not found (404), never as forbidden, so their existence does not leak.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
 from edc.accounts.models import Membership
 from edc.accounts.roles import Permission, Role, permissions_of
+
+if TYPE_CHECKING:
+    from edc.audit.context import ChangeContext
 
 
 @dataclass
@@ -118,8 +122,17 @@ def scope_of(user) -> Scope:
     return Scope.for_user(user)
 
 
+def authorize(
+    ctx: ChangeContext, permission: Permission, study_id: int, site_id: int | None = None
+) -> None:
+    """A write service's check of its caller (403 when refused). System work (no user: tasks,
+    the demo, imports) is not scoped; the views that start it were."""
+    if ctx.user is not None:
+        scope_of(ctx.user).require(permission, study_id, site_id)
+
+
 def administered_study_ids(user) -> set[int]:
     return scope_of(user).study_ids(Permission.ADMINISTER)
 
 
-__all__ = ["Scope", "scope_of", "Role", "Permission", "administered_study_ids"]
+__all__ = ["Scope", "scope_of", "authorize", "Role", "Permission", "administered_study_ids"]

@@ -25,7 +25,7 @@ from django.utils import timezone
 from crf.models import FormInstance, FormStatus
 from edc.accounts.models import Membership
 from edc.accounts.roles import Permission, permissions_of
-from edc.accounts.scoping import scope_of
+from edc.accounts.scoping import authorize, scope_of
 from edc.audit.context import ChangeContext
 from edc.audit.models import AuditEvent
 from edc.audit.services import audit_row, require_reason
@@ -112,11 +112,6 @@ def _audit(ctx: ChangeContext, entries: Iterable[_Audit]) -> list[AuditEvent]:
     if rows:
         AuditEvent.objects.bulk_create(rows)
     return rows
-
-
-def _require(ctx: ChangeContext, permission: Permission, study_id: int, site_id: int | None):
-    if ctx.user is not None:
-        scope_of(ctx.user).require(permission, study_id, site_id)
 
 
 def _text(value: str | None, field: str, what: str) -> str:
@@ -419,7 +414,7 @@ def raise_query(
 ) -> Query:
     """A monitor or data manager asks the site about one item (and row) of a form."""
     form = FormInstance.objects.select_related("protocol_version").get(pk=form_instance.pk)
-    _require(ctx, Permission.RAISE_QUERY, form.study_id, form.site_id)
+    authorize(ctx, Permission.RAISE_QUERY, form.study_id, form.site_id)
     text = _text(text, "text", "the question")
     _check_item(form, item_code, group_row)
     if assignee is not None:
@@ -465,7 +460,7 @@ def act_on_query(ctx: ChangeContext, query: Query, action: str, text: str = "") 
     if action not in QueryAction._value2member_map_:
         next_status(query.status, action)  # raises IllegalQueryTransition naming what is allowed
     step = QueryAction(action)
-    _require(ctx, REQUIRED_PERMISSION[step], query.study_id, query.site_id)
+    authorize(ctx, REQUIRED_PERMISSION[step], query.study_id, query.site_id)
     target = next_status(query.status, step)
     if step in TEXT_REQUIRED:
         text = _text(text, "text", f"a message for {step.label.lower()}")
@@ -505,7 +500,7 @@ def verify_source(
         .select_related("protocol_version")
         .get(pk=form_instance.pk)
     )
-    _require(ctx, Permission.VERIFY_SOURCE, form.study_id, form.site_id)
+    authorize(ctx, Permission.VERIFY_SOURCE, form.study_id, form.site_id)
     if ctx.user is None or not ctx.user.is_authenticated:
         raise PermissionDenied("source data verification needs a signed-in monitor")
     assert_form_writable(form)
@@ -848,7 +843,7 @@ def lock(ctx: ChangeContext, level: str, target: Any, reason: str = "") -> Lock:
         raise DomainError("invalid_level", "level", "level must be form, subject, site or study")
     level = LockLevel(level)
     fields = _lock_fields(level, target)
-    _require(ctx, Permission.LOCK, fields["study_id"], fields["site_id"])
+    authorize(ctx, Permission.LOCK, fields["study_id"], fields["site_id"])
     ctx = ctx.with_reason((reason or "").strip())
     # The row locks a save holds while it checks for locks: taking them here orders this lock
     # strictly before or after every concurrent save. Subjects before forms, as signing does.
@@ -910,7 +905,7 @@ def _same_lock_target(level: LockLevel, fields: dict) -> dict:
 def unlock(ctx: ChangeContext, lock: Lock, reason: str) -> Lock:
     """Release a lock (data managers); the reason is required and audited."""
     lock = Lock.objects.select_for_update().get(pk=lock.pk)
-    _require(ctx, Permission.LOCK, lock.study_id, lock.site_id)
+    authorize(ctx, Permission.LOCK, lock.study_id, lock.site_id)
     ctx = ctx.with_reason(reason or "")
     require_reason(ctx)
     if lock.unlocked_at is not None:

@@ -29,7 +29,7 @@ from crf.definitions import study_forms
 from crf.models import DeviationKind, FormInstance, FormStatus, ProtocolDeviation
 from edc.accounts.models import Membership
 from edc.accounts.roles import Permission, Role
-from edc.accounts.scoping import scope_of
+from edc.accounts.scoping import authorize
 from edc.audit.context import ChangeContext
 from edc.audit.services import record, require_reason
 from edc.errors import DomainError
@@ -103,11 +103,6 @@ _SUBJECT_ANCHOR_FIELDS = {
 }
 
 
-def _authorize(ctx: ChangeContext, subject: Subject) -> None:
-    if ctx.user is not None:
-        scope_of(ctx.user).require(Permission.ENTER_DATA, subject.study_id, subject.site_id)
-
-
 def may_contact(status: str, death_date: dt.date | None) -> bool:
     return death_date is None and status not in NO_CONTACT_STATUSES
 
@@ -127,7 +122,7 @@ def record_event(
     take (wrong order, stopped series, unknown code) is refused with a 409."""
     with transaction.atomic():
         subject = lock_subject(subject)
-        _authorize(ctx, subject)
+        authorize(ctx, Permission.ENTER_DATA, subject.study_id, subject.site_id)
         definition = definition_for(subject)
         today = today or local_today(subject.site)
         audit = AuditBatch(ctx, subject)
@@ -178,7 +173,7 @@ def correct_anchor(
         raise DomainError("invalid", "anchor", f"{anchor!r} is not a schedule anchor") from None
     with transaction.atomic():
         subject = lock_subject(subject)
-        _authorize(ctx, subject)
+        authorize(ctx, Permission.ENTER_DATA, subject.study_id, subject.site_id)
         definition = definition_for(subject)
         today = today or local_today(subject.site)
         if new_date > today:
@@ -232,7 +227,7 @@ def record_visit_performed(
     protocol deviation. Editing the date re-evaluates in / out of window."""
     with transaction.atomic():
         subject = lock_subject(visit.subject)
-        _authorize(ctx, subject)
+        authorize(ctx, Permission.ENTER_DATA, subject.study_id, subject.site_id)
         visit = PlannedVisit.objects.select_for_update(of=("self",)).get(pk=visit.pk)
         if visit.kind == EventKind.DOSING:
             raise DomainError(
@@ -270,7 +265,7 @@ def mark_visit_not_done(
         raise DomainError("required", "reason", "say why the visit is not done")
     with transaction.atomic():
         subject = lock_subject(visit.subject)
-        _authorize(ctx, subject)
+        authorize(ctx, Permission.ENTER_DATA, subject.study_id, subject.site_id)
         visit = PlannedVisit.objects.select_for_update(of=("self",)).get(pk=visit.pk)
         if not visit.is_open:
             raise DomainError(

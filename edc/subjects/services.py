@@ -8,7 +8,7 @@ import datetime as dt
 from django.db import transaction
 
 from edc.accounts.roles import Permission
-from edc.accounts.scoping import scope_of
+from edc.accounts.scoping import authorize
 from edc.audit.context import ChangeContext
 from edc.audit.services import Change, record, record_changes, require_reason
 from edc.errors import DomainError
@@ -40,11 +40,6 @@ def _sync_schedule(ctx: ChangeContext, subject: Subject) -> None:
     on_subject_changed(ctx, subject)
 
 
-def _authorize(ctx: ChangeContext, permission: Permission, site: Site) -> None:
-    if ctx.user is not None:
-        scope_of(ctx.user).require(permission, site.study_id, site.pk)
-
-
 def _check_date(field: str, value: dt.date, *, not_after: dt.date | None = None) -> None:
     if not isinstance(value, dt.date):
         raise SubjectError("invalid_date", field, "must be a date (YYYY-MM-DD)")
@@ -62,7 +57,7 @@ def screen_subject(
     screening_date: dt.date | None = None,
 ) -> Subject:
     """Create a subject at a site with its study-scoped ID and record informed consent."""
-    _authorize(ctx, Permission.SCREEN, site)
+    authorize(ctx, Permission.SCREEN, site.study_id, site.pk)
     today = dt.date.today()
     screening_date = screening_date or today
     _check_date("consent_date", consent_date, not_after=today)
@@ -138,7 +133,7 @@ def correct_consent(
         .get(pk=consent.pk)
     )
     subject = consent.subject
-    _authorize(ctx, Permission.ENTER_DATA, subject.site)
+    authorize(ctx, Permission.ENTER_DATA, subject.study_id, subject.site_id)
     reason = require_reason(ctx)
     if consent.row_version != row_version:
         raise StaleWrite("consent")
@@ -202,7 +197,7 @@ def transition(
         .select_related("study__current_version", "site")
         .get(pk=subject.pk)
     )
-    _authorize(ctx, permission, subject.site)
+    authorize(ctx, permission, subject.study_id, subject.site_id)
     enrolment_model = subject.study.definition.get("enrolment_model", "enrol_after_induction")
     new_status = check_transition(
         subject.status, target, enrolment_model, off_study_reason=off_study_reason
