@@ -73,18 +73,17 @@ class Scope:
 
     # ---- filters -----------------------------------------------------------------------
 
+    def _granted(self, permission: Permission) -> tuple[list[int], list[int]]:
+        """(studies granted at all their sites, single sites granted) for a permission."""
+        granted = [key for key, roles in self.grants.items() if permission in permissions_of(roles)]
+        return (
+            [study for study, site in granted if site is None],
+            [site for _, site in granted if site is not None],
+        )
+
     def site_filter(self, prefix: str = "", permission: Permission = Permission.VIEW_DATA) -> Q:
         """Q restricting rows whose `<prefix>study_id` / `<prefix>site_id` are in scope."""
-        whole_studies = [
-            s
-            for (s, site), roles in self.grants.items()
-            if site is None and permission in permissions_of(roles)
-        ]
-        sites = [
-            site
-            for (s, site), roles in self.grants.items()
-            if site is not None and permission in permissions_of(roles)
-        ]
+        whole_studies, sites = self._granted(permission)
         q = Q(pk__in=[])
         if whole_studies:
             q |= Q(**{f"{prefix}study_id__in": whole_studies})
@@ -100,16 +99,7 @@ class Scope:
     def sites(self, permission: Permission = Permission.VIEW_DATA) -> QuerySet:
         from edc.studies.models import Site
 
-        whole = [
-            s
-            for (s, site), roles in self.grants.items()
-            if site is None and permission in permissions_of(roles)
-        ]
-        sites = [
-            site
-            for (s, site), roles in self.grants.items()
-            if site is not None and permission in permissions_of(roles)
-        ]
+        whole, sites = self._granted(permission)
         return Site.objects.filter(Q(study_id__in=whole) | Q(pk__in=sites))
 
     def studies(self) -> QuerySet:
