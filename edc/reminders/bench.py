@@ -449,14 +449,6 @@ SELECT m.subject_id, m.study_id, m.site_id, t.event_code, t.sequence, t.name, t.
 """
 
 
-def _later_done(visits) -> set:
-    last: dict[str, int] = {}
-    for v in visits:
-        if v.performed_on is not None:
-            last[v.event_code] = max(last.get(v.event_code, 0), v.sequence)
-    return {v.key for v in visits if last.get(v.event_code, 0) > v.sequence}
-
-
 def _next_id(table: str) -> int:
     from django.db import connection
 

@@ -10,12 +10,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Exists, OuterRef
 
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import Scope
 from edc.reminders.models import PlannedVisit, ReminderMessage, ScheduleEvent
-from edc.reminders.services import NO_CONTACT_STATUSES, may_contact
+from edc.reminders.services import contactable_open_visits, may_contact
 from edc.schedule.definition import EventKind
 from edc.schedule.windows import Status, VisitStatus, status_on, statuses_on
 from edc.studies.models import Site
@@ -23,6 +22,13 @@ from edc.subjects.models import Subject
 
 TO_DO = (VisitStatus.OVERDUE, VisitStatus.DUE)
 COMING = (VisitStatus.WINDOW_OPEN, VisitStatus.UPCOMING)
+
+
+def occurrence_label(visit: PlannedVisit) -> str:
+    """Which occurrence of a visit: a dose by its cycle, any other visit by its number."""
+    if visit.kind == EventKind.DOSING and visit.cycle:
+        return f"cycle {visit.cycle}"
+    return f"#{visit.sequence}"
 
 
 @dataclass(frozen=True)
@@ -41,10 +47,7 @@ class CalendarRow:
 
     @property
     def occurrence(self) -> str:
-        visit = self.visit
-        if visit.kind == EventKind.DOSING and visit.cycle:
-            return f"cycle {visit.cycle}"
-        return f"#{visit.sequence}"
+        return occurrence_label(self.visit)
 
 
 @dataclass(frozen=True)
@@ -109,30 +112,11 @@ class Todo:
 
 def site_todo(scope: Scope, site: Site, today: dt.date) -> Todo:
     """What is due, overdue or coming up at a site on `today`, across its subjects."""
-    later_done = PlannedVisit.objects.filter(
-        subject_id=OuterRef("subject_id"),
-        event_code=OuterRef("event_code"),
-        sequence__gt=OuterRef("sequence"),
-        performed_on__isnull=False,
-    )
-    visits = (
-        scope.filter(
-            PlannedVisit.objects.filter(site=site), prefix="", permission=Permission.VIEW_DATA
-        )
-        .filter(
-            performed_on__isnull=True,
-            cancelled_reason="",
-            not_done_reason="",
-            reminders_paused=False,
-            reminder_from__lte=today,
-            missed_after__gte=today,
-            subject__death_date__isnull=True,
-        )
-        .exclude(subject__status__in=NO_CONTACT_STATUSES)
-        .exclude(kind=EventKind.DOSING, subject__treatment_consent_withdrawn=True)
-        .exclude(Exists(later_done))
-        .select_related("subject")
-    )
+    visits = scope.filter(
+        contactable_open_visits(today).filter(site=site, reminder_from__lte=today),
+        prefix="",
+        permission=Permission.VIEW_DATA,
+    ).select_related("subject")
     by_status: dict[VisitStatus, list[TodoItem]] = defaultdict(list)
     for visit in visits:
         status = status_on(visit, today).code
@@ -148,8 +132,8 @@ def site_todo(scope: Scope, site: Site, today: dt.date) -> Todo:
     return Todo(
         site=site,
         today=today,
-        act_now=tuple(by_status[VisitStatus.OVERDUE] + by_status[VisitStatus.DUE]),
-        coming=tuple(by_status[VisitStatus.WINDOW_OPEN] + by_status[VisitStatus.UPCOMING]),
+        act_now=tuple(item for status in TO_DO for item in by_status[status]),
+        coming=tuple(item for status in COMING for item in by_status[status]),
     )
 
 
@@ -184,13 +168,8 @@ def next_due(subjects: Sequence[Subject], today: dt.date) -> dict[int, NextDue]:
     for visit in rows:
         if visit.subject_id in found:
             continue
-        occurrence = (
-            f"cycle {visit.cycle}"
-            if visit.kind == EventKind.DOSING and visit.cycle
-            else f"#{visit.sequence}"
-        )
         found[visit.subject_id] = NextDue(
-            visit.name, occurrence, visit.target_date, status_on(visit, today).code
+            visit.name, occurrence_label(visit), visit.target_date, status_on(visit, today).code
         )
     return found
 

@@ -107,6 +107,29 @@ def may_contact(status: str, death_date: dt.date | None) -> bool:
     return death_date is None and status not in NO_CONTACT_STATUSES
 
 
+def later_occurrence_done():
+    """Subquery: a later occurrence of the same visit is done, so this one is no longer chased."""
+    return PlannedVisit.objects.filter(
+        subject_id=OuterRef("subject_id"),
+        event_code=OuterRef("event_code"),
+        sequence__gt=OuterRef("sequence"),
+        performed_on__isnull=False,
+    )
+
+
+def contactable_open_visits(day: dt.date):
+    """Open visits not yet missed on `day` that a site may still be reminded of: the subject may
+    be contacted, is not off treatment for a dose, and no later occurrence is done (§4.5)."""
+    return (
+        PlannedVisit.objects.filter(
+            OPEN_AND_ACTIVE, missed_after__gte=day, subject__death_date__isnull=True
+        )
+        .exclude(subject__status__in=NO_CONTACT_STATUSES)
+        .exclude(kind=EventKind.DOSING, subject__treatment_consent_withdrawn=True)
+        .exclude(Exists(later_occurrence_done()))
+    )
+
+
 # --- schedule writes --------------------------------------------------------------------------
 
 
@@ -645,16 +668,10 @@ def _scan_zone(today: dt.date, zone: str) -> ScanResult:
             boundary |= Q(**{f"{field}__gt": last, f"{field}__lte": today})
         for field in ("window_end", "missed_after"):  # the status changes the day after these
             boundary |= Q(**{f"{field}__gte": last, f"{field}__lt": today})
-        later_done = PlannedVisit.objects.filter(
-            subject_id=OuterRef("subject_id"),
-            event_code=OuterRef("event_code"),
-            sequence__gt=OuterRef("sequence"),
-            performed_on__isnull=False,
-        )
         rows = list(
             PlannedVisit.objects.filter(site__timezone=zone)
             .filter((OPEN_AND_ACTIVE & boundary) | Q(recheck_on__lte=today))
-            .annotate(later_done=Exists(later_done))
+            .annotate(later_done=Exists(later_occurrence_done()))
             .order_by()
             .values_list(*_SCAN_COLUMNS)
         )
@@ -858,27 +875,7 @@ def _close(message: ReminderMessage | DigestMessage, state: str, note: str, to: 
 
 
 def _overdue(day: dt.date):
-    """Open visits overdue on `day` of subjects who may be contacted (no later occurrence done)."""
-    later_done = PlannedVisit.objects.filter(
-        subject_id=OuterRef("subject_id"),
-        event_code=OuterRef("event_code"),
-        sequence__gt=OuterRef("sequence"),
-        performed_on__isnull=False,
-    )
-    return (
-        PlannedVisit.objects.filter(
-            performed_on__isnull=True,
-            cancelled_reason="",
-            not_done_reason="",
-            reminders_paused=False,
-            window_end__lt=day,
-            missed_after__gte=day,
-            subject__death_date__isnull=True,
-        )
-        .exclude(subject__status__in=NO_CONTACT_STATUSES)
-        .exclude(kind=EventKind.DOSING, subject__treatment_consent_withdrawn=True)
-        .exclude(Exists(later_done))
-    )
+    return contactable_open_visits(day).filter(window_end__lt=day)
 
 
 def queue_digests(today: dt.date, *, timezone_name: str | None = None) -> list[int]:
