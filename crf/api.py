@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -154,15 +153,12 @@ class SubjectFormsView(APIView):
         return Response(FormSummarySerializer(forms, many=True).data)
 
 
-class FormView(APIView):
-    def _slot(
-        self, request, study_code, subject_id, event_code, event_repeat, form_code, form_repeat
-    ):
-        subject = selectors.get_subject(scope_of(request.user), study_code, subject_id)
-        return subject, selectors.form_slot(
-            subject, event_code, event_repeat, form_code, form_repeat
-        )
+def _slot(request, study_code, subject_id, event_code, event_repeat, form_code, form_repeat):
+    subject = selectors.get_subject(scope_of(request.user), study_code, subject_id)
+    return subject, selectors.form_slot(subject, event_code, event_repeat, form_code, form_repeat)
 
+
+class FormView(APIView):
     @extend_schema(
         responses={200: FormDataSerializer, 404: ERRORS[404]},
         summary="One form of one visit (status not_started and row_version 0 before the first save)",
@@ -170,7 +166,7 @@ class FormView(APIView):
     def get(
         self, request, study_code, subject_id, event_code, event_repeat, form_code, form_repeat
     ):
-        _, slot = self._slot(
+        _, slot = _slot(
             request, study_code, subject_id, event_code, event_repeat, form_code, form_repeat
         )
         return Response(_form_body(slot, slot.instance))
@@ -189,7 +185,7 @@ class FormView(APIView):
     def put(
         self, request, study_code, subject_id, event_code, event_repeat, form_code, form_repeat
     ):
-        subject, slot = self._slot(
+        subject, slot = _slot(
             request, study_code, subject_id, event_code, event_repeat, form_code, form_repeat
         )
         body = FormWriteSerializer(data=request.data)
@@ -219,26 +215,18 @@ class FormCheckView(APIView):
     def post(
         self, request, study_code, subject_id, event_code, event_repeat, form_code, form_repeat
     ):
-        subject = selectors.get_subject(scope_of(request.user), study_code, subject_id)
-        slot = selectors.form_slot(subject, event_code, event_repeat, form_code, form_repeat)
+        subject, slot = _slot(
+            request, study_code, subject_id, event_code, event_repeat, form_code, form_repeat
+        )
         body = CheckSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        checked = services.evaluate_form(
-            subject,
-            slot.forms,
-            slot.form,
-            body.validated_data["values"],
-            instance_pk=slot.instance.pk if slot.instance else None,
-            today=timezone.localdate(),
-            complete=body.validated_data["complete"],
-        )
-        derived = services.derivations.derived_codes(slot.form)
         return Response(
-            {
-                "errors": [i.as_dict() for i in checked.errors],
-                "warnings": [i.as_dict() for i in checked.warnings],
-                "derived": {k: v for k, v in checked.values.items() if k in derived},
-            }
+            services.check_form(
+                subject,
+                slot,
+                body.validated_data["values"],
+                complete=body.validated_data["complete"],
+            )
         )
 
 

@@ -154,6 +154,28 @@ def evaluate_form(
     return Evaluation(full, derived.notes, errors, warnings, stored)
 
 
+def check_form(
+    subject: Subject, slot: selectors.FormSlot, values: Mapping[str, Any], *, complete: bool
+) -> dict[str, Any]:
+    """What an inline check answers, on the page and in the API: the problems a save would meet
+    and the derived items it would store. Nothing is written."""
+    checked = evaluate_form(
+        subject,
+        slot.forms,
+        slot.form,
+        values,
+        instance_pk=slot.instance.pk if slot.instance else None,
+        today=timezone.localdate(),
+        complete=complete,
+    )
+    derived = derivations.derived_codes(slot.form)
+    return {
+        "errors": [i.as_dict() for i in checked.errors],
+        "warnings": [i.as_dict() for i in checked.warnings],
+        "derived": {k: v for k, v in checked.values.items() if k in derived},
+    }
+
+
 def _locked_instance(
     subject: Subject, event_code: str, event_repeat: int, form_code: str, form_repeat: int
 ) -> FormInstance | None:

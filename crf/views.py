@@ -9,7 +9,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from crf import selectors, services
@@ -142,30 +141,20 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
     values = _submitted(slot, request.POST)
     action = request.POST.get("action", "save")
     reason = request.POST.get("reason", "").strip()
+
+    def again(**extra):
+        """The page shown again with what was entered, nothing saved."""
+        return _render(request, subject, slot, can_edit, values, reason=reason, **extra)
+
     extra_rows = _row_action(action, values)
     if extra_rows is not None:
-        return _render(
-            request,
-            subject,
-            slot,
-            can_edit,
-            values,
-            extra_rows=extra_rows,
-            reason=reason,
-            row_version=request.POST.get("row_version", ""),
-        )
+        return again(extra_rows=extra_rows, row_version=request.POST.get("row_version", ""))
     try:
         row_version = int(request.POST.get("row_version", ""))
     except ValueError:
-        return _render(
-            request,
-            subject,
-            slot,
-            can_edit,
-            values,
+        return again(
             status=400,
             problem="The form's version marker was missing or altered; reload the form.",
-            reason=reason,
         )
     try:
         instance = services.save_form(
@@ -181,43 +170,22 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
             complete=action != "draft",
         )
     except services.FormInvalid as exc:
-        return _render(
-            request,
-            subject,
-            slot,
-            can_edit,
-            values,
+        return again(
             status=400,
             errors=exc.errors,
             warnings=exc.warnings,
             problem=f"Nothing was saved: {len(exc.errors)} problem(s) to correct.",
-            reason=reason,
             row_version=row_version,
         )
     except services.WarningsNeedConfirmation as exc:
-        return _render(
-            request,
-            subject,
-            slot,
-            can_edit,
-            values,
-            warnings=exc.warnings,
-            confirm=True,
-            reason=reason,
-            row_version=row_version,
-            draft=action == "draft",
+        return again(
+            warnings=exc.warnings, confirm=True, row_version=row_version, draft=action == "draft"
         )
     except DomainError as exc:
-        return _render(
-            request,
-            subject,
-            slot,
-            can_edit,
-            values,
+        return again(
             status=exc.status,
             problem=exc.message,
             problem_code=exc.code,
-            reason=reason,
             row_version=row_version,
         )
     opened = len(instance.confirmed_warnings)
@@ -237,10 +205,6 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
     )
 
 
-def _issue_json(issue: Issue) -> dict:
-    return issue.as_dict()
-
-
 @login_required
 @require_POST
 def form_check(request, study_code, subject_id, event_code, event_repeat, form_code, form_repeat):
@@ -248,22 +212,13 @@ def form_check(request, study_code, subject_id, event_code, event_repeat, form_c
     subject, slot, _ = _slot(
         request, study_code, subject_id, event_code, event_repeat, form_code, form_repeat
     )
-    checked = services.evaluate_form(
-        subject,
-        slot.forms,
-        slot.form,
-        _submitted(slot, request.POST),
-        instance_pk=slot.instance.pk if slot.instance else None,
-        today=timezone.localdate(),
-        complete=request.POST.get("action", "save") != "draft",
-    )
-    derived_codes = services.derivations.derived_codes(slot.form)
     return JsonResponse(
-        {
-            "errors": [_issue_json(i) for i in checked.errors],
-            "warnings": [_issue_json(i) for i in checked.warnings],
-            "derived": {k: v for k, v in checked.values.items() if k in derived_codes},
-        }
+        services.check_form(
+            subject,
+            slot,
+            _submitted(slot, request.POST),
+            complete=request.POST.get("action", "save") != "draft",
+        )
     )
 
 
