@@ -20,7 +20,7 @@ from crf.rules.staging import (
     stage_derivation,
     validate_staging,
 )
-from crf.validation import Issue, Severity
+from crf.validation import Issue
 
 CONTEXTS = {
     "INITIAL": StagingContext.INITIAL_CLINICAL,
@@ -81,13 +81,12 @@ def derive_staging(values: Mapping[str, Any]) -> StagingOutcome:
         if violation.code in NOT_FORM_CHECKS:
             continue
         item = ITEM_OF_SUBJECT.get(violation.subject or "", "TSTAGE")
-        severity = Severity.ERROR if violation.is_error else Severity.WARNING
         outcome.issues.append(
             Issue(
                 item,
                 f"staging_{violation.code}",
                 f"Staging {violation.code}: {violation.message}",
-                severity,
+                violation.severity,
             )
         )
     outcome.items["STAGE"] = derivation.stage.value if derivation.stage else UNKNOWN_STAGE

@@ -17,18 +17,14 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
+
+from crf.rules.violations import Severity
 
 Value = str | bool | list | None
 # Evaluates an edit-check rule over the cleaned values: (True holds / False fails / None unknown,
 # the reason in words).
 RuleEvaluator = Callable[[Any, Mapping[str, Any]], tuple[bool | None, str]]
-
-
-class Severity(StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
 
 
 @dataclass(frozen=True)
