@@ -13,25 +13,7 @@ from enum import StrEnum
 
 from edc.schedule.definition import Anchor, ScheduleDefinition
 from edc.schedule.events import ProgressionSite
-
-
-class SubjectStatus(StrEnum):
-    """Same values as the subject lifecycle (edc.subjects.lifecycle.Status)."""
-
-    SCREENING = "screening"
-    SCREEN_FAILED = "screen_failed"
-    REGISTERED = "registered"
-    INDUCTION = "induction"
-    INDUCTION_FAILED = "induction_failed"
-    RANDOMIZED = "randomized"
-    ON_TREATMENT = "on_treatment"
-    REIRRADIATION_PENDING = "reirradiation_pending"
-    REIRRADIATING = "reirradiating"
-    ON_TREATMENT_POST_RT = "on_treatment_post_rt"
-    OFF_TREATMENT_FOLLOWUP = "off_treatment_followup"
-    SURVIVAL_FOLLOWUP = "survival_followup"
-    OFF_STUDY = "off_study"
-
+from edc.subjects.lifecycle import Status as SubjectStatus  # the lifecycle's own statuses
 
 TREATMENT_STATUSES = frozenset(
     {
