@@ -88,3 +88,17 @@ def signed_content(level: str, target: str, forms: Iterable[FormRecord]) -> dict
 def dataset_content(study_code: str, forms: Iterable[FormRecord]) -> dict:
     """What a study lock snapshot covers: every form of the study."""
     return {"study": study_code, "forms": sorted(forms, key=_order)}
+
+
+def dataset_sha256(study_code: str, ordered_forms: Iterable[FormRecord]) -> tuple[str, int]:
+    """`sha256_hex(dataset_content(...))` and the number of forms, hashed as the forms stream by
+    so a large study is never held in memory; the forms must come in canonical order."""
+    digest = hashlib.sha256(b'{"forms":[')
+    count = 0
+    for record in ordered_forms:
+        if count:
+            digest.update(b",")
+        digest.update(canonical_json(record))
+        count += 1
+    digest.update(b'],"study":' + canonical_json(study_code) + b"}")
+    return digest.hexdigest(), count

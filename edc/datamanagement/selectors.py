@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Collate
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -32,6 +33,50 @@ from edc.studies.models import Study
 from edc.subjects.models import Subject
 
 # ---- the export ------------------------------------------------------------------------
+
+
+def dataset_snapshot(study: Study) -> tuple[str, int]:
+    """The SHA-256 a study lock records (content_hash.dataset_content of every form of the
+    study) and how many forms it covers. The export recomputes it to show the data unchanged."""
+
+    def canonical(field: str):
+        # Byte order, as Python sorts the same text; the database's locale collation may not.
+        return Collate(F(field), "C") if connection.vendor == "postgresql" else F(field)
+
+    rows = (
+        FormInstance.objects.filter(study=study)
+        .order_by(
+            canonical("subject__subject_id"),
+            canonical("event_code"),
+            "event_repeat",
+            canonical("form_code"),
+            "form_repeat",
+        )
+        .values_list(
+            "subject__subject_id",
+            "event_code",
+            "event_repeat",
+            "form_code",
+            "form_repeat",
+            "status",
+            "data",
+        )
+    )
+    records = (
+        content_hash.FormRecord(
+            subject=subject,
+            event=event,
+            event_repeat=event_repeat,
+            form=form,
+            form_repeat=form_repeat,
+            status=status,
+            data=data,
+        )
+        for subject, event, event_repeat, form, form_repeat, status, data in rows.iterator(
+            chunk_size=2000
+        )
+    )
+    return content_hash.dataset_sha256(study.code, records)
 
 
 def study_lock(study: Study) -> Lock | None:

@@ -29,7 +29,7 @@ from edc.accounts.scoping import authorize, scope_of
 from edc.audit.context import ChangeContext
 from edc.audit.models import AuditEvent
 from edc.audit.services import audit_row, require_reason
-from edc.datamanagement import content_hash
+from edc.datamanagement import content_hash, selectors
 from edc.datamanagement.item_paths import item_and_row
 from edc.datamanagement.models import (
     LOCK_BREADTH,
@@ -809,32 +809,6 @@ def _lock_audit(lock: Lock, action: str, item: str, old: Any, new: Any) -> _Audi
     )
 
 
-def dataset_snapshot(study: Study) -> tuple[str, int]:
-    """SHA-256 of every form of the study in canonical order, and how many forms it covers."""
-    rows = FormInstance.objects.filter(study=study).values_list(
-        "subject__subject_id",
-        "event_code",
-        "event_repeat",
-        "form_code",
-        "form_repeat",
-        "status",
-        "data",
-    )
-    records: list[content_hash.FormRecord] = [
-        {
-            "subject": subject,
-            "event": event,
-            "event_repeat": event_repeat,
-            "form": form,
-            "form_repeat": form_repeat,
-            "status": status,
-            "data": data,
-        }
-        for subject, event, event_repeat, form, form_repeat, status, data in rows
-    ]
-    return content_hash.sha256_hex(content_hash.dataset_content(study.code, records)), len(records)
-
-
 @transaction.atomic
 def lock(ctx: ChangeContext, level: str, target: Any, reason: str = "") -> Lock:
     """Lock a form, subject, site or study (data managers). A study lock freezes the dataset:
@@ -865,7 +839,7 @@ def lock(ctx: ChangeContext, level: str, target: Any, reason: str = "") -> Lock:
     entries = []
     if level == LockLevel.STUDY:
         study = Study.objects.select_for_update().get(pk=fields["study_id"])
-        new.snapshot_sha256, new.snapshot_form_count = dataset_snapshot(study)
+        new.snapshot_sha256, new.snapshot_form_count = selectors.dataset_snapshot(study)
         new.snapshot_id = uuid.uuid4()
         new.previous_study_status = study.status
         if study.status != StudyStatus.LOCKED:

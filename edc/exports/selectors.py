@@ -7,15 +7,13 @@ their keys so the same data always gives the same rows in the same order.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
 
 from django.core.exceptions import PermissionDenied
-from django.db import connection
-from django.db.models import Case, Count, F, IntegerField, TextField, Value, When
-from django.db.models.functions import Cast, Collate
+from django.db.models import Case, Count, IntegerField, TextField, Value, When
+from django.db.models.functions import Cast
 from django.shortcuts import get_object_or_404
 
 from crf.models import FormInstance, FormStatus
@@ -23,7 +21,6 @@ from edc.accounts.roles import Permission
 from edc.accounts.scoping import Scope
 from edc.audit.models import AuditEvent
 from edc.datamanagement import selectors as dm_selectors
-from edc.datamanagement.content_hash import canonical_json
 from edc.datamanagement.models import Lock, LockLevel, Query, QueryMessage
 from edc.datamanagement.query_states import TRANSITIONS, QueryAction, QueryStatus
 from edc.errors import DomainError
@@ -521,56 +518,3 @@ def odm_audit(export: ExportScope, snapshot: Snapshot) -> Iterator[OdmAudit]:
     )  # fmt: skip
     for pk, at, user, site, action, otype, oid, item, reason in rows.iterator(chunk_size=CHUNK):
         yield OdmAudit(pk, at, user, site or "", action, otype, oid, item, reason)
-
-
-# ---- the lock snapshot hash -----------------------------------------------------------------
-
-
-def dataset_sha256(study: Study) -> str:
-    """The lock's content hash recomputed by streaming: the canonical JSON of every form of the
-    study (datamanagement.content_hash.dataset_content) without holding the forms in memory."""
-    subject_order = (
-        Collate(F("subject__subject_id"), "C")
-        if connection.vendor == "postgresql"
-        else F("subject__subject_id")
-    )
-    event_order = (
-        Collate(F("event_code"), "C") if connection.vendor == "postgresql" else F("event_code")
-    )
-    form_order = (
-        Collate(F("form_code"), "C") if connection.vendor == "postgresql" else F("form_code")
-    )
-    rows = (
-        FormInstance.objects.filter(study=study)
-        .order_by(subject_order, event_order, "event_repeat", form_order, "form_repeat")
-        .values_list(
-            "subject__subject_id",
-            "event_code",
-            "event_repeat",
-            "form_code",
-            "form_repeat",
-            "status",
-            "data",
-        )
-    )
-    digest = hashlib.sha256(b'{"forms":[')
-    first = True
-    for subject, event, erep, form, frep, status, data in rows.iterator(chunk_size=CHUNK):
-        if not first:
-            digest.update(b",")
-        first = False
-        digest.update(
-            canonical_json(
-                {
-                    "subject": subject,
-                    "event": event,
-                    "event_repeat": erep,
-                    "form": form,
-                    "form_repeat": frep,
-                    "status": status,
-                    "data": data,
-                }
-            )
-        )
-    digest.update(b'],"study":' + canonical_json(study.code) + b"}")
-    return digest.hexdigest()

@@ -26,6 +26,7 @@ from django.utils import timezone
 from edc.accounts.scoping import Scope
 from edc.audit.context import ChangeContext
 from edc.audit.services import record
+from edc.datamanagement.selectors import dataset_snapshot
 from edc.errors import DomainError
 from edc.exports import selectors, tables
 from edc.exports.codebook import StudyLayout, codebook_rows, codelist_rows
@@ -200,7 +201,7 @@ def write_export(
     if empty_xpt:
         extra["xpt_not_written_empty_tables"] = empty_xpt
     if snapshot.locked and snapshot.lock_sha256 and export.all_sites:
-        recomputed = selectors.dataset_sha256(export.study)
+        recomputed, _ = dataset_snapshot(export.study)
         extra["lock_snapshot_sha256"] = snapshot.lock_sha256
         extra["lock_snapshot_verified"] = recomputed == snapshot.lock_sha256
     manifest = build_manifest(

@@ -5,6 +5,7 @@ import json
 
 from edc.datamanagement.content_hash import (
     dataset_content,
+    dataset_sha256,
     sha256_hex,
     signed_content,
     target_label,
@@ -65,6 +66,18 @@ def test_dataset_content_names_the_study_and_orders_subjects():
     assert [f["subject"] for f in content["forms"]] == ["S-1", "S-2"]
     expected = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert sha256_hex(content) == hashlib.sha256(expected.encode()).hexdigest()
+
+
+def test_streamed_dataset_hash_equals_the_hash_of_the_whole_content():
+    forms = [
+        _form("S-1", "BASE", "dm", {"WEIGHT": "61.5", "NOTE": "体重"}),
+        _form("S-1", "C1", "vitals", {"A": "1"}, event_repeat=2),
+        _form("S-2", "BASE", "dm", {}, status="not_done"),
+    ]
+    whole = sha256_hex(dataset_content("T-MINI", forms))
+    assert dataset_sha256("T-MINI", forms) == (whole, 3)
+    assert dataset_sha256("T-MINI", []) == (sha256_hex(dataset_content("T-MINI", [])), 0)
+    assert dataset_sha256("T-OTHER", forms)[0] != whole
 
 
 def test_target_labels():

@@ -9,8 +9,7 @@ from django.db import connection, transaction
 
 from crf.models import FormInstance
 from edc.datamanagement import services
-from edc.datamanagement.selectors import study_lock
-from edc.datamanagement.services import dataset_snapshot
+from edc.datamanagement.selectors import dataset_snapshot, study_lock
 from edc.errors import DomainError
 from tests.datamanagement.conftest import ctx_for, edit_form
 
