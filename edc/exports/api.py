@@ -6,7 +6,6 @@ own exports. Every start and every download is audited.
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
@@ -14,7 +13,6 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from edc.accounts.roles import Permission
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
 from edc.errors import DomainError
@@ -97,8 +95,7 @@ class StudyExportsView(APIView):
     def get(self, request, study_code):
         scope = scope_of(request.user)
         study = get_study(scope, study_code)
-        if not scope.can_anywhere(Permission.EXPORT, study.pk):
-            raise PermissionDenied("only data managers and statisticians may export data")
+        selectors.require_exporter(scope, study)
         jobs = selectors.visible_jobs(scope, study, request.user)
         return Response(ExportJobSerializer(jobs[:100], many=True).data)
 

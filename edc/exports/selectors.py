@@ -70,11 +70,16 @@ class ExportScope:
 # ---- who may export what ----------------------------------------------------------------
 
 
+def require_exporter(scope: Scope, study: Study) -> None:
+    """Exports are for data managers and statisticians; anyone else is refused (403)."""
+    if not scope.can_anywhere(Permission.EXPORT, study.pk):
+        raise PermissionDenied("only data managers and statisticians may export data")
+
+
 def export_scope(scope: Scope, study: Study, site_codes: list[str] | None = None) -> ExportScope:
     """The sites the caller may export: every site for study-wide data managers and
     statisticians, their own sites for site-limited ones, optionally narrowed to site_codes."""
-    if not scope.can_anywhere(Permission.EXPORT, study.pk):
-        raise PermissionDenied("only data managers and statisticians may export data")
+    require_exporter(scope, study)
     allowed = list(scope.sites(Permission.EXPORT).filter(study=study).order_by("code"))
     all_sites = not scope.is_site_limited(study.pk, Permission.EXPORT)
     if site_codes:

@@ -2,13 +2,11 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from edc.accounts.roles import Permission
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
 from edc.errors import DomainError
@@ -27,8 +25,7 @@ FORMAT_LABELS = {
 def _study_for_export(request, study_code):
     scope = scope_of(request.user)
     study = get_study(scope, study_code)
-    if not scope.can_anywhere(Permission.EXPORT, study.pk):
-        raise PermissionDenied("only data managers and statisticians may export data")
+    selectors.require_exporter(scope, study)
     return scope, study
 
 
