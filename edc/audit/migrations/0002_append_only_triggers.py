@@ -1,48 +1,22 @@
-"""The database itself refuses UPDATE and DELETE on the audit table, on PostgreSQL and SQLite.
-
-TRUNCATE is left to privileges (deploy/postgres-roles.sql): the test runner empties tables
-with TRUNCATE between transactional tests, and production's application role cannot TRUNCATE.
-"""
+"""The database itself refuses UPDATE and DELETE on the audit table, on PostgreSQL and SQLite."""
 
 from django.db import migrations
 
-TABLE = "audit_auditevent"
+from edc.audit.triggers import append_only_sql, drop_append_only_sql
 
-POSTGRES_UP = f"""
-CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION 'audit trail is append-only: % refused on %', TG_OP, TG_TABLE_NAME
-        USING ERRCODE = 'insufficient_privilege';
-END;
-$$ LANGUAGE plpgsql;
-CREATE TRIGGER audit_no_update BEFORE UPDATE ON {TABLE}
-    FOR EACH ROW EXECUTE FUNCTION audit_refuse_change();
-CREATE TRIGGER audit_no_delete BEFORE DELETE ON {TABLE}
-    FOR EACH ROW EXECUTE FUNCTION audit_refuse_change();
-"""
-POSTGRES_DOWN = f"""
-DROP TRIGGER IF EXISTS audit_no_update ON {TABLE};
-DROP TRIGGER IF EXISTS audit_no_delete ON {TABLE};
-DROP FUNCTION IF EXISTS audit_refuse_change();
-"""
-SQLITE_UP = [
-    f"CREATE TRIGGER audit_no_update BEFORE UPDATE ON {TABLE} "
-    "BEGIN SELECT RAISE(ABORT, 'audit trail is append-only: UPDATE refused'); END;",
-    f"CREATE TRIGGER audit_no_delete BEFORE DELETE ON {TABLE} "
-    "BEGIN SELECT RAISE(ABORT, 'audit trail is append-only: DELETE refused'); END;",
-]
-SQLITE_DOWN = ["DROP TRIGGER IF EXISTS audit_no_update;", "DROP TRIGGER IF EXISTS audit_no_delete;"]
+TABLES = {"audit_auditevent": "audit"}
+FUNCTION = "audit_refuse_change"
 
 
 def install(apps, schema_editor):
-    statements = [POSTGRES_UP] if schema_editor.connection.vendor == "postgresql" else SQLITE_UP
-    for sql in statements:
+    vendor = schema_editor.connection.vendor
+    message = "audit trail is append-only"
+    for sql in append_only_sql(vendor, TABLES, function=FUNCTION, message=message):
         schema_editor.execute(sql, params=None)
 
 
 def remove(apps, schema_editor):
-    statements = [POSTGRES_DOWN] if schema_editor.connection.vendor == "postgresql" else SQLITE_DOWN
-    for sql in statements:
+    for sql in drop_append_only_sql(schema_editor.connection.vendor, TABLES, function=FUNCTION):
         schema_editor.execute(sql, params=None)
 
 

@@ -1,0 +1,60 @@
+"""SQL that makes tables append-only in the database itself, on PostgreSQL and SQLite. Pure Python.
+
+Migrations run these statements one by one (schema_editor.execute), so whatever reaches the
+database, through the application or not, cannot UPDATE or DELETE a row. TRUNCATE is left to
+privileges (deploy/postgres-roles.sql): the test runner empties tables with it between tests.
+
+`tables` maps each table to the prefix of its trigger names (`<prefix>_no_update`,
+`<prefix>_no_delete`); on PostgreSQL the tables share one trigger function, `function`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+OPERATIONS = ("UPDATE", "DELETE")
+
+
+def _refuse_function(function: str, message: str) -> str:
+    return f"""
+CREATE OR REPLACE FUNCTION {function}() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION '{message}: % refused on %', TG_OP, TG_TABLE_NAME
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$ LANGUAGE plpgsql;
+"""
+
+
+def append_only_sql(
+    vendor: str, tables: Mapping[str, str], *, function: str, message: str
+) -> list[str]:
+    """Statements that refuse UPDATE and DELETE on `tables`, naming `message` in the error."""
+    if vendor == "postgresql":
+        return [_refuse_function(function, message)] + [
+            f"CREATE TRIGGER {prefix}_no_{op.lower()} BEFORE {op} ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {function}();"
+            for table, prefix in tables.items()
+            for op in OPERATIONS
+        ]
+    return [
+        f"CREATE TRIGGER {prefix}_no_{op.lower()} BEFORE {op} ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{message}: {op} refused'); END;"
+        for table, prefix in tables.items()
+        for op in OPERATIONS
+    ]
+
+
+def drop_append_only_sql(vendor: str, tables: Mapping[str, str], *, function: str) -> list[str]:
+    """The statements that undo `append_only_sql`."""
+    if vendor == "postgresql":
+        return [
+            f"DROP TRIGGER IF EXISTS {prefix}_no_{op.lower()} ON {table};"
+            for table, prefix in tables.items()
+            for op in OPERATIONS
+        ] + [f"DROP FUNCTION IF EXISTS {function}();"]
+    return [
+        f"DROP TRIGGER IF EXISTS {prefix}_no_{op.lower()};"
+        for prefix in tables.values()
+        for op in OPERATIONS
+    ]
