@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from crf.rules.ctcae import GradeSuggestion, LabTerm, suggest_grade
@@ -63,13 +63,6 @@ class LabValue:
     value: str
     uln: str | None
     lln: str | None
-
-
-@dataclass
-class AeOutcome:
-    items: dict[str, Any] = field(default_factory=dict)
-    notes: dict[str, Any] = field(default_factory=dict)
-    issues: list[Issue] = field(default_factory=list)
 
 
 def check_term_and_grade(values: Mapping[str, Any], term: TermInfo | None) -> list[Issue]:

@@ -30,7 +30,6 @@ from edc.exports.tables import Table
 
 MAX_CHAR_BYTES = 200
 CARD = 80
-NAMESTR_BYTES = 140
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _MISSING = b"\x2e" + bytes(7)
 _NAMESTR = struct.Struct(">hhhh8s40s8shhh2s8shhl52s")

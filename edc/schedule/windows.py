@@ -34,7 +34,6 @@ NOTIFIABLE_STATUSES = frozenset(
         VisitStatus.MISSED,
     }
 )
-DONE_STATUSES = frozenset({VisitStatus.COMPLETED, VisitStatus.COMPLETED_OUT_OF_WINDOW})
 
 
 class VisitFacts(Protocol):

@@ -48,12 +48,6 @@ class OffStudyReason(StrEnum):
     INVESTIGATOR_DECISION = "investigator_decision"
 
 
-_ON_TREATMENT = {
-    Status.ON_TREATMENT,
-    Status.REIRRADIATION_PENDING,
-    Status.REIRRADIATING,
-    Status.ON_TREATMENT_POST_RT,
-}
 _TREATMENT_EXITS = {Status.OFF_TREATMENT_FOLLOWUP, Status.SURVIVAL_FOLLOWUP, Status.OFF_STUDY}
 
 ALLOWED: dict[Status, set[Status]] = {
@@ -130,11 +124,3 @@ def check_transition(
     if nxt == Status.OFF_STUDY and not off_study_reason:
         raise IllegalTransition(now, nxt, "a reason for going off study is required")
     return nxt
-
-
-def is_on_treatment(status: str) -> bool:
-    return Status(status) in _ON_TREATMENT
-
-
-def is_randomized(status: str) -> bool:
-    return Status(status) in _ON_TREATMENT | _TREATMENT_EXITS | {Status.RANDOMIZED}

@@ -10,7 +10,7 @@ from django.db import transaction
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import authorize
 from edc.audit.context import ChangeContext
-from edc.audit.services import Change, record, record_changes, require_reason
+from edc.audit.services import Change, record_changes, require_reason
 from edc.errors import DomainError
 from edc.studies.models import Site, StudyStatus
 from edc.subjects.lifecycle import Status, check_transition
@@ -233,18 +233,3 @@ def transition(
         # The allocation starts the arm's calendar itself: only it knows the arm.
         _sync_schedule(ctx, subject)
     return subject
-
-
-def record_subject_note(ctx: ChangeContext, subject: Subject, action: str, item: str, new) -> None:
-    """A free audit entry about a subject (e.g. withdrawal of consent for treatment only)."""
-    record(
-        ctx,
-        action,
-        object_type="subjects.Subject",
-        object_id=subject.pk,
-        item=item,
-        new=new,
-        study=subject.study,
-        site=subject.site,
-        subject=subject,
-    )
