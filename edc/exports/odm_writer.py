@@ -57,6 +57,13 @@ def _tag(name: str) -> str:
     return f"{{{NS}}}{name}"
 
 
+def _ref(parent, tag: str, order: int, *, mandatory: bool = False, **oid: str) -> None:
+    """A metadata reference (StudyEventRef, FormRef, ItemGroupRef, ItemRef) by OID and order."""
+    etree.SubElement(
+        parent, _tag(tag), **oid, OrderNumber=str(order), Mandatory="Yes" if mandatory else "No"
+    )
+
+
 def _root(name: str, attrib: dict[str, str]):
     """An element written on its own into the stream: it declares the ODM namespace itself,
     because lxml serialises it without knowing the enclosing elements."""
@@ -201,13 +208,7 @@ def study_element(
     )
     protocol = etree.SubElement(mdv, _tag("Protocol"))
     for order, event in enumerate(layout.events, start=1):
-        etree.SubElement(
-            protocol,
-            _tag("StudyEventRef"),
-            StudyEventOID=f"SE.{event.code}",
-            OrderNumber=str(order),
-            Mandatory="No",
-        )
+        _ref(protocol, "StudyEventRef", order, StudyEventOID=f"SE.{event.code}")
     known_forms = {f.code for f in layout.forms}
     for event in layout.events:
         definition = etree.SubElement(
@@ -220,13 +221,7 @@ def study_element(
         )
         for order, form_code in enumerate(event.forms, start=1):
             if form_code in known_forms:
-                etree.SubElement(
-                    definition,
-                    _tag("FormRef"),
-                    FormOID=f"F.{form_code}",
-                    OrderNumber=str(order),
-                    Mandatory="No",
-                )
+                _ref(definition, "FormRef", order, FormOID=f"F.{form_code}")
     for form in layout.forms:
         definition = etree.SubElement(
             mdv,
@@ -236,13 +231,7 @@ def study_element(
             Repeating="Yes" if form.repeating else "No",
         )
         for order, (oid, _) in enumerate(_item_groups(form), start=1):
-            etree.SubElement(
-                definition,
-                _tag("ItemGroupRef"),
-                ItemGroupOID=oid,
-                OrderNumber=str(order),
-                Mandatory="No",
-            )
+            _ref(definition, "ItemGroupRef", order, ItemGroupOID=oid)
     for form in layout.forms:
         for oid, group in _item_groups(form):
             items = form.items if group is None else group.items
@@ -257,12 +246,12 @@ def study_element(
                 attrib["Domain"] = form.domain
             element = etree.SubElement(mdv, _tag("ItemGroupDef"), attrib)
             for item in items:
-                etree.SubElement(
+                _ref(
                     element,
-                    _tag("ItemRef"),
+                    "ItemRef",
+                    item.order,
+                    mandatory=item.required,
                     ItemOID=f"I.{form.code}.{item.code}",
-                    OrderNumber=str(item.order),
-                    Mandatory="Yes" if item.required else "No",
                 )
     for form in layout.forms:
         for item in form.all_items:
