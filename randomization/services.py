@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from crf.definitions import study_forms
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
@@ -308,14 +309,10 @@ class AlreadyRandomized(DomainError):
 
 
 def _with_everything(queryset):
-    # One query: the subject, its study, protocol, site, any allocation, the live scheme and
-    # its seed (minimization draws need it).
-    return queryset.select_related(
-        "study__current_version",
-        "site",
-        "allocation",
-        "study__randomization_scheme__seed",
-    )
+    # One query: the subject, its study, site, any allocation and the live scheme. Not the
+    # protocol definition (read from the per-version cache) nor the seed (only minimization
+    # draws need it, and read it then).
+    return queryset.select_related("study", "site", "allocation", "study__randomization_scheme")
 
 
 def _existing(subject: Subject) -> Allocation | None:
@@ -430,7 +427,8 @@ def _randomize(
         raise _refuse("site_inactive", "site", f"site {site.code} is not active")
     scheme = _scheme(subject)
     params = scheme.params
-    enrolment_model = study.definition.get("enrolment_model", "enrol_after_induction")
+    definition = study_forms(study.current_version_id).definition
+    enrolment_model = definition.get("enrolment_model", "enrol_after_induction")
     check_transition(subject.status, Status.RANDOMIZED, enrolment_model)
     verdict = require_eligible(subject)
     levels = crf_strata(subject, params)
@@ -559,7 +557,6 @@ DERIVED_ITEMS = ("RNDDAT", "RNDNO", "RNDARM")
 def _write_to_randomization_form(ctx: ChangeContext, allocation: Allocation) -> None:
     """Copy date, randomization number and arm into the derived items (RNDDAT, RNDNO, RNDARM)
     of the randomization form the strata were read from, where the form has them."""
-    from crf.definitions import study_forms
     from crf.services import set_derived_items
     from edc.studies.protocol import form_items
 
