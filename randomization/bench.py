@@ -29,6 +29,7 @@ import argparse
 import datetime as dt
 import os
 import queue
+import shutil
 import statistics
 import sys
 import tempfile
@@ -263,10 +264,76 @@ def set_up(subjects: int, strata: int, clients: int):
     return made, tokens
 
 
+# ---- CPU accounting (Linux /proc): who spends the two cores -----------------------------
+
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of one process (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def process_tree(root: int) -> list[int]:
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int(
+                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+                )
+            except OSError:
+                continue
+    tree, frontier = [root], [root]
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        tree += children
+        frontier = children
+    return tree
+
+
+class CpuMeter:
+    """CPU used during a phase by this process (the load generator), a server process tree and
+    the database's backends serving the bench database."""
+
+    def __init__(self, conninfo: str, server_pid: int | None = None):
+        import psycopg
+
+        self.server_pid = server_pid
+        self.conn = psycopg.connect(conninfo, autocommit=True)
+
+    def _backends(self) -> dict[int, float]:
+        rows = self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        ).fetchall()
+        return {pid: process_cpu(pid) for (pid,) in rows}
+
+    def _server(self) -> dict[int, float]:
+        if self.server_pid is None:
+            return {}
+        return {pid: process_cpu(pid) for pid in process_tree(self.server_pid)}
+
+    def start(self) -> None:
+        self.client0 = time.process_time()
+        self.server0, self.db0 = self._server(), self._backends()
+
+    def stop(self) -> dict[str, float]:
+        client = time.process_time() - self.client0
+        server = sum(v - self.server0.get(p, 0.0) for p, v in self._server().items())
+        database = sum(v - self.db0.get(p, 0.0) for p, v in self._backends().items())
+        self.conn.close()
+        return {"client": client, "server": server, "database": database}
+
+
 # ---- the two measured phases -----------------------------------------------------------
 
 
-def run_api(server, tokens, pool, clients) -> tuple[float, list[float], Counter]:
+def run_api(server, tokens, pool, clients, meter) -> tuple[float, list[float], Counter, dict]:
     from randomization.http_load import JsonClient
 
     work: queue.Queue = queue.Queue()
@@ -309,10 +376,12 @@ def run_api(server, tokens, pool, clients) -> tuple[float, list[float], Counter]
     for thread in threads:
         thread.start()
     barrier.wait()
+    meter.start()
     started = time.perf_counter()
     for thread in threads:
         thread.join()
-    return time.perf_counter() - started, latencies, statuses
+    seconds = time.perf_counter() - started
+    return seconds, latencies, statuses, meter.stop()
 
 
 RAW_LOCK = "SELECT next_sequence FROM randomization_stratum WHERE id = %s FOR UPDATE"
@@ -329,7 +398,7 @@ RAW_INSERT = (
 RAW_ADVANCE = "UPDATE randomization_stratum SET next_sequence = %s WHERE id = %s"
 
 
-def run_raw(url: str, study, site, pool, clients) -> tuple[float, list[float], int]:
+def run_raw(url: str, study, site, pool, clients, meter) -> tuple[float, list[float], int, dict]:
     import psycopg
     from psycopg.types.json import Jsonb
 
@@ -352,6 +421,8 @@ def run_raw(url: str, study, site, pool, clients) -> tuple[float, list[float], i
     lock = threading.Lock()
     barrier = threading.Barrier(clients + 1)
     conninfo = url.split("?")[0]
+    # Closed only after the CPU meter has read their backends.
+    connections: list = []
 
     def client_loop():
         mine = []
@@ -360,43 +431,44 @@ def run_raw(url: str, study, site, pool, clients) -> tuple[float, list[float], i
         except psycopg.Error:
             barrier.abort()
             raise
-        with conn:
-            barrier.wait()
-            while True:
-                try:
-                    subject_pk = work.get_nowait()
-                except queue.Empty:
-                    break
-                level = levels[subject_pk]
-                stratum_id = strata[level]
-                started = time.perf_counter()
-                try:
-                    with conn.transaction():
-                        (cursor_at,) = conn.execute(RAW_LOCK, (stratum_id,)).fetchone()
-                        slot_id, sequence, arm = conn.execute(
-                            RAW_SLOT, (stratum_id, cursor_at)
-                        ).fetchone()
-                        conn.execute(
-                            RAW_INSERT,
-                            (
-                                subject_pk,
-                                study.pk,
-                                site.pk,
-                                scheme_id,
-                                stratum_id,
-                                slot_id,
-                                sequence,
-                                arm,
-                                Jsonb({"response": level, "site": "01"}),
-                                f"raw-{subject_pk}",
-                            ),
-                        )
-                        conn.execute(RAW_ADVANCE, (sequence + 1, stratum_id))
-                except psycopg.Error:
-                    with lock:
-                        failures[0] += 1
-                    continue
-                mine.append(time.perf_counter() - started)
+        with lock:
+            connections.append(conn)
+        barrier.wait()
+        while True:
+            try:
+                subject_pk = work.get_nowait()
+            except queue.Empty:
+                break
+            level = levels[subject_pk]
+            stratum_id = strata[level]
+            started = time.perf_counter()
+            try:
+                with conn.transaction():
+                    (cursor_at,) = conn.execute(RAW_LOCK, (stratum_id,)).fetchone()
+                    slot_id, sequence, arm = conn.execute(
+                        RAW_SLOT, (stratum_id, cursor_at)
+                    ).fetchone()
+                    conn.execute(
+                        RAW_INSERT,
+                        (
+                            subject_pk,
+                            study.pk,
+                            site.pk,
+                            scheme_id,
+                            stratum_id,
+                            slot_id,
+                            sequence,
+                            arm,
+                            Jsonb({"response": level, "site": "01"}),
+                            f"raw-{subject_pk}",
+                        ),
+                    )
+                    conn.execute(RAW_ADVANCE, (sequence + 1, stratum_id))
+            except psycopg.Error:
+                with lock:
+                    failures[0] += 1
+                continue
+            mine.append(time.perf_counter() - started)
         with lock:
             latencies.extend(mine)
 
@@ -404,10 +476,15 @@ def run_raw(url: str, study, site, pool, clients) -> tuple[float, list[float], i
     for thread in threads:
         thread.start()
     barrier.wait()
+    meter.start()
     started = time.perf_counter()
     for thread in threads:
         thread.join()
-    return time.perf_counter() - started, latencies, failures[0]
+    seconds = time.perf_counter() - started
+    cpu = meter.stop()
+    for conn in connections:
+        conn.close()
+    return seconds, latencies, failures[0], cpu
 
 
 def anomalies(study, expected: int) -> list[str]:
@@ -448,6 +525,24 @@ def anomalies(study, expected: int) -> list[str]:
     return problems
 
 
+def server_env(var_dir: Path) -> dict[str, str]:
+    """The served app's own broker folder (so no worker of a real installation picks up tasks
+    for this scratch database), the same keys as this process, and e-mail kept in memory."""
+    from django.conf import settings
+
+    return {
+        "EDC_VAR_DIR": str(var_dir),
+        "SECRET_KEY": settings.SECRET_KEY,
+        "RANDOMIZATION_SEED_KEY": settings.RANDOMIZATION_SEED_KEY or settings.SECRET_KEY,
+        "CELERY_BROKER_URL": "filesystem://",
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+    }
+
+
+def queued_tasks(var_dir: Path) -> int:
+    return sum(1 for path in (var_dir / "broker" / "queue").glob("*.msg"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=32)
@@ -482,13 +577,14 @@ def main(argv: list[str] | None = None) -> int:
         api_study, _, api_pool = made["BENCH-API"]
         raw_study, raw_site, raw_pool = made["BENCH-RAW"]
         log = Path(tempfile.mkstemp(prefix="randomization-bench-", suffix=".log")[1])
+        var_dir = Path(tempfile.mkdtemp(prefix="randomization-bench-var-"))
         server = start_gunicorn(
             url + "?conn_max_age=600",
             log,
             workers=args.workers,
             threads=args.threads,
             wsgi=args.wsgi,
-            extra_env={"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"},
+            extra_env=server_env(var_dir),
         )
         try:
             print(
@@ -496,14 +592,21 @@ def main(argv: list[str] | None = None) -> int:
                 f"gunicorn {args.workers} workers x {args.threads} threads",
                 flush=True,
             )
-            api_seconds, api_latencies, statuses = run_api(server, tokens, api_pool, args.clients)
+            api_seconds, api_latencies, statuses, api_cpu = run_api(
+                server, tokens, api_pool, args.clients, CpuMeter(url, server.process.pid)
+            )
         finally:
             server.stop()
         print(f"raw SQL: {args.clients} persistent psycopg connections", flush=True)
-        raw_seconds, raw_latencies, raw_failures = run_raw(
-            url, raw_study, raw_site, raw_pool, args.clients
+        raw_seconds, raw_latencies, raw_failures, raw_cpu = run_raw(
+            url, raw_study, raw_site, raw_pool, args.clients, CpuMeter(url)
         )
+        queued = queued_tasks(var_dir)
+        shutil.rmtree(var_dir, ignore_errors=True)
+        print(f"after-allocation tasks queued for the worker: {queued}", flush=True)
         problems = anomalies(api_study, args.subjects) + anomalies(raw_study, args.subjects)
+        if queued != args.subjects:
+            problems.append(f"{queued} after-allocation tasks queued, expected {args.subjects}")
         failed_requests = sum(n for status, n in statuses.items() if status != 201)
         anomaly_count = len(problems) + failed_requests + raw_failures
         api_per_s = len(api_latencies) / api_seconds
@@ -519,6 +622,12 @@ def main(argv: list[str] | None = None) -> int:
             f"raw: {raw_per_s:.1f}/s, p50 {statistics.median(raw_latencies) * 1000:.1f} ms, "
             f"p99 {raw_p99:.1f} ms, failures {raw_failures}"
         )
+        for name, cpu, count in (
+            ("API", api_cpu, len(api_latencies)),
+            ("raw", raw_cpu, len(raw_latencies)),
+        ):
+            spent = ", ".join(f"{k} {v * 1000 / max(count, 1):.2f}" for k, v in cpu.items())
+            print(f"{name} CPU ms per allocation: {spent}")
         for problem in problems[:20]:
             print("ANOMALY", problem)
         print(
