@@ -13,7 +13,7 @@ from edc.audit.context import ChangeContext
 from edc.audit.models import Channel
 from edc.datamanagement import services
 from edc.datamanagement.models import Query
-from edc.studies.protocol import form_items
+from edc.studies.protocol import find_form, form_items
 
 
 def _ctx(username: str) -> ChangeContext:
@@ -22,11 +22,9 @@ def _ctx(username: str) -> ChangeContext:
 
 
 def _first_item(form: FormInstance) -> str | None:
-    for definition in form.protocol_version.definition.get("forms", []):
-        if definition["code"] == form.form_code:
-            items = [code for code in form_items(definition) if code in form.data]
-            return items[0] if items else None
-    return None
+    definition = find_form(form.protocol_version.definition, form.form_code)
+    items = [code for code in form_items(definition or {}) if code in form.data]
+    return items[0] if items else None
 
 
 def seed_demo_datamanagement(demo_studies, today: dt.date | None = None) -> None:

@@ -52,7 +52,7 @@ from edc.datamanagement.query_states import (
 )
 from edc.errors import DomainError
 from edc.studies.models import Site, Study, StudyStatus
-from edc.studies.protocol import form_items
+from edc.studies.protocol import find_form, form_items
 from edc.subjects.models import Subject
 
 
@@ -353,10 +353,10 @@ def open_automatic_queries(
 
 
 def _form_definition(form: FormInstance) -> dict:
-    for definition in form.protocol_version.definition.get("forms", []):
-        if definition["code"] == form.form_code:
-            return definition
-    raise DomainError("unknown_form", "form", f"form {form.form_code} is not in the protocol")
+    definition = find_form(form.protocol_version.definition, form.form_code)
+    if definition is None:
+        raise DomainError("unknown_form", "form", f"form {form.form_code} is not in the protocol")
+    return definition
 
 
 def _group_of(definition: dict, item_code: str) -> str | None:

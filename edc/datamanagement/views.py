@@ -27,7 +27,7 @@ from edc.datamanagement.forms import (
 from edc.datamanagement.models import LockLevel, SignatureLevel
 from edc.datamanagement.query_states import QueryStatus, allowed_actions
 from edc.errors import DomainError
-from edc.studies.protocol import form_items
+from edc.studies.protocol import find_form, form_items
 from edc.subjects import selectors as subject_selectors
 
 
@@ -166,10 +166,8 @@ def raise_query(request, study_code, form_id):
 
 
 def _definition(instance) -> dict:
-    for form in instance.protocol_version.definition.get("forms", []):
-        if form["code"] == instance.form_code:
-            return form
-    return {"code": instance.form_code, "name": instance.form_code, "items": []}
+    found = find_form(instance.protocol_version.definition, instance.form_code)
+    return found or {"code": instance.form_code, "name": instance.form_code, "items": []}
 
 
 def _item_choices(instance) -> list[tuple[str, str]]:

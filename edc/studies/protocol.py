@@ -132,6 +132,11 @@ def _duplicates(entries: list[dict], key: str, where: str) -> Iterator[Problem]:
             seen[value] = index
 
 
+def find_form(definition: dict, form_code: str) -> dict | None:
+    """The form of a protocol definition with this code, if it has one."""
+    return next((f for f in definition.get("forms", []) if f["code"] == form_code), None)
+
+
 def form_items(form: dict) -> dict[str, dict]:
     """Every item of a form, top-level and inside groups, by code."""
     items = {item["code"]: item for item in form.get("items", [])}
