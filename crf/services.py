@@ -224,8 +224,8 @@ def save_form(
     to a value already saved, or any change to a complete form, needs `ctx.reason`. Warnings are
     refused unless `confirm_warnings`; confirmed warnings open automatic queries. Locks (423),
     signatures, source verification and queries are data management's (edc.datamanagement),
-    schedule events the reminders' (edc.reminders); both are called inside this transaction. The returned instance carries the
-    confirmed warnings as `confirmed_warnings`.
+    schedule events the reminders' (edc.reminders); both are called inside this transaction.
+    The returned instance carries the confirmed warnings as `confirmed_warnings`.
     """
     authorize(ctx, Permission.ENTER_DATA, subject.study_id, subject.site_id)
     today = today or timezone.localdate()
