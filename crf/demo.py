@@ -21,6 +21,8 @@ from crf.sample_values import sample_form
 from crf.study_forms import StudyForms
 from edc.audit.context import ChangeContext
 from edc.errors import DomainError
+from edc.subjects import services as subject_services
+from edc.subjects.lifecycle import Status
 from edc.subjects.models import Subject
 
 log = logging.getLogger(__name__)
@@ -209,7 +211,7 @@ class DemoEntry:
             return None
 
     def sample(
-        self, event: str, code: str, on: dt.date, consent: dt.date, **extra
+        self, event: str, code: str, on: dt.date, consent: dt.date, *, repeat: int = 1, **extra
     ) -> FormInstance | None:
         form = self.forms.forms.get(code)
         if form is None:
@@ -225,7 +227,9 @@ class DemoEntry:
             }.items()
             if k in known
         }
-        return self.save(event, code, sample_form(form, self.forms.codelists, on, overrides))
+        return self.save(
+            event, code, sample_form(form, self.forms.codelists, on, overrides), repeat=repeat
+        )
 
 
 def _lesion_rows(sizes: tuple[str, ...] | None, follow_up: bool) -> list[dict]:
@@ -277,7 +281,28 @@ def _screening(
     entry.sample(event, "elig", day, consent, IEDAT=_iso(day + dt.timedelta(days=1)))
     if entry.subject.study.code == "T-REFR":
         # The single-agent chemotherapy is chosen before randomization (F-EX3).
-        entry.save("RANDOMIZATION", "rand", {"PLCHEMO": "DOCETAXEL"})
+        _randomization_form(entry)
+
+
+# Strata levels agreeing with the demo's staging (T3 N1, M1a), response (PR) and EBV DNA (0).
+RAND_STRATA = {
+    "T-REIRR": {"RNDRESP": "PR", "RNDRT": "T1_3", "RNDEBV": "UNDETECTABLE"},
+    "T-LRRT": {"RNDRESP": "PR", "RNDMCAT": "M1A", "RNDEBV": "UNDETECTABLE"},
+    "T-RTV": {"RNDRESP": "PR", "RNDMCAT": "M1A", "RNDNCAT": "N0_1"},
+    "T-REFR": {"PLCHEMO": "DOCETAXEL"},
+}
+
+
+def _randomization_form(entry: DemoEntry) -> None:
+    values = RAND_STRATA.get(entry.subject.study.code)
+    if (
+        values is None
+        or FormInstance.objects.filter(
+            subject=entry.subject, event_code="RANDOMIZATION", form_code="rand"
+        ).exists()
+    ):
+        return
+    entry.save("RANDOMIZATION", "rand", values)
 
 
 def _prior_line(consent: dt.date) -> dict:
@@ -407,12 +432,110 @@ def _adverse_events(entry: DemoEntry, first_dose: dt.date) -> None:
         entry.save(event, "ae", merged, form_repeat=number)
 
 
+def _full_induction(entry: DemoEntry, first_dose: dt.date) -> None:
+    """Four q3w induction cycles and the post-induction assessment (partial response, EBV DNA
+    undetectable): what register-before-induction studies need before randomization."""
+    for cycle in range(4):
+        day = first_dose + dt.timedelta(days=21 * cycle)
+        entry.sample(
+            "INDUCTION",
+            "ind",
+            day,
+            day,
+            repeat=cycle + 1,
+            INDCYC=str(cycle + 1),
+            INDDAT=_iso(day),
+            INDACT="GIVEN",
+            PD1GIVEN="Y",
+            CHEMGIVN="Y",
+        )
+    scan = first_dose + dt.timedelta(days=21 * 3 + 21)
+    entry.save(
+        "INDUCTION_RESP",
+        "tu",
+        {
+            "TUDAT": _iso(scan),
+            "TUMETH": ["MRI", "CT"],
+            "RSORRES": "PR",
+            "RSCONF": "N",
+            "lesions": _lesion_rows(FOLLOW_UPS[1], True),
+        },
+    )
+    entry.sample("INDUCTION_RESP", "ebv", scan, scan)
+    entry.sample("INDUCTION_RESP", "indresp", scan, scan, INDRSDAT=_iso(scan), INDINVR="PR")
+
+
+# Days from consent to today of the subjects made ready for randomization: four induction
+# cycles and the post-induction scan fit, and today lies in the randomization window.
+READY_CONSENT_DAYS = 110
+
+
+def ready_for_randomization(
+    site, coordinator, investigator, password: str, today: dt.date
+) -> Subject:
+    """A new subject at `site`, screened, eligible, (for register-before-induction studies)
+    registered and through induction with a partial response, eligibility confirmed at the
+    randomization point and the randomization form filled: what the Randomize button needs."""
+    consent = today - dt.timedelta(days=READY_CONSENT_DAYS)
+    staff = ChangeContext(user=coordinator, channel="web", reason="CRF demo data")
+    subject = subject_services.screen_subject(
+        staff,
+        site,
+        consent_date=consent,
+        icf_version="1.0",
+        screening_date=consent + dt.timedelta(days=1),
+    )
+    forms = study_forms(subject.protocol_version_id)
+    entry = DemoEntry(subject, coordinator, forms)
+    _screening(entry, consent, today)
+    point = entry_point(forms)
+    _confirm(entry, investigator, point, password)
+    system = ChangeContext.system(reason="seed_demo")
+    subject_services.transition(
+        system, subject, Status.REGISTERED, on_date=consent + dt.timedelta(days=7)
+    )
+    if point == "registration":
+        subject_services.transition(
+            system, subject, Status.INDUCTION, on_date=consent + dt.timedelta(days=8)
+        )
+        _full_induction(entry, consent + dt.timedelta(days=10))
+    _randomization_form(entry)
+    if point == "registration":
+        _confirm(entry, investigator, "randomization", password)
+    subject.refresh_from_db()
+    return subject
+
+
 def entry_point(forms: StudyForms) -> str:
     """Where eligibility is first decided: registration when induction is on study,
     randomization when subjects enrol after induction."""
     if forms.definition.get("enrolment_model") == "register_before_induction":
         return "registration"
     return "randomization"
+
+
+def _ready_subjects(demo, point: str, site01_staff, password: str, today: dt.date) -> None:
+    """New subjects ready for randomization, added to the demo's subject lists: two at site 02
+    (at site 01 where the exports demo locks site 02) and, where induction is on study (the
+    seed subjects are not through it yet), two at site 01, so every study shows randomized
+    subjects and keeps one ready at site 01."""
+    User = get_user_model()
+    site02_staff = (
+        User.objects.filter(username="coordinator2").first(),
+        User.objects.filter(username="investigator2").first(),
+    )
+    from edc.exports.demo import DEMO_SITE, DEMO_STUDY
+
+    # The exports demo locks that site, which open queries on these subjects' forms would block.
+    elsewhere = demo.study.code == DEMO_STUDY and DEMO_SITE == "02"
+    wanted = [("01", site01_staff)] * ((2 if point == "registration" else 0) + 2 * elsewhere)
+    wanted += [("02", site02_staff)] * (0 if elsewhere else 2)
+    for code, (coordinator, investigator) in wanted:
+        site = demo.sites.get(code)
+        if site is None or coordinator is None or investigator is None:
+            continue
+        subject = ready_for_randomization(site, coordinator, investigator, password, today)
+        demo.subjects.setdefault(code, []).append(subject)
 
 
 def seed_demo_crf(demo_studies, today: dt.date) -> None:
@@ -422,7 +545,9 @@ def seed_demo_crf(demo_studies, today: dt.date) -> None:
     (registered): every screening form, eligibility confirmed by the investigator. Subject 3:
     the same, plus induction cycles, two tumour assessments (partial responses, with their
     derivation) and three adverse events, one serious. Subject 4 (screen failure): an age
-    outside 18-70, so the eligibility page shows the failing criterion."""
+    outside 18-70, so the eligibility page shows the failing criterion. Subjects eligible at
+    randomization get their randomization form; new subjects made ready for randomization
+    (see _ready_subjects) are appended to the demo's lists for the randomization demo."""
     from edc.demo.services import DEMO_PASSWORD
 
     User = get_user_model()
@@ -451,6 +576,10 @@ def seed_demo_crf(demo_studies, today: dt.date) -> None:
         first_dose = consent + dt.timedelta(days=10)
         _induction_and_response(entry, first_dose, today)
         _adverse_events(entry, first_dose)
+        if point == "randomization":
+            for subject in (registered, further):
+                _randomization_form(DemoEntry(subject, coordinator, forms))
+        _ready_subjects(demo, point, (coordinator, investigator), DEMO_PASSWORD, today)
         entry = DemoEntry(failed, coordinator, forms)
         entry.sample(
             "SCREENING",

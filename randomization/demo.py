@@ -6,15 +6,30 @@ import datetime as dt
 
 from edc.audit.context import ChangeContext
 from edc.errors import DomainError
+from edc.subjects.models import Subject
+from randomization.eligibility import eligibility_verdict
 from randomization.models import RandomizationScheme, SchemeStatus
 from randomization.services import go_live, randomize
+from randomization.strata import crf_strata
 
 READY = {"registered", "induction"}
+BUTTON_SITE = "01"
+
+
+def _ready(subject: Subject, scheme: RandomizationScheme) -> bool:
+    """Eligibility confirmed at randomization and every stratum on the randomization form."""
+    if subject.status not in READY or not eligibility_verdict(subject).allowed:
+        return False
+    try:
+        crf_strata(subject, scheme.params)
+    except DomainError:
+        return False
+    return True
 
 
 def seed_demo_randomization(demo_studies, today: dt.date | None = None) -> int:
     """Go live where not yet live; randomize the demo subjects whose eligibility is confirmed
-    and whose randomization form is filled, except the first ready one of each site, which is
+    and whose randomization form is filled, except the first ready one of site 01, which is
     left for the demo user's Randomize button. Run after seed_demo_crf. Returns the number of
     allocations made; safe to run again."""
     ctx = ChangeContext.system(reason="seed_demo")
@@ -25,9 +40,12 @@ def seed_demo_randomization(demo_studies, today: dt.date | None = None) -> int:
             continue
         if not RandomizationScheme.objects.filter(study=study, status=SchemeStatus.LIVE).exists():
             go_live(ctx, study)
-        for subjects in demo.subjects.values():
-            # The first ready subject of each site is left for the demo user to randomize.
-            ready = [s for s in subjects if s.status in READY][1:]
+        scheme = RandomizationScheme.objects.get(study=study)
+        for code, subjects in sorted(demo.subjects.items()):
+            fresh = Subject.objects.filter(pk__in=[s.pk for s in subjects]).order_by("subject_id")
+            ready = [s for s in fresh if _ready(s, scheme)]
+            if code == BUTTON_SITE:
+                ready = ready[1:]
             for subject in ready:
                 try:
                     result = randomize(ctx, subject, idempotency_key=f"demo-{subject.subject_id}")

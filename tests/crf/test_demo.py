@@ -11,6 +11,9 @@ from crf.models import EligibilityConfirmation, FormInstance
 from crf.selectors import eligibility_state, eligibility_status
 from edc.audit.models import AuditEvent
 from edc.demo.services import seed_demo
+from randomization.demo import seed_demo_randomization
+from randomization.models import Allocation, RandomizationScheme
+from randomization.strata import crf_strata
 from tests.factories import load_study
 
 pytestmark = pytest.mark.django_db
@@ -42,6 +45,35 @@ def test_demo_fills_screening_eligibility_tumour_assessments_and_aes(caplog):
     before = FormInstance.objects.count(), EligibilityConfirmation.objects.count()
     seed_demo_crf(demos, dt.date.today())
     assert (FormInstance.objects.count(), EligibilityConfirmation.objects.count()) == before
+    for demo in demos:
+        _assert_randomized_and_one_ready(demo)
+    assert seed_demo_randomization(demos) == 0
+    for demo in demos:
+        _assert_randomized_and_one_ready(demo)
+
+
+def _assert_randomized_and_one_ready(demo):
+    """At least three subjects allocated to arms of the study, and exactly one subject at site
+    01 left for the Randomize button: eligibility confirmed at randomization, strata on its
+    randomization form, not randomized."""
+    study = demo.study
+    arms = {arm["code"] for arm in study.definition["arms"]}
+    allocations = Allocation.objects.filter(study=study).select_related("subject")
+    assert allocations.count() >= 3, study.code
+    assert {a.arm for a in allocations} <= arms
+    assert all(a.subject.status == "randomized" for a in allocations)
+    params = RandomizationScheme.objects.get(study=study).params
+    ready = []
+    for subject in demo.subjects["01"]:
+        subject.refresh_from_db()
+        if subject.status not in {"registered", "induction"}:
+            continue
+        if not eligibility_status(subject, "randomization")[0]:
+            continue
+        assert crf_strata(subject, params), subject.subject_id
+        ready.append(subject)
+    assert len(ready) == 1, (study.code, [s.subject_id for s in ready])
+    assert not Allocation.objects.filter(subject=ready[0]).exists()
 
 
 def test_demo_skips_studies_not_laid_out_like_the_seed_studies(study):
