@@ -32,8 +32,9 @@ services:
 chromium:
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
-# Every test, against PostgreSQL and Redis, no skips.
+# Lint, then every test, against PostgreSQL and Redis, no skips.
 test: setup services chromium
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) $(VENV)/bin/pytest -q
 
 lint: setup
