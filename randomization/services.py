@@ -11,14 +11,12 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
 from crf.definitions import study_forms
 from edc.accounts.roles import Permission
@@ -518,7 +516,8 @@ def _randomize(
     )
     # Derived items, the visit calendar and e-mails follow from the committed allocation in a
     # Celery worker: the request (and the stratum lock) does not wait for them.
-    transaction.on_commit(partial(_enqueue_after_allocation, allocation.pk), robust=True)
+    allocation_id = allocation.pk
+    transaction.on_commit(lambda: _enqueue_after_allocation(allocation_id), robust=True)
     return AllocationResult(allocation, True)
 
 
@@ -527,11 +526,11 @@ def _enqueue_after_allocation(allocation_id: int) -> None:
 
     try:
         task.delay(allocation_id)
-    except (OperationalError, OSError):
-        # Without a broker the work is done here, as before there was a queue: an allocation
-        # must not go unannounced because the queue is down.
+    except Exception:
+        # Whatever stops the message (broker down, a transport error), the work is done here, as
+        # before there was a queue: an allocation must not go unannounced.
         log.exception(
-            "broker unavailable; after-allocation work for %s runs in the request", allocation_id
+            "could not queue the after-allocation work for %s; doing it now", allocation_id
         )
         after_allocation(allocation_id)
 

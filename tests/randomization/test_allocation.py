@@ -337,6 +337,28 @@ def test_the_allocation_is_copied_into_the_forms_derived_items(
     assert {e.actor for e in copied} == {staff} and {e.channel for e in copied} == {"api"}
 
 
+@pytest.fixture
+def broker_down():
+    """The Celery app pointed at a port where no broker listens (a real refused connection)."""
+    from edc.celery import app
+
+    # The write URL, because CELERY_BROKER_URL in the environment outranks broker_url.
+    app.conf.broker_write_url = "redis://127.0.0.1:1/0"
+    app._after_fork()  # drop the pooled connections to the working broker
+    yield
+    app.conf.broker_write_url = None
+    app._after_fork()
+
+
+def test_when_the_task_cannot_be_queued_the_work_is_done_at_commit(
+    pool, coordinator_a, site_a, broker_down, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        allocation = randomize(ctx_of(coordinator_a), pool[0]).allocation
+    (message,) = mail.outbox
+    assert message.to == [site_a.staff_email] and allocation.arm in message.body
+
+
 def test_the_task_starts_the_arms_calendar_on_the_randomization_date(pool, coordinator_a):
     from edc.reminders.models import ScheduleEvent
 
