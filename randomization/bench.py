@@ -10,15 +10,20 @@ One run, on a scratch database it creates and drops (``edc_bench_randomization``
    transaction on a second live study's tables (SELECT ... FOR UPDATE on the stratum, SELECT
    the slot, INSERT the allocation, UPDATE the cursor, COMMIT): the database's own limit.
 3. Anomalies, for both: a subject twice, a sequence twice or skipped, an arm not its slot's,
-   an unbalanced complete block, a failed request.
+   an unbalanced complete block, a failed request, an allocation without its queued
+   after-allocation task (derived items, calendar, e-mails: a Celery worker's job; the served
+   app queues them in a broker folder of its own, which nothing consumes during the run).
+4. CPU per allocation (Linux /proc) of the load generator, the gunicorn processes and the
+   database backends, for both phases: where the two cores went.
 
 Last line: ``RESULT ratio=... api_per_s=... raw_per_s=... p99_ms=... raw_p99_ms=... anomalies=...``.
 All subjects go into one stratum by default (``--strata 2`` alternates two), the hardest case
 for the row lock.
 
-Tuning (measured on the 2-core machine, shared with other work): sync gunicorn workers (4 x 1)
-beat gthread (4 x 2, 2 x 4, 6 x 2) on throughput and especially on tail latency, because each
-connection is not pinned to one worker's queue; database connections persist
+Tuning (measured on the 2-core machine, shared with other work): the API phase is CPU-bound,
+not lock-bound (two strata are no faster than one), so the fewest processes that keep both
+cores busy win: 2 sync workers beat 3 or 4 sync workers and gthread (2 x 2, 2 x 4, 3 x 3) on
+CPU per allocation, throughput and tail latency. Database connections persist
 (``conn_max_age``); the allocation takes its stratum lock only after the eligibility, strata and
 subject work, so the lock is held for 4 statements and the commit.
 """
@@ -548,9 +553,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--subjects", type=int, default=1000)
     parser.add_argument("--strata", type=int, choices=[1, 2], default=1)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
     parser.add_argument("--wsgi", default="edc.wsgi", help="WSGI module gunicorn serves")
+    parser.add_argument(
+        "--preload", action=argparse.BooleanOptionalAction, default=False, help="gunicorn --preload"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args(argv)
 
@@ -585,11 +593,13 @@ def main(argv: list[str] | None = None) -> int:
             threads=args.threads,
             wsgi=args.wsgi,
             extra_env=server_env(var_dir),
+            preload=args.preload,
         )
         try:
             print(
                 f"API: {args.clients} clients, {args.subjects} subjects, {args.strata} stratum(s), "
-                f"gunicorn {args.workers} workers x {args.threads} threads",
+                f"gunicorn {args.workers} workers x {args.threads} threads"
+                f"{' (preloaded)' if args.preload else ''}",
                 flush=True,
             )
             api_seconds, api_latencies, statuses, api_cpu = run_api(
