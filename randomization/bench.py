@@ -544,6 +544,29 @@ def server_env(var_dir: Path) -> dict[str, str]:
     }
 
 
+def declare_queues(var_dir: Path) -> None:
+    """What a worker does when it starts: declare its queues in the (empty) broker folder, so the
+    served app publishes into a set-up broker as in a running installation."""
+    from kombu import Connection
+
+    from edc.celery import app
+
+    folders = {name: var_dir / "broker" / name for name in ("queue", "processed", "control")}
+    for folder in folders.values():
+        folder.mkdir(parents=True, exist_ok=True)
+    options = {
+        "data_folder_in": str(folders["queue"]),
+        "data_folder_out": str(folders["queue"]),
+        "processed_folder": str(folders["processed"]),
+        "control_folder": str(folders["control"]),
+        "store_processed": False,
+    }
+    with Connection("filesystem://", transport_options=options) as connection:
+        channel = connection.default_channel
+        for queue in app.amqp.queues.values():
+            queue(channel).declare()
+
+
 def queued_tasks(var_dir: Path) -> int:
     return sum(1 for path in (var_dir / "broker" / "queue").glob("*.msg"))
 
@@ -586,6 +609,7 @@ def main(argv: list[str] | None = None) -> int:
         raw_study, raw_site, raw_pool = made["BENCH-RAW"]
         log = Path(tempfile.mkstemp(prefix="randomization-bench-", suffix=".log")[1])
         var_dir = Path(tempfile.mkdtemp(prefix="randomization-bench-var-"))
+        declare_queues(var_dir)
         server = start_gunicorn(
             url + "?conn_max_age=600",
             log,
@@ -640,6 +664,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name} CPU ms per allocation: {spent}")
         for problem in problems[:20]:
             print("ANOMALY", problem)
+        if anomaly_count:
+            print(f"gunicorn log: {log}")
+        else:
+            log.unlink(missing_ok=True)
         print(
             f"targets: throughput ratio >= 0.4 ({api_per_s / raw_per_s:.3f}); "
             f"p99 <= 1.5 x raw p99 ({p99 / raw_p99:.2f} x)"
