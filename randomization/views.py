@@ -42,7 +42,7 @@ def randomize_subject(request, study_code, subject_id):
             messages.success(
                 request,
                 f"{subject.subject_id} randomized to "
-                f"{selectors.arm_name(allocation.scheme, allocation.arm)}; site staff were e-mailed.",
+                f"{selectors.arm_name(allocation.scheme, allocation.arm)}; site staff are being e-mailed.",
             )
             return redirect("subject-allocation", study_code=study_code, subject_id=subject_id)
     preview = selectors.randomization_preview(subject)
