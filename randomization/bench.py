@@ -540,7 +540,6 @@ def server_env(var_dir: Path) -> dict[str, str]:
         "SECRET_KEY": settings.SECRET_KEY,
         "RANDOMIZATION_SEED_KEY": settings.RANDOMIZATION_SEED_KEY or settings.SECRET_KEY,
         "CELERY_BROKER_URL": "filesystem://",
-        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
     }
 
 

@@ -32,7 +32,6 @@ def server(tmp_path):
         tmp_path / "gunicorn.log",
         workers=4,
         threads=4,
-        extra_env={"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"},
     )
     yield running
     running.stop()

@@ -73,7 +73,8 @@ def test_scan_task_run_twice_on_a_real_worker_emails_each_transition_once(reirr,
     alive = [enrol(site, "IMMEDIATE", W1_DOSES[0], W1_DOSES) for _ in range(3)]
     dead_by_event = enrol(site, "IMMEDIATE", W1_DOSES[0], W1_DOSES)
     dead_on_record = enrol(site, "IMMEDIATE", W1_DOSES[0], W1_DOSES)
-    # Everything before the scan day was announced already (sent by this process, locmem).
+    # Set-up: everything before the scan day is announced by this process first, so only the
+    # scan day's transitions are left for the worker.
     services.scan(UPCOMING_DAY - D.resolution)
     services.deliver_reminders()
     services.record_event(
