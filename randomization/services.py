@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from crf.definitions import study_forms
 from edc.accounts.roles import Permission
-from edc.accounts.scoping import scope_of
+from edc.accounts.scoping import authorize, scope_of
 from edc.audit.context import ChangeContext
 from edc.audit.services import Change, record_changes, require_reason
 from edc.errors import DomainError
@@ -51,18 +51,11 @@ from randomization.models import (
 )
 from randomization.strata import check_caller_strata, crf_strata, crf_strata_and_form
 
-ALERT_THRESHOLDS = (80, 100)
-
 log = logging.getLogger(__name__)
 
 
 def _refuse(code: str, field: str, message: str, status: int = 409) -> DomainError:
     return DomainError(code, field, message, status=status)
-
-
-def _require(ctx: ChangeContext, permission: Permission, study_id: int, site_id=None) -> None:
-    if ctx.user is not None:
-        scope_of(ctx.user).require(permission, study_id, site_id)
 
 
 def server_seed_key() -> bytes:
@@ -83,11 +76,6 @@ class GoLiveResult:
     commitment: Commitment
     seed: bytes
     salt: bytes
-
-
-def _user(ctx: ChangeContext):
-    user = ctx.user
-    return user if user is not None and user.is_authenticated else None
 
 
 def _create_strata(scheme: RandomizationScheme, params: dict, lists: dict, sites: dict) -> int:
@@ -155,7 +143,7 @@ def go_live(
     """Generate the study's list from a fresh CSPRNG seed and commit to it, once.
 
     ``seed`` is for reproducible tests and drills only; production always draws a new one."""
-    _require(ctx, Permission.ADMINISTER, study.pk)
+    authorize(ctx, Permission.ADMINISTER, study.pk)
     study = (
         Study.objects.select_for_update(of=("self",))
         .select_related("current_version")
@@ -186,7 +174,7 @@ def go_live(
     scheme.protocol_version_id = study.current_version_id
     scheme.method = params["method"]
     scheme.params = params
-    scheme.created_by = scheme.created_by or _user(ctx)
+    scheme.created_by = scheme.created_by or ctx.actor
     scheme.status = SchemeStatus.LIVE
     scheme.went_live_at = now
     scheme.save()
@@ -201,7 +189,7 @@ def go_live(
         generator=scheme_params.GENERATOR,
         params=params,
         slot_count=slot_count,
-        created_by=_user(ctx),
+        created_by=ctx.actor,
         **hashes,
     )
     record_changes(
@@ -229,7 +217,7 @@ def extend_list(
 
     Earlier slots are unchanged (each stratum is its own generator stream, and a longer list
     extends a shorter one); the new list gets its own commitment. Needs a reason."""
-    _require(ctx, Permission.ADMINISTER, study.pk)
+    authorize(ctx, Permission.ADMINISTER, study.pk)
     reason = require_reason(ctx)
     scheme = (
         RandomizationScheme.objects.select_for_update(of=("self",))
@@ -265,7 +253,7 @@ def extend_list(
         generator=scheme_params.GENERATOR,
         params=params,
         slot_count=sum(len(v) for v in lists.values()),
-        created_by=_user(ctx),
+        created_by=ctx.actor,
         reason=reason,
         **hashes,
     )
@@ -490,7 +478,7 @@ def _randomize(
         arm=arm,
         stratum_values=frozen_values,
         idempotency_key=key,
-        randomized_by=_user(ctx),
+        randomized_by=ctx.actor,
         randomized_by_username=ctx.username,
         randomized_at=now,
         channel=ctx.channel,
@@ -645,7 +633,7 @@ def _minimization_arm(
 @transaction.atomic
 def withdraw_slot(ctx: ChangeContext, study: Study, stratum_key: str, sequence: int) -> Slot:
     """Take a future slot out of use (e.g. a kit lost); it is skipped, never given out."""
-    _require(ctx, Permission.ADMINISTER, study.pk)
+    authorize(ctx, Permission.ADMINISTER, study.pk)
     reason = require_reason(ctx)
     stratum = (
         Stratum.objects.select_for_update(of=("self",))
@@ -672,7 +660,7 @@ def withdraw_slot(ctx: ChangeContext, study: Study, stratum_key: str, sequence: 
         slot=slot,
         details={"stratum": stratum_key, "sequence": sequence},
         reason=reason,
-        created_by=_user(ctx),
+        created_by=ctx.actor,
     )
     record_changes(
         ctx.with_reason(reason),
@@ -689,7 +677,7 @@ def withdraw_slot(ctx: ChangeContext, study: Study, stratum_key: str, sequence: 
 def flag_randomized_in_error(ctx: ChangeContext, allocation: Allocation) -> AllocationCorrection:
     """Record that a subject should not have been randomized. Irreversible; the slot stays used
     and the subject is analysed as randomized (intention to treat)."""
-    _require(ctx, Permission.ADMINISTER, allocation.study_id)
+    authorize(ctx, Permission.ADMINISTER, allocation.study_id)
     reason = require_reason(ctx)
     if allocation.corrections.filter(kind=CorrectionKind.RANDOMIZED_IN_ERROR).exists():
         raise _refuse("already_flagged", "allocation", "already recorded as randomized in error")
@@ -699,7 +687,7 @@ def flag_randomized_in_error(ctx: ChangeContext, allocation: Allocation) -> Allo
         allocation=allocation,
         details={"arm": allocation.arm, "sequence": allocation.sequence},
         reason=reason,
-        created_by=_user(ctx),
+        created_by=ctx.actor,
     )
     record_changes(
         ctx.with_reason(reason),
@@ -719,7 +707,7 @@ def record_stratum_error(
     ctx: ChangeContext, allocation: Allocation, correct_values: dict[str, str]
 ) -> AllocationCorrection:
     """Document mis-stratification. The allocation keeps the values it was made with."""
-    _require(ctx, Permission.ADMINISTER, allocation.study_id)
+    authorize(ctx, Permission.ADMINISTER, allocation.study_id)
     reason = require_reason(ctx)
     correction = AllocationCorrection.objects.create(
         scheme=allocation.scheme,
@@ -727,7 +715,7 @@ def record_stratum_error(
         allocation=allocation,
         details={"used": allocation.stratum_values, "correct": correct_values},
         reason=reason,
-        created_by=_user(ctx),
+        created_by=ctx.actor,
     )
     record_changes(
         ctx.with_reason(reason),

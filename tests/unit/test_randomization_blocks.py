@@ -1,7 +1,6 @@
 """Permuted-block schedules: reproducibility, balance, uniformity and stratum keys."""
 
 import hashlib
-import hmac
 import itertools
 from collections import Counter
 
@@ -17,45 +16,12 @@ from randomization.engine import (
     stratum_key_for,
     stratum_keys,
 )
+from tests.randomization.independent import stratum_rows
 
 SEED = bytes(range(32))
 ONE_TO_ONE = (Arm("A"), Arm("B"))
 TWO_TO_ONE = (Arm("A", 2), Arm("B", 1))
 FOUR_ARMS = (Arm("A"), Arm("B"), Arm("C"), Arm("D"))
-
-
-def independent_stratum_list(seed, study, stratum, arms, sizes, min_slots):
-    """The schedule regenerated from the documented algorithm with only hmac and ints,
-    as an independent statistician holding the escrowed seed would do."""
-
-    def block_draws(block):
-        """randbelow() over the draws of one block: counter 0, 1, 2, ..."""
-        counters = itertools.count()
-
-        def randbelow(n):
-            while True:
-                message = f"v1|{study}|{stratum}|{block}|{next(counters)}".encode()
-                value = int.from_bytes(hmac.new(seed, message, hashlib.sha256).digest(), "big")
-                if value < (2**256 // n) * n:
-                    return value % n
-
-        return randbelow
-
-    sizes = sorted(sizes)
-    total = sum(ratio for _, ratio in arms)
-    rows = []
-    block = 0
-    while len(rows) < min_slots:
-        block += 1
-        randbelow = block_draws(block)
-        size = sizes[randbelow(len(sizes))]
-        order = [code for code, ratio in arms for _ in range(size * ratio // total)]
-        for i in range(size - 1, 0, -1):
-            j = randbelow(i + 1)
-            order[i], order[j] = order[j], order[i]
-        for position, code in enumerate(order, start=1):
-            rows.append((len(rows) + 1, block, size, position, code))
-    return rows
 
 
 @pytest.mark.parametrize(
@@ -74,7 +40,7 @@ def test_list_matches_an_independent_regeneration_from_the_documented_algorithm(
     slots = generate_stratum_list(
         SEED, "NPC-01", "rt=T3|site=02", BlockScheme(arms, sizes), min_slots
     )
-    expected = independent_stratum_list(
+    expected = stratum_rows(
         SEED, "NPC-01", "rt=T3|site=02", [(a.code, a.ratio) for a in arms], sizes, min_slots
     )
     assert [
