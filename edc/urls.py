@@ -32,6 +32,11 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # The API first: patterns are tried in order, and machine clients (enrolment systems
+    # randomizing) should not pay for matching every page's pattern.
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", web_views.home, name="home"),
     path("accounts/login/", account_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", account_views.LogoutView.as_view(), name="logout"),
@@ -58,7 +63,4 @@ urlpatterns = [
     path("studies/<slug:study_code>/dm/", include("edc.datamanagement.urls")),
     path("studies/<slug:study_code>/exports/", include("edc.exports.urls")),
     path("studies/<slug:study_code>/", include("edc.reminders.urls")),
-    path("api/v1/", include(api_v1)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

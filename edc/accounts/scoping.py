@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from edc.accounts.models import Membership
@@ -18,6 +19,12 @@ from edc.accounts.roles import Permission, Role, permissions_of
 
 if TYPE_CHECKING:
     from edc.audit.context import ChangeContext
+
+
+_MEMBERSHIPS_SQL = (
+    f'SELECT "study_id", "site_id", "role" FROM "{Membership._meta.db_table}" '
+    'WHERE "user_id" = %s AND "is_active"'
+)
 
 
 @dataclass
@@ -34,9 +41,11 @@ class Scope:
         if cached is not None:
             return cached
         scope = cls(user_id=user.pk)
-        rows = Membership.objects.filter(user=user, is_active=True).values_list(
-            "study_id", "site_id", "role"
-        )
+        # Written out: built on every request, and compiling it through the ORM cost more CPU
+        # than the database spent on it.
+        with connection.cursor() as cursor:
+            cursor.execute(_MEMBERSHIPS_SQL, [user.pk])
+            rows = cursor.fetchall()
         for study_id, site_id, role in rows:
             scope.grants.setdefault((study_id, site_id), set()).add(role)
         user._edc_scope = scope

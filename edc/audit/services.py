@@ -13,6 +13,7 @@ from django.utils import timezone
 from edc.audit.context import ChangeContext
 from edc.audit.models import AuditEvent
 from edc.errors import DomainError
+from edc.rows import insert
 
 
 class ReasonRequired(DomainError):
@@ -98,6 +99,38 @@ def record(
     return row
 
 
+def change_rows(
+    ctx: ChangeContext,
+    action: str,
+    changes: Iterable[Change],
+    *,
+    object_type: str,
+    object_id: Any,
+    at: dt.datetime,
+    study=None,
+    site=None,
+    subject=None,
+) -> list[AuditEvent]:
+    """Unsaved rows, one per changed item of one object, for callers that insert the rows of
+    several objects with one statement (``edc.rows.insert``)."""
+    return [
+        audit_row(
+            ctx,
+            action,
+            object_type=object_type,
+            object_id=object_id,
+            item=c.item,
+            old=c.old,
+            new=c.new,
+            at=at,
+            study=study,
+            site=site,
+            subject=subject,
+        )
+        for c in changes
+    ]
+
+
 def record_changes(
     ctx: ChangeContext,
     action: str,
@@ -110,23 +143,16 @@ def record_changes(
     subject=None,
 ) -> list[AuditEvent]:
     """One INSERT for every changed item of one object."""
-    now = timezone.now()
-    rows = [
-        audit_row(
-            ctx,
-            action,
-            object_type=object_type,
-            object_id=object_id,
-            item=c.item,
-            old=c.old,
-            new=c.new,
-            at=now,
-            study=study,
-            site=site,
-            subject=subject,
-        )
-        for c in changes
-    ]
-    if rows:
-        AuditEvent.objects.bulk_create(rows)
+    rows = change_rows(
+        ctx,
+        action,
+        changes,
+        object_type=object_type,
+        object_id=object_id,
+        at=timezone.now(),
+        study=study,
+        site=site,
+        subject=subject,
+    )
+    insert(rows)
     return rows

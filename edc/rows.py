@@ -1,0 +1,125 @@
+"""Model instances from hand-written SQL, for the few hot paths where compiling an ORM query
+costs more CPU than the database spends running it (the randomization API: see
+``randomization/bench.py``).
+
+Column lists come from the models, so the SQL follows the schema; values pass through the same
+converters a queryset applies, so an instance is what the ORM would have given. The SQL itself
+stays plain enough for both PostgreSQL and SQLite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import cache, lru_cache
+from typing import Any
+
+from django.db import models
+
+
+@cache
+def _fields(model: type[models.Model]) -> tuple[models.Field, ...]:
+    return tuple(model._meta.concrete_fields)
+
+
+def columns(model: type[models.Model], alias: str) -> str:
+    """``alias."col", ...`` for every concrete field, in the order ``instance`` reads them."""
+    return ", ".join(f'{alias}."{field.column}"' for field in _fields(model))
+
+
+def width(model: type[models.Model]) -> int:
+    return len(_fields(model))
+
+
+@cache
+def _converters(
+    model: type[models.Model], alias: str
+) -> tuple[tuple[Any, tuple[Callable, ...]], ...]:
+    from django.db import connections
+
+    connection = connections[alias]
+    found = []
+    for field in _fields(model):
+        column = field.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        found.append((column, tuple(converters)))
+    return tuple(found)
+
+
+def instance(
+    model: type[models.Model], values: Sequence[Any], connection, start: int = 0
+) -> models.Model:
+    """A model instance from ``values[start:start + width(model)]`` of a row selected with
+    ``columns(model, ...)``."""
+    converted = []
+    for offset, (column, converters) in enumerate(_converters(model, connection.alias)):
+        value = values[start + offset]
+        for convert in converters:
+            value = convert(value, column, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, None, converted)
+
+
+_TEXT = {"CharField", "TextField", "SlugField", "EmailField", "URLField"}
+_INTEGER = {
+    "IntegerField",
+    "BigIntegerField",
+    "SmallIntegerField",
+    "PositiveIntegerField",
+    "PositiveBigIntegerField",
+    "PositiveSmallIntegerField",
+    "AutoField",
+    "BigAutoField",
+}
+
+
+def _ready_type(field: models.Field) -> type | None:
+    """The Python type a value of this field is stored as unchanged (None: always prepared)."""
+    target = field.target_field if field.is_relation else field
+    kind = target.get_internal_type()
+    if kind in _TEXT:
+        return str
+    if kind in _INTEGER:
+        return int
+    if kind == "BooleanField":
+        return bool
+    return None
+
+
+@cache
+def _inserted(model: type[models.Model]) -> tuple[tuple[models.Field, type | None], ...]:
+    return tuple((f, _ready_type(f)) for f in _fields(model) if not f.primary_key)
+
+
+@lru_cache(maxsize=256)
+def _insert_sql(model: type[models.Model], count: int, returning: bool) -> str:
+    names = ", ".join(f'"{field.column}"' for field, _ in _inserted(model))
+    values = "(" + ", ".join(["%s"] * len(_inserted(model))) + ")"
+    sql = f'INSERT INTO "{model._meta.db_table}" ({names}) VALUES ' + ", ".join([values] * count)
+    return sql + f' RETURNING "{model._meta.pk.column}"' if returning else sql
+
+
+def insert(instances: Sequence[models.Model], *, returning_pk: bool = False) -> None:
+    """One INSERT for unsaved instances of one model, values prepared as ``bulk_create``
+    prepares them (``pre_save`` included, so ``auto_now_add`` fields are set); with
+    ``returning_pk`` each instance gets its primary key."""
+    if not instances:
+        return
+    from django.db import connection
+
+    model = type(instances[0])
+    params = []
+    for obj in instances:
+        for field, ready in _inserted(model):
+            value = field.pre_save(obj, True)
+            # Strings, integers and booleans of such fields (and NULLs of nullable ones) are
+            # what get_db_prep_save would return anyway; it is only called for the rest.
+            if (value is None and field.null) or type(value) is ready:
+                params.append(value)
+            else:
+                params.append(field.get_db_prep_save(value, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(model, len(instances), returning_pk), params)
+        if returning_pk:
+            for obj, (pk,) in zip(instances, cursor.fetchall(), strict=True):
+                obj.pk = pk
+                obj._state.adding = False
