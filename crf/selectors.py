@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from django.db import connection
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -28,6 +29,7 @@ from crf.subject_record import StoredForm, build_subject_data, first_dose_date, 
 from edc.audit.models import AuditEvent
 from edc.datamanagement import selectors as datamanagement_selectors
 from edc.datamanagement.content_hash import canonical_json
+from edc.rows import columns, instance, width
 from edc.subjects import selectors as subject_selectors
 from edc.subjects.models import Consent, Subject
 
@@ -437,8 +439,7 @@ def _still_signed_sql(form_count: int) -> str:
     of_forms = f"FROM {forms} f WHERE f.subject_id = c.subject_id AND f.form_code IN ({codes})"
     of_consents = f"FROM {consents} k WHERE k.subject_id = c.subject_id"
     return f"""
-        SELECT c.id, c.subject_id, c.point, c.results, c.results_sha256, c.signed_by_id,
-               c.signed_by_name, c.signed_at,
+        SELECT {columns(EligibilityConfirmation, "c")},
                {f"(SELECT COUNT(*) {of_forms})" if form_count else "0"} AS forms_count,
                {f"(SELECT COALESCE(SUM(f.row_version), 0) {of_forms})" if form_count else "0"}
                    AS forms_versions,
@@ -458,22 +459,23 @@ def _still_signed(subject: Subject, point: str) -> EligibilityConfirmation | Non
     give exactly the signed results again, so they are not evaluated."""
     reads = eligibility_reads(subject.protocol_version_id, point)
     codes = sorted(reads.form_codes)
-    found = list(
-        EligibilityConfirmation.objects.raw(
-            _still_signed_sql(len(codes)), [*codes, *codes, subject.pk, point]
-        )
-    )
-    if not found:
+    with connection.cursor() as cursor:
+        cursor.execute(_still_signed_sql(len(codes)), [*codes, *codes, subject.pk, point])
+        row = cursor.fetchone()
+    if row is None:
         return None
-    confirmation = found[0]
+    confirmation = instance(EligibilityConfirmation, row, connection)
+    forms_count, forms_versions, consents_count, consents_versions, waivers_count = row[
+        width(EligibilityConfirmation) :
+    ]
     signed = confirmation.results
     current = _inputs(
         subject,
         reads,
         timezone.localdate(),
-        forms=(confirmation.forms_count, confirmation.forms_versions),
-        consents=(confirmation.consents_count, confirmation.consents_versions),
-        waivers=confirmation.waivers_count,
+        forms=(forms_count, int(forms_versions)),
+        consents=(consents_count, int(consents_versions)),
+        waivers=waivers_count,
     )
     if signed.get("inputs") != current or snapshot_sha256(signed) != confirmation.results_sha256:
         return None

@@ -16,20 +16,22 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.http import Http404
 from django.utils import timezone
 
 from crf.definitions import study_forms
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import authorize, scope_of
 from edc.audit.context import ChangeContext
-from edc.audit.services import Change, record_changes, require_reason
+from edc.audit.services import Change, change_rows, record_changes, require_reason
 from edc.errors import DomainError
 from edc.reminders.services import on_randomized
+from edc.rows import insert
 from edc.studies.models import Site, Study, StudyStatus
-from edc.subjects.lifecycle import IllegalTransition, Status, check_transition
+from edc.subjects.lifecycle import Status, check_transition
 from edc.subjects.models import Subject
-from edc.subjects.services import transition
-from randomization import notifications, scheme_params, seed_vault
+from edc.subjects.services import StaleWrite, mark_randomized
+from randomization import notifications, scheme_params, seed_vault, statements
 from randomization.eligibility import require_eligible
 from randomization.engine import (
     HmacDrbg,
@@ -294,36 +296,28 @@ class AlreadyRandomized(DomainError):
         )
 
 
-def _with_everything(queryset):
-    # One query: the subject, its study, site, any allocation and the live scheme. Not the
-    # protocol definition (read from the per-version cache) nor the seed (only minimization
-    # draws need it, and read it then).
-    return queryset.select_related("study", "site", "allocation", "study__randomization_scheme")
-
-
-def _existing(subject: Subject) -> Allocation | None:
-    try:
-        return subject.allocation
-    except Allocation.DoesNotExist:
-        return None
-
-
 def _replay_or_refuse(existing: Allocation, idempotency_key: str) -> AllocationResult:
     if idempotency_key and existing.idempotency_key == idempotency_key:
         return AllocationResult(existing, False)
     raise AlreadyRandomized(existing)
 
 
-def _scheme(subject: Subject) -> RandomizationScheme:
-    try:
-        scheme = subject.study.randomization_scheme
-    except RandomizationScheme.DoesNotExist:
-        scheme = None
+def _existing(subject_pk: int) -> Allocation | None:
+    return (
+        Allocation.objects.select_related("subject", "study", "site", "scheme", "stratum")
+        .filter(subject_id=subject_pk)
+        .first()
+    )
+
+
+def _live(candidate: statements.Candidate) -> RandomizationScheme:
+    scheme = candidate.scheme
     if scheme is None or scheme.status != SchemeStatus.LIVE:
         raise _refuse(
             "randomization_not_live",
             "study",
-            f"randomization of {subject.study.code} has not gone live (no committed list)",
+            f"randomization of {candidate.subject.study.code} has not gone live "
+            "(no committed list)",
         )
     return scheme
 
@@ -346,9 +340,10 @@ def randomize(
 
     Same subject and same idempotency key again: the existing allocation (``created`` False).
     Anything else for an already randomized subject: 409 ``already_randomized``."""
-    return _randomize_loaded(
-        ctx, _with_everything(Subject.objects).get(pk=subject.pk), strata, idempotency_key
-    )
+    found = statements.candidate(pk=subject.pk)
+    if found is None:
+        raise Subject.DoesNotExist(f"no subject {subject.pk}")
+    return _randomize_candidate(ctx, found, strata, idempotency_key)
 
 
 def randomize_visible(
@@ -362,23 +357,22 @@ def randomize_visible(
 ) -> AllocationResult:
     """``randomize`` for a subject named by its study-scoped ID, as the API does: a subject
     outside the caller's sites is not found (404), and the lookup is the service's one read."""
-    from django.shortcuts import get_object_or_404
+    found = statements.candidate(study_code=study_code, subject_id=subject_id)
+    if found is None or not scope.can(
+        Permission.VIEW_DATA, found.subject.study_id, found.subject.site_id
+    ):
+        raise Http404("no such subject")
+    return _randomize_candidate(ctx, found, strata, idempotency_key)
 
-    from edc.subjects.selectors import visible_subjects
 
-    queryset = _with_everything(visible_subjects(scope))
-    subject = get_object_or_404(queryset, study__code=study_code, subject_id=subject_id)
-    return _randomize_loaded(ctx, subject, strata, idempotency_key)
-
-
-def _randomize_loaded(
-    ctx: ChangeContext, subject: Subject, strata: dict | None, idempotency_key: str
+def _randomize_candidate(
+    ctx: ChangeContext, found: statements.Candidate, strata: dict | None, idempotency_key: str
 ) -> AllocationResult:
     key = (idempotency_key or "").strip()
     if len(key) > 100:
         raise _refuse("invalid", "idempotency_key", "at most 100 characters", status=400)
     try:
-        return _randomize(ctx, subject, strata, key)
+        return _randomize(ctx, found, strata, key)
     except IntegrityError as exc:
         if "allocation_idempotency_key_unique" in str(exc):
             raise _refuse(
@@ -392,8 +386,9 @@ def _randomize_loaded(
 
 @transaction.atomic
 def _randomize(
-    ctx: ChangeContext, subject: Subject, sent_strata: dict | None, key: str
+    ctx: ChangeContext, found: statements.Candidate, sent_strata: dict | None, key: str
 ) -> AllocationResult:
+    subject = found.subject
     study, site = subject.study, subject.site
     if ctx.user is not None and not scope_of(ctx.user).can(Permission.RANDOMIZE, study.pk, site.pk):
         raise _refuse(
@@ -402,16 +397,15 @@ def _randomize(
             f"you are not a member of site {site.code} with the right to randomize",
             status=403,
         )
-    existing = _existing(subject)
-    if existing is not None:
-        return _replay_or_refuse(existing, key)
+    if found.allocation_id is not None:
+        return _replay_or_refuse(_existing(subject.pk), key)
     if study.status != StudyStatus.OPEN:
         raise _refuse(
             "study_not_open", "study", f"{study.code} is {study.get_status_display().lower()}"
         )
     if not site.is_active:
         raise _refuse("site_inactive", "site", f"site {site.code} is not active")
-    scheme = _scheme(subject)
+    scheme = _live(found)
     params = scheme.params
     definition = study_forms(study.current_version_id).definition
     enrolment_model = definition.get("enrolment_model", "enrol_after_induction")
@@ -421,59 +415,47 @@ def _randomize(
     check_caller_strata(levels, sent_strata, params, site.code)
     stratum_key = scheme_params.stratum_key(params, levels, site.code)
     frozen_values = {**levels, "site": site.code}
-    try:
-        # We are already inside this allocation's transaction: calling the undecorated
-        # service saves a savepoint round trip pair and still rolls back with the allocation.
-        transition.__wrapped__(
-            ctx,
-            subject,
-            Status.RANDOMIZED,
-            on_date=_local_date(site),
-            permission=Permission.RANDOMIZE,
-        )
-    except IllegalTransition:
-        # A concurrent request for the same subject committed first: answer as it would.
-        existing = Allocation.objects.select_related("subject").filter(subject=subject).first()
+    # The subject row first (a second request for the same subject waits here and then finds
+    # the allocation), the stratum lock last: it is held only for the slot and the commit.
+    moved = mark_randomized(subject, _local_date(site))
+    if moved is None:
+        existing = _existing(subject.pk)
         if existing is None:
-            raise
+            raise StaleWrite("subject")
         return _replay_or_refuse(existing, key)
-    # Everything above ran before the stratum lock, so the lock is held only for the slot.
-    try:
-        stratum = Stratum.objects.select_for_update().get(scheme=scheme, key=stratum_key)
-    except Stratum.DoesNotExist as exc:
-        raise _refuse(
-            "stratum_not_available",
-            "strata",
-            f"stratum {stratum_key} has no list (a site opened after go-live needs a list "
-            "extension)",
-        ) from exc
     if scheme.method == scheme_params.MINIMIZATION:
-        arm, slot, sequence = _minimization_arm(scheme, stratum, study.code, levels, site.code)
+        stratum = statements.take_sequence(scheme.pk, stratum_key)
+        if stratum is None:
+            raise _stratum_not_available(stratum_key)
+        sequence = stratum.next_sequence - 1
+        arm = _minimization_arm(scheme, sequence, study.code, levels, site.code)
+        slot_id = None
     else:
-        slot = (
-            Slot.objects.filter(
-                stratum=stratum, sequence__gte=stratum.next_sequence, available=True
-            )
-            .order_by("sequence")
-            .first()
-        )
-        if slot is None:
+        locked = statements.lock_stratum(scheme.pk, stratum_key)
+        if locked is None:
+            raise _stratum_not_available(stratum_key)
+        stratum_id, slots_total = locked
+        taken = statements.take_slot(stratum_id)
+        if taken is None:
             raise _refuse(
                 "list_exhausted",
                 "strata",
-                f"the list of stratum {stratum_key} is used up ({stratum.slots_total} slots); "
+                f"the list of stratum {stratum_key} is used up ({slots_total} slots); "
                 "the study admin was told when it ran out",
             )
-        arm, sequence = slot.arm, slot.sequence
+        stratum, slot_id, arm = taken
+        sequence = stratum.next_sequence - 1
+    crossed = _alerts_crossed(stratum)
+    if crossed:
+        statements.save_alerts(stratum)
     now = timezone.now()
-    crossed = _advance(stratum, sequence)
-    allocation = Allocation.objects.create(
+    allocation = Allocation(
         subject=subject,
         study=study,
         site=site,
         scheme=scheme,
         stratum=stratum,
-        slot=slot,
+        slot_id=slot_id,
         sequence=sequence,
         arm=arm,
         stratum_values=frozen_values,
@@ -485,22 +467,33 @@ def _randomize(
         eligibility=verdict.snapshot,
         list_alerts=crossed or None,
     )
-    stratum.save(update_fields=_STRATUM_PROGRESS)
-    record_changes(
-        ctx,
-        "randomize",
-        [
-            Change("arm", None, arm),
-            Change("sequence", None, sequence),
-            Change("stratum", None, stratum_key),
-            Change("stratum_values", None, frozen_values),
-            Change("eligibility", None, verdict.snapshot),
-        ],
-        object_type="randomization.Allocation",
-        object_id=allocation.pk,
-        study=study,
-        site=site,
-        subject=subject,
+    insert([allocation], returning_pk=True)
+    scope = {"study": study, "site": site, "subject": subject}
+    insert(
+        change_rows(
+            ctx,
+            "transition",
+            moved,
+            object_type="subjects.Subject",
+            object_id=subject.pk,
+            at=now,
+            **scope,
+        )
+        + change_rows(
+            ctx,
+            "randomize",
+            [
+                Change("arm", None, arm),
+                Change("sequence", None, sequence),
+                Change("stratum", None, stratum_key),
+                Change("stratum_values", None, frozen_values),
+                Change("eligibility", None, verdict.snapshot),
+            ],
+            object_type="randomization.Allocation",
+            object_id=allocation.pk,
+            at=now,
+            **scope,
+        )
     )
     # Derived items, the visit calendar and e-mails follow from the committed allocation in a
     # Celery worker: the request (and the stratum lock) does not wait for them.
@@ -580,13 +573,18 @@ def _write_to_randomization_form(ctx: ChangeContext, allocation: Allocation) -> 
             log.warning("allocation %s: derived items not written (%s)", allocation.pk, exc)
 
 
-_STRATUM_PROGRESS = ["next_sequence", "alerted_80", "alerted_100"]
+def _stratum_not_available(stratum_key: str) -> DomainError:
+    return _refuse(
+        "stratum_not_available",
+        "strata",
+        f"stratum {stratum_key} has no list (a site opened after go-live needs a list extension)",
+    )
 
 
-def _advance(stratum: Stratum, sequence: int) -> list[int]:
-    """Move the cursor past ``sequence`` (saved by the caller); return the list-use alert
-    thresholds crossed just now."""
-    stratum.next_sequence = sequence + 1
+def _alerts_crossed(stratum: Stratum) -> list[int]:
+    """The list-use thresholds (80 %, 100 %) reached by the allocation that just moved the
+    cursor and not alerted before; their flags are set on ``stratum`` for the caller to save.
+    The stratum row is locked, so no other allocation can reach the same one."""
     crossed = []
     if stratum.slots_total:
         used = stratum.next_sequence - 1
@@ -600,8 +598,8 @@ def _advance(stratum: Stratum, sequence: int) -> list[int]:
 
 
 def _minimization_arm(
-    scheme: RandomizationScheme, stratum: Stratum, study_code: str, levels: dict, site_code: str
-) -> tuple[str, None, int]:
+    scheme: RandomizationScheme, sequence: int, study_code: str, levels: dict, site_code: str
+) -> str:
     """Pocock–Simon on the counts so far; allocation n draws from generator block n."""
     params = scheme.params
     patient = dict(levels)
@@ -614,7 +612,6 @@ def _minimization_arm(
             level = values.get(factor)
             by_arm = counts[factor][level]
             by_arm[arm] = by_arm.get(arm, 0) + 1
-    sequence = stratum.next_sequence
     drbg = HmacDrbg(unwrap_seed(scheme.seed), study_code, "minimization", block=sequence)
     decision = minimization_assign(
         counts,
@@ -624,7 +621,7 @@ def _minimization_arm(
         params["p"],
         drbg=drbg,
     )
-    return decision.arm, None, sequence
+    return decision.arm
 
 
 # ---- corrections -----------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import authorize
@@ -233,3 +233,37 @@ def transition(
         # The allocation starts the arm's calendar itself: only it knows the arm.
         _sync_schedule(ctx, subject)
     return subject
+
+
+_MARK_RANDOMIZED = (
+    f'UPDATE "{Subject._meta.db_table}" SET "status" = %s, "randomization_date" = %s, '
+    '"row_version" = "row_version" + 1 WHERE "id" = %s AND "status" = %s'
+)
+
+
+def mark_randomized(subject: Subject, on_date: dt.date) -> list[Change] | None:
+    """The lifecycle move an allocation makes, inside the allocation's transaction, which has
+    checked the move (``check_transition``) and writes these changes' audit rows with its own.
+
+    One UPDATE, conditional on the status the move was checked from: of two requests for one
+    subject only the first passes; the other waits for its commit and gets None."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _MARK_RANDOMIZED,
+            [
+                Status.RANDOMIZED.value,
+                connection.ops.adapt_datefield_value(on_date),
+                subject.pk,
+                subject.status,
+            ],
+        )
+        if cursor.rowcount != 1:
+            return None
+    changes = [
+        Change("status", subject.status, Status.RANDOMIZED.value),
+        Change("randomization_date", None, on_date.isoformat()),
+    ]
+    subject.status = Status.RANDOMIZED.value
+    subject.randomization_date = on_date
+    subject.row_version += 1
+    return changes

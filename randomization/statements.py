@@ -1,0 +1,147 @@
+"""The allocation's reads and writes as plain SQL (PostgreSQL and SQLite).
+
+An allocation is one short transaction, and the API is CPU-bound: compiling its ORM querysets
+cost more than the database spent running them (``make bench-randomize``). So the statements
+of the hot path are written out here once; ``edc.rows`` turns their rows into the same model
+instances a queryset would give.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.db import connection
+
+from edc.rows import columns, instance, width
+from edc.studies.models import Site, Study
+from edc.subjects.models import Subject
+from randomization.models import Allocation, RandomizationScheme, Slot, Stratum
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A subject about to be randomized, with its study, site and the study's scheme (None
+    before go-live), and the id of its allocation if it already has one."""
+
+    subject: Subject
+    scheme: RandomizationScheme | None
+    allocation_id: int | None
+
+
+def _table(model) -> str:
+    return f'"{model._meta.db_table}"'
+
+
+@lru_cache(maxsize=2)
+def _candidate_sql(by_code: bool) -> str:
+    where = 'st."code" = %s AND s."subject_id" = %s' if by_code else 's."id" = %s'
+    return (
+        f"SELECT {columns(Subject, 's')}, {columns(Study, 'st')}, {columns(Site, 'si')}, "
+        f'{columns(RandomizationScheme, "sc")}, a."id" '
+        f"FROM {_table(Subject)} s "
+        f'JOIN {_table(Study)} st ON st."id" = s."study_id" '
+        f'JOIN {_table(Site)} si ON si."id" = s."site_id" '
+        f'LEFT JOIN {_table(RandomizationScheme)} sc ON sc."study_id" = st."id" '
+        f'LEFT JOIN {_table(Allocation)} a ON a."subject_id" = s."id" '
+        f"WHERE {where}"
+    )
+
+
+def candidate(
+    *, pk: int | None = None, study_code: str = "", subject_id: str = ""
+) -> Candidate | None:
+    """One statement: by primary key, or by study code and study-scoped subject ID."""
+    by_code = pk is None
+    with connection.cursor() as cursor:
+        cursor.execute(_candidate_sql(by_code), [study_code, subject_id] if by_code else [pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    subject = instance(Subject, row, connection)
+    at = width(Subject)
+    subject.study = instance(Study, row, connection, at)
+    at += width(Study)
+    subject.site = instance(Site, row, connection, at)
+    at += width(Site)
+    scheme = None
+    if row[at] is not None:
+        scheme = instance(RandomizationScheme, row, connection, at)
+        scheme.study = subject.study
+    return Candidate(subject, scheme, row[-1])
+
+
+@lru_cache(maxsize=2)
+def _lock_stratum_sql(for_update: bool) -> str:
+    sql = f'SELECT "id", "slots_total" FROM {_table(Stratum)} WHERE "scheme_id" = %s AND "key" = %s'
+    # SQLite has no row locks: its write transactions are serialized as a whole.
+    return sql + " FOR UPDATE" if for_update else sql
+
+
+def lock_stratum(scheme_id: int, key: str) -> tuple[int, int] | None:
+    """The stratum's id and list length, its row locked until the transaction ends:
+    allocations into one stratum take turns from here to their commit. None when there is no
+    such stratum."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _lock_stratum_sql(connection.features.has_select_for_update), [scheme_id, key]
+        )
+        row = cursor.fetchone()
+    return row
+
+
+# The UPDATE's table is named, not aliased: SQLite's RETURNING does not see an alias, and
+# PostgreSQL no longer sees the name once it is aliased.
+_STRATUM = _table(Stratum)
+_USABLE = (
+    f'FROM {_table(Slot)} s WHERE s."stratum_id" = {_STRATUM}."id" '
+    f'AND s."sequence" >= {_STRATUM}."next_sequence" AND s."available"'
+)
+_TAKEN = (
+    f'FROM {_table(Slot)} s WHERE s."stratum_id" = {_STRATUM}."id" '
+    f'AND s."sequence" = {_STRATUM}."next_sequence" - 1'
+)
+_TAKE_SLOT = (
+    f"UPDATE {_STRATUM} "
+    f'SET "next_sequence" = (SELECT MIN(s."sequence") {_USABLE}) + 1 '
+    f'WHERE "id" = %s AND EXISTS (SELECT 1 {_USABLE}) '
+    f"RETURNING {columns(Stratum, _STRATUM)}, "
+    f'(SELECT s."id" {_TAKEN}), (SELECT s."arm" {_TAKEN})'
+)
+
+
+def take_slot(stratum_id: int) -> tuple[Stratum, int, str] | None:
+    """Move the cursor of a stratum locked by ``lock_stratum`` past its first usable slot and
+    return (stratum, slot id, arm), the slot's sequence being ``stratum.next_sequence - 1``;
+    None when the list is used up. The lock comes first because a waiting UPDATE that joins
+    another table would be re-checked by PostgreSQL against the slot it found before waiting."""
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_SLOT, [stratum_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return instance(Stratum, row, connection), row[-2], row[-1]
+
+
+_TAKE_SEQUENCE = (
+    f'UPDATE {_STRATUM} SET "next_sequence" = "next_sequence" + 1 '
+    f'WHERE "scheme_id" = %s AND "key" = %s RETURNING {columns(Stratum, _STRATUM)}'
+)
+
+
+def take_sequence(scheme_id: int, key: str) -> Stratum | None:
+    """For minimization, which has no list: the stratum with its cursor moved on by one (the
+    allocation's sequence is ``next_sequence - 1``), its row locked until the transaction
+    ends. A plain counter: a waiting UPDATE increments the row its predecessor committed."""
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_SEQUENCE, [scheme_id, key])
+        row = cursor.fetchone()
+    return None if row is None else instance(Stratum, row, connection)
+
+
+_SAVE_ALERTS = f'UPDATE {_table(Stratum)} SET "alerted_80" = %s, "alerted_100" = %s WHERE "id" = %s'
+
+
+def save_alerts(stratum: Stratum) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_SAVE_ALERTS, [stratum.alerted_80, stratum.alerted_100, stratum.pk])
