@@ -195,6 +195,13 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "edc.heartbeat",
         "schedule": float(os.environ.get("EDC_HEARTBEAT_SECONDS", 30)),
     },
+    # Allocations' derived items, calendars and e-mails (randomization.tasks). A late run only
+    # finds more to do, so a queued run older than the interval is dropped.
+    "randomization-follow-up": {
+        "task": "randomization.follow_up_allocations",
+        "schedule": float(os.environ.get("EDC_FOLLOW_UP_SECONDS", 5)),
+        "options": {"expires": float(os.environ.get("EDC_FOLLOW_UP_SECONDS", 5))},
+    },
     # The scan is idempotent and catches up on missed days; hourly only shortens the delay.
     # Daily at 00:05 Asia/Shanghai (CELERY_TIMEZONE is UTC); the scan works per site time zone.
     "reminders-scan": {

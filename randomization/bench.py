@@ -10,9 +10,8 @@ One run, on a scratch database it creates and drops (``edc_bench_randomization``
    transaction on a second live study's tables (SELECT ... FOR UPDATE on the stratum, SELECT
    the slot, INSERT the allocation, UPDATE the cursor, COMMIT): the database's own limit.
 3. Anomalies, for both: a subject twice, a sequence twice or skipped, an arm not its slot's,
-   an unbalanced complete block, a failed request, an allocation without its queued
-   after-allocation task (derived items, calendar, e-mails: a Celery worker's job; the served
-   app queues them in a broker folder of its own, which nothing consumes during the run).
+   an unbalanced complete block, a failed request, an API allocation not pending its follow-up
+   (derived items, calendar, e-mails: the Celery worker's periodic job, not run here).
 4. CPU per allocation (Linux /proc) of the load generator, the gunicorn processes and the
    database backends, for both phases: where the two cores went.
 
@@ -531,8 +530,8 @@ def anomalies(study, expected: int) -> list[str]:
 
 
 def server_env(var_dir: Path) -> dict[str, str]:
-    """The served app's own broker folder (so no worker of a real installation picks up tasks
-    for this scratch database), the same keys as this process, and e-mail kept in memory."""
+    """The served app's own var folder and broker (an allocation queues nothing, but nothing of
+    a real installation should meet this scratch database), and the same keys as this process."""
     from django.conf import settings
 
     return {
@@ -541,33 +540,6 @@ def server_env(var_dir: Path) -> dict[str, str]:
         "RANDOMIZATION_SEED_KEY": settings.RANDOMIZATION_SEED_KEY or settings.SECRET_KEY,
         "CELERY_BROKER_URL": "filesystem://",
     }
-
-
-def declare_queues(var_dir: Path) -> None:
-    """What a worker does when it starts: declare its queues in the (empty) broker folder, so the
-    served app publishes into a set-up broker as in a running installation."""
-    from kombu import Connection
-
-    from edc.celery import app
-
-    folders = {name: var_dir / "broker" / name for name in ("queue", "processed", "control")}
-    for folder in folders.values():
-        folder.mkdir(parents=True, exist_ok=True)
-    options = {
-        "data_folder_in": str(folders["queue"]),
-        "data_folder_out": str(folders["queue"]),
-        "processed_folder": str(folders["processed"]),
-        "control_folder": str(folders["control"]),
-        "store_processed": False,
-    }
-    with Connection("filesystem://", transport_options=options) as connection:
-        channel = connection.default_channel
-        for queue in app.amqp.queues.values():
-            queue(channel).declare()
-
-
-def queued_tasks(var_dir: Path) -> int:
-    return sum(1 for path in (var_dir / "broker" / "queue").glob("*.msg"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -599,6 +571,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.core.management import call_command
 
     from randomization.http_load import start_gunicorn
+    from randomization.selectors import awaiting_follow_up
 
     try:
         print(f"migrating {BENCH_DB} ...", flush=True)
@@ -608,7 +581,6 @@ def main(argv: list[str] | None = None) -> int:
         raw_study, raw_site, raw_pool = made["BENCH-RAW"]
         log = Path(tempfile.mkstemp(prefix="randomization-bench-", suffix=".log")[1])
         var_dir = Path(tempfile.mkdtemp(prefix="randomization-bench-var-"))
-        declare_queues(var_dir)
         server = start_gunicorn(
             url + "?conn_max_age=600",
             log,
@@ -634,12 +606,12 @@ def main(argv: list[str] | None = None) -> int:
         raw_seconds, raw_latencies, raw_failures, raw_cpu = run_raw(
             url, raw_study, raw_site, raw_pool, args.clients, CpuMeter(url)
         )
-        queued = queued_tasks(var_dir)
         shutil.rmtree(var_dir, ignore_errors=True)
-        print(f"after-allocation tasks queued for the worker: {queued}", flush=True)
+        pending = awaiting_follow_up().filter(study=api_study).count()
+        print(f"API allocations pending their follow-up by the worker: {pending}", flush=True)
         problems = anomalies(api_study, args.subjects) + anomalies(raw_study, args.subjects)
-        if queued != args.subjects:
-            problems.append(f"{queued} after-allocation tasks queued, expected {args.subjects}")
+        if pending != args.subjects:
+            problems.append(f"{pending} allocations pending follow-up, expected {args.subjects}")
         failed_requests = sum(n for status, n in statuses.items() if status != 201)
         anomaly_count = len(problems) + failed_requests + raw_failures
         api_per_s = len(api_latencies) / api_seconds

@@ -210,6 +210,21 @@ class Allocation(models.Model):
         return f"{self.subject_id} → {self.arm}"
 
 
+class AllocationFollowUp(models.Model):
+    """The worker's mark that an allocation's follow-up (derived form items, the arm's calendar,
+    e-mails) is done. An allocation without one is pending: the request that randomizes writes
+    nothing here and sends nothing to the broker; a periodic task finds pending allocations, so
+    none is missed even if the broker or the web process was down at commit."""
+
+    allocation = models.OneToOneField(
+        Allocation, primary_key=True, on_delete=models.PROTECT, related_name="follow_up"
+    )
+    done_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.allocation_id} followed up {self.done_at:%Y-%m-%d %H:%M}"
+
+
 class CorrectionKind(models.TextChoices):
     SLOT_WITHDRAWN = "slot_withdrawn", "Slot withdrawn (never to be used)"
     RANDOMIZED_IN_ERROR = "randomized_in_error", "Randomized in error"

@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, CharField, Count, Value, When
+from django.db.models import Case, CharField, Count, QuerySet, Value, When
 from django.http import Http404
 
 from edc.accounts.roles import Permission
@@ -35,6 +35,11 @@ def scheme_of(study: Study) -> RandomizationScheme | None:
 
 def live_scheme(study: Study) -> RandomizationScheme | None:
     return RandomizationScheme.objects.filter(study=study, status=SchemeStatus.LIVE).first()
+
+
+def awaiting_follow_up() -> QuerySet[Allocation]:
+    """Allocations whose follow-up (derived items, calendar, e-mails) is not done, oldest first."""
+    return Allocation.objects.filter(follow_up__isnull=True).order_by("pk")
 
 
 def arm_name(scheme: RandomizationScheme, code: str) -> str:

@@ -31,7 +31,7 @@ from edc.studies.models import Site, Study, StudyStatus
 from edc.subjects.lifecycle import Status, check_transition
 from edc.subjects.models import Subject
 from edc.subjects.services import StaleWrite, mark_randomized
-from randomization import notifications, scheme_params, seed_vault, statements
+from randomization import notifications, scheme_params, seed_vault, selectors, statements
 from randomization.eligibility import require_eligible
 from randomization.engine import (
     HmacDrbg,
@@ -42,6 +42,7 @@ from randomization.engine import (
 from randomization.models import (
     Allocation,
     AllocationCorrection,
+    AllocationFollowUp,
     Commitment,
     CommitmentKind,
     CorrectionKind,
@@ -482,12 +483,20 @@ def _randomize(
         + change_rows(
             ctx,
             "randomize",
+            # The new record in one row (as a created form is): arm, number, stratum, the
+            # frozen values and what allowed it. Item-level rows are for changes to saved data.
             [
-                Change("arm", None, arm),
-                Change("sequence", None, sequence),
-                Change("stratum", None, stratum_key),
-                Change("stratum_values", None, frozen_values),
-                Change("eligibility", None, verdict.snapshot),
+                Change(
+                    "allocation",
+                    None,
+                    {
+                        "arm": arm,
+                        "sequence": sequence,
+                        "stratum": stratum_key,
+                        "stratum_values": frozen_values,
+                        "eligibility": verdict.snapshot,
+                    },
+                )
             ],
             object_type="randomization.Allocation",
             object_id=allocation.pk,
@@ -495,40 +504,54 @@ def _randomize(
             **scope,
         )
     )
-    # Derived items, the visit calendar and e-mails follow from the committed allocation in a
-    # Celery worker: the request (and the stratum lock) does not wait for them.
-    allocation_id = allocation.pk
-    transaction.on_commit(lambda: _enqueue_after_allocation(allocation_id), robust=True)
+    # Derived items, the visit calendar and e-mails follow from the committed allocation: the
+    # periodic follow_up_allocations finds it pending, so the request sends nothing anywhere.
     return AllocationResult(allocation, True)
 
 
-def _enqueue_after_allocation(allocation_id: int) -> None:
-    from randomization.tasks import after_allocation as task
-
-    try:
-        task.delay(allocation_id)
-    except Exception:
-        # Whatever stops the message (broker down, a transport error), the work is done here, as
-        # before there was a queue: an allocation must not go unannounced.
-        log.exception(
-            "could not queue the after-allocation work for %s; doing it now", allocation_id
-        )
-        after_allocation(allocation_id)
+# ---- follow-up -------------------------------------------------------------------------
 
 
-def after_allocation(allocation_id: int) -> None:
-    """Everything derived from a committed allocation (run by ``tasks.after_allocation``):
-    the randomization form's derived items, the arm's visit calendar, then the e-mails.
+def follow_up_allocations(limit: int = 200) -> tuple[int, int]:
+    """Do the follow-up of every allocation still pending (oldest first, at most ``limit``);
+    return (done, failed). A failure is logged and the allocation stays pending for the next
+    run, so one bad mail server or record does not hold up the others."""
+    done = failed = 0
+    for allocation_id in selectors.awaiting_follow_up().values_list("pk", flat=True)[:limit]:
+        try:
+            done += follow_up(allocation_id)
+        except Exception:
+            log.exception("follow-up of allocation %s failed; it stays pending", allocation_id)
+            failed += 1
+    return done, failed
 
-    The first two are idempotent, so a retried task repeats at most an e-mail."""
-    allocation = Allocation.objects.select_related(
-        "subject__site", "subject__study", "randomized_by", "scheme", "stratum"
-    ).get(pk=allocation_id)
+
+@transaction.atomic
+def follow_up(allocation_id: int) -> bool:
+    """The randomization form's derived items, the arm's visit calendar, then the e-mails, and
+    the mark that they are done, in one transaction that holds the allocation's row, so two
+    workers never follow up the same allocation. False when it is not (or no longer) pending."""
+    allocation = (
+        Allocation.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("subject__site", "subject__study", "randomized_by", "scheme", "stratum")
+        .filter(pk=allocation_id, follow_up__isnull=True)
+        .first()
+    )
+    if allocation is None:
+        return False
+    derive_and_announce(allocation)
+    AllocationFollowUp.objects.create(allocation=allocation, done_at=timezone.now())
+    return True
+
+
+def derive_and_announce(allocation: Allocation) -> None:
+    """The follow-up work itself; a repeated run (after a crash before the mark was written)
+    changes no form or calendar again and repeats at most the e-mails."""
     subject = allocation.subject
     ctx = ChangeContext(allocation.randomized_by, allocation.channel)
     _write_to_randomization_form(ctx, allocation)
     on_randomized(ctx, subject, allocation.arm, subject.randomization_date)
-    notifications.allocation_made(allocation_id, list(allocation.list_alerts or []))
+    notifications.allocation_made(allocation.pk, list(allocation.list_alerts or []))
 
 
 DERIVED_ITEMS = ("RNDDAT", "RNDNO", "RNDARM")

@@ -7,6 +7,7 @@ as not found (404), never as forbidden, so their existence does not leak.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -40,13 +41,18 @@ class Scope:
         cached = getattr(user, "_edc_scope", None)
         if cached is not None:
             return cached
-        scope = cls(user_id=user.pk)
         # Written out: built on every request, and compiling it through the ORM cost more CPU
         # than the database spent on it.
         with connection.cursor() as cursor:
             cursor.execute(_MEMBERSHIPS_SQL, [user.pk])
-            rows = cursor.fetchall()
-        for study_id, site_id, role in rows:
+            return cls.remember(user, cursor.fetchall())
+
+    @classmethod
+    def remember(cls, user, memberships: Iterable[tuple[int, int | None, str]]) -> Scope:
+        """The scope of `user` from its active memberships (study id, site id, role), kept on
+        the user object for the rest of the request."""
+        scope = cls(user_id=user.pk)
+        for study_id, site_id, role in memberships:
             scope.grants.setdefault((study_id, site_id), set()).add(role)
         user._edc_scope = scope
         return scope

@@ -1,8 +1,9 @@
 """Token authentication for the API: DRF's scheme, with its lookup written out.
 
-Every API request authenticates, and compiling DRF's ``select_related`` queryset cost more CPU
-than the database spent on it (``make bench-randomize``). One plain statement reads the token
-and its user; ``edc.rows`` builds the same instances."""
+Every API request authenticates and then needs the caller's memberships (its scope), and
+compiling DRF's ``select_related`` queryset cost more CPU than the database spent on it
+(``make bench-randomize``). One plain statement reads the token, its user and the user's active
+memberships; ``edc.rows`` builds the same instances DRF would."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
+from edc.accounts.models import Membership
+from edc.accounts.scoping import Scope
 from edc.rows import columns, instance, width
 
 
@@ -21,8 +24,10 @@ from edc.rows import columns, instance, width
 def _lookup_sql() -> str:
     user = get_user_model()
     return (
-        f"SELECT {columns(user, 'u')}, {columns(Token, 't')} "
+        f"SELECT {columns(user, 'u')}, {columns(Token, 't')}, "
+        'm."study_id", m."site_id", m."role" '
         f'FROM "{Token._meta.db_table}" t JOIN "{user._meta.db_table}" u ON u."id" = t."user_id" '
+        f'LEFT JOIN "{Membership._meta.db_table}" m ON m."user_id" = u."id" AND m."is_active" '
         'WHERE t."key" = %s'
     )
 
@@ -31,12 +36,13 @@ class TokenAuthentication(authentication.TokenAuthentication):
     def authenticate_credentials(self, key: str):
         with connection.cursor() as cursor:
             cursor.execute(_lookup_sql(), [key])
-            row = cursor.fetchone()
-        if row is None:
+            rows = cursor.fetchall()
+        if not rows:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
-        user = instance(get_user_model(), row, connection)
+        user = instance(get_user_model(), rows[0], connection)
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        token = instance(Token, row, connection, width(get_user_model()))
+        token = instance(Token, rows[0], connection, width(get_user_model()))
         token.user = user
+        Scope.remember(user, [row[-3:] for row in rows if row[-1] is not None])
         return user, token

@@ -70,3 +70,32 @@ def test_unauthenticated_api_is_401_json():
     response = APIClient().get("/api/v1/studies/T-MINI/subjects/")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_api_token_caller_gets_the_scope_of_its_active_memberships_only(site_a, site_b, subjects):
+    own, other = subjects
+    user = UserFactory(username="two_sites")
+    member(user, site_a, "site_staff")
+    revoked = member(user, site_b, "site_staff")
+    revoked.is_active = False
+    revoked.save()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    assert client.get(f"/api/v1/studies/T-MINI/subjects/{own.subject_id}/").status_code == 200
+    assert client.get(f"/api/v1/studies/T-MINI/subjects/{other.subject_id}/").status_code == 404
+    revoked.is_active = True
+    revoked.save()
+    assert client.get(f"/api/v1/studies/T-MINI/subjects/{other.subject_id}/").status_code == 200
+
+
+def test_api_refuses_unknown_tokens_and_inactive_users(coordinator_a, subjects):
+    own, _ = subjects
+    path = f"/api/v1/studies/T-MINI/subjects/{own.subject_id}/"
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-token")
+    assert client.get(path).status_code == 401
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=coordinator_a).key}")
+    assert client.get(path).status_code == 200
+    coordinator_a.is_active = False
+    coordinator_a.save()
+    assert client.get(path).status_code == 401

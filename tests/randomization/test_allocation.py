@@ -14,14 +14,16 @@ from edc.audit.models import AuditEvent
 from edc.errors import DomainError
 from edc.studies.models import StudyStatus
 from edc.subjects.models import Subject
+from randomization import services
 from randomization.models import Allocation, Slot, Stratum
+from randomization.selectors import awaiting_follow_up
 from randomization.services import (
     flag_randomized_in_error,
+    follow_up_allocations,
     go_live,
     randomize,
     withdraw_slot,
 )
-from randomization.tasks import after_allocation
 from tests.factories import PASSWORD, UserFactory, member
 from tests.randomization.conftest import FIXED_SEED
 from tests.randomization.helpers import registered_subject, store_form
@@ -62,12 +64,16 @@ def test_allocation_freezes_strata_moves_the_subject_and_is_audited(pool, coordi
     assert allocation.randomized_by == coordinator_a and allocation.channel == "api"
     subject.refresh_from_db()
     assert subject.status == "randomized" and subject.randomization_date is not None
-    audit = {
-        e.item: e.new_value
-        for e in AuditEvent.objects.filter(action="randomize", object_id=str(allocation.pk))
+    (event,) = AuditEvent.objects.filter(action="randomize", object_id=str(allocation.pk))
+    assert (event.item, event.old_value, event.actor) == ("allocation", None, coordinator_a)
+    assert event.new_value == {
+        "arm": allocation.arm,
+        "sequence": 1,
+        "stratum": "response=CR",
+        "stratum_values": {"response": "CR", "site": "01"},
+        "eligibility": allocation.eligibility,
     }
-    assert audit["arm"] == allocation.arm and audit["sequence"] == 1
-    assert audit["stratum_values"] == {"response": "CR", "site": "01"}
+    assert event.subject_id == subject.pk and event.site_id == subject.site_id
     assert AuditEvent.objects.filter(
         action="transition", subject=subject, item="status", new_value="randomized"
     ).exists()
@@ -219,12 +225,12 @@ def test_exhausted_list_refuses_and_admin_is_mailed_at_80_and_100_percent(
     assert total >= 5
     subjects = [registered_subject(site_a, "CR") for _ in range(total + 1)]
     mail.outbox.clear()
-    made = [randomize(ctx_of(coordinator_a), s).allocation for s in subjects[:total]]
+    for subject in subjects[:total]:
+        randomize(ctx_of(coordinator_a), subject)
     error = refusal(lambda: randomize(ctx_of(coordinator_a), subjects[-1]))
     assert (error.code, error.status) == ("list_exhausted", 409)
     assert mail.outbox == [], "e-mails are the worker's job, not the request's"
-    for allocation in made:
-        after_allocation(allocation.pk)
+    assert follow_up_allocations() == (total, 0)
     alerts = [m for m in mail.outbox if "list" in m.subject and "used" in m.subject]
     assert [m.subject.split(" list ")[1].split("%")[0] for m in alerts] == ["80", "100"]
     assert all(m.to == ["admin@example.org"] for m in alerts)
@@ -233,17 +239,36 @@ def test_exhausted_list_refuses_and_admin_is_mailed_at_80_and_100_percent(
     assert "Arm" in site_mails[0].body
 
 
-def test_site_staff_are_mailed_by_the_task_queued_at_commit(
+def test_site_staff_are_mailed_by_the_follow_up_not_by_the_request(
     pool, coordinator_a, site_a, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True) as queued:
         allocation = randomize(ctx_of(coordinator_a), pool[0]).allocation
-    # The commit hook only queued the task (on the real broker): nothing was sent in the request.
-    assert len(queued) == 1 and mail.outbox == []
-    after_allocation(allocation.pk)
+    # The request queued nothing and sent nothing: the allocation is simply pending.
+    assert queued == [] and mail.outbox == []
+    assert list(awaiting_follow_up()) == [allocation]
+    assert follow_up_allocations() == (1, 0)
     (message,) = mail.outbox
     assert message.to == [site_a.staff_email]
     assert pool[0].subject_id in message.subject and allocation.arm in message.body
+    assert list(awaiting_follow_up()) == []
+    assert follow_up_allocations() == (0, 0) and len(mail.outbox) == 1
+
+
+def test_a_failed_follow_up_stays_pending_and_is_done_by_a_later_run(pool, coordinator_a, settings):
+    made = [randomize(ctx_of(coordinator_a), s).allocation for s in pool[:2]]
+    # A real refused SMTP connection: nothing listens on port 1.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 1
+    assert follow_up_allocations() == (0, 2)
+    assert list(awaiting_follow_up()) == made
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert follow_up_allocations() == (2, 0)
+    assert (
+        sorted(m.subject for m in mail.outbox)
+        == sorted(m.subject for m in mail.outbox if "randomized" in m.subject)
+        and len(mail.outbox) == 2
+    )
 
 
 def test_a_withdrawn_slot_is_skipped_and_never_reused(pool, study, coordinator_a, study_admin):
@@ -323,8 +348,10 @@ def test_the_allocation_is_copied_into_the_forms_derived_items(
         allocation = randomize(ctx_of(staff), subject).allocation
     form = FormInstance.objects.get(subject=subject, form_code="randomization")
     assert "RNDARM" not in form.data, "the copy is the worker's job, not the request's"
-    after_allocation(allocation.pk)
-    after_allocation(allocation.pk)  # a retried task changes nothing more
+    assert follow_up_allocations() == (1, 0)
+    # Run again as if the mark had not been written (a crash between the e-mail and the
+    # commit): the copy changes nothing more.
+    services.derive_and_announce(Allocation.objects.get(pk=allocation.pk))
     form.refresh_from_db()
     subject.refresh_from_db()
     ordinal = sorted(["response=CR", "response=PR"]).index("response=PR") + 1
@@ -350,11 +377,13 @@ def broker_down():
     app._after_fork()
 
 
-def test_when_the_task_cannot_be_queued_the_work_is_done_at_commit(
+def test_randomizing_needs_no_broker_and_the_allocation_waits_for_its_follow_up(
     pool, coordinator_a, site_a, broker_down, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         allocation = randomize(ctx_of(coordinator_a), pool[0]).allocation
+    assert mail.outbox == [] and list(awaiting_follow_up()) == [allocation]
+    assert follow_up_allocations() == (1, 0)
     (message,) = mail.outbox
     assert message.to == [site_a.staff_email] and allocation.arm in message.body
 
@@ -364,8 +393,9 @@ def test_the_task_starts_the_arms_calendar_on_the_randomization_date(pool, coord
 
     allocation = randomize(ctx_of(coordinator_a), pool[0]).allocation
     assert not ScheduleEvent.objects.filter(subject=pool[0], source="randomization").exists()
-    after_allocation(allocation.pk)
-    after_allocation(allocation.pk)
+    assert follow_up_allocations() == (1, 0)
+    # A repeated run (a crash before the mark was written) adds no second event.
+    services.derive_and_announce(Allocation.objects.get(pk=allocation.pk))
     subject = Subject.objects.get(pk=pool[0].pk)
     (event,) = ScheduleEvent.objects.filter(
         subject=subject, source="randomization", voided_at__isnull=True

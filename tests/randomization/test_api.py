@@ -43,6 +43,24 @@ def test_post_randomizes_and_answers_with_the_documented_fields(subject, coordin
     assert api.get(url(subject)).json() == body
 
 
+def test_the_answer_is_exactly_what_the_documented_serializer_declares(subject, coordinator_a):
+    from django.utils.dateparse import parse_datetime
+
+    from randomization.api import AllocationSerializer
+    from randomization.models import Allocation
+
+    body = client_for(coordinator_a).post(url(subject), {}, format="json").json()
+    declared = AllocationSerializer()
+    assert set(body) == set(declared.fields)
+    assert set(body["arm"]) == set(declared.fields["arm"].fields)
+    assert set(body["stratum"]) == set(declared.fields["stratum"].fields)
+    check = AllocationSerializer(data=body)
+    assert check.is_valid(), check.errors
+    allocation = Allocation.objects.get(subject=subject)
+    assert parse_datetime(body["randomized_at"]) == allocation.randomized_at
+    assert body["channel"] == "api" and body["study"] == "T-MINI"
+
+
 def test_retries_with_the_same_key_give_one_allocation_and_others_get_409(subject, coordinator_a):
     api = client_for(coordinator_a)
     answers = [

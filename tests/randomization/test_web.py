@@ -8,7 +8,7 @@ from django.template import Context, Template
 from django.test import Client, RequestFactory
 
 from randomization.models import Allocation
-from randomization.tasks import after_allocation
+from randomization.services import follow_up_allocations
 from tests.randomization.helpers import registered_subject
 
 
@@ -58,7 +58,7 @@ def test_confirm_shows_strata_then_randomizes_and_mails_site_staff(
     assert done.status_code == 302 and done.url.endswith("/allocation/")
     allocation = Allocation.objects.get(subject=subject)
     assert mail.outbox == []
-    after_allocation(allocation.pk)
+    assert follow_up_allocations() == (1, 0)
     result = client.get(done.url).content.decode()
     assert f"{allocation.arm} — Arm {allocation.arm}" in result
     assert [m.to for m in mail.outbox] == [[site_a.staff_email]]

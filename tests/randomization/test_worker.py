@@ -1,11 +1,12 @@
-"""End to end: an allocation over HTTP (gunicorn) queues its after-allocation task; a real Celery
-worker runs it and the site's staff get the e-mail over SMTP, and the arm's calendar starts.
+"""End to end: an allocation over HTTP (gunicorn) is followed up by a real Celery worker, whose
+beat finds it pending: the site's staff get the e-mail over SMTP, and the arm's calendar starts.
 Web server and worker share a broker folder of their own (kombu's filesystem transport), so no
 other test's queued message reaches this worker."""
 
 import email
 import email.policy
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -65,6 +66,7 @@ def test_a_worker_mails_site_staff_and_starts_the_calendar_after_an_http_allocat
         "EDC_VAR_DIR": str(tmp_path / "var"),
         "SECRET_KEY": settings.SECRET_KEY,
         "CELERY_BROKER_URL": "filesystem://",
+        "EDC_FOLLOW_UP_SECONDS": "1",
     }
     worker_env = {k: v for k, v in os.environ.items() if not k.startswith(("EDC_TEST_", "EMAIL_"))}
     worker_env.update(
@@ -79,7 +81,7 @@ def test_a_worker_mails_site_staff_and_starts_the_calendar_after_an_http_allocat
     worker_log = tmp_path / "worker.log"
     with worker_log.open("w") as log:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "edc", "worker", "--pool", "solo",
+            [sys.executable, "-m", "celery", "-A", "edc", "worker", "--beat", "--pool", "solo",
              "--without-gossip", "--without-mingle", "-l", "info"],
             cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -114,4 +116,7 @@ def test_a_worker_mails_site_staff_and_starts_the_calendar_after_an_http_allocat
     event = ScheduleEvent.objects.get(subject=subject, source="randomization")
     randomized_on = Subject.objects.get(pk=subject.pk).randomization_date
     assert (event.on, event.payload) == (randomized_on, {"arm": allocation.arm})
-    assert "succeeded" in worker_log.read_text()
+    assert re.search(
+        r"randomization\.follow_up_allocations\[.*\] succeeded .*'done': 1, 'failed': 0",
+        worker_log.read_text(),
+    )
