@@ -21,6 +21,11 @@ def _fields(model: type[models.Model]) -> tuple[models.Field, ...]:
     return tuple(model._meta.concrete_fields)
 
 
+def table(model: type[models.Model]) -> str:
+    """The model's table, quoted for SQL."""
+    return f'"{model._meta.db_table}"'
+
+
 def columns(model: type[models.Model], alias: str) -> str:
     """``alias."col", ...`` for every concrete field, in the order ``instance`` reads them."""
     return ", ".join(f'{alias}."{field.column}"' for field in _fields(model))
@@ -94,7 +99,7 @@ def _inserted(model: type[models.Model]) -> tuple[tuple[models.Field, type | Non
 def _insert_sql(model: type[models.Model], count: int, returning: bool) -> str:
     names = ", ".join(f'"{field.column}"' for field, _ in _inserted(model))
     values = "(" + ", ".join(["%s"] * len(_inserted(model))) + ")"
-    sql = f'INSERT INTO "{model._meta.db_table}" ({names}) VALUES ' + ", ".join([values] * count)
+    sql = f"INSERT INTO {table(model)} ({names}) VALUES " + ", ".join([values] * count)
     return sql + f' RETURNING "{model._meta.pk.column}"' if returning else sql
 
 

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from django.db import connection
 
-from edc.rows import columns, instance, width
+from edc.rows import columns, instance, table, width
 from edc.studies.models import Site, Study
 from edc.subjects.models import Subject
 from randomization.models import Allocation, RandomizationScheme, Slot, Stratum
@@ -29,21 +29,17 @@ class Candidate:
     allocation_id: int | None
 
 
-def _table(model) -> str:
-    return f'"{model._meta.db_table}"'
-
-
 @lru_cache(maxsize=2)
 def _candidate_sql(by_code: bool) -> str:
     where = 'st."code" = %s AND s."subject_id" = %s' if by_code else 's."id" = %s'
     return (
         f"SELECT {columns(Subject, 's')}, {columns(Study, 'st')}, {columns(Site, 'si')}, "
         f'{columns(RandomizationScheme, "sc")}, a."id" '
-        f"FROM {_table(Subject)} s "
-        f'JOIN {_table(Study)} st ON st."id" = s."study_id" '
-        f'JOIN {_table(Site)} si ON si."id" = s."site_id" '
-        f'LEFT JOIN {_table(RandomizationScheme)} sc ON sc."study_id" = st."id" '
-        f'LEFT JOIN {_table(Allocation)} a ON a."subject_id" = s."id" '
+        f"FROM {table(Subject)} s "
+        f'JOIN {table(Study)} st ON st."id" = s."study_id" '
+        f'JOIN {table(Site)} si ON si."id" = s."site_id" '
+        f'LEFT JOIN {table(RandomizationScheme)} sc ON sc."study_id" = st."id" '
+        f'LEFT JOIN {table(Allocation)} a ON a."subject_id" = s."id" '
         f"WHERE {where}"
     )
 
@@ -73,7 +69,7 @@ def candidate(
 
 @lru_cache(maxsize=2)
 def _lock_stratum_sql(for_update: bool) -> str:
-    sql = f'SELECT "id", "slots_total" FROM {_table(Stratum)} WHERE "scheme_id" = %s AND "key" = %s'
+    sql = f'SELECT "id", "slots_total" FROM {table(Stratum)} WHERE "scheme_id" = %s AND "key" = %s'
     # SQLite has no row locks: its write transactions are serialized as a whole.
     return sql + " FOR UPDATE" if for_update else sql
 
@@ -92,13 +88,13 @@ def lock_stratum(scheme_id: int, key: str) -> tuple[int, int] | None:
 
 # The UPDATE's table is named, not aliased: SQLite's RETURNING does not see an alias, and
 # PostgreSQL no longer sees the name once it is aliased.
-_STRATUM = _table(Stratum)
+_STRATUM = table(Stratum)
 _USABLE = (
-    f'FROM {_table(Slot)} s WHERE s."stratum_id" = {_STRATUM}."id" '
+    f'FROM {table(Slot)} s WHERE s."stratum_id" = {_STRATUM}."id" '
     f'AND s."sequence" >= {_STRATUM}."next_sequence" AND s."available"'
 )
 _TAKEN = (
-    f'FROM {_table(Slot)} s WHERE s."stratum_id" = {_STRATUM}."id" '
+    f'FROM {table(Slot)} s WHERE s."stratum_id" = {_STRATUM}."id" '
     f'AND s."sequence" = {_STRATUM}."next_sequence" - 1'
 )
 _TAKE_SLOT = (
@@ -139,7 +135,7 @@ def take_sequence(scheme_id: int, key: str) -> Stratum | None:
     return None if row is None else instance(Stratum, row, connection)
 
 
-_SAVE_ALERTS = f'UPDATE {_table(Stratum)} SET "alerted_80" = %s, "alerted_100" = %s WHERE "id" = %s'
+_SAVE_ALERTS = f'UPDATE {table(Stratum)} SET "alerted_80" = %s, "alerted_100" = %s WHERE "id" = %s'
 
 
 def save_alerts(stratum: Stratum) -> None:
