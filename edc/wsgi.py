@@ -2,9 +2,12 @@ import gc
 import os
 
 from django.core.wsgi import get_wsgi_application
+from django.urls import get_resolver
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "edc.settings")
 application = get_wsgi_application()
-# What loading the project created lives as long as the worker: frozen, it is no longer
-# re-scanned by every full garbage collection (half the collector's cost per request).
+# Every view module is imported now, not by a worker's first request (which took seconds and
+# held up the requests behind it); then what loading created, which lives as long as the
+# worker, is frozen so full garbage collections stop re-scanning it.
+get_resolver().url_patterns  # noqa: B018
 gc.freeze()
