@@ -23,8 +23,10 @@ Tuning (measured on the 2-core machine, shared with other work): the API phase i
 not lock-bound (two strata are no faster than one), so what counts is CPU per allocation:
 ~6.7 ms (client 0.5, server 4.4, database 1.8) against ~19.6 ms before the hot path was written
 out (``randomization/statements.py``, ``edc/rows.py``), the follow-up moved to a periodic task
-and statements prepared server-side. 2 sync gunicorn workers beat 3 or 4 and gthread (2 x 1,
-2 x 2, 2 x 4, 3 x 3) on throughput and tail latency. Database connections persist
+and statements prepared server-side. With requests this short, a third sync gunicorn worker
+keeps the cores busy while the others wait on the database (4 pairs of runs: 257 against 234
+allocations/s, p99 164-198 against 184-273 ms); gthread (2 x 1, 2 x 2, 2 x 4, 3 x 3) is worse
+on both. Database connections persist
 (``conn_max_age``); the allocation takes its stratum lock only after the eligibility, strata and
 subject work, so the lock is held for 3 statements and the commit.
 """
@@ -549,7 +551,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--subjects", type=int, default=1000)
     parser.add_argument("--strata", type=int, choices=[1, 2], default=1)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
     parser.add_argument("--wsgi", default="edc.wsgi", help="WSGI module gunicorn serves")
     parser.add_argument(
