@@ -3,47 +3,29 @@ beat finds it pending: the site's staff get the e-mail over SMTP, and the arm's 
 Web server and worker share a broker folder of their own (kombu's filesystem transport), so no
 other test's queued message reaches this worker."""
 
-import email
-import email.policy
 import os
 import re
 import signal
 import subprocess
 import sys
-import threading
 import time
+from contextlib import ExitStack
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.conf import settings
 from rest_framework.authtoken.models import Token
 
 from edc.audit.context import ChangeContext
 from edc.reminders.models import ScheduleEvent
 from edc.subjects.models import Subject
-from randomization.http_load import ROOT, JsonClient, free_port, start_gunicorn
+from randomization.http_load import ROOT, JsonClient, start_gunicorn
 from randomization.models import Allocation
 from randomization.services import go_live
 from tests.randomization.helpers import registered_subject
 from tests.randomization.test_concurrency import database_url
+from tests.smtp import smtp_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.messages.append(
-                (
-                    sorted(envelope.rcpt_tos),
-                    email.message_from_bytes(envelope.content, policy=email.policy.default),
-                )
-            )
-        return "250 Message accepted"
 
 
 def wait_for(condition, what, log, seconds=60):
@@ -59,9 +41,8 @@ def test_a_worker_mails_site_staff_and_starts_the_calendar_after_an_http_allocat
     go_live(ChangeContext.system(), study)
     subject = registered_subject(site_a, "CR")
     token = Token.objects.create(user=coordinator_a).key
-    inbox = Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    smtp.start()
+    smtp = ExitStack()
+    inbox = smtp.enter_context(smtp_server())
     shared = {
         "EDC_VAR_DIR": str(tmp_path / "var"),
         "SECRET_KEY": settings.SECRET_KEY,
@@ -75,7 +56,7 @@ def test_a_worker_mails_site_staff_and_starts_the_calendar_after_an_http_allocat
         DJANGO_SETTINGS_MODULE="edc.settings",
         EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
         EMAIL_HOST="127.0.0.1",
-        EMAIL_PORT=str(smtp.port),
+        EMAIL_PORT=str(inbox.port),
         PYTHONUNBUFFERED="1",
     )
     worker_log = tmp_path / "worker.log"
@@ -104,7 +85,7 @@ def test_a_worker_mails_site_staff_and_starts_the_calendar_after_an_http_allocat
         server.stop()
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=30)
-        smtp.stop()
+        smtp.close()
 
     allocation = Allocation.objects.get(subject=subject)
     ((to, message),) = inbox.messages

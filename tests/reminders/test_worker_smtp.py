@@ -1,20 +1,16 @@
 """The scan task on a real Celery worker (Redis broker) sending through Django's SMTP backend to
 a real SMTP server on loopback: the task enqueued twice, at once, sends each message once."""
 
-import email
-import email.policy
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from celery import Celery
 from django.conf import settings
 from django.db import connection
@@ -25,33 +21,12 @@ from edc.schedule.events import Death
 from edc.subjects.models import Subject
 from tests.factories import SiteFactory, UserFactory, member
 from tests.reminders.conftest import SYSTEM, D, enrol
+from tests.smtp import smtp_server
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 W1_DOSES = [D(2026, 3, 23), D(2026, 4, 13), D(2026, 5, 4)]
 UPCOMING_DAY = D(2026, 5, 19)
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.messages.append(
-                (
-                    sorted(envelope.rcpt_tos),
-                    email.message_from_bytes(envelope.content, policy=email.policy.default),
-                )
-            )
-        return "250 Message accepted"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def broker_url():
@@ -82,9 +57,8 @@ def test_scan_task_run_twice_on_a_real_worker_emails_each_transition_once(reirr,
     )
     Subject.objects.filter(pk=dead_on_record.pk).update(death_date=UPCOMING_DAY - D.resolution)
 
-    inbox = Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    smtp.start()
+    smtp = ExitStack()
+    inbox = smtp.enter_context(smtp_server())
     queue = f"reminders-test-{uuid.uuid4().hex[:8]}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EDC_TEST_", "EMAIL_"))}
     env.update(
@@ -93,7 +67,7 @@ def test_scan_task_run_twice_on_a_real_worker_emails_each_transition_once(reirr,
         DJANGO_SETTINGS_MODULE=os.environ["DJANGO_SETTINGS_MODULE"],
         EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
         EMAIL_HOST="127.0.0.1",
-        EMAIL_PORT=str(smtp.port),
+        EMAIL_PORT=str(inbox.port),
         PYTHONUNBUFFERED="1",
     )
     log_path = tmp_path / "worker.log"
@@ -120,7 +94,7 @@ def test_scan_task_run_twice_on_a_real_worker_emails_each_transition_once(reirr,
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=30)
         log.close()
-        smtp.stop()
+        smtp.close()
         client.close()
 
     subjects = [str(message["Subject"]) for _, message in inbox.messages]
