@@ -1,5 +1,6 @@
 """E-mails sent after an allocation commits: to the site's staff, and to the study admin when a
-stratum's list reaches 80 % and 100 % use. Called from ``transaction.on_commit``."""
+stratum's list reaches 80 % and 100 % use. Sent by the allocation's follow-up
+(``services.follow_up``), run by the worker."""
 
 from __future__ import annotations
 
