@@ -37,8 +37,8 @@ _TIMESTAMP = serializers.DateTimeField()
 
 class AllocationSerializer(serializers.Serializer):
     """The allocation as the API gives it. The declared fields document it (OpenAPI); the
-    payload is built directly, because copying the fields for every response cost a sizeable share of
-    an allocation's server CPU (make bench-randomize). test_api holds the two equal."""
+    payload is built directly, because copying the fields for every response cost a sizeable
+    share of an allocation's server CPU (make bench-randomize). test_api holds the two equal."""
 
     subject_id = serializers.CharField()
     study = serializers.CharField()
