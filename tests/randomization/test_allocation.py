@@ -3,7 +3,6 @@
 import datetime as dt
 
 import pytest
-from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -218,41 +217,42 @@ def test_a_subject_not_yet_registered_is_refused(live, site_a, coordinator_a):
 
 @pytest.mark.django_db(transaction=True)
 def test_exhausted_list_refuses_and_admin_is_mailed_at_80_and_100_percent(
-    study, site_a, coordinator_a, study_admin
+    study, site_a, coordinator_a, study_admin, smtp
 ):
     go_live(ChangeContext.system(), study, seed=FIXED_SEED, min_slots_per_stratum=5)
     total = Stratum.objects.get(key="response=CR").slots_total
     assert total >= 5
     subjects = [registered_subject(site_a, "CR") for _ in range(total + 1)]
-    mail.outbox.clear()
     for subject in subjects[:total]:
         randomize(ctx_of(coordinator_a), subject)
     error = refusal(lambda: randomize(ctx_of(coordinator_a), subjects[-1]))
     assert (error.code, error.status) == ("list_exhausted", 409)
-    assert mail.outbox == [], "e-mails are the worker's job, not the request's"
+    assert smtp.messages == [], "e-mails are the worker's job, not the request's"
     assert follow_up_allocations() == (total, 0)
-    alerts = [m for m in mail.outbox if "list" in m.subject and "used" in m.subject]
-    assert [m.subject.split(" list ")[1].split("%")[0] for m in alerts] == ["80", "100"]
-    assert all(m.to == ["admin@example.org"] for m in alerts)
-    site_mails = [m for m in mail.outbox if "randomized" in m.subject]
-    assert len(site_mails) == total and site_mails[0].to == [site_a.staff_email]
-    assert "Arm" in site_mails[0].body
+    mails = [(to, str(m["Subject"]), m.get_content()) for to, m in smtp.messages]
+    alerts = [(to, subject) for to, subject, _ in mails if "list" in subject and "used" in subject]
+    assert [subject.split(" list ")[1].split("%")[0] for _, subject in alerts] == ["80", "100"]
+    assert all(to == ["admin@example.org"] for to, _ in alerts)
+    site_mails = [(to, body) for to, subject, body in mails if "randomized" in subject]
+    assert len(site_mails) == total and site_mails[0][0] == [site_a.staff_email]
+    assert "Arm" in site_mails[0][1]
 
 
 def test_site_staff_are_mailed_by_the_follow_up_not_by_the_request(
-    pool, coordinator_a, site_a, django_capture_on_commit_callbacks
+    pool, coordinator_a, site_a, smtp, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True) as queued:
         allocation = randomize(ctx_of(coordinator_a), pool[0]).allocation
     # The request queued nothing and sent nothing: the allocation is simply pending.
-    assert queued == [] and mail.outbox == []
+    assert queued == [] and smtp.messages == []
     assert list(awaiting_follow_up()) == [allocation]
     assert follow_up_allocations() == (1, 0)
-    (message,) = mail.outbox
-    assert message.to == [site_a.staff_email]
-    assert pool[0].subject_id in message.subject and allocation.arm in message.body
+    ((to, message),) = smtp.messages
+    assert to == [site_a.staff_email]
+    assert pool[0].subject_id in str(message["Subject"])
+    assert allocation.arm in message.get_content()
     assert list(awaiting_follow_up()) == []
-    assert follow_up_allocations() == (0, 0) and len(mail.outbox) == 1
+    assert follow_up_allocations() == (0, 0) and len(smtp.messages) == 1
 
 
 def test_a_failed_follow_up_stays_pending_and_is_done_by_a_later_run(
@@ -377,14 +377,14 @@ def broker_down():
 
 
 def test_randomizing_needs_no_broker_and_the_allocation_waits_for_its_follow_up(
-    pool, coordinator_a, site_a, broker_down, django_capture_on_commit_callbacks
+    pool, coordinator_a, site_a, broker_down, smtp, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         allocation = randomize(ctx_of(coordinator_a), pool[0]).allocation
-    assert mail.outbox == [] and list(awaiting_follow_up()) == [allocation]
+    assert smtp.messages == [] and list(awaiting_follow_up()) == [allocation]
     assert follow_up_allocations() == (1, 0)
-    (message,) = mail.outbox
-    assert message.to == [site_a.staff_email] and allocation.arm in message.body
+    ((to, message),) = smtp.messages
+    assert to == [site_a.staff_email] and allocation.arm in message.get_content()
 
 
 def test_the_task_starts_the_arms_calendar_on_the_randomization_date(pool, coordinator_a):

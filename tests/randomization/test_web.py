@@ -3,7 +3,6 @@
 import re
 
 import pytest
-from django.core import mail
 from django.template import Context, Template
 from django.test import Client, RequestFactory
 
@@ -42,7 +41,7 @@ def test_panel_explains_why_an_ineligible_subject_cannot_be_randomized(live, sit
 
 
 def test_confirm_shows_strata_then_randomizes_and_mails_site_staff(
-    subject, coordinator_a, site_a, django_capture_on_commit_callbacks
+    subject, coordinator_a, site_a, smtp, django_capture_on_commit_callbacks
 ):
     client = signed_in(coordinator_a)
     page = client.get(f"/studies/T-MINI/subjects/{subject.subject_id}/randomize/")
@@ -57,11 +56,11 @@ def test_confirm_shows_strata_then_randomizes_and_mails_site_staff(
         )
     assert done.status_code == 302 and done.url.endswith("/allocation/")
     allocation = Allocation.objects.get(subject=subject)
-    assert mail.outbox == []
+    assert smtp.messages == []
     assert follow_up_allocations() == (1, 0)
     result = client.get(done.url).content.decode()
     assert f"{allocation.arm} — Arm {allocation.arm}" in result
-    assert [m.to for m in mail.outbox] == [[site_a.staff_email]]
+    assert [to for to, _ in smtp.messages] == [[site_a.staff_email]]
     # A double submit of the same form gives the same allocation, not an error.
     again = client.post(
         f"/studies/T-MINI/subjects/{subject.subject_id}/randomize/", {"idempotency_key": key}
