@@ -11,7 +11,6 @@ from functools import lru_cache
 from django.db import connection
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 
 from crf.casebook import Casebook, SavedForm, build_casebook
 from crf.definitions import study_forms
@@ -372,7 +371,7 @@ def eligibility_state(
     dose, which comes before randomization. Four queries."""
     if point not in ELIGIBILITY_POINTS:
         raise Http404(f"unknown eligibility point {point!r}")
-    today = today or timezone.localdate()
+    today = today or subject.site.today()
     forms = study_forms(subject.protocol_version_id)
     reads = eligibility_reads(subject.protocol_version_id, point)
     # Each version count comes from the same statement as the data it stands for.
@@ -472,7 +471,7 @@ def _still_signed(subject: Subject, point: str) -> EligibilityConfirmation | Non
     current = _inputs(
         subject,
         reads,
-        timezone.localdate(),
+        subject.site.today(),
         forms=(forms_count, int(forms_versions)),
         consents=(consents_count, int(consents_versions)),
         waivers=waivers_count,

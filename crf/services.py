@@ -165,7 +165,7 @@ def check_form(
         slot.form,
         values,
         instance_pk=slot.instance.pk if slot.instance else None,
-        today=timezone.localdate(),
+        today=subject.site.today(),
         complete=complete,
     )
     derived = derivations.derived_codes(slot.form)
@@ -228,7 +228,7 @@ def save_form(
     The returned instance carries the confirmed warnings as `confirmed_warnings`.
     """
     authorize(ctx, Permission.ENTER_DATA, subject.study_id, subject.site_id)
-    today = today or timezone.localdate()
+    today = today or subject.site.today()
     instance = _locked_instance(subject, event_code, event_repeat, form_code, form_repeat)
     if instance is not None:
         instance.subject = subject  # the hooks below read it; it is the caller's, already loaded
@@ -494,7 +494,7 @@ def waive_criterion(
     for name, value in fields.items():
         if not value:
             raise DomainError("required", name, f"{name.replace('_', ' ')} is required")
-    if approved_on > timezone.localdate():
+    if approved_on > subject.site.today():
         raise DomainError("future_date", "approved_on", "the approval date is in the future")
     deviation = record_deviation(
         ctx,
@@ -650,7 +650,7 @@ def set_derived_items(
             )
             continue
         item = {k: v for k, v in items[code].items() if k != "derived"}
-        cleaned[code] = clean_item(item, raw, forms.codelists, timezone.localdate(), collector)
+        cleaned[code] = clean_item(item, raw, forms.codelists, subject.site.today(), collector)
     if problems:
         raise FormInvalid(problems, [])
     if instance is None:

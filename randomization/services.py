@@ -7,12 +7,10 @@ are the last line against a subject randomized twice or a slot used twice.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -323,13 +321,6 @@ def _live(candidate: statements.Candidate) -> RandomizationScheme:
     return scheme
 
 
-def _local_date(site: Site) -> dt.date:
-    try:
-        return timezone.now().astimezone(ZoneInfo(site.timezone)).date()
-    except (KeyError, ValueError):
-        return timezone.now().date()
-
-
 def randomize(
     ctx: ChangeContext,
     subject: Subject,
@@ -418,7 +409,7 @@ def _randomize(
     frozen_values = {**levels, "site": site.code}
     # The subject row first (a second request for the same subject waits here and then finds
     # the allocation), the stratum lock last: it is held only for the slot and the commit.
-    moved = mark_randomized(subject, _local_date(site))
+    moved = mark_randomized(subject, site.today())
     if moved is None:
         existing = _existing(subject.pk)
         if existing is None:
@@ -469,7 +460,7 @@ def _randomize(
         list_alerts=crossed or None,
     )
     insert([allocation], returning_pk=True)
-    scope = {"study": study, "site": site, "subject": subject}
+    scope = {"study_id": study.pk, "site_id": site.pk, "subject_id": subject.pk}
     insert(
         change_rows(
             ctx,

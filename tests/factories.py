@@ -50,6 +50,9 @@ class SiteFactory(factory.django.DjangoModelFactory):
     code = factory.Sequence(lambda n: f"{n + 1:02d}")
     name = factory.LazyAttribute(lambda s: f"Hospital {s.code}")
     staff_email = factory.LazyAttribute(lambda s: f"site{s.code}@example.org")
+    # Tests state their dates on the server's day (dt.date.today()); a test about a site's own
+    # day names its zone.
+    timezone = "UTC"
 
 
 def member(user, site_or_study, role: str) -> Membership:

@@ -53,9 +53,11 @@ def audit_row(
 ) -> AuditEvent:
     """An unsaved audit row, for callers that write many rows about several objects with one
     INSERT. `scope` is study/site/subject (objects) or study_id/site_id/subject_id."""
+    actor = ctx.actor
     return AuditEvent(
         at=at,
-        actor=ctx.actor,
+        # By id: setting a relation through its descriptor costs a router check per row.
+        actor_id=None if actor is None else actor.pk,
         actor_username=ctx.username,
         channel=ctx.channel,
         action=action,
@@ -107,12 +109,10 @@ def change_rows(
     object_type: str,
     object_id: Any,
     at: dt.datetime,
-    study=None,
-    site=None,
-    subject=None,
+    **scope: Any,
 ) -> list[AuditEvent]:
     """Unsaved rows, one per changed item of one object, for callers that insert the rows of
-    several objects with one statement (``edc.rows.insert``)."""
+    several objects with one statement (``edc.rows.insert``). `scope` as for ``audit_row``."""
     return [
         audit_row(
             ctx,
@@ -123,9 +123,7 @@ def change_rows(
             old=c.old,
             new=c.new,
             at=at,
-            study=study,
-            site=site,
-            subject=subject,
+            **scope,
         )
         for c in changes
     ]

@@ -5,7 +5,6 @@ without a caller's transaction and subject lock."""
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from edc.schedule.reconcile import TargetChange, reconcile
 from edc.schedule.state import SubjectScheduleState, initial_state
 from edc.schedule.stop_rules import ScheduleEventError, apply_event
 from edc.schedule.windows import VisitStatus, status_on
-from edc.studies.models import ProtocolVersion, Site
+from edc.studies.models import ProtocolVersion
 from edc.subjects.models import Subject
 
 NO_LONGER_PLANNED = "no_longer_planned"
@@ -71,11 +70,6 @@ def definition_for(subject: Subject) -> ScheduleDefinition:
     if isinstance(cached, DefinitionError):
         raise ScheduleUnavailable(subject.study.code, str(cached))
     return cached
-
-
-def local_today(site: Site) -> dt.date:
-    """Visit statuses are evaluated on the calendar day of the site (domain spec §4.2)."""
-    return timezone.now().astimezone(zoneinfo.ZoneInfo(site.timezone)).date()
 
 
 def lock_subject(subject: Subject) -> Subject:

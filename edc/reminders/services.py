@@ -52,7 +52,6 @@ from edc.reminders.schedules import (
     definition_for,
     event_row,
     live_events,
-    local_today,
     lock_subject,
     mark_for_recheck,
     out_of_window,
@@ -147,7 +146,7 @@ def record_event(
         subject = lock_subject(subject)
         authorize(ctx, Permission.ENTER_DATA, subject.study_id, subject.site_id)
         definition = definition_for(subject)
-        today = today or local_today(subject.site)
+        today = today or subject.site.today()
         audit = AuditBatch(ctx, subject)
         rows = live_events(subject)
         if source:
@@ -171,7 +170,7 @@ def resync_subject(
     with transaction.atomic():
         subject = lock_subject(subject)
         definition = definition_for(subject)
-        today = today or local_today(subject.site)
+        today = today or subject.site.today()
         audit = AuditBatch(ctx, subject)
         result = sync_visits(ctx, subject, definition, live_events(subject), today, audit)
         _record_deviations(ctx, subject, result.out_of_window, audit)
@@ -198,7 +197,7 @@ def correct_anchor(
         subject = lock_subject(subject)
         authorize(ctx, Permission.ENTER_DATA, subject.study_id, subject.site_id)
         definition = definition_for(subject)
-        today = today or local_today(subject.site)
+        today = today or subject.site.today()
         if new_date > today:
             raise DomainError("date_in_future", "new_date", f"must not be after {today}")
         rows = live_events(subject)
@@ -263,7 +262,7 @@ def record_visit_performed(
                 f"{visit_label(visit)} was cancelled ({visit.cancelled_reason})",
                 status=409,
             )
-        today = today or local_today(subject.site)
+        today = today or subject.site.today()
         if performed_on > today:
             raise DomainError("date_in_future", "performed_on", f"must not be after {today}")
         if visit.performed_on is not None and visit.performed_on != performed_on:
@@ -297,7 +296,7 @@ def mark_visit_not_done(
                 f"{visit_label(visit)} is already closed (performed, cancelled or not done)",
                 status=409,
             )
-        today = today or local_today(subject.site)
+        today = today or subject.site.today()
         audit = AuditBatch(ctx.with_reason(reason), subject)
         audit.visit("visit_not_done", visit, "not_done_reason", None, reason)
         with status_change(visit, today, audit):
@@ -348,7 +347,7 @@ def on_form_saved(
         except ScheduleUnavailable as exc:
             log.error("form %s saved without schedule update: %s", instance.pk, exc.message)
             return None
-        today = today or local_today(subject.site)
+        today = today or subject.site.today()
         audit = AuditBatch(ctx, subject)
         rows = live_events(subject)
         if records_events:
@@ -421,7 +420,7 @@ def _sync_sources(
                 "subject %s changed without schedule update: %s", subject.subject_id, exc.message
             )
             return None
-        today = today or local_today(subject.site)
+        today = today or subject.site.today()
         audit = AuditBatch(ctx, subject)
         rows = live_events(subject)
         wanted = {**_lifecycle_events(subject, rows, today), **extra}

@@ -16,7 +16,6 @@ from edc.audit.context import ChangeContext
 from edc.errors import DomainError
 from edc.reminders import selectors, services
 from edc.reminders.models import PlannedVisit
-from edc.reminders.schedules import local_today
 from edc.schedule.definition import Anchor
 from edc.subjects import selectors as subject_selectors
 
@@ -29,7 +28,7 @@ CORRECTABLE_ANCHORS = [
 def subject_calendar(request, study_code, subject_id):
     scope = scope_of(request.user)
     subject = subject_selectors.get_subject(scope, study_code, subject_id)
-    calendar = selectors.subject_calendar(subject, local_today(subject.site))
+    calendar = selectors.subject_calendar(subject, subject.site.today())
     return render(
         request,
         "reminders/calendar.html",
@@ -48,7 +47,7 @@ def site_todo(request, study_code, site_code):
     scope = scope_of(request.user)
     study = subject_selectors.get_study(scope, study_code)
     site = subject_selectors.get_site(scope, study, site_code)
-    todo = selectors.site_todo(scope, site, local_today(site))
+    todo = selectors.site_todo(scope, site, site.today())
     return render(request, "reminders/todo.html", {"study": study, "site": site, "todo": todo})
 
 

@@ -1,5 +1,9 @@
+import datetime as dt
+import zoneinfo
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class StudyStatus(models.TextChoices):
@@ -84,3 +88,14 @@ class Site(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study.code}/{self.code} {self.name}"
+
+    def today(self) -> dt.date:
+        """The calendar day at the site now. Dates are entered, visit windows evaluated and
+        subjects randomized on the site's day (domain spec §4.2), not the server's: a site east
+        of UTC starts its day hours before the server does. A timezone the system does not know
+        (set outside create_site) falls back to the server's day."""
+        try:
+            zone = zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return timezone.localdate()
+        return timezone.now().astimezone(zone).date()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from django.db.models import Max
 
 from edc.audit.context import ChangeContext
 from edc.audit.services import Change, record_changes
+from edc.errors import DomainError
 from edc.studies.models import ProtocolVersion, Site, Study
 from edc.studies.protocol import DefinitionError, canonical_sha256, check_file, validate
 
@@ -99,6 +101,12 @@ def create_site(
     timezone: str = "Asia/Shanghai",
     staff_email: str = "",
 ) -> Site:
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise DomainError(
+            "invalid_timezone", "timezone", f"{timezone!r} is not an IANA time zone name"
+        ) from None
     site = Site.objects.create(
         study=study, code=code, name=name, timezone=timezone, staff_email=staff_email
     )

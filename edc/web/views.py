@@ -5,7 +5,6 @@ from django.shortcuts import render
 
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import scope_of
-from edc.reminders.schedules import local_today
 from edc.reminders.selectors import attach_next_due
 from edc.subjects import selectors as subject_selectors
 from randomization.selectors import with_arm_names
@@ -43,7 +42,7 @@ def site_subjects(request, study_code, site_code):
     study = subject_selectors.get_study(scope, study_code)
     site = subject_selectors.get_site(scope, study, site_code)
     subjects = with_arm_names(subject_selectors.site_subjects(scope, site), study)
-    subjects = attach_next_due(subjects, local_today(site))
+    subjects = attach_next_due(subjects, site.today())
     return render(
         request,
         "web/site.html",

@@ -334,3 +334,48 @@ def test_derived_items_are_written_only_through_set_derived_items(staff, subject
         row_version=2,
     )
     assert again.data == {"RNDRESP": "CR", "RNDARM": "A"}
+
+
+@pytest.mark.parametrize(
+    "zone, accepted",
+    [("Asia/Shanghai", True), ("America/Los_Angeles", False), ("Not/AZone", False)],
+)
+def test_an_entered_date_is_checked_against_the_sites_day_not_the_servers(
+    staff, subject, monkeypatch, zone, accepted
+):
+    # 20:00 UTC is 04:00 the next day in Shanghai and noon the same day in Los Angeles; a zone
+    # the system does not know counts on the server's (UTC) day.
+    evening = dt.datetime.combine(TODAY, dt.time(20, 0), tzinfo=dt.UTC)
+    monkeypatch.setattr("django.utils.timezone.now", lambda: evening)
+    subject.site.timezone = zone
+    subject.site.save(update_fields=["timezone"])
+    assert subject.site.today() == TODAY + dt.timedelta(days=1 if accepted else 0)
+    tomorrow_in_utc = {"LBHEMDT": (TODAY + dt.timedelta(days=1)).isoformat()}
+    if accepted:
+        lab = save_form(
+            ctx(staff),
+            subject,
+            "SCREENING",
+            1,
+            "lb",
+            1,
+            tomorrow_in_utc,
+            row_version=0,
+            confirm_warnings=True,
+        )
+        assert lab.data["LBHEMDT"] == tomorrow_in_utc["LBHEMDT"]
+    else:
+        with pytest.raises(FormInvalid) as refused:
+            save_form(
+                ctx(staff),
+                subject,
+                "SCREENING",
+                1,
+                "lb",
+                1,
+                tomorrow_in_utc,
+                row_version=0,
+                confirm_warnings=True,
+            )
+        assert ("LBHEMDT", "future_date") in [(i.path, i.code) for i in refused.value.errors]
+        assert not FormInstance.objects.filter(subject=subject, form_code="lb").exists()

@@ -153,3 +153,19 @@ def test_a_changed_definition_is_a_new_version_and_data_keeps_its_version(tmp_pa
     assert study.current_version.number == 2
     assert subject.protocol_version.number == 1
     assert any(i["code"] == "HEIGHT" for i in study.definition["forms"][0]["items"])
+
+
+def test_a_site_needs_a_time_zone_the_system_knows(study):
+    from edc.audit.context import ChangeContext
+    from edc.errors import DomainError
+    from edc.studies.models import Site
+    from edc.studies.services import create_site
+
+    with pytest.raises(DomainError) as refused:
+        create_site(ChangeContext.system(), study, code="09", name="Nowhere", timezone="Mars/Base")
+    assert (refused.value.code, refused.value.field) == ("invalid_timezone", "timezone")
+    assert not Site.objects.filter(study=study, code="09").exists()
+    site = create_site(
+        ChangeContext.system(), study, code="09", name="Lima", timezone="America/Lima"
+    )
+    assert site.timezone == "America/Lima"

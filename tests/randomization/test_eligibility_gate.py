@@ -148,7 +148,8 @@ def labs_study(db):
         }
     )
     study = load_study_definition(ChangeContext.system(), data, source_name="lab.yaml").study
-    site = create_site(ChangeContext.system(), study, code="01", name="One")
+    # The dates below are on the server's day (TODAY), so the site keeps the server's zone.
+    site = create_site(ChangeContext.system(), study, code="01", name="One", timezone="UTC")
     staff = UserFactory()
     member(staff, site, "site_staff")
     return site

@@ -10,7 +10,6 @@ from django.urls import reverse
 from edc.audit.models import AuditEvent
 from edc.reminders import selectors, services
 from edc.reminders.models import PlannedVisit
-from edc.reminders.schedules import local_today
 from edc.schedule.events import Death
 from tests.factories import SiteFactory, UserFactory, member
 from tests.reminders.conftest import SYSTEM, enrol, status, visit
@@ -18,7 +17,7 @@ from tests.reminders.conftest import SYSTEM, enrol, status, visit
 
 @pytest.fixture
 def today(site):
-    return local_today(site)
+    return site.today()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from django import template
 
 from edc.reminders import selectors
-from edc.reminders.schedules import local_today
 
 register = template.Library()
 
@@ -12,7 +11,7 @@ register = template.Library()
 def subject_calendar(subject, compact=True):
     """The subject must come from a scoped read (as on the casebook page)."""
     return {
-        "calendar": selectors.subject_calendar(subject, local_today(subject.site)),
+        "calendar": selectors.subject_calendar(subject, subject.site.today()),
         "compact": compact,
         "subject": subject,
         "study": subject.study,
