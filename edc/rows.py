@@ -14,6 +14,8 @@ from functools import cache, lru_cache
 from typing import Any
 
 from django.db import models
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 
 
 @cache
@@ -50,18 +52,43 @@ def _converters(
     return tuple(found)
 
 
+@cache
+def _loading(
+    model: type[models.Model], alias: str
+) -> tuple[tuple[str, ...], tuple[tuple[int, Any, tuple[Callable, ...]], ...]]:
+    """The attribute names in column order, and (position, column, converters) of the columns
+    that have converters."""
+    attnames = tuple(field.attname for field in _fields(model))
+    converted = tuple(
+        (position, column, converters)
+        for position, (column, converters) in enumerate(_converters(model, alias))
+        if converters
+    )
+    return attnames, converted
+
+
 def instance(
     model: type[models.Model], values: Sequence[Any], connection, start: int = 0
 ) -> models.Model:
     """A model instance from ``values[start:start + width(model)]`` of a row selected with
-    ``columns(model, ...)``."""
-    converted = []
-    for offset, (column, converters) in enumerate(_converters(model, connection.alias)):
-        value = values[start + offset]
+    ``columns(model, ...)``: what ``Model.from_db`` gives."""
+    attnames, converted = _loading(model, connection.alias)
+    row = list(values[start : start + len(attnames)])
+    for position, column, converters in converted:
+        value = row[position]
         for convert in converters:
             value = convert(value, column, connection)
-        converted.append(value)
-    return model.from_db(connection.alias, None, converted)
+        row[position] = value
+    if pre_init.receivers or post_init.receivers:
+        return model.from_db(connection.alias, None, row)
+    # Model.__init__ without its per-field descriptor calls and signal sends, for a model
+    # nobody listens to: its attributes set as __init__ sets them.
+    obj = model.__new__(model)
+    obj.__dict__.update(zip(attnames, row, strict=True))
+    obj._state = ModelState()
+    obj._state.adding = False
+    obj._state.db = connection.alias
+    return obj
 
 
 _TEXT = {"CharField", "TextField", "SlugField", "EmailField", "URLField"}
@@ -90,14 +117,23 @@ def _ready_type(field: models.Field) -> type | None:
     return None
 
 
+def _plain_value(field: models.Field) -> bool:
+    """True when ``pre_save`` would only read the attribute (no auto_now, no file to save)."""
+    return type(field).pre_save is models.Field.pre_save
+
+
 @cache
-def _inserted(model: type[models.Model]) -> tuple[tuple[models.Field, type | None], ...]:
-    return tuple((f, _ready_type(f)) for f in _fields(model) if not f.primary_key)
+def _inserted(
+    model: type[models.Model],
+) -> tuple[tuple[models.Field, str, bool, type | None], ...]:
+    return tuple(
+        (f, f.attname, _plain_value(f), _ready_type(f)) for f in _fields(model) if not f.primary_key
+    )
 
 
 @lru_cache(maxsize=256)
 def _insert_sql(model: type[models.Model], count: int, returning: bool) -> str:
-    names = ", ".join(f'"{field.column}"' for field, _ in _inserted(model))
+    names = ", ".join(f'"{field.column}"' for field, *_ in _inserted(model))
     values = "(" + ", ".join(["%s"] * len(_inserted(model))) + ")"
     sql = f"INSERT INTO {table(model)} ({names}) VALUES " + ", ".join([values] * count)
     return sql + f' RETURNING "{model._meta.pk.column}"' if returning else sql
@@ -114,8 +150,8 @@ def insert(instances: Sequence[models.Model], *, returning_pk: bool = False) -> 
     model = type(instances[0])
     params = []
     for obj in instances:
-        for field, ready in _inserted(model):
-            value = field.pre_save(obj, True)
+        for field, attname, plain, ready in _inserted(model):
+            value = getattr(obj, attname) if plain else field.pre_save(obj, True)
             # Strings, integers and booleans of such fields (and NULLs of nullable ones) are
             # what get_db_prep_save would return anyway; it is only called for the rest.
             if (value is None and field.null) or type(value) is ready:

@@ -142,6 +142,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "edc.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "edc.api.negotiation.SingleRendererNegotiation",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {

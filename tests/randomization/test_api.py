@@ -61,6 +61,52 @@ def test_the_answer_is_exactly_what_the_documented_serializer_declares(subject, 
     assert body["channel"] == "api" and body["study"] == "T-MINI"
 
 
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ([1, 2], ""),
+        ({"strata": "PR"}, "strata"),
+        ({"strata": {"response": ["PR"]}}, "strata.response"),
+        ({"strata": {"response": True}}, "strata.response"),
+        ({"strata": {"response": "  "}}, "strata.response"),
+        ({"idempotency_key": 7}, "idempotency_key"),
+        ({"idempotency_key": "k" * 101}, "idempotency_key"),
+    ],
+)
+def test_a_malformed_body_is_refused_naming_the_field_and_nothing_is_written(
+    subject, coordinator_a, body, field
+):
+    from randomization.models import Allocation
+
+    refused = client_for(coordinator_a).post(url(subject), body, format="json")
+    assert refused.status_code == 400, refused.json()
+    assert refused.json()["error"]["code"] == "invalid"
+    assert refused.json()["error"]["field"] == field
+    assert not Allocation.objects.filter(subject=subject).exists()
+
+
+def test_the_body_reader_accepts_what_the_documented_request_declares(subject, coordinator_a):
+    from randomization.api import RandomizeRequest, randomize_body
+
+    declared = RandomizeRequest().fields
+    assert set(declared) == {"strata", "idempotency_key"}
+    longest = "k" * declared["idempotency_key"].max_length
+    for body in (
+        {"strata": {"response": " PR ", "site": 1}, "idempotency_key": f" {longest} "},
+        {"strata": {}},
+        {},
+    ):
+        check = RandomizeRequest(data=body)
+        assert check.is_valid(), check.errors
+        assert randomize_body(body) == (
+            check.validated_data.get("strata", body.get("strata")),
+            check.validated_data.get("idempotency_key", ""),
+        )
+    body = {"strata": {"response": " PR ", "site": "01"}, "idempotency_key": f" {longest} "}
+    answer = client_for(coordinator_a).post(url(subject), body, format="json")
+    assert answer.status_code == 201, answer.json()
+
+
 def test_retries_with_the_same_key_give_one_allocation_and_others_get_409(subject, coordinator_a):
     api = client_for(coordinator_a)
     answers = [
@@ -139,3 +185,18 @@ def test_openapi_schema_and_swagger_ui_describe_the_endpoints(db, coordinator_a)
     assert "Idempotency-Key" in text
     docs = api.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()
+
+
+def test_json_views_answer_json_whatever_the_client_accepts_and_the_schema_still_negotiates(
+    live, subject, coordinator_a
+):
+    api = client_for(coordinator_a)
+    answer = api.post(url(subject), {}, format="json", HTTP_ACCEPT="text/html")
+    assert answer.status_code == 201
+    assert answer["Content-Type"] == "application/json"
+    assert answer.json()["subject_id"] == subject.subject_id
+    as_yaml = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi")
+    as_json = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert as_yaml["Content-Type"].startswith("application/vnd.oai.openapi")
+    assert as_yaml.content.lstrip().startswith(b"openapi:")
+    assert as_json.content.lstrip().startswith(b"{")
