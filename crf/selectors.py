@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from django.db import connection
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -28,7 +27,7 @@ from crf.subject_record import StoredForm, build_subject_data, first_dose_date, 
 from edc.audit.models import AuditEvent
 from edc.datamanagement import selectors as datamanagement_selectors
 from edc.datamanagement.content_hash import canonical_json
-from edc.rows import columns, instance, width
+from edc.rows import columns, fetchone, instance, width
 from edc.subjects import selectors as subject_selectors
 from edc.subjects.models import Consent, Subject
 
@@ -458,12 +457,10 @@ def _still_signed(subject: Subject, point: str) -> EligibilityConfirmation | Non
     give exactly the signed results again, so they are not evaluated."""
     reads = eligibility_reads(subject.protocol_version_id, point)
     codes = sorted(reads.form_codes)
-    with connection.cursor() as cursor:
-        cursor.execute(_still_signed_sql(len(codes)), [*codes, *codes, subject.pk, point])
-        row = cursor.fetchone()
+    row = fetchone(_still_signed_sql(len(codes)), [*codes, *codes, subject.pk, point])
     if row is None:
         return None
-    confirmation = instance(EligibilityConfirmation, row, connection)
+    confirmation = instance(EligibilityConfirmation, row)
     forms_count, forms_versions, consents_count, consents_versions, waivers_count = row[
         width(EligibilityConfirmation) :
     ]

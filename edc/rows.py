@@ -5,6 +5,12 @@ costs more CPU than the database spends running it (the randomization API: see
 Column lists come from the models, so the SQL follows the schema; values pass through the same
 converters a queryset applies, so an instance is what the ORM would have given. The SQL itself
 stays plain enough for both PostgreSQL and SQLite.
+
+The statements run through ``fetchone``/``fetchall``/``execute``: one reusable database cursor
+per connection instead of a new cursor and wrapper per statement, with Django's own error
+translation and broken-transaction check. Whenever Django would log or wrap queries (DEBUG,
+query-count assertions, ``connection.execute_wrapper``), they go through Django's cursor
+instead, so what is counted and logged is unchanged.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from collections.abc import Callable, Sequence
 from functools import cache, lru_cache
 from typing import Any
 
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
 
@@ -68,11 +74,15 @@ def _loading(
 
 
 def instance(
-    model: type[models.Model], values: Sequence[Any], connection, start: int = 0
+    model: type[models.Model],
+    values: Sequence[Any],
+    start: int = 0,
+    using: str = DEFAULT_DB_ALIAS,
 ) -> models.Model:
     """A model instance from ``values[start:start + width(model)]`` of a row selected with
-    ``columns(model, ...)``: what ``Model.from_db`` gives."""
-    attnames, converted = _loading(model, connection.alias)
+    ``columns(model, ...)`` from database ``using``: what ``Model.from_db`` gives."""
+    connection = connections[using]
+    attnames, converted = _loading(model, using)
     row = list(values[start : start + len(attnames)])
     for position, column, converters in converted:
         value = row[position]
@@ -80,14 +90,14 @@ def instance(
             value = convert(value, column, connection)
         row[position] = value
     if pre_init.receivers or post_init.receivers:
-        return model.from_db(connection.alias, None, row)
+        return model.from_db(using, None, row)
     # Model.__init__ without its per-field descriptor calls and signal sends, for a model
     # nobody listens to: its attributes set as __init__ sets them.
     obj = model.__new__(model)
     obj.__dict__.update(zip(attnames, row, strict=True))
     obj._state = ModelState()
     obj._state.adding = False
-    obj._state.db = connection.alias
+    obj._state.db = using
     return obj
 
 
@@ -139,14 +149,15 @@ def _insert_sql(model: type[models.Model], count: int, returning: bool) -> str:
     return sql + f' RETURNING "{model._meta.pk.column}"' if returning else sql
 
 
-def insert(instances: Sequence[models.Model], *, returning_pk: bool = False) -> None:
+def insert(
+    instances: Sequence[models.Model], *, returning_pk: bool = False, using: str = DEFAULT_DB_ALIAS
+) -> None:
     """One INSERT for unsaved instances of one model, values prepared as ``bulk_create``
     prepares them (``pre_save`` included, so ``auto_now_add`` fields are set); with
     ``returning_pk`` each instance gets its primary key."""
     if not instances:
         return
-    from django.db import connection
-
+    connection = connections[using]
     model = type(instances[0])
     params = []
     for obj in instances:
@@ -158,9 +169,48 @@ def insert(instances: Sequence[models.Model], *, returning_pk: bool = False) -> 
                 params.append(value)
             else:
                 params.append(field.get_db_prep_save(value, connection))
-    with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(model, len(instances), returning_pk), params)
-        if returning_pk:
-            for obj, (pk,) in zip(instances, cursor.fetchall(), strict=True):
-                obj.pk = pk
-                obj._state.adding = False
+    sql = _insert_sql(model, len(instances), returning_pk)
+    if not returning_pk:
+        execute(sql, params, using=using)
+        return
+    for obj, (pk,) in zip(instances, fetchall(sql, params, using=using), strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+
+
+# ---- statements ------------------------------------------------------------------------
+
+
+def _run(sql: str, params: Sequence[Any], consume: Callable[[Any], Any], using: str) -> Any:
+    connection = connections[using]
+    if connection.queries_logged or connection.execute_wrappers:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return consume(cursor)
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    held = connection.__dict__.get("_edc_rows_cursor")
+    if held is None or held[0] is not connection.connection:
+        # A new database connection (after a reconnect) gets its own cursor.
+        with connection.wrap_database_errors:
+            held = (connection.connection, connection.create_cursor())
+        connection.__dict__["_edc_rows_cursor"] = held
+    connection.validate_no_broken_transaction()
+    with connection.wrap_database_errors:
+        held[1].execute(sql, params)
+        return consume(held[1])
+
+
+def fetchone(sql: str, params: Sequence[Any], using: str = DEFAULT_DB_ALIAS) -> tuple | None:
+    """The first row of one statement."""
+    return _run(sql, params, lambda cursor: cursor.fetchone(), using)
+
+
+def fetchall(sql: str, params: Sequence[Any], using: str = DEFAULT_DB_ALIAS) -> list[tuple]:
+    """Every row of one statement."""
+    return _run(sql, params, lambda cursor: cursor.fetchall(), using)
+
+
+def execute(sql: str, params: Sequence[Any], using: str = DEFAULT_DB_ALIAS) -> int:
+    """Run one statement; the number of rows it touched."""
+    return _run(sql, params, lambda cursor: cursor.rowcount, using)

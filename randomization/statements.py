@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from django.db import connection
 
-from edc.rows import columns, instance, table, width
+from edc.rows import columns, execute, fetchone, instance, table, width
 from edc.studies.models import Site, Study
 from edc.subjects.models import Subject
 from randomization.models import Allocation, RandomizationScheme, Slot, Stratum
@@ -49,20 +49,18 @@ def candidate(
 ) -> Candidate | None:
     """One statement: by primary key, or by study code and study-scoped subject ID."""
     by_code = pk is None
-    with connection.cursor() as cursor:
-        cursor.execute(_candidate_sql(by_code), [study_code, subject_id] if by_code else [pk])
-        row = cursor.fetchone()
+    row = fetchone(_candidate_sql(by_code), [study_code, subject_id] if by_code else [pk])
     if row is None:
         return None
-    subject = instance(Subject, row, connection)
+    subject = instance(Subject, row)
     at = width(Subject)
-    subject.study = instance(Study, row, connection, at)
+    subject.study = instance(Study, row, at)
     at += width(Study)
-    subject.site = instance(Site, row, connection, at)
+    subject.site = instance(Site, row, at)
     at += width(Site)
     scheme = None
     if row[at] is not None:
-        scheme = instance(RandomizationScheme, row, connection, at)
+        scheme = instance(RandomizationScheme, row, at)
         scheme.study = subject.study
     return Candidate(subject, scheme, row[-1])
 
@@ -78,12 +76,7 @@ def lock_stratum(scheme_id: int, key: str) -> tuple[int, int] | None:
     """The stratum's id and list length, its row locked until the transaction ends:
     allocations into one stratum take turns from here to their commit. None when there is no
     such stratum."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _lock_stratum_sql(connection.features.has_select_for_update), [scheme_id, key]
-        )
-        row = cursor.fetchone()
-    return row
+    return fetchone(_lock_stratum_sql(connection.features.has_select_for_update), [scheme_id, key])
 
 
 # The UPDATE's table is named, not aliased: SQLite's RETURNING does not see an alias, and
@@ -111,12 +104,10 @@ def take_slot(stratum_id: int) -> tuple[Stratum, int, str] | None:
     return (stratum, slot id, arm), the slot's sequence being ``stratum.next_sequence - 1``;
     None when the list is used up. The lock comes first because a waiting UPDATE that joins
     another table would be re-checked by PostgreSQL against the slot it found before waiting."""
-    with connection.cursor() as cursor:
-        cursor.execute(_TAKE_SLOT, [stratum_id])
-        row = cursor.fetchone()
+    row = fetchone(_TAKE_SLOT, [stratum_id])
     if row is None:
         return None
-    return instance(Stratum, row, connection), row[-2], row[-1]
+    return instance(Stratum, row), row[-2], row[-1]
 
 
 _TAKE_SEQUENCE = (
@@ -129,15 +120,12 @@ def take_sequence(scheme_id: int, key: str) -> Stratum | None:
     """For minimization, which has no list: the stratum with its cursor moved on by one (the
     allocation's sequence is ``next_sequence - 1``), its row locked until the transaction
     ends. A plain counter: a waiting UPDATE increments the row its predecessor committed."""
-    with connection.cursor() as cursor:
-        cursor.execute(_TAKE_SEQUENCE, [scheme_id, key])
-        row = cursor.fetchone()
-    return None if row is None else instance(Stratum, row, connection)
+    row = fetchone(_TAKE_SEQUENCE, [scheme_id, key])
+    return None if row is None else instance(Stratum, row)
 
 
 _SAVE_ALERTS = f'UPDATE {table(Stratum)} SET "alerted_80" = %s, "alerted_100" = %s WHERE "id" = %s'
 
 
 def save_alerts(stratum: Stratum) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(_SAVE_ALERTS, [stratum.alerted_80, stratum.alerted_100, stratum.pk])
+    execute(_SAVE_ALERTS, [stratum.alerted_80, stratum.alerted_100, stratum.pk])

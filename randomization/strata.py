@@ -7,10 +7,9 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from django.db import connection
-
 from crf.models import FormInstance, FormStatus
 from edc.errors import DomainError
+from edc.rows import fetchall
 
 
 class StrataMissing(DomainError):
@@ -58,12 +57,9 @@ def crf_strata_and_form(
     if not factors:
         return {}, None
     forms = sorted({f["source"]["form"] for f in factors})
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _source_forms_sql(len(forms)),
-            [subject.pk, *forms, FormStatus.REMOVED, FormStatus.NOT_DONE],
-        )
-        instances = cursor.fetchall()
+    instances = fetchall(
+        _source_forms_sql(len(forms)), [subject.pk, *forms, FormStatus.REMOVED, FormStatus.NOT_DONE]
+    )
     latest: dict[str, dict] = {}
     where_is: dict[str, FormLocation] = {}
     for form_code, data, event_code, event_repeat, form_repeat in instances:

@@ -10,14 +10,13 @@ from __future__ import annotations
 from functools import cache
 
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
 from edc.accounts.models import Membership
 from edc.accounts.scoping import Scope
-from edc.rows import columns, instance, width
+from edc.rows import columns, fetchall, instance, width
 
 
 @cache
@@ -34,15 +33,13 @@ def _lookup_sql() -> str:
 
 class TokenAuthentication(authentication.TokenAuthentication):
     def authenticate_credentials(self, key: str):
-        with connection.cursor() as cursor:
-            cursor.execute(_lookup_sql(), [key])
-            rows = cursor.fetchall()
+        rows = fetchall(_lookup_sql(), [key])
         if not rows:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
-        user = instance(get_user_model(), rows[0], connection)
+        user = instance(get_user_model(), rows[0])
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        token = instance(Token, rows[0], connection, width(get_user_model()))
+        token = instance(Token, rows[0], width(get_user_model()))
         token.user = user
         Scope.remember(user, [row[-3:] for row in rows if row[-1] is not None])
         return user, token

@@ -12,6 +12,7 @@ from edc.accounts.scoping import authorize
 from edc.audit.context import ChangeContext
 from edc.audit.services import Change, record_changes, require_reason
 from edc.errors import DomainError
+from edc.rows import execute
 from edc.studies.models import Site, StudyStatus
 from edc.subjects.lifecycle import Status, check_transition
 from edc.subjects.models import Consent, Subject
@@ -247,18 +248,17 @@ def mark_randomized(subject: Subject, on_date: dt.date) -> list[Change] | None:
 
     One UPDATE, conditional on the status the move was checked from: of two requests for one
     subject only the first passes; the other waits for its commit and gets None."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _MARK_RANDOMIZED,
-            [
-                Status.RANDOMIZED.value,
-                connection.ops.adapt_datefield_value(on_date),
-                subject.pk,
-                subject.status,
-            ],
-        )
-        if cursor.rowcount != 1:
-            return None
+    moved = execute(
+        _MARK_RANDOMIZED,
+        [
+            Status.RANDOMIZED.value,
+            connection.ops.adapt_datefield_value(on_date),
+            subject.pk,
+            subject.status,
+        ],
+    )
+    if moved != 1:
+        return None
     changes = [
         Change("status", subject.status, Status.RANDOMIZED.value),
         Change("randomization_date", None, on_date.isoformat()),

@@ -5,11 +5,12 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connections
+from django.db import IntegrityError, connections, transaction
 from django.db.models.signals import post_init
+from django.test.utils import CaptureQueriesContext
 
 from edc.audit.models import AuditEvent
-from edc.rows import columns, insert, instance, table, width
+from edc.rows import columns, execute, fetchall, fetchone, insert, instance, table, width
 
 BOTH = pytest.mark.django_db(databases=["default", "embedded"])
 ALIASES = pytest.mark.parametrize("alias", ["default", "embedded"])
@@ -45,12 +46,12 @@ def test_an_instance_from_a_selected_row_equals_the_one_the_orm_loads(alias):
     for model, pk in ((AuditEvent, event.pk), (get_user_model(), user.pk)):
         row = _selected(model, alias, pk)
         assert len(row) == 1 + width(model)
-        built = instance(model, row, connections[alias], start=1)
+        built = instance(model, row, start=1, using=alias)
         loaded = model.objects.using(alias).get(pk=pk)
         assert type(built) is model
         assert _fields(built) == _fields(loaded)
         assert built._state.adding is False and built._state.db == alias
-    built = instance(AuditEvent, _selected(AuditEvent, alias, event.pk), connections[alias], 1)
+    built = instance(AuditEvent, _selected(AuditEvent, alias, event.pk), 1, alias)
     assert built.at.tzinfo is not None and built.new_value["values"] == {"response": "PR"}
     assert built.actor == user
 
@@ -68,7 +69,7 @@ def test_listeners_to_model_initialisation_still_hear_built_instances(alias):
 
     post_init.connect(listener, sender=AuditEvent)
     try:
-        built = instance(AuditEvent, _selected(AuditEvent, alias, event.pk), connections[alias], 1)
+        built = instance(AuditEvent, _selected(AuditEvent, alias, event.pk), 1, alias)
     finally:
         post_init.disconnect(listener, sender=AuditEvent)
     assert heard == [(AuditEvent, event.pk)] and built.pk == event.pk
@@ -76,9 +77,7 @@ def test_listeners_to_model_initialisation_still_hear_built_instances(alias):
 
 @BOTH
 @ALIASES
-def test_one_insert_stores_what_the_orm_would_and_returns_the_keys(alias, monkeypatch):
-    # insert() writes through the default connection, as the services that call it do.
-    monkeypatch.setattr("django.db.connection", connections[alias])
+def test_one_insert_stores_what_the_orm_would_and_returns_the_keys(alias):
     at = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
     rows = [
         AuditEvent(
@@ -94,9 +93,46 @@ def test_one_insert_stores_what_the_orm_would_and_returns_the_keys(alias, monkey
         for item, old, new in (("status", "registered", "randomized"), ("date", None, [1, "x"]))
     ]
     before = AuditEvent.objects.using(alias).count()
-    insert(rows, returning_pk=True)
+    insert(rows, returning_pk=True, using=alias)
     assert AuditEvent.objects.using(alias).count() == before + 2
     for row in rows:
         assert row.pk is not None and row._state.adding is False
         stored = AuditEvent.objects.using(alias).get(pk=row.pk)
         assert _fields(stored) == _fields(row)
+
+
+@BOTH
+@ALIASES
+def test_statements_are_counted_wrapped_and_translated_as_djangos_cursor_would(alias):
+    connection = connections[alias]
+    sql = f'SELECT COUNT(*) FROM {table(AuditEvent)} WHERE "action" = %s'
+    with CaptureQueriesContext(connection) as logged:
+        assert fetchone(sql, ["none"], using=alias) == (0,)
+        assert fetchall(sql, ["none"], using=alias) == [(0,)]
+    assert [q["sql"].count("COUNT") for q in logged.captured_queries] == [1, 1]
+    seen = []
+
+    def spy(execute_, sql, params, many, context):
+        seen.append(params)
+        return execute_(sql, params, many, context)
+
+    with connection.execute_wrapper(spy):
+        fetchone(sql, ["wrapped"], using=alias)
+    assert seen == [["wrapped"]]
+    user = get_user_model().objects.db_manager(alias).create_user("twice")
+    duplicate = f'INSERT INTO "{get_user_model()._meta.db_table}" '
+    duplicate += '("username", "password", "is_superuser", "first_name", "last_name", "email", '
+    duplicate += '"is_staff", "is_active", "date_joined") '
+    duplicate += "VALUES (%s, '', FALSE, '', '', '', FALSE, TRUE, %s)"
+    with pytest.raises(IntegrityError), transaction.atomic(using=alias):
+        execute(duplicate, [user.username, dt.datetime.now(dt.UTC)], using=alias)
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "embedded"])
+@ALIASES
+def test_statements_run_on_after_the_database_connection_is_replaced(alias):
+    sql = f'SELECT COUNT(*) FROM {table(AuditEvent)} WHERE "action" = %s'
+    assert fetchone(sql, ["none"], using=alias) == (0,)
+    connections[alias].close()
+    assert fetchone(sql, ["none"], using=alias) == (0,)
+    assert execute(f'UPDATE {table(AuditEvent)} SET "id" = "id" WHERE 1 = 0', [], using=alias) == 0
