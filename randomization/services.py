@@ -24,7 +24,7 @@ from edc.audit.context import ChangeContext
 from edc.audit.services import Change, change_rows, record_changes, require_reason
 from edc.errors import DomainError
 from edc.reminders.services import on_randomized
-from edc.rows import insert
+from edc.rows import insert, unsaved
 from edc.studies.models import Site, Study, StudyStatus
 from edc.subjects.lifecycle import Status, check_transition
 from edc.subjects.models import Subject
@@ -441,7 +441,8 @@ def _randomize(
     if crossed:
         statements.save_alerts(stratum)
     now = timezone.now()
-    allocation = Allocation(
+    allocation = unsaved(
+        Allocation,
         subject=subject,
         study=study,
         site=site,

@@ -13,7 +13,7 @@ from django.utils import timezone
 from edc.audit.context import ChangeContext
 from edc.audit.models import AuditEvent
 from edc.errors import DomainError
-from edc.rows import insert
+from edc.rows import insert, unsaved
 
 
 class ReasonRequired(DomainError):
@@ -53,11 +53,13 @@ def audit_row(
 ) -> AuditEvent:
     """An unsaved audit row, for callers that write many rows about several objects with one
     INSERT. `scope` is study/site/subject (objects) or study_id/site_id/subject_id."""
-    actor = ctx.actor
-    return AuditEvent(
+    for name in ("study", "site", "subject"):
+        if name not in scope and f"{name}_id" not in scope:
+            scope[name] = None
+    return unsaved(
+        AuditEvent,
         at=at,
-        # By id: setting a relation through its descriptor costs a router check per row.
-        actor_id=None if actor is None else actor.pk,
+        actor=ctx.actor,
         actor_username=ctx.username,
         channel=ctx.channel,
         action=action,

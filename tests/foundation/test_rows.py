@@ -136,3 +136,36 @@ def test_statements_run_on_after_the_database_connection_is_replaced(alias):
     connections[alias].close()
     assert fetchone(sql, ["none"], using=alias) == (0,)
     assert execute(f'UPDATE {table(AuditEvent)} SET "id" = "id" WHERE 1 = 0', [], using=alias) == 0
+
+
+@pytest.mark.django_db
+def test_a_new_instance_is_what_the_model_constructor_gives(site_a):
+    from edc.rows import unsaved
+
+    user = get_user_model().objects.create_user("author")
+    values = dict(
+        at=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
+        actor=user,
+        actor_username="author",
+        channel="api",
+        action="create",
+        study=site_a.study,
+        site_id=site_a.pk,
+        subject=None,
+        object_type="t",
+        object_id="1",
+        item="",
+        old_value=None,
+        new_value={"a": 1},
+        reason="",
+    )
+    built, constructed = unsaved(AuditEvent, **values), AuditEvent(**values)
+    assert _fields(built) == _fields(constructed)
+    assert built._state.adding is True and built.pk is None
+    with CaptureQueriesContext(connections["default"]) as queries:
+        assert built.actor is user and built.study is site_a.study
+    assert not queries.captured_queries
+    built.save()
+    assert _fields(AuditEvent.objects.get(pk=built.pk)) == _fields(built)
+    with pytest.raises(TypeError, match=r"missing \['reason'\], unknown \['typo'\]"):
+        unsaved(AuditEvent, **{**{k: v for k, v in values.items() if k != "reason"}, "typo": 1})
