@@ -180,21 +180,33 @@ def _inserted(
 
 
 @lru_cache(maxsize=256)
-def _insert_sql(model: type[models.Model], count: int, returning: bool) -> str:
+def _insert_sql(model: type[models.Model], count: int, returning: bool, only_if: str) -> str:
     names = ", ".join(f'"{field.column}"' for field, *_ in _inserted(model))
-    values = "(" + ", ".join(["%s"] * len(_inserted(model))) + ")"
-    sql = f"INSERT INTO {table(model)} ({names}) VALUES " + ", ".join([values] * count)
+    placeholders = ", ".join(["%s"] * len(_inserted(model)))
+    sql = f"INSERT INTO {table(model)} ({names}) "
+    if only_if:
+        sql += f"SELECT {placeholders} WHERE {only_if}"
+    else:
+        sql += "VALUES " + ", ".join([f"({placeholders})"] * count)
     return sql + f' RETURNING "{model._meta.pk.column}"' if returning else sql
 
 
 def insert(
-    instances: Sequence[models.Model], *, returning_pk: bool = False, using: str = DEFAULT_DB_ALIAS
-) -> None:
+    instances: Sequence[models.Model],
+    *,
+    returning_pk: bool = False,
+    only_if: tuple[str, Sequence[Any]] | None = None,
+    using: str = DEFAULT_DB_ALIAS,
+) -> int:
     """One INSERT for unsaved instances of one model, values prepared as ``bulk_create``
     prepares them (``pre_save`` included, so ``auto_now_add`` fields are set); with
-    ``returning_pk`` each instance gets its primary key."""
+    ``returning_pk`` each instance gets its primary key. ``only_if`` (SQL, params) inserts one
+    instance only when the condition holds as the statement runs. The number of rows written
+    (with ``returning_pk``; otherwise the database's count)."""
     if not instances:
-        return
+        return 0
+    if only_if is not None and len(instances) != 1:
+        raise ValueError("only_if inserts one instance")
     connection = connections[using]
     model = type(instances[0])
     params = []
@@ -207,13 +219,20 @@ def insert(
                 params.append(value)
             else:
                 params.append(field.get_db_prep_save(value, connection))
-    sql = _insert_sql(model, len(instances), returning_pk)
+    condition = ""
+    if only_if is not None:
+        condition, condition_params = only_if
+        params.extend(condition_params)
+    sql = _insert_sql(model, len(instances), returning_pk, condition)
     if not returning_pk:
-        execute(sql, params, using=using)
-        return
-    for obj, (pk,) in zip(instances, fetchall(sql, params, using=using), strict=True):
+        return execute(sql, params, using=using)
+    keys = fetchall(sql, params, using=using)
+    if not keys:
+        return 0
+    for obj, (pk,) in zip(instances, keys, strict=True):
         obj.pk = pk
         obj._state.adding = False
+    return len(keys)
 
 
 # ---- statements ------------------------------------------------------------------------

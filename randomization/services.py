@@ -419,28 +419,13 @@ def _randomize(
         stratum = statements.take_sequence(scheme.pk, stratum_key)
         if stratum is None:
             raise _stratum_not_available(stratum_key)
-        sequence = stratum.next_sequence - 1
-        arm = _minimization_arm(scheme, sequence, study.code, levels, site.code)
+        arm = _minimization_arm(scheme, stratum.next_sequence - 1, study.code, levels, site.code)
         slot_id = None
     else:
-        locked = statements.lock_stratum(scheme.pk, stratum_key)
-        if locked is None:
-            raise _stratum_not_available(stratum_key)
-        stratum_id, slots_total = locked
-        taken = statements.take_slot(stratum_id)
-        if taken is None:
-            raise _refuse(
-                "list_exhausted",
-                "strata",
-                f"the list of stratum {stratum_key} is used up ({slots_total} slots); "
-                "the study admin was told when it ran out",
-            )
-        stratum, slot_id, arm = taken
-        sequence = stratum.next_sequence - 1
+        stratum, slot_id, arm = statements.take_next_slot(
+            scheme.pk, stratum_key
+        ) or _take_slot_locked(scheme.pk, stratum_key)
     crossed = _alerts_crossed(stratum)
-    if crossed:
-        statements.save_alerts(stratum)
-    now = timezone.now()
     allocation = unsaved(
         Allocation,
         subject=subject,
@@ -449,18 +434,31 @@ def _randomize(
         scheme=scheme,
         stratum=stratum,
         slot_id=slot_id,
-        sequence=sequence,
+        sequence=stratum.next_sequence - 1,
         arm=arm,
         stratum_values=frozen_values,
         idempotency_key=key,
         randomized_by=ctx.actor,
         randomized_by_username=ctx.username,
-        randomized_at=now,
+        randomized_at=timezone.now(),
         channel=ctx.channel,
         eligibility=verdict.snapshot,
         list_alerts=crossed or None,
     )
-    insert([allocation], returning_pk=True)
+    while not insert(
+        [allocation],
+        returning_pk=True,
+        only_if=None if slot_id is None else statements.slot_still_available(slot_id),
+    ):
+        # The slot was withdrawn while this request waited for the stratum, whose row it now
+        # holds locked: the next usable slot is certain.
+        stratum, slot_id, arm = _take_slot_locked(scheme.pk, stratum_key)
+        crossed = _alerts_crossed(stratum)
+        allocation.stratum, allocation.slot_id, allocation.arm = stratum, slot_id, arm
+        allocation.sequence, allocation.list_alerts = stratum.next_sequence - 1, crossed or None
+    if crossed:
+        statements.save_alerts(stratum)
+    arm, sequence, now = allocation.arm, allocation.sequence, allocation.randomized_at
     scope = {"study_id": study.pk, "site_id": site.pk, "subject_id": subject.pk}
     insert(
         change_rows(
@@ -586,6 +584,23 @@ def _write_to_randomization_form(ctx: ChangeContext, allocation: Allocation) -> 
             # The allocation is the record and stands; the copy is for the casebook (e.g. a
             # form locked by data management keeps its values), so it is logged, not retried.
             log.warning("allocation %s: derived items not written (%s)", allocation.pk, exc)
+
+
+def _take_slot_locked(scheme_id: int, stratum_key: str) -> tuple[Stratum, int, str]:
+    """Lock the stratum, then move its cursor past the first usable slot, each read fresh."""
+    locked = statements.lock_stratum(scheme_id, stratum_key)
+    if locked is None:
+        raise _stratum_not_available(stratum_key)
+    stratum_id, slots_total = locked
+    taken = statements.take_slot(stratum_id)
+    if taken is None:
+        raise _refuse(
+            "list_exhausted",
+            "strata",
+            f"the list of stratum {stratum_key} is used up ({slots_total} slots); "
+            "the study admin was told when it ran out",
+        )
+    return taken
 
 
 def _stratum_not_available(stratum_key: str) -> DomainError:

@@ -110,6 +110,37 @@ def take_slot(stratum_id: int) -> tuple[Stratum, int, str] | None:
     return instance(Stratum, row), row[-2], row[-1]
 
 
+# The usual case in one statement: the UPDATE locks the stratum's row itself. When it has waited
+# for another allocation's lock, PostgreSQL re-checks the row it then updates with the other's
+# cursor; the slot subqueries are scalar (a join would be re-checked against the slot it found
+# before waiting, not searched again), so they run again from the new cursor. Their slots are
+# read as of the statement's start, and a withdrawal that committed while it waited is not
+# seen: the allocation's INSERT checks its slot again (``slot_still_available``).
+_NEXT_USABLE = f'(SELECT MIN(s."sequence") {_USABLE})'
+_TAKE_NEXT_SLOT = (
+    f'UPDATE {_STRATUM} SET "next_sequence" = {_NEXT_USABLE} + 1 '
+    f'WHERE "scheme_id" = %s AND "key" = %s AND {_NEXT_USABLE} IS NOT NULL '
+    f"RETURNING {columns(Stratum, _STRATUM)}, "
+    f'(SELECT s."id" {_TAKEN}), (SELECT s."arm" {_TAKEN})'
+)
+
+
+def take_next_slot(scheme_id: int, key: str) -> tuple[Stratum, int, str] | None:
+    """``lock_stratum`` and ``take_slot`` in one statement, for a stratum named by its key; None
+    when there is no such stratum or its list looks used up (``lock_stratum`` and
+    ``take_slot`` then tell which, from fresh reads)."""
+    row = fetchone(_TAKE_NEXT_SLOT, [scheme_id, key])
+    if row is None:
+        return None
+    return instance(Stratum, row), row[-2], row[-1]
+
+
+def slot_still_available(slot_id: int) -> tuple[str, list]:
+    """The condition, for ``edc.rows.insert(only_if=...)``, that a slot has not been withdrawn
+    (read when the statement runs, with the stratum locked)."""
+    return f'EXISTS (SELECT 1 FROM {table(Slot)} s WHERE s."id" = %s AND s."available")', [slot_id]
+
+
 _TAKE_SEQUENCE = (
     f'UPDATE {_STRATUM} SET "next_sequence" = "next_sequence" + 1 '
     f'WHERE "scheme_id" = %s AND "key" = %s RETURNING {columns(Stratum, _STRATUM)}'

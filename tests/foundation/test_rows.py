@@ -169,3 +169,28 @@ def test_a_new_instance_is_what_the_model_constructor_gives(site_a):
     assert _fields(AuditEvent.objects.get(pk=built.pk)) == _fields(built)
     with pytest.raises(TypeError, match=r"missing \['reason'\], unknown \['typo'\]"):
         unsaved(AuditEvent, **{**{k: v for k, v in values.items() if k != "reason"}, "typo": 1})
+
+
+@BOTH
+@ALIASES
+def test_an_insert_made_conditional_writes_only_when_the_condition_holds(alias):
+    def row(item):
+        return AuditEvent(
+            at=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
+            channel="api",
+            action="conditional",
+            object_type="t",
+            item=item,
+            new_value={"n": 1},
+        )
+
+    no, yes = row("no"), row("yes")
+    never = (f'EXISTS (SELECT 1 FROM {table(AuditEvent)} WHERE "item" = %s)', ["absent"])
+    assert insert([no], returning_pk=True, only_if=never, using=alias) == 0
+    assert no.pk is None and no._state.adding
+    always = ('NOT EXISTS (SELECT 1 FROM "auth_user" WHERE "username" = %s)', ["absent"])
+    assert insert([yes], returning_pk=True, only_if=always, using=alias) == 1
+    stored = AuditEvent.objects.using(alias).filter(action="conditional")
+    assert [(r.pk, r.item, r.new_value) for r in stored] == [(yes.pk, "yes", {"n": 1})]
+    with pytest.raises(ValueError):
+        insert([row("a"), row("b")], only_if=always, using=alias)

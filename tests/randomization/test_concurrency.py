@@ -140,3 +140,60 @@ def test_a_follow_up_under_way_in_another_worker_is_skipped_not_repeated(
         assert list(awaiting_follow_up()) == [made[0]]
     assert follow_up_allocations() == (1, 0)
     assert list(awaiting_follow_up()) == []
+
+
+def test_a_slot_withdrawn_while_an_allocation_waits_for_the_stratum_is_never_given(
+    study, site_a, coordinator_a
+):
+    import time
+
+    import psycopg
+
+    from randomization.models import Stratum
+    from randomization.services import randomize
+
+    go_live(ChangeContext.system(), study)
+    staff = ChangeContext(coordinator_a, "api")
+    first = randomize(staff, registered_subject(site_a, "CR")).allocation
+    waiting = registered_subject(site_a, "CR")
+    stratum = Stratum.objects.get(pk=first.stratum_id)
+    result = {}
+
+    def allocate():
+        try:
+            result["allocation"] = randomize(staff, waiting).allocation
+        finally:
+            connection.close()
+
+    # An admin's withdrawal of the next slot, as withdraw_slot does it: the stratum's row locked,
+    # then the slot marked. The allocation starts meanwhile and waits for the row.
+    with (
+        psycopg.connect(database_url()) as admin,
+        psycopg.connect(database_url(), autocommit=True) as watcher,
+    ):
+        admin.execute("SELECT id FROM randomization_stratum WHERE id = %s FOR UPDATE", [stratum.pk])
+        admin.execute(
+            "UPDATE randomization_slot SET available = FALSE "
+            "WHERE stratum_id = %s AND sequence = %s",
+            [stratum.pk, first.sequence + 1],
+        )
+        thread = threading.Thread(target=allocate)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not watcher.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND query LIKE 'UPDATE%%randomization_stratum%%'"
+        ).fetchone():
+            assert time.monotonic() < deadline, "the allocation never waited for the stratum"
+            time.sleep(0.02)
+        admin.commit()
+        thread.join(timeout=60)
+    allocation = result["allocation"]
+    withdrawn = Slot.objects.get(stratum=stratum, sequence=first.sequence + 1)
+    assert not withdrawn.available
+    assert allocation.sequence == first.sequence + 2
+    assert allocation.slot.available and allocation.slot.sequence == allocation.sequence
+    assert allocation.arm == allocation.slot.arm
+    assert not Allocation.objects.filter(slot=withdrawn).exists()
+    stratum.refresh_from_db()
+    assert stratum.next_sequence == allocation.sequence + 1
