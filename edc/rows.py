@@ -34,43 +34,39 @@ def table(model: type[models.Model]) -> str:
     return f'"{model._meta.db_table}"'
 
 
-def columns(model: type[models.Model], alias: str) -> str:
-    """``alias."col", ...`` for every concrete field, in the order ``instance`` reads them."""
-    return ", ".join(f'{alias}."{field.column}"' for field in _fields(model))
-
-
-def width(model: type[models.Model]) -> int:
-    return len(_fields(model))
-
-
 @cache
-def _converters(
-    model: type[models.Model], alias: str
-) -> tuple[tuple[Any, tuple[Callable, ...]], ...]:
-    from django.db import connections
+def _selected(model: type[models.Model], defer: tuple[str, ...]) -> tuple[models.Field, ...]:
+    unknown = set(defer) - {field.name for field in _fields(model)}
+    if unknown:
+        raise ValueError(f"{model.__name__} has no field {sorted(unknown)}")
+    return tuple(field for field in _fields(model) if field.name not in defer)
 
-    connection = connections[alias]
-    found = []
-    for field in _fields(model):
-        column = field.get_col(model._meta.db_table)
-        converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-        found.append((column, tuple(converters)))
-    return tuple(found)
+
+def columns(model: type[models.Model], alias: str, defer: tuple[str, ...] = ()) -> str:
+    """``alias."col", ...`` for every concrete field but those deferred, in the order
+    ``instance`` reads them."""
+    return ", ".join(f'{alias}."{field.column}"' for field in _selected(model, defer))
+
+
+def width(model: type[models.Model], defer: tuple[str, ...] = ()) -> int:
+    return len(_selected(model, defer))
 
 
 @cache
 def _loading(
-    model: type[models.Model], alias: str
+    model: type[models.Model], alias: str, defer: tuple[str, ...]
 ) -> tuple[tuple[str, ...], tuple[tuple[int, Any, tuple[Callable, ...]], ...]]:
-    """The attribute names in column order, and (position, column, converters) of the columns
-    that have converters."""
-    attnames = tuple(field.attname for field in _fields(model))
-    converted = tuple(
-        (position, column, converters)
-        for position, (column, converters) in enumerate(_converters(model, alias))
-        if converters
-    )
-    return attnames, converted
+    """The selected fields' attribute names in column order, and (position, column,
+    converters) of those with converters."""
+    connection = connections[alias]
+    attnames, converted = [], []
+    for position, field in enumerate(_selected(model, defer)):
+        attnames.append(field.attname)
+        column = field.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if converters:
+            converted.append((position, column, tuple(converters)))
+    return tuple(attnames), tuple(converted)
 
 
 def instance(
@@ -78,11 +74,14 @@ def instance(
     values: Sequence[Any],
     start: int = 0,
     using: str = DEFAULT_DB_ALIAS,
+    defer: tuple[str, ...] = (),
 ) -> models.Model:
-    """A model instance from ``values[start:start + width(model)]`` of a row selected with
-    ``columns(model, ...)`` from database ``using``: what ``Model.from_db`` gives."""
+    """A model instance from ``values[start:start + width(model, defer)]`` of a row selected
+    with ``columns(model, ..., defer)`` from database ``using``: what ``Model.from_db`` gives,
+    the deferred fields loaded when first read (as ``QuerySet.defer`` does). Defer what the hot
+    path never reads: a timestamp costs a Python loader per value."""
     connection = connections[using]
-    attnames, converted = _loading(model, using)
+    attnames, converted = _loading(model, using, defer)
     row = list(values[start : start + len(attnames)])
     for position, column, converters in converted:
         value = row[position]
@@ -90,7 +89,7 @@ def instance(
             value = convert(value, column, connection)
         row[position] = value
     if pre_init.receivers or post_init.receivers:
-        return model.from_db(using, None, row)
+        return model.from_db(using, attnames, row)
     # Model.__init__ without its per-field descriptor calls and signal sends, for a model
     # nobody listens to: its attributes set as __init__ sets them.
     obj = model.__new__(model)

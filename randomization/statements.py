@@ -29,12 +29,19 @@ class Candidate:
     allocation_id: int | None
 
 
+# What an allocation never reads (a timestamp costs a Python loader per value, JSON a parse);
+# loaded from the database if something does.
+_SUBJECT_DEFER = ("created_at",)
+_SCHEME_DEFER = ("created_at", "went_live_at")
+_STRATUM_DEFER = ("values",)
+
+
 @lru_cache(maxsize=2)
 def _candidate_sql(by_code: bool) -> str:
     where = 'st."code" = %s AND s."subject_id" = %s' if by_code else 's."id" = %s'
     return (
-        f"SELECT {columns(Subject, 's')}, {columns(Study, 'st')}, {columns(Site, 'si')}, "
-        f'{columns(RandomizationScheme, "sc")}, a."id" '
+        f"SELECT {columns(Subject, 's', _SUBJECT_DEFER)}, {columns(Study, 'st')}, "
+        f'{columns(Site, "si")}, {columns(RandomizationScheme, "sc", _SCHEME_DEFER)}, a."id" '
         f"FROM {table(Subject)} s "
         f'JOIN {table(Study)} st ON st."id" = s."study_id" '
         f'JOIN {table(Site)} si ON si."id" = s."site_id" '
@@ -52,15 +59,15 @@ def candidate(
     row = fetchone(_candidate_sql(by_code), [study_code, subject_id] if by_code else [pk])
     if row is None:
         return None
-    subject = instance(Subject, row)
-    at = width(Subject)
+    subject = instance(Subject, row, defer=_SUBJECT_DEFER)
+    at = width(Subject, _SUBJECT_DEFER)
     subject.study = instance(Study, row, at)
     at += width(Study)
     subject.site = instance(Site, row, at)
     at += width(Site)
     scheme = None
     if row[at] is not None:
-        scheme = instance(RandomizationScheme, row, at)
+        scheme = instance(RandomizationScheme, row, at, defer=_SCHEME_DEFER)
         scheme.study = subject.study
     return Candidate(subject, scheme, row[-1])
 
@@ -94,7 +101,7 @@ _TAKE_SLOT = (
     f"UPDATE {_STRATUM} "
     f'SET "next_sequence" = (SELECT MIN(s."sequence") {_USABLE}) + 1 '
     f'WHERE "id" = %s AND EXISTS (SELECT 1 {_USABLE}) '
-    f"RETURNING {columns(Stratum, _STRATUM)}, "
+    f"RETURNING {columns(Stratum, _STRATUM, _STRATUM_DEFER)}, "
     f'(SELECT s."id" {_TAKEN}), (SELECT s."arm" {_TAKEN})'
 )
 
@@ -107,7 +114,7 @@ def take_slot(stratum_id: int) -> tuple[Stratum, int, str] | None:
     row = fetchone(_TAKE_SLOT, [stratum_id])
     if row is None:
         return None
-    return instance(Stratum, row), row[-2], row[-1]
+    return instance(Stratum, row, defer=_STRATUM_DEFER), row[-2], row[-1]
 
 
 # The usual case in one statement: the UPDATE locks the stratum's row itself. When it has waited
@@ -120,7 +127,7 @@ _NEXT_USABLE = f'(SELECT MIN(s."sequence") {_USABLE})'
 _TAKE_NEXT_SLOT = (
     f'UPDATE {_STRATUM} SET "next_sequence" = {_NEXT_USABLE} + 1 '
     f'WHERE "scheme_id" = %s AND "key" = %s AND {_NEXT_USABLE} IS NOT NULL '
-    f"RETURNING {columns(Stratum, _STRATUM)}, "
+    f"RETURNING {columns(Stratum, _STRATUM, _STRATUM_DEFER)}, "
     f'(SELECT s."id" {_TAKEN}), (SELECT s."arm" {_TAKEN})'
 )
 
@@ -132,7 +139,7 @@ def take_next_slot(scheme_id: int, key: str) -> tuple[Stratum, int, str] | None:
     row = fetchone(_TAKE_NEXT_SLOT, [scheme_id, key])
     if row is None:
         return None
-    return instance(Stratum, row), row[-2], row[-1]
+    return instance(Stratum, row, defer=_STRATUM_DEFER), row[-2], row[-1]
 
 
 def slot_still_available(slot_id: int) -> tuple[str, list]:
@@ -143,7 +150,7 @@ def slot_still_available(slot_id: int) -> tuple[str, list]:
 
 _TAKE_SEQUENCE = (
     f'UPDATE {_STRATUM} SET "next_sequence" = "next_sequence" + 1 '
-    f'WHERE "scheme_id" = %s AND "key" = %s RETURNING {columns(Stratum, _STRATUM)}'
+    f'WHERE "scheme_id" = %s AND "key" = %s RETURNING {columns(Stratum, _STRATUM, _STRATUM_DEFER)}'
 )
 
 
@@ -152,7 +159,7 @@ def take_sequence(scheme_id: int, key: str) -> Stratum | None:
     allocation's sequence is ``next_sequence - 1``), its row locked until the transaction
     ends. A plain counter: a waiting UPDATE increments the row its predecessor committed."""
     row = fetchone(_TAKE_SEQUENCE, [scheme_id, key])
-    return None if row is None else instance(Stratum, row)
+    return None if row is None else instance(Stratum, row, defer=_STRATUM_DEFER)
 
 
 _SAVE_ALERTS = f'UPDATE {table(Stratum)} SET "alerted_80" = %s, "alerted_100" = %s WHERE "id" = %s'

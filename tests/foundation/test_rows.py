@@ -194,3 +194,25 @@ def test_an_insert_made_conditional_writes_only_when_the_condition_holds(alias):
     assert [(r.pk, r.item, r.new_value) for r in stored] == [(yes.pk, "yes", {"n": 1})]
     with pytest.raises(ValueError):
         insert([row("a"), row("b")], only_if=always, using=alias)
+
+
+@BOTH
+@ALIASES
+def test_a_deferred_field_is_left_out_and_loaded_when_first_read(alias):
+    user = get_user_model().objects.db_manager(alias).create_user("late", "late@example.org")
+    model, defer = get_user_model(), ("last_login", "date_joined")
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            f'SELECT {columns(model, "u", defer)} FROM {table(model)} u WHERE u."id" = %s',
+            [user.pk],
+        )
+        row = cursor.fetchone()
+    assert len(row) == width(model, defer) == width(model) - 2
+    built = instance(model, row, using=alias, defer=defer)
+    assert built.get_deferred_fields() == {"last_login", "date_joined"}
+    assert built.email == "late@example.org"
+    with CaptureQueriesContext(connections[alias]) as late:
+        assert built.date_joined == user.date_joined
+    assert len(late.captured_queries) == 1
+    with pytest.raises(ValueError, match="no field"):
+        columns(model, "u", ("no_such_field",))

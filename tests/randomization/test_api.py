@@ -200,3 +200,33 @@ def test_json_views_answer_json_whatever_the_client_accepts_and_the_schema_still
     assert as_yaml["Content-Type"].startswith("application/vnd.oai.openapi")
     assert as_yaml.content.lstrip().startswith(b"openapi:")
     assert as_json.content.lstrip().startswith(b"{")
+
+
+def test_an_api_allocation_is_eight_statements_with_no_field_loaded_late(subject, coordinator_a):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    api = client_for(coordinator_a)
+    with CaptureQueriesContext(connection) as captured:
+        answer = api.post(url(subject), {}, format="json")
+    assert answer.status_code == 201
+    # The test's own transaction turns the allocation's into a savepoint pair.
+    statements = [
+        q["sql"].strip()
+        for q in captured.captured_queries
+        if "SAVEPOINT" not in q["sql"].split(" ", 2)[:2]
+    ]
+    # Token with user and memberships; subject with study, site, scheme and allocation; the
+    # eligibility signature still current; the strata's form; the subject's status; stratum
+    # and slot; the allocation; its audit rows. A deferred field read later would add a
+    # statement here.
+    assert [sql.split(" ", 1)[0] for sql in statements] == [
+        "SELECT",
+        "SELECT",
+        "SELECT",
+        "SELECT",
+        "UPDATE",
+        "UPDATE",
+        "INSERT",
+        "INSERT",
+    ], "\n".join(sql[:100] for sql in statements)
