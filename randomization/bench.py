@@ -21,14 +21,17 @@ for the row lock.
 
 Tuning (measured on the 2-core machine, shared with other work): the API phase is CPU-bound,
 not lock-bound (two strata are no faster than one), so what counts is CPU per allocation:
-~6.7 ms (client 0.5, server 4.4, database 1.8) against ~19.6 ms before the hot path was written
-out (``randomization/statements.py``, ``edc/rows.py``), the follow-up moved to a periodic task
-and statements prepared server-side. With requests this short, a third sync gunicorn worker
-keeps the cores busy while the others wait on the database (4 pairs of runs: 257 against 234
-allocations/s, p99 164-198 against 184-273 ms); gthread (2 x 1, 2 x 2, 2 x 4, 3 x 3) is worse
-on both. Database connections persist
-(``conn_max_age``); the allocation takes its stratum lock only after the eligibility, strata and
-subject work, so the lock is held for 3 statements and the commit.
+~4.1 ms (client 0.35, server 2.3-2.9, database 1.4) against ~19.6 ms before the hot path was
+written out (``randomization/statements.py``, ``edc/rows.py``: plain SQL, one reusable cursor,
+instances built without per-field descriptor work, unread timestamps deferred), the follow-up
+moved to a periodic task and statements prepared server-side. An API request is eight
+statements plus BEGIN and COMMIT. With requests this short, a third sync gunicorn worker keeps
+the cores busy while the others wait on the database; a fourth, or gthread (2 x 1, 2 x 2,
+2 x 4, 3 x 2, 3 x 3), is no better. Database connections persist (``conn_max_age``); the
+allocation takes its stratum lock only after the eligibility, strata and subject work, so the
+lock is held for the two inserts and the commit. The slowest requests of a run are its first
+burst: a new server process runs its first dozen requests two to four times slower (PostgreSQL
+plans a prepared statement afresh for its first five runs, Python specialises its bytecode).
 """
 
 from __future__ import annotations

@@ -408,7 +408,8 @@ def _randomize(
     stratum_key = scheme_params.stratum_key(params, levels, site.code)
     frozen_values = {**levels, "site": site.code}
     # The subject row first (a second request for the same subject waits here and then finds
-    # the allocation), the stratum lock last: it is held only for the slot and the commit.
+    # the allocation), the stratum lock last: it is held for the slot, the inserts and the
+    # commit.
     moved = mark_randomized(subject, site.today())
     if moved is None:
         existing = _existing(subject.pk)

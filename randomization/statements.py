@@ -2,8 +2,8 @@
 
 An allocation is one short transaction, and the API is CPU-bound: compiling its ORM querysets
 cost more than the database spent running them (``make bench-randomize``). So the statements
-of the hot path are written out here once; ``edc.rows`` turns their rows into the same model
-instances a queryset would give.
+of the hot path are written out here once; ``edc.rows`` runs them and turns their rows into the
+same model instances a queryset would give.
 """
 
 from __future__ import annotations
