@@ -30,8 +30,9 @@ the cores busy while the others wait on the database; a fourth, or gthread (2 x 
 2 x 4, 3 x 2, 3 x 3), is no better. Database connections persist (``conn_max_age``); the
 allocation takes its stratum lock only after the eligibility, strata and subject work, so the
 lock is held for the two inserts and the commit. The slowest requests of a run are its first
-burst: a new server process runs its first dozen requests two to four times slower (PostgreSQL
-plans a prepared statement afresh for its first five runs, Python specialises its bytecode).
+burst: a new server process runs its first dozen requests two to four times slower (measured
+in-process: PostgreSQL plans a prepared statement afresh for its first five runs, and the
+request's own CPU falls by a third over the first dozen).
 """
 
 from __future__ import annotations
