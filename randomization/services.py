@@ -459,7 +459,7 @@ def _randomize(
         allocation.sequence, allocation.list_alerts = stratum.next_sequence - 1, crossed or None
     if crossed:
         statements.save_alerts(stratum)
-    arm, sequence, now = allocation.arm, allocation.sequence, allocation.randomized_at
+    now = allocation.randomized_at
     scope = {"study_id": study.pk, "site_id": site.pk, "subject_id": subject.pk}
     insert(
         change_rows(
@@ -481,8 +481,8 @@ def _randomize(
                     "allocation",
                     None,
                     {
-                        "arm": arm,
-                        "sequence": sequence,
+                        "arm": allocation.arm,
+                        "sequence": allocation.sequence,
                         "stratum": stratum_key,
                         "stratum_values": frozen_values,
                         "eligibility": verdict.snapshot,
@@ -588,12 +588,13 @@ def _write_to_randomization_form(ctx: ChangeContext, allocation: Allocation) -> 
 
 
 def _take_slot_locked(scheme_id: int, stratum_key: str) -> tuple[Stratum, int, str]:
-    """Lock the stratum, then move its cursor past the first usable slot, each read fresh."""
+    """Lock the stratum, then move its cursor past the first usable slot: with the row locked
+    first, nothing waits and the slots are read as they are now."""
     locked = statements.lock_stratum(scheme_id, stratum_key)
     if locked is None:
         raise _stratum_not_available(stratum_key)
-    stratum_id, slots_total = locked
-    taken = statements.take_slot(stratum_id)
+    _, slots_total = locked
+    taken = statements.take_next_slot(scheme_id, stratum_key)
     if taken is None:
         raise _refuse(
             "list_exhausted",

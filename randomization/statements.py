@@ -97,26 +97,6 @@ _TAKEN = (
     f'FROM {table(Slot)} s WHERE s."stratum_id" = {_STRATUM}."id" '
     f'AND s."sequence" = {_STRATUM}."next_sequence" - 1'
 )
-_TAKE_SLOT = (
-    f"UPDATE {_STRATUM} "
-    f'SET "next_sequence" = (SELECT MIN(s."sequence") {_USABLE}) + 1 '
-    f'WHERE "id" = %s AND EXISTS (SELECT 1 {_USABLE}) '
-    f"RETURNING {columns(Stratum, _STRATUM, _STRATUM_DEFER)}, "
-    f'(SELECT s."id" {_TAKEN}), (SELECT s."arm" {_TAKEN})'
-)
-
-
-def take_slot(stratum_id: int) -> tuple[Stratum, int, str] | None:
-    """Move the cursor of a stratum locked by ``lock_stratum`` past its first usable slot and
-    return (stratum, slot id, arm), the slot's sequence being ``stratum.next_sequence - 1``;
-    None when the list is used up. The lock comes first because a waiting UPDATE that joins
-    another table would be re-checked by PostgreSQL against the slot it found before waiting."""
-    row = fetchone(_TAKE_SLOT, [stratum_id])
-    if row is None:
-        return None
-    return instance(Stratum, row, defer=_STRATUM_DEFER), row[-2], row[-1]
-
-
 # The usual case in one statement: the UPDATE locks the stratum's row itself. When it has waited
 # for another allocation's lock, PostgreSQL re-checks the row it then updates with the other's
 # cursor; the slot subqueries are scalar (a join would be re-checked against the slot it found
@@ -133,9 +113,10 @@ _TAKE_NEXT_SLOT = (
 
 
 def take_next_slot(scheme_id: int, key: str) -> tuple[Stratum, int, str] | None:
-    """``lock_stratum`` and ``take_slot`` in one statement, for a stratum named by its key; None
-    when there is no such stratum or its list looks used up (``lock_stratum`` and
-    ``take_slot`` then tell which, from fresh reads)."""
+    """Lock the stratum's row and move its cursor past its first usable slot, in one statement;
+    return (stratum, slot id, arm), the slot's sequence being ``stratum.next_sequence - 1``.
+    None when there is no such stratum or its list looks used up: ``lock_stratum`` then tells
+    which, and a second call, with the row already locked, reads the slots afresh."""
     row = fetchone(_TAKE_NEXT_SLOT, [scheme_id, key])
     if row is None:
         return None
