@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 from django.db.models import Q, QuerySet
 
 from edc.accounts.models import Membership
 from edc.accounts.roles import Permission, Role, permissions_of
+from edc.rows import fetchall
 
 if TYPE_CHECKING:
     from edc.audit.context import ChangeContext
@@ -43,9 +43,7 @@ class Scope:
             return cached
         # Written out: built on every request, and compiling it through the ORM cost more CPU
         # than the database spent on it.
-        with connection.cursor() as cursor:
-            cursor.execute(_MEMBERSHIPS_SQL, [user.pk])
-            return cls.remember(user, cursor.fetchall())
+        return cls.remember(user, fetchall(_MEMBERSHIPS_SQL, [user.pk]))
 
     @classmethod
     def remember(cls, user, memberships: Iterable[tuple[int, int | None, str]]) -> Scope:
