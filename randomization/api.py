@@ -71,9 +71,9 @@ class AllocationSerializer(serializers.Serializer):
 
 class RandomizeRequest(serializers.Serializer):
     """The request body as documented (OpenAPI). It is read by ``randomize_body``, which gives
-    the same fields and limits with errors in the API's shape: building this serializer's
-    fields for every request cost a sizeable share of an allocation's server CPU (make
-    bench-randomize). test_api holds the two equal."""
+    the same fields with errors in the API's shape (the key's length is the service's check):
+    building this serializer's fields for every request cost a sizeable share of an
+    allocation's server CPU (make bench-randomize). test_api holds the two equal."""
 
     strata = serializers.DictField(
         child=serializers.CharField(),
@@ -110,8 +110,7 @@ def randomize_body(data) -> tuple[dict[str, str] | None, str]:
     key = data.get("idempotency_key", "")
     if key is None or not isinstance(key, str):
         raise _invalid("idempotency_key", "must be a string")
-    if len(key.strip()) > 100:
-        raise _invalid("idempotency_key", "must be at most 100 characters")
+    # Its length (at most 100) is checked by the service, for every caller.
     return strata, key.strip()
 
 
