@@ -558,9 +558,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
     parser.add_argument("--wsgi", default="edc.wsgi", help="WSGI module gunicorn serves")
-    parser.add_argument(
-        "--preload", action=argparse.BooleanOptionalAction, default=False, help="gunicorn --preload"
-    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args(argv)
 
@@ -596,13 +593,11 @@ def main(argv: list[str] | None = None) -> int:
             threads=args.threads,
             wsgi=args.wsgi,
             extra_env=server_env(var_dir),
-            preload=args.preload,
         )
         try:
             print(
                 f"API: {args.clients} clients, {args.subjects} subjects, {args.strata} stratum(s), "
-                f"gunicorn {args.workers} workers x {args.threads} threads"
-                f"{' (preloaded)' if args.preload else ''}",
+                f"gunicorn {args.workers} workers x {args.threads} threads",
                 flush=True,
             )
             api_seconds, api_latencies, statuses, api_cpu = run_api(

@@ -55,7 +55,6 @@ def start_gunicorn(
     extra_env: dict[str, str] | None = None,
     wsgi: str = "edc.wsgi",
     timeout: float = 60,
-    preload: bool = False,
 ) -> Server:
     """Start gunicorn in its own process group and wait until it answers."""
     port = free_port()
@@ -81,9 +80,6 @@ def start_gunicorn(
     ]
     if threads > 1:
         command += ["--worker-class", "gthread", "--threads", str(threads)]
-    if preload:
-        # Workers fork from a master that already imported the project.
-        command.append("--preload")
     log = log_path.open("w")
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
