@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -27,7 +29,6 @@ from crf.subject_record import StoredForm, build_subject_data, first_dose_date, 
 from edc.audit.models import AuditEvent
 from edc.datamanagement import selectors as datamanagement_selectors
 from edc.datamanagement.content_hash import canonical_json
-from edc.rows import columns, fetchone, instance, width
 from edc.subjects import selectors as subject_selectors
 from edc.subjects.models import Consent, Subject
 
@@ -424,31 +425,9 @@ def eligibility_state(
     return EligibilityState(subject, point, lines, confirmation, today, inputs)
 
 
-@lru_cache(maxsize=256)
-def _still_signed_sql(form_count: int) -> str:
-    # Written out rather than built by the ORM: compiling five correlated aggregate subqueries
-    # cost more than every other statement of an allocation (measured by the randomization
-    # benchmark). Plain SQL that PostgreSQL and SQLite both run.
-    confirmation = EligibilityConfirmation._meta.db_table
-    forms = FormInstance._meta.db_table
-    consents = Consent._meta.db_table
-    waivers = EligibilityWaiver._meta.db_table
-    codes = ", ".join(["%s"] * form_count)
-    of_forms = f"FROM {forms} f WHERE f.subject_id = c.subject_id AND f.form_code IN ({codes})"
-    of_consents = f"FROM {consents} k WHERE k.subject_id = c.subject_id"
-    return f"""
-        SELECT {columns(EligibilityConfirmation, "c")},
-               {f"(SELECT COUNT(*) {of_forms})" if form_count else "0"} AS forms_count,
-               {f"(SELECT COALESCE(SUM(f.row_version), 0) {of_forms})" if form_count else "0"}
-                   AS forms_versions,
-               (SELECT COUNT(*) {of_consents}) AS consents_count,
-               (SELECT COALESCE(SUM(k.row_version), 0) {of_consents}) AS consents_versions,
-               (SELECT COUNT(*) FROM {waivers} w WHERE w.subject_id = c.subject_id)
-                   AS waivers_count
-        FROM {confirmation} c
-        WHERE c.subject_id = %s AND c.point = %s
-        ORDER BY c.signed_at DESC, c.id DESC
-        LIMIT 1"""
+def _per_subject(queryset, aggregate) -> Coalesce:
+    grouped = queryset.order_by().values("subject_id").annotate(value=aggregate).values("value")
+    return Coalesce(Subquery(grouped, output_field=IntegerField()), Value(0))
 
 
 def _still_signed(subject: Subject, point: str) -> EligibilityConfirmation | None:
@@ -456,22 +435,34 @@ def _still_signed(subject: Subject, point: str) -> EligibilityConfirmation | Non
     versions it signed with equal the current ones, read in one statement. Then the rules would
     give exactly the signed results again, so they are not evaluated."""
     reads = eligibility_reads(subject.protocol_version_id, point)
-    codes = sorted(reads.form_codes)
-    row = fetchone(_still_signed_sql(len(codes)), [*codes, *codes, subject.pk, point])
-    if row is None:
+    forms = FormInstance.objects.filter(
+        subject_id=OuterRef("subject_id"), form_code__in=reads.form_codes
+    )
+    no_forms = not reads.form_codes
+    consents = Consent.objects.filter(subject_id=OuterRef("subject_id"))
+    waivers = EligibilityWaiver.objects.filter(subject_id=OuterRef("subject_id"))
+    confirmation = (
+        EligibilityConfirmation.objects.filter(subject=subject, point=point)
+        .order_by("-signed_at", "-id")
+        .annotate(
+            forms_count=Value(0) if no_forms else _per_subject(forms, Count("pk")),
+            forms_versions=Value(0) if no_forms else _per_subject(forms, Sum("row_version")),
+            consents_count=_per_subject(consents, Count("pk")),
+            consents_versions=_per_subject(consents, Sum("row_version")),
+            waivers_count=_per_subject(waivers, Count("pk")),
+        )
+        .first()
+    )
+    if confirmation is None:
         return None
-    confirmation = instance(EligibilityConfirmation, row)
-    forms_count, forms_versions, consents_count, consents_versions, waivers_count = row[
-        width(EligibilityConfirmation) :
-    ]
     signed = confirmation.results
     current = _inputs(
         subject,
         reads,
         subject.site.today(),
-        forms=(forms_count, int(forms_versions)),
-        consents=(consents_count, int(consents_versions)),
-        waivers=waivers_count,
+        forms=(confirmation.forms_count, int(confirmation.forms_versions)),
+        consents=(confirmation.consents_count, int(confirmation.consents_versions)),
+        waivers=confirmation.waivers_count,
     )
     if signed.get("inputs") != current or snapshot_sha256(signed) != confirmation.results_sha256:
         return None

@@ -10,12 +10,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, CharField, Count, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, F, QuerySet, Value, When
 from django.http import Http404
 
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import Scope
 from edc.studies.models import Study
+from edc.subjects.models import Subject
 from edc.subjects.selectors import get_study, get_subject
 from randomization import scheme_params
 from randomization.models import (
@@ -27,6 +28,37 @@ from randomization.models import (
     Slot,
     Stratum,
 )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A subject about to be randomized, with its study, site and the study's scheme (None
+    before go-live), and the id of its allocation if it already has one."""
+
+    subject: Subject
+    scheme: RandomizationScheme | None
+    allocation_id: int | None
+
+
+def candidate(
+    *, pk: int | None = None, study_code: str = "", subject_id: str = ""
+) -> Candidate | None:
+    """One query: by primary key, or by study code and study-scoped subject ID."""
+    subjects = Subject.objects.select_related(
+        "study", "site", "study__randomization_scheme"
+    ).annotate(allocation_pk=F("allocation__id"))
+    if pk is None:
+        subjects = subjects.filter(study__code=study_code, subject_id=subject_id)
+    else:
+        subjects = subjects.filter(pk=pk)
+    subject = subjects.first()
+    if subject is None:
+        return None
+    try:
+        scheme = subject.study.randomization_scheme
+    except RandomizationScheme.DoesNotExist:
+        scheme = None
+    return Candidate(subject, scheme, subject.allocation_pk)
 
 
 def scheme_of(study: Study) -> RandomizationScheme | None:
