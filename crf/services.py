@@ -123,7 +123,14 @@ def evaluate_form(
     """Clean the values, derive the derived items, then run the edit checks over both.
 
     Reads the subject's other forms only when a derivation or an edit check needs them."""
-    cleaned = clean_form(form, forms.codelists, values, today=today, complete=complete)
+    cleaned = clean_form(
+        form,
+        forms.codelists,
+        values,
+        today=today,
+        complete=complete,
+        analytes=forms.definition.get("analytes", {}),
+    )
     referenced, dates = edit_checks.references(form) if complete else (set(), set())
     needed = derivations.needed_forms(form, forms) | referenced
     if "first_dose_date" in dates:

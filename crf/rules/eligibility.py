@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -131,19 +132,22 @@ def randomization_allowed(results: Iterable[CriterionResult]) -> tuple[bool, lis
 def item_labels(definition: Mapping[str, Any]) -> dict[str, ItemLabel]:
     """Label, unit and type of every item ("form.ITEM"); names of repeating groups and forms."""
     labels: dict[str, ItemLabel] = {}
+    analytes = definition.get("analytes", {})
     for form in definition.get("forms", []):
         labels[form["code"]] = ItemLabel(form["name"])
         for item in form.get("items", []):
-            labels[f"{form['code']}.{item['code']}"] = _item_label(item)
+            labels[f"{form['code']}.{item['code']}"] = _item_label(item, analytes)
         for group in form.get("groups", []):
             labels[f"{form['code']}.{group['code']}"] = ItemLabel(group["name"])
             for item in group["items"]:
-                labels[f"{form['code']}.{item['code']}"] = _item_label(item)
+                labels[f"{form['code']}.{item['code']}"] = _item_label(item, analytes)
     return labels
 
 
-def _item_label(item: Mapping[str, Any]) -> ItemLabel:
-    return ItemLabel(item["label"], item.get("unit"), item["type"])
+def _item_label(item: Mapping[str, Any], analytes: Mapping[str, Any]) -> ItemLabel:
+    analyte = analytes.get(item.get("analyte", ""))
+    molar_mass = Decimal(str(analyte["molar_mass"])) if analyte else None
+    return ItemLabel(item["label"], item.get("unit"), item["type"], molar_mass)
 
 
 def subject_context(

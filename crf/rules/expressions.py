@@ -18,10 +18,12 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from crf.rules import units
 
 Truth = bool | None
 
@@ -91,8 +93,9 @@ class ItemLabel:
     stored values (e.g. the decimal string "2019" is a number, the partial date "2019" a year)."""
 
     label: str
-    unit: str | None = None
+    unit: str | None = None  # a UCUM code
     type: str | None = None
+    molar_mass: Decimal | None = None  # g/mol of the item's analyte, when the study declares it
 
 
 Labels = Mapping[str, ItemLabel]
@@ -105,6 +108,7 @@ class Value:
     name: str = ""
     unit: str | None = None
     from_iu: bool = False
+    molar_mass: Decimal | None = None
 
     @property
     def missing(self) -> bool:
@@ -213,7 +217,19 @@ def format_value(value: Any, places: int | None = None) -> str:
 
 
 def _with_unit(text: str, unit: str | None) -> str:
-    return f"{text} {unit}" if unit else text
+    return f"{text} {units.display_unit(unit)}" if unit else text
+
+
+def in_unit(value: Value, needed: str) -> Decimal:
+    """A numeric value expressed in the unit a computation needs (a value without a declared
+    unit is taken to be in it already). Mass <-> substance uses the item's molar mass."""
+    number = _number(value.value)
+    if not value.unit or value.unit == needed:
+        return number
+    try:
+        return units.convert(number, value.unit, needed, value.molar_mass)
+    except units.UnitError as exc:
+        raise ExpressionError(f"{value.name or 'value'}: {exc}") from None
 
 
 def add_years(day: date, years: int) -> date:
@@ -536,9 +552,12 @@ def _item_value(key: str, raw: Any, scope: _Scope) -> Value:
     name = label.label if label else key
     unit = label.unit if label else None
     value = normalize(raw, label.type if label else None)
+    molar_mass = label.molar_mass if label else None
     if value is None:
-        return Value(None, f"{name} missing", name, unit)
-    return Value(value, f"{name} {_with_unit(format_value(value), unit)}", name, unit)
+        return Value(None, f"{name} missing", name, unit, molar_mass=molar_mass)
+    return Value(
+        value, f"{name} {_with_unit(format_value(value), unit)}", name, unit, molar_mass=molar_mass
+    )
 
 
 def _lookup(ref: str, scope: _Scope) -> tuple[str, Any]:
@@ -614,7 +633,14 @@ def _ratio(arg: Any, scope: _Scope) -> Value:
     value, uln = _pair(arg, scope, "ratio")
     if value.missing or uln.missing:
         return Value(None, _missing_texts(value, uln), value.name)
-    numerator, denominator = _number(value.value), _number(uln.value)
+    numerator = _number(value.value)
+    # The limit is converted to the value's unit first (a ULN in µmol/L beside a value in
+    # mg/dL), with the value's analyte for mass <-> substance.
+    if value.unit and uln.unit and value.unit != uln.unit:
+        limit = replace(uln, molar_mass=uln.molar_mass or value.molar_mass)
+        denominator = in_unit(limit, value.unit)
+    else:
+        denominator = _number(uln.value)
     if denominator == 0:
         return Value(None, f"{uln.name or 'ULN'} is 0", value.name)
     result = numerator / denominator
@@ -633,8 +659,8 @@ def _crcl(arg: Any, scope: _Scope) -> Value:
     female = str(parts["sex"].value).upper().startswith("F")
     result = cockcroft_gault(
         _number(parts["age"].value),
-        _number(parts["weight_kg"].value),
-        _number(parts["creatinine_umol_l"].value),
+        in_unit(parts["weight_kg"], "kg"),
+        in_unit(parts["creatinine_umol_l"], "umol/L"),
         female,
     )
     return Value(result, f"{name} {format_value(result, 1)} mL/min", name, "mL/min")

@@ -21,9 +21,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from crf.validation import ENTERED_SUFFIX
 from edc.exports.tables import FIXED_DATASETS, sas_names
 
 MULTI_SEPARATOR = "|"
+NO_UNIT = ("", "", "")
+
 BOOLEAN_LABELS = {"true": "Yes", "false": "No"}
 # Codelists of the randomization table; upper case with a dot, so never a study codelist
 # (no dot) nor a form's inline choices (lower-case form code).
@@ -39,6 +42,7 @@ class ItemSpec:
     label: str
     type: str
     unit: str = ""
+    alt_units: tuple[str, ...] = ()
     max_length: int | None = None
     decimals: int | None = None
     codelist: str = ""
@@ -137,6 +141,7 @@ def _item_spec(form: str, group: str, item: dict, order: int, codelists: Mapping
         label=item.get("label", item["code"]),
         type=item.get("type", "text"),
         unit=item.get("unit", ""),
+        alt_units=tuple(item.get("alt_units", ())),
         max_length=item.get("max_length"),
         decimals=item.get("decimals"),
         codelist=codelist,
@@ -293,7 +298,8 @@ def _label(labels: Mapping[str, str], value: Any, text: str) -> str:
 
 
 class FormExpander:
-    """Turns the stored `data` of one form into long rows (group, row, item, value, label)."""
+    """Turns the stored `data` of one form into long rows (group, row, item, value, label, unit,
+    value as entered, unit as entered)."""
 
     def __init__(self, form: FormSpec | None):
         self.top = [(i.code, i.labels) for i in form.items] if form else []
@@ -302,21 +308,40 @@ class FormExpander:
             [(g.code, [(i.code, i.labels) for i in g.items]) for g in form.groups] if form else []
         )
         self.group_codes = {code for code, _ in self.groups}
+        self.units = {i.code: i.unit for i in form.all_items if i.unit} if form else {}
+
+    def _units(self, code: str, text: str, data: Mapping[str, Any]) -> tuple[str, str, str]:
+        unit = self.units.get(code)
+        if not unit:
+            return NO_UNIT
+        entered = data.get(code + ENTERED_SUFFIX)
+        if isinstance(entered, Mapping):
+            return (unit, str(entered.get("value", "")), str(entered.get("unit", "")))
+        return (unit, text, unit)
 
     def rows(self, prefix: tuple, data: Mapping[str, Any]) -> list[tuple]:
         out: list[tuple] = []
         append = out.append
+        units = self.units
         for code, labels in self.top:
             value = data.get(code)
             if value is None:
                 continue
             if value.__class__ is str:
                 if value:
-                    append(prefix + ("", 0, code, value, labels.get(value, "") if labels else ""))
+                    append(
+                        prefix
+                        + ("", 0, code, value, labels.get(value, "") if labels else "")
+                        + (self._units(code, value, data) if code in units else NO_UNIT)
+                    )
                 continue
             text = value_text(value)
             if text is not None:
-                append(prefix + ("", 0, code, text, _label(labels, value, text)))
+                append(
+                    prefix
+                    + ("", 0, code, text, _label(labels, value, text))
+                    + self._units(code, text, data)
+                )
         if len(data) > len(out) or self.groups:
             self._rest(prefix, data, append)
         return out
@@ -324,7 +349,13 @@ class FormExpander:
     def _rest(self, prefix: tuple, data: Mapping[str, Any], append) -> None:
         # Order: unknown plain items, known groups, unknown groups, so rows of one group stay
         # together and the plain items come first.
-        extra = sorted(k for k in data if k not in self.top_codes and k not in self.group_codes)
+        extra = sorted(
+            k
+            for k in data
+            if k not in self.top_codes
+            and k not in self.group_codes
+            and not k.endswith(ENTERED_SUFFIX)
+        )
         extra_groups = []
         for key in extra:
             value = data[key]
@@ -333,14 +364,13 @@ class FormExpander:
                 continue
             text = value_text(value)
             if text is not None:
-                append(prefix + ("", 0, key, text, ""))
+                append(prefix + ("", 0, key, text, "") + NO_UNIT)
         for group, items in self.groups:
             self._group(prefix, group, items, data.get(group), append)
         for key in extra_groups:
             self._group(prefix, key, [], data[key], append)
 
-    @staticmethod
-    def _group(prefix: tuple, group: str, items: list, rows: Any, append) -> None:
+    def _group(self, prefix: tuple, group: str, items: list, rows: Any, append) -> None:
         if not isinstance(rows, list):
             return
         known = {code for code, _ in items}
@@ -351,11 +381,15 @@ class FormExpander:
                 value = row.get(code)
                 text = value_text(value)
                 if text is not None:
-                    append(prefix + (group, number, code, text, _label(labels, value, text)))
-            for code in sorted(k for k in row if k not in known):
+                    append(
+                        prefix
+                        + (group, number, code, text, _label(labels, value, text))
+                        + self._units(code, text, row)
+                    )
+            for code in sorted(k for k in row if k not in known and not k.endswith(ENTERED_SUFFIX)):
                 text = value_text(row[code])
                 if text is not None:
-                    append(prefix + (group, number, code, text, ""))
+                    append(prefix + (group, number, code, text, "") + NO_UNIT)
 
 
 # ---- codebook and codelists -----------------------------------------------------------------
@@ -383,6 +417,7 @@ def codebook_rows(layout: StudyLayout) -> Iterator[tuple]:
                 item.label,
                 item.type,
                 item.unit,
+                MULTI_SEPARATOR.join(item.alt_units),
                 item.max_length or 0,
                 "" if item.decimals is None else str(item.decimals),
                 item.codelist,

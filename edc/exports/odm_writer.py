@@ -341,7 +341,7 @@ class _FormBuilder:
                 group_element = etree.SubElement(
                     element, _tag("ItemGroupData"), ItemGroupOID=f"IG.{record.form}"
                 )
-            for _, _, item, value, _ in cells:
+            for _, _, item, value, *_ in cells:
                 etree.SubElement(
                     group_element,
                     _tag("ItemData"),

@@ -91,6 +91,11 @@ FORM_COLUMNS = (
     Column("ITEM", "Item code (variable name)"),
     Column("VALUE", "Raw value as collected"),
     Column("LABEL", "Label of a coded value"),
+    # VALUE is in the item's unit; an item that accepts alternative units keeps what was
+    # entered in ORRES / ORRESU (SDTM names), otherwise they repeat VALUE and UNIT.
+    Column("UNIT", "Unit of VALUE (UCUM code)"),
+    Column("ORRES", "Value as entered"),
+    Column("ORRESU", "Unit as entered (UCUM code)"),
 )
 
 FORM_INSTANCE_COLUMNS = (
@@ -184,6 +189,7 @@ CODEBOOK_COLUMNS = (
     Column("LABEL", "Item label (question)"),
     Column("TYPE", "Data type"),
     Column("UNIT", "Unit"),
+    Column("ALTUNITS", "Other accepted units, | separated"),
     Column("LENGTH", "Maximum length, 0 if none", "int"),
     Column("DECIMALS", "Decimal places, empty if none"),
     Column("CODELIST", "Codelist of the coded values"),
