@@ -35,6 +35,8 @@ ORDER BY 1, 2
 
 
 class Command(BaseCommand):
+    # A bootstrap step run as a superuser on purpose: the superuser warning would only be noise.
+    requires_system_checks: list = []
     help = (
         "Create the PostgreSQL owner (migrator) and application roles and grant the "
         "application role what it needs and nothing that could change the audit trail."
