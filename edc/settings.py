@@ -9,7 +9,7 @@ from pathlib import Path
 
 from celery.schedules import crontab
 
-from edc.config import database_from_url, env_bool, env_list, secret_key
+from edc.config import database_from_url, env_bool, env_list, secret_key, storage_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("EDC_VAR_DIR", BASE_DIR / "var"))
@@ -126,12 +126,17 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Serve app static files straight from their folders too, so a missed collectstatic never breaks pages.
 WHITENOISE_USE_FINDERS = True
 STATICFILES_DIRS = [BASE_DIR / "edc" / "static"]
+MEDIA_ROOT = VAR_DIR / "media"
+# Where an export is built (each worker's local disk); the finished archive goes to the
+# "exports" storage, which every web instance reads: a shared folder or an object store.
+EXPORT_ROOT = VAR_DIR / "exports"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Uploads: FILE_STORAGE_BACKEND / FILE_STORAGE_OPTIONS (JSON), else MEDIA_ROOT.
+    "default": storage_from_env("FILE_STORAGE", MEDIA_ROOT),
+    # Export archives: EXPORT_STORAGE_BACKEND / EXPORT_STORAGE_OPTIONS (JSON), else EXPORT_ROOT.
+    "exports": storage_from_env("EXPORT_STORAGE", EXPORT_ROOT),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-MEDIA_ROOT = VAR_DIR / "media"
-EXPORT_ROOT = VAR_DIR / "exports"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
