@@ -45,6 +45,7 @@ class Field:
     warnings: list[str] = field(default_factory=list)
     note: str = ""
     row_label: str = ""
+    queries: list[Any] = field(default_factory=list)  # unresolved queries, set by the page view
 
     @property
     def code(self) -> str:
