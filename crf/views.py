@@ -71,7 +71,8 @@ def _flag_queried_items(page, instance, form: dict, can_answer: bool, answers: d
 
 
 def _submitted(slot: FormSlot, post) -> dict:
-    values = values_from_post(slot.form, post, CONTROL_KEYS)
+    answers = [key for key in post if key.startswith(QUERY_ANSWER)]
+    values = values_from_post(slot.form, post, (*CONTROL_KEYS, *answers))
     if slot.kind == "adverse_event":
         _name_ctcae_term(values)
     return values
