@@ -48,6 +48,7 @@ class Field:
     row_label: str = ""
     # An item with alternative units: the units the user may pick from (UCUM code, shown).
     unit_choices: list[Choice] = field(default_factory=list)
+    queries: list[Any] = field(default_factory=list)  # unresolved queries, set by the page view
 
     @property
     def code(self) -> str:

@@ -140,7 +140,9 @@ def record_changes(
     site=None,
     subject=None,
 ) -> list[AuditEvent]:
-    """One INSERT for every changed item of one object."""
+    """One INSERT for every changed item of one object. The rows come back with their ids
+    (bulk_create returns them on PostgreSQL and SQLite), for a caller that links them, e.g. to
+    the query a change answers."""
     rows = change_rows(
         ctx,
         action,
