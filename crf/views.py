@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crf import selectors, services
@@ -146,6 +147,8 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
         """The page shown again with what was entered, nothing saved."""
         return _render(request, subject, slot, can_edit, values, reason=reason, **extra)
 
+    if "\x00" in reason:
+        return again(status=400, problem=_("The reason for change contains a NUL character."))
     extra_rows = _row_action(action, values)
     if extra_rows is not None:
         return again(extra_rows=extra_rows, row_version=request.POST.get("row_version", ""))
