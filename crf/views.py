@@ -114,6 +114,7 @@ def _render(request, subject, slot, can_edit, values, *, status=200, **extra):
         "flags": datamanagement_selectors.item_flags(instance) if instance else None,
         "ctcae_terms": selectors.ctcae_terms() if slot.kind == "adverse_event" else [],
         "recist": page.notes.get("recist"),
+        "next_form": _next_form(slot),
         **extra,
     }
     return render(request, "crf/form.html", context, status=status)
@@ -197,15 +198,23 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
     messages.success(
         request, f"{slot.form['name']} {state} (version {instance.row_version}){note}."
     )
+    following = _next_form(slot) if action == "save_next" else None
     return redirect(
         "crf-form",
         study_code=subject.study.code,
         subject_id=subject.subject_id,
         event_code=slot.event["code"],
         event_repeat=slot.event_repeat,
-        form_code=slot.form["code"],
-        form_repeat=slot.form_repeat,
+        form_code=following["code"] if following else slot.form["code"],
+        form_repeat=1 if following else slot.form_repeat,
     )
+
+
+def _next_form(slot: FormSlot) -> dict | None:
+    """The form after this one in its visit, as the study file lists them."""
+    codes = slot.event["forms"]
+    index = codes.index(slot.form["code"])
+    return slot.forms.forms.get(codes[index + 1]) if index + 1 < len(codes) else None
 
 
 @login_required
