@@ -45,6 +45,8 @@ class Field:
     warnings: list[str] = field(default_factory=list)
     note: str = ""
     row_label: str = ""
+    # The lower/upper limit of normal items shown beside a lab result (its lln_item/uln_item).
+    limits: list[Field] = field(default_factory=list)
 
     @property
     def code(self) -> str:
@@ -77,6 +79,17 @@ class Field:
     @property
     def maxlength(self) -> int | None:
         return self.item.get("max_length")
+
+    @property
+    def short_label(self) -> str:
+        """"Haemoglobin: lower limit of normal" reads "lower limit of normal" beside the result."""
+        head, sep, tail = self.label.partition(": ")
+        return tail[:1].upper() + tail[1:] if sep else self.label
+
+    @property
+    def label_head(self) -> str:
+        head, sep, _ = self.label.partition(": ")
+        return head if sep else ""
 
     @property
     def aria_label(self) -> str:
@@ -234,6 +247,7 @@ def build_page(
         )
         for item in form.get("items", [])
     ]
+    top = _limits_beside_results(top)
     groups = []
     for group in form.get("groups", []):
         code = group["code"]
@@ -280,6 +294,20 @@ def build_page(
         )
     form_errors = [i.message for i in errors if id(i) not in placed]
     return FormPage(sections_of(top), groups, form_errors, warnings, notes)
+
+
+def _limits_beside_results(fields: list[Field]) -> list[Field]:
+    """A result's limit-of-normal items move beside it (Field.limits), out of the item list, so
+    the LLN and ULN are typed next to the value they qualify."""
+    by_code = {f.code: f for f in fields}
+    moved: set[str] = set()
+    for f in fields:
+        for key in ("lln_item", "uln_item"):
+            code = f.item.get(key)
+            if code in by_code and code not in moved and code != f.code:
+                f.limits.append(by_code[code])
+                moved.add(code)
+    return [f for f in fields if f.code not in moved]
 
 
 def _note_text(note: Any) -> str:

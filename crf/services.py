@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from crf import derivations, edit_checks, selectors
+from crf import derivations, edit_checks, recist_form, selectors
 from crf.changes import item_changes, overwrites_saved_value
 from crf.definitions import study_forms
 from crf.models import (
@@ -348,6 +348,7 @@ def save_form(
         site=subject.site,
         subject=subject,
     )
+    _audit_response_override(ctx, instance, old_data)
     datamanagement.after_form_change(ctx, instance, changes)
     datamanagement.open_automatic_queries(ctx, instance, checked.warnings)
     instance.confirmed_warnings = checked.warnings
@@ -361,6 +362,36 @@ def save_form(
         pk = instance.pk
         transaction.on_commit(lambda: notify_serious_adverse_event(pk), robust=True)
     return instance
+
+
+def _override(data: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """(calculated, stated, reason) when the investigator's response differs from RECIST's."""
+    calculated, stated = data.get(recist_form.CALCULATED), data.get(recist_form.INVESTIGATOR)
+    if not calculated or not stated or calculated == stated:
+        return None
+    return calculated, stated, data.get(recist_form.OVERRIDE_REASON, "")
+
+
+def _audit_response_override(
+    ctx: ChangeContext, instance: FormInstance, old_data: Mapping[str, Any]
+) -> None:
+    """A response overridden by the investigator gets an audit row of its own (calculated ->
+    stated, with the investigator's reason), so it is found without reading every item change."""
+    override = _override(instance.data)
+    if override is None or override == _override(old_data):
+        return
+    calculated, stated, reason = override
+    subject = instance.subject
+    record_changes(
+        ctx.with_reason(reason),
+        "response_override",
+        [Change(recist_form.INVESTIGATOR, calculated, stated)],
+        object_type="crf.FormInstance",
+        object_id=instance.pk,
+        study=subject.study,
+        site=subject.site,
+        subject=subject,
+    )
 
 
 def _refresh_dependents(
