@@ -21,6 +21,7 @@ from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
 from edc.datamanagement import selectors as datamanagement_selectors
 from edc.errors import DomainError
+from edc.subjects import selectors as subject_selectors
 
 CONTROL_KEYS = ("csrfmiddlewaretoken", "row_version", "reason", "confirm_warnings", "action")
 TERM_ITEMS = {"AETERM", "AEOTHSP"}
@@ -133,9 +134,10 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
         with_instance=request.method != "POST",
     )
     if request.method == "GET":
-        return _render(
-            request, subject, slot, can_edit, slot.instance.data if slot.instance else {}
-        )
+        if slot.instance:
+            return _render(request, subject, slot, can_edit, slot.instance.data)
+        start = selectors.starting_values(subject, slot)
+        return _render(request, subject, slot, can_edit, start.values, carried_from=start.source)
     if request.method != "POST":
         return HttpResponseNotAllowed(["GET", "POST"])
     if not can_edit:
@@ -248,4 +250,19 @@ def new_form(request, study_code, subject_id, event_code, event_repeat, form_cod
         event_repeat=event_repeat,
         form_code=form_code,
         form_repeat=repeat,
+    )
+
+
+@login_required
+def response_overrides(request, study_code):
+    """For data managers: every investigator response that differs from the calculated RECIST
+    response, with the reason given, to review."""
+    scope = scope_of(request.user)
+    study = subject_selectors.get_study(scope, study_code)
+    if not scope.can_anywhere(Permission.RAISE_QUERY, study.pk):
+        raise PermissionDenied(_("only data management reviews response overrides"))
+    return render(
+        request,
+        "crf/response_overrides.html",
+        {"study": study, "overrides": selectors.response_overrides(scope, study)},
     )
