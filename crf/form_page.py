@@ -82,7 +82,7 @@ class Field:
 
     @property
     def short_label(self) -> str:
-        """"Haemoglobin: lower limit of normal" reads "lower limit of normal" beside the result."""
+        """The part of "Haemoglobin: lower limit of normal" shown beside the result."""
         head, sep, tail = self.label.partition(": ")
         return tail[:1].upper() + tail[1:] if sep else self.label
 

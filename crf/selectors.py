@@ -197,9 +197,7 @@ def starting_values(subject: Subject, slot: FormSlot) -> StartingValues:
     if not baselines:
         return StartingValues({})
     latest = max(baselines, key=lambda s: recist_form.assessment_date(s.data))
-    return StartingValues(
-        recist_form.carried_forward(latest.data, slot.form), latest.data["TUDAT"]
-    )
+    return StartingValues(recist_form.carried_forward(latest.data, slot.form), latest.data["TUDAT"])
 
 
 def response_overrides(scope, study) -> list[FormInstance]:
