@@ -8,11 +8,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Sum, Value
+from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Sum, Value
+from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from crf import recist_form
 from crf.casebook import Casebook, SavedForm, build_casebook
 from crf.definitions import study_forms
 from crf.models import (
@@ -167,6 +169,65 @@ def form_slot(
     except UnknownSlot as exc:
         raise Http404(exc.message) from None
     return FormSlot(forms, event, form, event_repeat, form_repeat, instance)
+
+
+@dataclass(frozen=True)
+class StartingValues:
+    """What a form not yet saved opens with, and where it came from (shown on the page)."""
+
+    values: dict
+    source: str = ""
+
+
+def starting_values(subject: Subject, slot: FormSlot) -> StartingValues:
+    """A new RECIST follow-up starts from the latest baseline's lesions and technique, so only
+    the measurements are typed; every other new form starts empty. One query for a follow-up."""
+    if slot.kind != "tumour_assessment" or not recist_form.is_follow_up_form(slot.form):
+        return StartingValues({})
+    baseline_codes = [
+        f["code"]
+        for f in slot.forms.forms_of_kind("tumour_assessment")
+        if not recist_form.is_follow_up_form(f)
+    ]
+    baselines = [
+        s
+        for s in stored_forms(subject, baseline_codes)
+        if recist_form.assessment_date(s.data) is not None
+    ]
+    if not baselines:
+        return StartingValues({})
+    latest = max(baselines, key=lambda s: recist_form.assessment_date(s.data))
+    return StartingValues(recist_form.carried_forward(latest.data, slot.form), latest.data["TUDAT"])
+
+
+def response_overrides(scope, study) -> list[FormInstance]:
+    """Follow-up tumour assessments whose investigator response (RSORRES) differs from the
+    calculated one (RSCALC), newest first, in the caller's sites, each with `calculated`,
+    `stated` and `reason` and the audit row that recorded the override (`override_event`).
+    Two queries whatever the number of forms."""
+    forms = list(
+        scope.filter(FormInstance.objects.filter(study=study))
+        .exclude(status=FormStatus.REMOVED)
+        .filter(data__has_keys=[recist_form.CALCULATED, recist_form.INVESTIGATOR])
+        .annotate(
+            calculated=KT(f"data__{recist_form.CALCULATED}"),
+            stated=KT(f"data__{recist_form.INVESTIGATOR}"),
+            reason=KT(f"data__{recist_form.OVERRIDE_REASON}"),
+        )
+        .exclude(calculated=F("stated"))
+        .select_related("subject", "site")
+        .order_by("-updated_at", "-pk")
+    )
+    events: dict[str, AuditEvent] = {}
+    for event in AuditEvent.objects.filter(
+        object_type="crf.FormInstance",
+        object_id__in=[str(f.pk) for f in forms],
+        action="response_override",
+    ).order_by("id"):
+        events[event.object_id] = event  # the latest override of each form wins
+    for f in forms:
+        f.override_event = events.get(str(f.pk))
+    return forms
 
 
 def form_history(instance: FormInstance | None, limit: int = 100) -> list[AuditEvent]:

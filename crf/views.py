@@ -21,6 +21,7 @@ from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
 from edc.datamanagement import selectors as datamanagement_selectors
 from edc.errors import DomainError
+from edc.subjects import selectors as subject_selectors
 
 CONTROL_KEYS = ("csrfmiddlewaretoken", "row_version", "reason", "confirm_warnings", "action")
 QUERY_ANSWER = "query_answer_"  # + query id: an answer typed beside a flagged item
@@ -161,6 +162,7 @@ def _render(request, subject, slot, can_edit, values, *, status=200, **extra):
         "flags": datamanagement_selectors.item_flags(instance) if instance else None,
         "ctcae_terms": selectors.ctcae_terms() if slot.kind == "adverse_event" else [],
         "recist": page.notes.get("recist"),
+        "next_form": _next_form(slot),
         **extra,
     }
     return render(request, "crf/form.html", context, status=status)
@@ -179,9 +181,10 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
         with_instance=request.method != "POST",
     )
     if request.method == "GET":
-        return _render(
-            request, subject, slot, can_edit, slot.instance.data if slot.instance else {}
-        )
+        if slot.instance:
+            return _render(request, subject, slot, can_edit, slot.instance.data)
+        start = selectors.starting_values(subject, slot)
+        return _render(request, subject, slot, can_edit, start.values, carried_from=start.source)
     if request.method != "POST":
         return HttpResponseNotAllowed(["GET", "POST"])
     if not can_edit:
@@ -198,6 +201,8 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
         """The page shown again with what was entered, nothing saved."""
         return _render(request, subject, slot, can_edit, values, reason=reason, **extra)
 
+    if "\x00" in reason:
+        return again(status=400, problem=_("The reason for change contains a NUL character."))
     extra_rows = _row_action(action, values)
     if extra_rows is not None:
         return again(extra_rows=extra_rows, row_version=request.POST.get("row_version", ""))
@@ -251,15 +256,23 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
     messages.success(
         request, f"{slot.form['name']} {state} (version {instance.row_version}){note}."
     )
+    following = _next_form(slot) if action == "save_next" else None
     return redirect(
         "crf-form",
         study_code=subject.study.code,
         subject_id=subject.subject_id,
         event_code=slot.event["code"],
         event_repeat=slot.event_repeat,
-        form_code=slot.form["code"],
-        form_repeat=slot.form_repeat,
+        form_code=following["code"] if following else slot.form["code"],
+        form_repeat=1 if following else slot.form_repeat,
     )
+
+
+def _next_form(slot: FormSlot) -> dict | None:
+    """The form after this one in its visit, as the study file lists them."""
+    codes = slot.event["forms"]
+    index = codes.index(slot.form["code"])
+    return slot.forms.forms.get(codes[index + 1]) if index + 1 < len(codes) else None
 
 
 @login_required
@@ -293,4 +306,19 @@ def new_form(request, study_code, subject_id, event_code, event_repeat, form_cod
         event_repeat=event_repeat,
         form_code=form_code,
         form_repeat=repeat,
+    )
+
+
+@login_required
+def response_overrides(request, study_code):
+    """For data managers: every investigator response that differs from the calculated RECIST
+    response, with the reason given, to review."""
+    scope = scope_of(request.user)
+    study = subject_selectors.get_study(scope, study_code)
+    if not scope.can_anywhere(Permission.RAISE_QUERY, study.pk):
+        raise PermissionDenied(_("only data management reviews response overrides"))
+    return render(
+        request,
+        "crf/response_overrides.html",
+        {"study": study, "overrides": selectors.response_overrides(scope, study)},
     )
