@@ -12,7 +12,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from crf.casebook import Casebook, SavedForm, build_casebook
-from crf.definitions import study_forms
+from crf.definitions import shown_forms, study_forms
 from crf.models import (
     CtcaeTerm,
     EligibilityConfirmation,
@@ -119,7 +119,8 @@ def casebook(subject: Subject, *, due: Iterable[tuple[str, int]] = ()) -> Casebo
         )
     ]
     flags = datamanagement_selectors.form_flags(subject) if saved else {}
-    return build_casebook(forms, saved, flags=flags, arm_code=arm_code(subject, forms), due=due)
+    shown = shown_forms(subject.protocol_version_id)
+    return build_casebook(shown, saved, flags=flags, arm_code=arm_code(subject, forms), due=due)
 
 
 @dataclass
