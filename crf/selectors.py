@@ -22,6 +22,7 @@ from crf.models import (
 )
 from crf.rules import eligibility as eligibility_rules
 from crf.rules.expressions import SubjectData
+from crf.rules.phrases import Phrase
 from crf.study_forms import StudyForms, UnknownSlot
 from crf.subject_record import StoredForm, build_subject_data, first_dose_date, rule_references
 from edc.audit.models import AuditEvent
@@ -211,6 +212,8 @@ class CriterionLine:
     reason: str
     evaluated_at: tuple[str, ...]
     waiver: EligibilityWaiver | None = None
+    # The explanation as translatable phrases, for the page; `reason` (English) is what is signed.
+    steps: tuple[Phrase, ...] = ()
 
     @property
     def satisfied(self) -> bool:
@@ -405,6 +408,7 @@ def eligibility_state(
             r.reason,
             r.evaluated_at,
             waivers.get(r.id) if r.status not in eligibility_rules.SATISFIED else None,
+            r.reasons,
         )
         for r in results
     ]

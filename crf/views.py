@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from crf import selectors, services
+from crf.explanations import explain_stored
 from crf.form_page import build_page
 from crf.selectors import FormSlot
 from crf.validation import Issue, values_from_post
@@ -79,6 +80,15 @@ def _shown(definition, issues) -> list[Issue]:
     return [replace(i, message=study_text(definition, i.message)) for i in issues]
 
 
+def _shown_recist(note, definition):
+    """The RECIST derivation in the reader's language (a note saved before phrases were kept
+    shows its English lines)."""
+    if not note:
+        return note
+    lines = note.get("derivation_phrases") or note.get("derivation", [])
+    return {**note, "derivation": [step.sentence for step in explain_stored(lines, definition)]}
+
+
 def _row_action(action: str, values: dict) -> dict[str, int] | None:
     """Adding or removing a group row without JavaScript: a round trip that saves nothing."""
     kind, _, rest = action.partition(":")
@@ -126,7 +136,7 @@ def _render(request, subject, slot, can_edit, values, *, status=200, **extra):
         "history": selectors.form_history(instance),
         "flags": datamanagement_selectors.item_flags(instance) if instance else None,
         "ctcae_terms": selectors.ctcae_terms() if slot.kind == "adverse_event" else [],
-        "recist": page.notes.get("recist"),
+        "recist": _shown_recist(page.notes.get("recist"), definition),
         **extra,
     }
     return render(request, "crf/form.html", context, status=status)

@@ -6,7 +6,8 @@ msgid, e.g. "{value} is below {limit}") with named parameters. A parameter is a 
 an item label: shown in the reader's language by edc.studies.texts) or another `Phrase`. A
 phrase may also carry its `working`: the terse form of the same step ("{value} < {limit}"),
 shown behind a "details" toggle. The page layer renders phrases with gettext; `str(phrase)` is
-the English working, which is what the engines' own tests and stored records read.
+the English working, which is what the engines' own tests and stored records read: a phrase
+is a `str` subclass, so code that handled the English lines before handles phrases unchanged.
 
 Templates are marked with `gettext_noop` so that makemessages finds them; they are translated
 only when rendered. Pure module: no Django import.
@@ -37,14 +38,25 @@ class Label:
 Param = Union[str, Label, "Phrase"]
 
 
-@dataclass(frozen=True)
-class Phrase:
-    message: str
-    params: tuple[tuple[str, Param], ...] = ()
-    working: str | None = None
+class Phrase(str):
+    """A step of an explanation. As a string it is its English working (what tests, logs and
+    stored records read, unchanged from before phrases); `message`, `params` and `working`
+    say how to write it in any language."""
 
-    def __str__(self) -> str:
-        return render(self, _same, _same, working=True)
+    message: str
+    params: tuple[tuple[str, Param], ...]
+    working: str | None
+
+    def __new__(
+        cls, message: str, params: tuple[tuple[str, Param], ...] = (), working: str | None = None
+    ) -> Phrase:
+        english = _render(message, params, working, _same, _same, working=True)
+        self = super().__new__(cls, english)
+        self.message, self.params, self.working = message, params, working
+        return self
+
+    def __reduce__(self):
+        return (Phrase, (self.message, self.params, self.working))
 
     @property
     def sentence(self) -> str:
@@ -63,7 +75,7 @@ def counted(count: int, one: str, many: str, working: str | None = None, /, **pa
 
 
 def _param(value: Any) -> Param:
-    if isinstance(value, Phrase | Label | str):
+    if isinstance(value, Phrase | Label):
         return value
     return str(value)
 
@@ -81,7 +93,19 @@ def render(
 ) -> str:
     """The phrase in one language: `translate` gives a template's translation (gettext),
     `label` a study text's. With `working`, the terse form where the phrase has one."""
-    template = p.working if working and p.working is not None else p.message
+    return _render(p.message, p.params, p.working, translate, label, working=working)
+
+
+def _render(
+    message: str,
+    params: tuple[tuple[str, Param], ...],
+    terse: str | None,
+    translate: Callable[[str], str],
+    label: Callable[[str], str],
+    *,
+    working: bool,
+) -> str:
+    template = terse if working and terse is not None else message
     values = {
         name: (
             render(value, translate, label, working=working)
@@ -90,7 +114,7 @@ def render(
             if isinstance(value, Label)
             else value
         )
-        for name, value in p.params
+        for name, value in params
     }
     return translate(template).format(**values)
 
