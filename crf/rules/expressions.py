@@ -430,7 +430,7 @@ def _hbv_review(converted: Value, threshold: Value) -> tuple[str, ...]:
         return ()
     if abs(converted.value - threshold.value) <= threshold.value * HBV_REVIEW_BAND:
         message = gettext_noop(
-            "{value} was converted from IU/mL and lies within ±50% of {threshold} copies/mL: "
+            "{value} was converted from IU/mL and lies within {threshold} copies/mL ±50%: "
             "check the assay's conversion factor"
         )
         return (phrase(message, value=converted.phrase, threshold=format_value(threshold.value)),)
