@@ -31,7 +31,7 @@ from edc.audit.services import record
 from edc.datamanagement.selectors import dataset_snapshot
 from edc.errors import DomainError
 from edc.exports import selectors, tables
-from edc.exports.codebook import StudyLayout, codebook_rows, codelist_rows
+from edc.exports.codebook import StudyLayout, codebook_rows, codelist_rows, label_rows
 from edc.exports.csv_writer import write_csv
 from edc.exports.manifest import FileEntry, build_manifest, entry_for, write_manifest
 from edc.exports.models import FORMATS, ExportJob, ExportStatus
@@ -111,6 +111,7 @@ def _plan(export: ExportScope, snapshot: Snapshot) -> _Plan:
         (tables.AUDIT_TRAIL, lambda: selectors.audit_rows(export, snapshot), 1),
         (tables.CODEBOOK, lambda: codebook_rows(layout), 1),
         (tables.CODELISTS, lambda: codelist_rows(layout), 1),
+        (tables.LABELS, lambda: label_rows(layout), 1),
     ]
     every_table = [t for t, _, _ in plan.tables] + [tables.DATASETS]
     plan.tables.append((tables.DATASETS, lambda: tables.dataset_rows(every_table), 1))
