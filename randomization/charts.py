@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 PALETTE = ("#0b5cad", "#c2571a", "#1e7b34", "#7a3ea8", "#a15c00", "#44546a")
-LABEL_WIDTH = 260
+LABEL_WIDTH = 170
 BAR_HEIGHT = 14
 GROUP_GAP = 10
 PLOT_WIDTH = 420

@@ -233,7 +233,9 @@ def balance(study: Study) -> BalanceReport | None:
     for key, site, arm, n in rows:
         overall[arm] += n
         by_site[site][arm] += n
-        by_stratum[key][arm] += n
+        # Per stratum of the factors: a site-stratified key's site part is the by-site view.
+        cell = "|".join(part for part in key.split("|") if not part.startswith("site=")) or key
+        by_stratum[cell][arm] += n
         by_both[(key, site)][arm] += n
     return BalanceReport(
         arms=arms,
@@ -242,7 +244,12 @@ def balance(study: Study) -> BalanceReport | None:
         by_site=[balance_row(site, by_site[site], ratios) for site in sorted(by_site)],
         by_stratum=[balance_row(key, by_stratum[key], ratios) for key in sorted(by_stratum)],
         by_stratum_and_site=[
-            balance_row(f"{key} · site {site}", by_both[(key, site)], ratios)
+            balance_row(
+                # A site-stratified key already names its site.
+                key if f"site={site}" in key.split("|") else f"{key} · site {site}",
+                by_both[(key, site)],
+                ratios,
+            )
             for key, site in sorted(by_both)
         ],
     )

@@ -390,3 +390,47 @@ def test_a_study_cap_and_a_stratum_cap_refuse_with_their_codes(db):
     assert subject.status == "registered"  # the refusal wrote nothing
     assert Allocation.objects.filter(study=study).count() == 3
     assert Commitment.objects.filter(scheme__study=study).count() == 1
+
+
+@pytest.mark.parametrize(
+    "command, arguments, message",
+    [
+        ("go_live", ["--min-slots", "0"], "--min-slots must be at least 1"),
+        ("go_live", ["--min-slots", "-4"], "--min-slots must be at least 1"),
+        (
+            "extend_randomization_list",
+            ["--min-slots", "0", "--reason", "longer list"],
+            "--min-slots must be at least 1",
+        ),
+        ("simulate_randomization", ["--runs", "1"], "--runs must be at least 2"),
+        ("simulate_randomization", ["--n", "0"], "--n must be at least 1"),
+    ],
+)
+def test_commands_report_bad_arguments_as_command_errors(db, command, arguments, message):
+    load(study_data("T-CMD", method="stratified_permuted_block", block_sizes=[2, 4]))
+    with pytest.raises(CommandError, match=message):
+        call_command(command, "T-CMD", *arguments)
+
+
+def test_a_stratum_error_without_factor_level_values_is_a_command_error(db):
+    study = load(
+        study_data(
+            "T-CORR",
+            factors=[("response", ["CR", "PR"])],
+            method="stratified_permuted_block",
+            block_sizes=[2],
+        )
+    )
+    site = create_site(ChangeContext.system(), study, code="01", name="One")
+    go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+    subject = randomize(staff(site), ready_subject(site, {"F0": "CR"})).allocation.subject
+    with pytest.raises(CommandError, match="FACTOR=LEVEL"):
+        call_command(
+            "randomization_correction",
+            "T-CORR",
+            "stratum-error",
+            subject.subject_id,
+            "PR",
+            "--reason",
+            "typo",
+        )
