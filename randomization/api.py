@@ -223,7 +223,11 @@ class SeedView(APIView):
 class BalanceView(APIView):
     @extend_schema(
         responses={200: OpenApiTypes.OBJECT, 403: ERROR},
-        summary="Balance by arm overall, by site, by stratum and stratum × site; list use",
+        summary=(
+            "Balance by arm against the allocation ratio (counts, expected counts, imbalance = "
+            "largest distance from the target in subjects) overall, by site, by stratum and "
+            "stratum × site; list use"
+        ),
     )
     def get(self, request, study_code):
         study = selectors.study_for_reports(scope_of(request.user), study_code)
@@ -231,13 +235,21 @@ class BalanceView(APIView):
 
         def rows(items):
             return [
-                {"label": r.label, "counts": r.counts, "total": r.total, "imbalance": r.imbalance}
+                {
+                    "label": r.label,
+                    "counts": r.counts,
+                    "total": r.total,
+                    "expected": r.expected,
+                    "imbalance": r.imbalance,
+                }
                 for r in items
             ]
 
         return Response(
             {
-                "arms": [{"code": c, "name": n} for c, n in report.arms] if report else [],
+                "arms": [{"code": c, "name": n, "ratio": report.ratios[c]} for c, n in report.arms]
+                if report
+                else [],
                 "overall": rows([report.overall])[0] if report else None,
                 "by_site": rows(report.by_site) if report else [],
                 "by_stratum": rows(report.by_stratum) if report else [],

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from crf.definitions import study_forms
 from edc.accounts.roles import Permission
@@ -37,6 +38,7 @@ from randomization.engine import (
     generate_salt,
     generate_seed,
     minimization_assign,
+    minimization_assign_preserving_ratio,
 )
 from randomization.models import (
     Allocation,
@@ -417,9 +419,13 @@ def _randomize(
         if existing is None:
             raise StaleWrite("subject")
         return _replay_or_refuse(existing, key)
+    cap_alerts = _enrolment_caps(study, site, scheme, stratum_key, definition)
+    ratio_unit = 1
     if scheme.method == scheme_params.MINIMIZATION:
         stratum = _take_sequence(scheme.pk, stratum_key)
-        arm = _minimization_arm(scheme, stratum.next_sequence - 1, study.code, levels, site.code)
+        arm, ratio_unit = _minimization_arm(
+            scheme, stratum.next_sequence - 1, study.code, levels, site.code
+        )
         slot_id = None
     else:
         stratum, slot_id, arm = statements.take_next_slot(
@@ -447,6 +453,8 @@ def _randomize(
         channel=ctx.channel,
         eligibility=verdict.snapshot,
         list_alerts=crossed or None,
+        cap_alerts=cap_alerts or None,
+        ratio_unit=ratio_unit,
     )
     if crossed:
         Stratum.objects.filter(pk=stratum.pk).update(
@@ -536,6 +544,7 @@ def derive_and_announce(allocation: Allocation) -> None:
     _write_to_randomization_form(ctx, allocation)
     on_randomized(ctx, subject, allocation.arm, subject.randomization_date)
     notifications.allocation_made(allocation.pk, list(allocation.list_alerts or []))
+    notifications.cap_reached(allocation.pk, list(allocation.cap_alerts or []))
 
 
 DERIVED_ITEMS = ("RNDDAT", "RNDNO", "RNDARM")
@@ -644,21 +653,27 @@ def _alerts_crossed(stratum: Stratum) -> list[int]:
 
 def _minimization_arm(
     scheme: RandomizationScheme, sequence: int, study_code: str, levels: dict, site_code: str
-) -> str:
-    """Pocock–Simon on the counts so far; allocation n draws from generator block n."""
+) -> tuple[str, int]:
+    """Pocock–Simon on the counts so far, over the ratio's units when the scheme preserves the
+    ratio (``scheme_params.preserves_ratio``); allocation n draws from generator block n.
+    The arm and the unit it was given."""
     params = scheme.params
     patient = dict(levels)
     if params["stratify_by_site"]:
         patient["site"] = site_code
-    counts: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
-    rows = Allocation.objects.filter(scheme=scheme).values_list("arm", "stratum_values")
-    for arm, values in rows:
+    by_unit = scheme_params.preserves_ratio(params)
+    counts: dict[str, dict[str, dict]] = defaultdict(lambda: defaultdict(dict))
+    rows = Allocation.objects.filter(scheme=scheme).values_list(
+        "arm", "ratio_unit", "stratum_values"
+    )
+    for arm, unit, values in rows:
+        counted = (arm, unit) if by_unit else arm
         for factor in params["weights"]:
-            level = values.get(factor)
-            by_arm = counts[factor][level]
-            by_arm[arm] = by_arm.get(arm, 0) + 1
+            by_arm = counts[factor][values.get(factor)]
+            by_arm[counted] = by_arm.get(counted, 0) + 1
     drbg = HmacDrbg(unwrap_seed(scheme.seed), study_code, "minimization", block=sequence)
-    decision = minimization_assign(
+    assign = minimization_assign_preserving_ratio if by_unit else minimization_assign
+    decision = assign(
         counts,
         patient,
         scheme_params.arms(params),
@@ -666,7 +681,55 @@ def _minimization_arm(
         params["p"],
         drbg=drbg,
     )
-    return decision.arm
+    return decision.arm, decision.unit
+
+
+def _enrolment_caps(
+    study: Study, site: Site, scheme: RandomizationScheme, stratum_key: str, definition: dict
+) -> list[dict]:
+    """Refuse an allocation beyond a cap of the study file (``randomization.caps``: study,
+    site, stratum), and return the 80 % and 100 % marks this allocation reaches. Each capped
+    row (study, site, stratum, in that order) is locked before it is counted, so simultaneous
+    allocations take turns and no cap is overshot."""
+    caps = definition["randomization"].get("caps", {})
+    checks = []
+    if caps.get("study"):
+        checks.append(
+            ("study", Study.objects.filter(pk=study.pk), Allocation.objects.filter(study=study))
+        )
+    if caps.get("site"):
+        checks.append(
+            ("site", Site.objects.filter(pk=site.pk), Allocation.objects.filter(site=site))
+        )
+    if caps.get("stratum") and scheme.method != scheme_params.MINIMIZATION:
+        checks.append(
+            (
+                "stratum",
+                Stratum.objects.filter(scheme=scheme, key=stratum_key),
+                Allocation.objects.filter(scheme=scheme, stratum__key=stratum_key),
+            )
+        )
+    alerts = []
+    for cap, row, allocations in checks:
+        list(row.select_for_update().values_list("pk"))
+        limit, used = caps[cap], allocations.count()
+        if used >= limit:
+            raise _refuse(
+                f"{cap}_cap_reached",
+                "site" if cap == "site" else "strata" if cap == "stratum" else "study",
+                _CAP_MESSAGES[cap].format(limit=limit, site=site.code, stratum=stratum_key),
+            )
+        for percent in (80, 100):
+            if used * 100 < percent * limit <= (used + 1) * 100:
+                alerts.append({"cap": cap, "percent": percent, "used": used + 1, "limit": limit})
+    return alerts
+
+
+_CAP_MESSAGES = {
+    "study": _("the study has randomized its cap of {limit} subjects"),
+    "site": _("site {site} has randomized its cap of {limit} subjects"),
+    "stratum": _("stratum {stratum} has randomized its cap of {limit} subjects"),
+}
 
 
 # ---- corrections -----------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 
 from crf.models import FormInstance, FormStatus
 from edc.errors import DomainError
+from randomization.scheme_params import level_code
 
 
 class StrataMissing(DomainError):
@@ -64,6 +65,9 @@ def crf_strata_and_form(
             where.append(f"{source['form']}.{source['item']}")
             continue
         levels = [level["code"] for level in factor["levels"]]
+        # Levels are text (scheme_params.level_code): an integer code 0 is stored as 0 on the
+        # form and is the level "0".
+        value = level_code(value)
         if value not in levels:
             raise DomainError(
                 "strata_invalid",

@@ -365,6 +365,11 @@ def reference_problems(data: dict) -> list[Problem]:
                     )
                 )
     problems += _duplicates(randomization.get("factors", []), "code", "randomization.factors")
+    if not problems:
+        # Everything go-live and an allocation check, so what passes here goes live.
+        from randomization.scheme_params import section_problems
+
+        problems += [Problem(path, message) for path, message in section_problems(data)]
 
     for e, event in enumerate(data["schedule"]["events"]):
         for i, code in enumerate(event.get("forms", [])):
