@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from crf import selectors, services
@@ -113,9 +114,17 @@ def _render(request, subject, slot, can_edit, values, *, status=200, **extra):
         "flags": datamanagement_selectors.item_flags(instance) if instance else None,
         "ctcae_terms": selectors.ctcae_terms() if slot.kind == "adverse_event" else [],
         "recist": page.notes.get("recist"),
+        "lesion_changes": _lesion_changes(page.notes.get("recist")),
         **extra,
     }
     return render(request, "crf/form.html", context, status=status)
+
+
+def _lesion_changes(recist) -> list[str]:
+    """The split and coalescence sentences of a RECIST derivation, in the reader's language."""
+    if not recist:
+        return []
+    return [gettext(note["template"]) % note["params"] for note in recist.get("lesion_changes", [])]
 
 
 @login_required

@@ -93,9 +93,19 @@ def _bor_without_confirmation(
     for rank in (Response.CR, Response.PR):
         hit = next((tp for tp in timepoints if tp.overall is rank), None)
         if hit is not None:
-            return BestResponse(
-                rank, (f"{mode}: best time-point response {_describe(hit, reference_date)}",)
-            )
+            lines = [f"{mode}: best time-point response {_describe(hit, reference_date)}"]
+            flags: frozenset[ReviewFlag] = frozenset()
+            after = timepoints[list(timepoints).index(hit) + 1 :]
+            later_pr = next((tp for tp in after if tp.overall is Response.PR), None)
+            if rank is Response.CR and later_pr is not None:
+                # Disease seen after a true CR is PD (RECIST table 3 footnote): either the CR
+                # was really a PR or the PR is really PD. BOR stays CR until the reader decides.
+                flags = frozenset({ReviewFlag.CR_FOLLOWED_BY_PR})
+                lines.append(
+                    f"CR at {hit.assessment_id} followed by PR at {later_pr.assessment_id}: "
+                    "re-read the CR as PR or the PR as PD - review"
+                )
+            return BestResponse(rank, tuple(lines), flags)
     return _bor_fallback(timepoints, reference_date, min_days, mode, frozenset(), ())
 
 

@@ -74,7 +74,7 @@ def ctx(user, reason=""):
 
 def vitals(user, subject, repeat, day, **values):
     return save_form(
-        ctx(user), subject, "SCREENING", 1, "vs", repeat, {"VSDAT": day, **values}, row_version=0
+        ctx(user), subject, "UNSCHEDULED", repeat, "vs", 1, {"VSDAT": day, **values}, row_version=0
     )
 
 
