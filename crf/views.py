@@ -12,8 +12,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
-from crf import selectors, services
+from crf import lab_ranges, selectors, services
 from crf.form_page import build_page
+from crf.rules.units import display_unit
 from crf.selectors import FormSlot
 from crf.validation import Issue, values_from_post
 from edc.accounts.roles import Permission
@@ -22,7 +23,14 @@ from edc.audit.context import ChangeContext
 from edc.datamanagement import selectors as datamanagement_selectors
 from edc.errors import DomainError
 
-CONTROL_KEYS = ("csrfmiddlewaretoken", "row_version", "reason", "confirm_warnings", "action")
+CONTROL_KEYS = (
+    "csrfmiddlewaretoken",
+    "row_version",
+    "reason",
+    "confirm_warnings",
+    "action",
+    "range_override_reason",
+)
 TERM_ITEMS = {"AETERM", "AEOTHSP"}
 
 
@@ -90,13 +98,14 @@ def _render(request, subject, slot, can_edit, values, *, status=200, **extra):
         slot = selectors.form_slot(
             subject, slot.event["code"], slot.event_repeat, slot.form["code"], slot.form_repeat
         )
+    notes = extra.pop("notes", slot.instance.derived if slot.instance else {})
     page = build_page(
         slot.form,
         slot.forms.codelists,
         values,
         errors=_on_term_picker(slot, extra.pop("errors", ())),
         warnings=_on_term_picker(slot, extra.pop("warnings", ())),
-        notes=extra.pop("notes", slot.instance.derived if slot.instance else {}),
+        notes={**notes, "lab_range_text": _range_texts(notes)},
         extra_rows=extra.pop("extra_rows", None),
     )
     instance = slot.instance
@@ -115,9 +124,36 @@ def _render(request, subject, slot, can_edit, values, *, status=200, **extra):
         "ctcae_terms": selectors.ctcae_terms() if slot.kind == "adverse_event" else [],
         "recist": page.notes.get("recist"),
         "lesion_changes": _lesion_changes(page.notes.get("recist")),
+        "has_lab_limits": bool(lab_ranges.limit_items(slot.form)),
         **extra,
     }
     return render(request, "crf/form.html", context, status=status)
+
+
+def _range_texts(notes) -> dict[str, str]:
+    """What each LLN/ULN field says about the site range behind it, in the reader's language."""
+    texts = {}
+    for code, note in (notes or {}).get("lab_ranges", {}).items():
+        params = {
+            "value": note["value"],
+            "unit": display_unit(note["unit"]),
+            "date": note["effective_from"],
+            "reason": note.get("reason", ""),
+        }
+        if note.get("overridden"):
+            texts[code] = (
+                gettext(
+                    "Overridden: the site's range gives %(value)s %(unit)s (effective from "
+                    "%(date)s); reason: %(reason)s"
+                )
+                % params
+            )
+        else:
+            texts[code] = (
+                gettext("From the site's normal range effective from %(date)s: %(value)s %(unit)s")
+                % params
+            )
+    return texts
 
 
 def _lesion_changes(recist) -> list[str]:
@@ -150,10 +186,20 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
     values = _submitted(slot, request.POST)
     action = request.POST.get("action", "save")
     reason = request.POST.get("reason", "").strip()
+    override_reason = request.POST.get("range_override_reason", "").strip()
 
     def again(**extra):
         """The page shown again with what was entered, nothing saved."""
-        return _render(request, subject, slot, can_edit, values, reason=reason, **extra)
+        return _render(
+            request,
+            subject,
+            slot,
+            can_edit,
+            values,
+            reason=reason,
+            range_override_reason=override_reason,
+            **extra,
+        )
 
     extra_rows = _row_action(action, values)
     if extra_rows is not None:
@@ -177,6 +223,7 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
             row_version=row_version,
             confirm_warnings=request.POST.get("confirm_warnings") == "1",
             complete=action != "draft",
+            range_override_reason=override_reason,
         )
     except services.FormInvalid as exc:
         return again(
@@ -227,6 +274,7 @@ def form_check(request, study_code, subject_id, event_code, event_repeat, form_c
             slot,
             _submitted(slot, request.POST),
             complete=request.POST.get("action", "save") != "draft",
+            range_override_reason=request.POST.get("range_override_reason", ""),
         )
     )
 
