@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 from crf import lab_range_selectors
 from crf.lab_range_forms import LabRangeForm
 from crf.lab_range_services import RangeInput, save_lab_range
-from crf.rules.units import display_unit
+from crf.rules.units import display_unit, stored_text
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
@@ -30,7 +30,15 @@ def _site(request, study_code, site_code):
 @login_required
 def lab_ranges(request, study_code, site_code):
     scope, study, site = _site(request, study_code, site_code)
-    ranges = [(r, display_unit(r.unit)) for r in lab_range_selectors.ranges_for_page(site)]
+    ranges = [
+        {
+            "range": r,
+            "unit": display_unit(r.unit),
+            "lln": stored_text(r.lln) if r.lln is not None else "—",
+            "uln": stored_text(r.uln) if r.uln is not None else "—",
+        }
+        for r in lab_range_selectors.ranges_for_page(site)
+    ]
     return render(
         request,
         "crf/lab_ranges.html",
