@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -135,7 +135,7 @@ def derive(
         _derive_adverse_event(form, forms, values, others, derived)
     if "RTINTVL" in codes:
         _derive_rt_interval(values, others, derived)
-    derived.notes.update(lab_grade_notes(form, values))
+    derived.notes.update(lab_grade_notes(form, values, forms.definition.get("analytes", {})))
     return derived
 
 
@@ -413,19 +413,16 @@ def lab_values(
 ) -> list[ae_form.LabValue]:
     """Every recorded value of the lab test behind a lab-graded CTCAE term, oldest first."""
     lab_term = ae_form.LAB_TERM_BY_MEDDRA[term.meddra_code]
+    analytes = forms.definition.get("analytes", {})
     found = []
     for other in others:
         form = forms.forms.get(other.form_code, {})
+        items = {i["code"]: i for i in form.get("items", [])}
         for item in form.get("items", []):
             if item["code"] in ae_form.LAB_ITEM_CODES[lab_term] and other.data.get(item["code"]):
-                found.append(
-                    ae_form.LabValue(
-                        first_date(form, other.data),
-                        other.data[item["code"]],
-                        other.data.get(item.get("uln_item", "")),
-                        other.data.get(item.get("lln_item", "")),
-                    )
-                )
+                value = ae_form.graded_value(lab_term, item, items, other.data, analytes)
+                if value is not None:
+                    found.append(replace(value, sampled_on=first_date(form, other.data)))
     found.sort(key=lambda v: v.sampled_on or dt.date.min)
     return found
 
@@ -481,23 +478,21 @@ def _derive_rt_interval(
     derived.notes["RTINTVL"] = f"{months} completed months from {first_end} to {start}"
 
 
-def lab_grade_notes(form: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
-    """A suggested CTCAE grade beside each graded lab value of a lab form (§3.4)."""
+def lab_grade_notes(
+    form: Mapping[str, Any], values: Mapping[str, Any], analytes: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """A suggested CTCAE grade beside each graded lab value of a lab form (§3.4), with the
+    value and its limits in one unit."""
     by_code = {c: term for term, codes in ae_form.LAB_ITEM_CODES.items() for c in codes}
+    items = {i["code"]: i for i in form.get("items", [])}
     grades = {}
     for item in form.get("items", []):
         term = by_code.get(item["code"])
-        if (
-            term is None
-            or not ("uln_item" in item or "lln_item" in item)
-            or values.get(item["code"]) is None
-        ):
+        if term is None or not ("uln_item" in item or "lln_item" in item):
             continue
-        suggestion = suggest_grade(
-            term,
-            values[item["code"]],
-            values.get(item.get("uln_item", "")),
-            values.get(item.get("lln_item", "")),
-        )
+        graded = ae_form.graded_value(term, item, items, values, analytes or {})
+        if graded is None:
+            continue
+        suggestion = suggest_grade(term, graded.value, graded.uln, graded.lln)
         grades[item["code"]] = {"grade": suggestion.grade, "reason": suggestion.reason}
     return {"lab_grades": grades} if grades else {}
