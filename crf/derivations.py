@@ -113,7 +113,10 @@ def derive(
     for code, rule in SIMPLE_DERIVATIONS.items():
         if code in codes and (result := rule(values)) is not None:
             derived.items[code], derived.notes[code] = result
-    if "BSA" in codes and (result := derived_items.bsa(values, bsa_formula(forms))) is not None:
+    if (
+        "BSA" in codes
+        and (result := derived_items.bsa(body_size(form, values), bsa_formula(forms))) is not None
+    ):
         derived.items["BSA"], derived.notes["BSA"] = result
     if dose_items(form):
         _derive_doses(form, forms, values, others, derived)
@@ -142,6 +145,29 @@ def derive(
 # ---- BSA and dose -------------------------------------------------------------------------
 
 
+# The units the BSA and dose formulas work in; an item declared in another unit is converted.
+BODY_SIZE_UNITS = {"HEIGHT": "cm", "WEIGHT": "kg"}
+
+
+def _in_formula_unit(item: Mapping[str, Any] | None, code: str, value: Any) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    number = Decimal(str(value))
+    unit = (item or {}).get("unit")
+    return units.convert(number, unit, BODY_SIZE_UNITS[code]) if unit else number
+
+
+def body_size(form: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` with HEIGHT in cm and WEIGHT in kg, whatever units the form declares."""
+    items = {i["code"]: i for i in form.get("items", [])}
+    converted = dict(values)
+    for code in BODY_SIZE_UNITS:
+        number = _in_formula_unit(items.get(code), code, values.get(code))
+        if number is not None:
+            converted[code] = units.stored_text(number, 4)
+    return converted
+
+
 def bsa_formula(forms: StudyForms) -> dosing.BsaFormula:
     return dosing.BsaFormula(forms.definition.get("dosing", {}).get("bsa_formula", "mosteller"))
 
@@ -153,13 +179,15 @@ def dose_items(form: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 def _latest_before(
     forms: StudyForms, others: list[StoredForm], code: str, day: dt.date
 ) -> tuple[Decimal, dt.date] | None:
-    """The latest recorded value of item `code` sampled on or before `day`, with its date."""
+    """The latest recorded value of item `code` sampled on or before `day` (in the formula's
+    unit), with its date."""
     found = []
     for other in others:
         form = forms.forms.get(other.form_code, {})
         when = first_date(form, other.data)
         if other.data.get(code) not in (None, "") and when is not None and when <= day:
-            found.append((when, Decimal(str(other.data[code]))))
+            item = next((i for i in form.get("items", []) if i["code"] == code), None)
+            found.append((when, _in_formula_unit(item, code, other.data[code])))
     if not found:
         return None
     when, value = max(found, key=lambda pair: pair[0])
