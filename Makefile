@@ -4,9 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/edc
+# The suite runs as the schema owner, no superuser (create_db_roles makes it; CREATEDB for the
+# test database); the deploy tests connect as the application role edc_app.
+PG_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+TEST_PG_URL ?= postgres://edc_owner@127.0.0.1:5432/edc
 REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test setup services chromium lint bench-randomize bench-crf bench-export bench-reminders
+.PHONY: run test setup setup-dev services chromium nginx db-roles lint bench-site bench-randomize bench-crf bench-export bench-reminders
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,7 +18,14 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
+# Development and test tools on top of the runtime set (make run installs the runtime set only).
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
 setup: $(VENV)/.installed
+
+setup-dev: $(VENV)/.installed-dev
 
 # A working site with every seed study, demo users per role and demo subjects, at
 # http://127.0.0.1:8000. Embedded by default (SQLite + filesystem broker); set DATABASE_URL
@@ -32,12 +43,20 @@ services:
 chromium:
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
-# Lint, then every test, against PostgreSQL and Redis, no skips.
-test: setup services chromium
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
-	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) $(VENV)/bin/pytest -q
+# nginx fronts the two-web-instance and install-script tests (a config of their own, never the system's).
+nginx:
+	test -x /usr/sbin/nginx || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx)
 
-lint: setup
+# The owner and application roles (cluster-wide; the test database gets its grants per test).
+db-roles: setup services
+	DATABASE_URL=$(PG_ADMIN_URL) $(PY) manage.py create_db_roles --roles-only --owner-createdb
+
+# Lint, then every test, against PostgreSQL and Redis, no skips.
+test: setup-dev services chromium nginx db-roles
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	DATABASE_URL=$(TEST_PG_URL) CELERY_BROKER_URL=$(REDIS_URL) $(VENV)/bin/pytest -q
+
+lint: setup-dev
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
 bench-randomize: setup services

@@ -361,6 +361,7 @@ def _derive_tumour(
     derived.notes["recist"] = computed.note
     if (issue := recist_form.progression_site_issue(values, computed)) is not None:
         derived.add([issue])
+    derived.add(recist_form.override_issues(form, values, computed.response))
 
 
 def _derive_induction_response(

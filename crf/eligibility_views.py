@@ -8,17 +8,29 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 
 from crf import selectors, services
+from crf.explanations import explain
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
 from edc.errors import DomainError
+from edc.studies.texts import study_text
+
+POINT_LABELS = {
+    "registration": _("Registration"),
+    "randomization": _("Randomization"),
+    "first_dose": _("First dose"),
+}
 
 
-def _point(request) -> str:
-    point = request.POST.get("point") or request.GET.get("point") or "registration"
-    return point if point in selectors.ELIGIBILITY_POINTS else "registration"
+def _point(request, subject) -> str:
+    """The point asked for, else the first with criteria not yet confirmed."""
+    point = request.POST.get("point") or request.GET.get("point")
+    if point in selectors.ELIGIBILITY_POINTS:
+        return point
+    return selectors.open_eligibility_point(subject) or "registration"
 
 
 def _elig_forms(subject, forms):
@@ -36,7 +48,7 @@ def _elig_forms(subject, forms):
 def eligibility(request, study_code, subject_id):
     scope = scope_of(request.user)
     subject = selectors.get_subject(scope, study_code, subject_id)
-    point = _point(request)
+    point = _point(request, subject)
     can_confirm = scope.can(Permission.CONFIRM_ELIGIBILITY, subject.study_id, subject.site_id)
     status = 200
     problem = ""
@@ -73,6 +85,13 @@ def eligibility(request, study_code, subject_id):
     state = selectors.eligibility_state(subject, point)
     forms = selectors.study_forms(subject.protocol_version_id)
     meaning = services.eligibility_meaning(request.user, subject, point, state)
+    definition = forms.definition
+    # Each criterion in the reader's language: its text, and its reasons as sentences with the
+    # working behind a "details" toggle.
+    criteria = [
+        (line, study_text(definition, line.text), explain(line.steps, definition))
+        for line in state.lines
+    ]
     return render(
         request,
         "crf/eligibility.html",
@@ -80,13 +99,17 @@ def eligibility(request, study_code, subject_id):
             "study": subject.study,
             "subject": subject,
             "point": point,
-            "point_label": point.replace("_", " "),
-            "points": [(p, p.replace("_", " ").capitalize()) for p in selectors.ELIGIBILITY_POINTS],
+            "point_label": str(POINT_LABELS.get(point, point)).lower(),
+            # Only the points that have criteria: a tab with none has nothing to sign.
+            "points": [
+                (p, POINT_LABELS[p]) for p in selectors.points_with_criteria(subject) or [point]
+            ],
             "state": state,
+            "criteria": criteria,
             "can_confirm": can_confirm,
             "meaning": meaning,
             "problem": problem,
-            "elig_forms": _elig_forms(subject, forms),
+            "elig_forms": _elig_forms(subject, selectors.shown_forms(subject.protocol_version_id)),
         },
         status=status,
     )

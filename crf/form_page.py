@@ -48,6 +48,9 @@ class Field:
     row_label: str = ""
     # An item with alternative units: the units the user may pick from (UCUM code, shown).
     unit_choices: list[Choice] = field(default_factory=list)
+    queries: list[Any] = field(default_factory=list)  # unresolved queries, set by the page view
+    # The lower/upper limit of normal items shown beside a lab result (its lln_item/uln_item).
+    limits: list[Field] = field(default_factory=list)
 
     @property
     def code(self) -> str:
@@ -84,6 +87,17 @@ class Field:
     @property
     def maxlength(self) -> int | None:
         return self.item.get("max_length")
+
+    @property
+    def short_label(self) -> str:
+        """The part of "Haemoglobin: lower limit of normal" shown beside the result."""
+        head, sep, tail = self.label.partition(": ")
+        return tail[:1].upper() + tail[1:] if sep else self.label
+
+    @property
+    def label_head(self) -> str:
+        head, sep, _ = self.label.partition(": ")
+        return head if sep else ""
 
     @property
     def aria_label(self) -> str:
@@ -191,7 +205,10 @@ def make_field(
 
 
 def _section_title(label: str) -> str:
+    # A Chinese label writes the topic before a full-width colon ("坏死：范围").
     head, sep, _ = label.partition(": ")
+    if not sep:
+        head, sep, _ = label.partition("：")
     return head if sep and len(head) <= 40 else ""
 
 
@@ -256,6 +273,7 @@ def build_page(
                 )
             )
         )
+    top = _limits_beside_results(top)
     groups = []
     for group in form.get("groups", []):
         code = group["code"]
@@ -316,6 +334,20 @@ def _as_entered(item: Mapping[str, Any], values: Mapping[str, Any]) -> tuple[Any
     if isinstance(entered, Mapping):
         return entered.get("value"), entered.get("unit")
     return values.get(code), None
+
+
+def _limits_beside_results(fields: list[Field]) -> list[Field]:
+    """A result's limit-of-normal items move beside it (Field.limits), out of the item list, so
+    the LLN and ULN are typed next to the value they qualify."""
+    by_code = {f.code: f for f in fields}
+    moved: set[str] = set()
+    for f in fields:
+        for key in ("lln_item", "uln_item"):
+            code = f.item.get(key)
+            if code in by_code and code not in moved and code != f.code:
+                f.limits.append(by_code[code])
+                moved.add(code)
+    return [f for f in fields if f.code not in moved]
 
 
 def _note_text(note: Any) -> str:

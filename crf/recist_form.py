@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from crf.rules.phrases import gettext_noop, phrase, to_json
 from crf.rules.recist import (
     Assessment,
     Baseline,
@@ -453,9 +454,12 @@ def evaluate_follow_ups(
                     "progression_class": str(progression) if progression else None,
                     "flags": sorted(str(flag) for flag in result.flags),
                     "derivation": list(result.derivation),
-                    "lesion_changes": [note.as_dict() for note in result.lesion_notes],
+                    # The same lines as phrases, so the page can show them in its reader's language.
+                    "derivation_phrases": [to_json(line) for line in result.derivation],
+                    "lesion_changes": [str(note) for note in result.lesion_notes],
                     "best_overall_response": str(series.bor),
                     "bor_derivation": list(series.bor_derivation),
+                    "bor_derivation_phrases": [to_json(line) for line in series.bor_derivation],
                     "bor_flags": sorted(str(flag) for flag in series.bor_flags),
                 },
             )
@@ -483,16 +487,97 @@ def progression_site_issue(values: Mapping[str, Any], computed: Computed | None)
 def baseline_display(data: Mapping[str, Any]) -> dict[str, Any]:
     base = baseline_from(data)
     lines = [
-        f"Baseline {base.scan_date}: {len(base.targets)} target and {len(base.non_targets)} "
-        "non-target lesion(s)"
+        phrase(
+            gettext_noop(
+                "Baseline {date}: {targets} target and {non_targets} non-target lesion(s)"
+            ),
+            date=base.scan_date.isoformat(),
+            targets=str(len(base.targets)),
+            non_targets=str(len(base.non_targets)),
+        )
     ]
     if base.sum_tenths is not None:
         lines.append(
-            "Baseline sum of diameters = "
-            + " + ".join(format_mm(t.size_tenths or 0) for t in base.targets)
-            + f" = {format_mm(base.sum_tenths)}"
+            phrase(
+                gettext_noop("Baseline sum of diameters = {terms} = {sum}"),
+                terms=" + ".join(format_mm(t.size_tenths or 0) for t in base.targets),
+                sum=format_mm(base.sum_tenths),
+            )
         )
     return {
         "baseline_sum": format_mm(base.sum_tenths) if base.sum_tenths is not None else None,
         "derivation": lines,
+        "derivation_phrases": [to_json(line) for line in lines],
     }
+
+
+# ---- helping the follow-up form ------------------------------------------------------------
+
+INVESTIGATOR = "RSORRES"
+OVERRIDE_REASON = "RSOVRSN"
+# What a lesion is, as opposed to what it measures today: carried from the baseline.
+LESION_IDENTITY = ("TULNKID", "TUCLASS", "TUSITE", "TULOC", "TUNODE")
+# The technique, to be kept the same throughout (§2.1): carried from the baseline.
+TECHNIQUE = ("TUMETH", "TUSLICE")
+
+
+def carried_forward(baseline_data: Mapping[str, Any], follow_up: Mapping[str, Any]) -> dict:
+    """The values a new follow-up form starts with: the baseline's lesions (identity only, no
+    measurement) and its imaging technique, limited to the items the follow-up form has."""
+    top = {i["code"] for i in follow_up.get("items", [])}
+    group = next((g for g in follow_up.get("groups", []) if g["code"] == LESIONS), None)
+    values: dict[str, Any] = {
+        code: baseline_data[code]
+        for code in TECHNIQUE
+        if code in top and baseline_data.get(code) not in (None, "", [])
+    }
+    if group is not None:
+        columns = {i["code"] for i in group["items"]}
+        rows = [
+            {code: row[code] for code in LESION_IDENTITY if code in columns and code in row}
+            for row in baseline_data.get(LESIONS, [])
+            if row.get("TUCLASS") in ("TARGET", "NON_TARGET")
+        ]
+        if rows:
+            values[LESIONS] = rows
+    return values
+
+
+def override_issues(
+    form: Mapping[str, Any], values: Mapping[str, Any], calculated: str
+) -> list[Issue]:
+    """An investigator's response that differs from the calculated one stands only with a
+    reason (an error until given) and a confirmation (a warning, which opens a query for data
+    management when confirmed)."""
+    stated = values.get(INVESTIGATOR)
+    if not stated or stated == calculated:
+        return []
+    has_reason_item = any(i["code"] == OVERRIDE_REASON for i in form.get("items", []))
+    issues = [
+        Issue(
+            INVESTIGATOR,
+            "response_override",
+            f"the investigator response {stated} differs from the calculated response "
+            f"{calculated}; confirm it is intended",
+            Severity.WARNING,
+        )
+    ]
+    if values.get("RSCONF") == "Y":
+        issues.append(
+            Issue(
+                "RSCONF",
+                "response_conflict",
+                f"the calculated response {calculated} is confirmed, but the investigator "
+                f"response is {stated}: answer No, or choose {calculated}",
+            )
+        )
+    if not values.get(OVERRIDE_REASON):
+        issues.append(
+            Issue(
+                OVERRIDE_REASON if has_reason_item else INVESTIGATOR,
+                "response_override_reason_required",
+                f"the investigator response {stated} differs from the calculated response "
+                f"{calculated}: give the reason for the difference",
+            )
+        )
+    return issues

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from crf import derivations, edit_checks, lab_range_selectors, lab_ranges, selectors
+from crf import derivations, edit_checks, lab_range_selectors, lab_ranges, recist_form, selectors
 from crf.changes import item_changes, overwrites_saved_value
 from crf.definitions import study_forms
 from crf.models import (
@@ -33,8 +33,10 @@ from crf.rules import units
 from crf.study_forms import StudyForms, UnknownSlot
 from crf.subject_record import StoredForm, build_subject_data
 from crf.validation import (
+    DEFAULT_FUTURE_YEARS,
     UNIT_SUFFIX,
     Collector,
+    DateBounds,
     Issue,
     clean_form,
     clean_item,
@@ -242,8 +244,24 @@ def evaluate_form(
 
     Blank LLN/ULN items are filled from the site's normal ranges first; a limit entered over
     a range needs `range_override_reason` unless `accepted_overrides` (the stored form's) already
-    holds it. Reads the subject's other forms only when a derivation or an edit check needs them."""
+    holds it. Reads the subject's other forms only when a derivation, an edit check or a date
+    limit needs them."""
     values, fills, filled = _fill_lab_limits(subject, forms, form, values, instance_pk)
+    anchors = _not_before_anchors(form)
+    birth_ref = forms.definition.get("dates", {}).get("birth_date")
+    referenced, dates = edit_checks.references(form) if complete else (set(), set())
+    needed = derivations.needed_forms(form, forms) | referenced
+    if "first_dose_date" in dates:
+        needed |= {f["code"] for f in forms.forms_of_kind("treatment")}
+    if "birth" in anchors and birth_ref and birth_ref["form"] != form["code"]:
+        needed.add(birth_ref["form"])
+    stored = selectors.stored_forms(subject, needed, exclude_pk=instance_pk) if needed else []
+    bounds = DateBounds(
+        today,
+        forms.definition.get("dates", {}).get("future_limit_years", DEFAULT_FUTURE_YEARS),
+        birth=_birth_date(birth_ref, form, values, stored) if "birth" in anchors else None,
+        consent=selectors.consent_date(subject) if "consent" in anchors else None,
+    )
     cleaned = clean_form(
         form,
         forms.codelists,
@@ -251,12 +269,8 @@ def evaluate_form(
         today=today,
         complete=complete,
         analytes=forms.definition.get("analytes", {}),
+        bounds=bounds,
     )
-    referenced, dates = edit_checks.references(form) if complete else (set(), set())
-    needed = derivations.needed_forms(form, forms) | referenced
-    if "first_dose_date" in dates:
-        needed |= {f["code"] for f in forms.forms_of_kind("treatment")}
-    stored = selectors.stored_forms(subject, needed, exclude_pk=instance_pk) if needed else []
     derived = derivations.derive(
         form,
         forms,
@@ -285,6 +299,33 @@ def evaluate_form(
         errors += check_errors
         warnings += check_warnings
     return Evaluation(full, derived.notes, errors, warnings, stored, new_overrides)
+
+
+def _not_before_anchors(form: Mapping[str, Any]) -> set[str]:
+    """The subject dates ("birth", "consent") some date item of the form must not precede."""
+    items = form.get("items", []) + [i for g in form.get("groups", []) for i in g["items"]]
+    return {anchor for item in items for anchor in item.get("not_before", ())}
+
+
+def _birth_date(
+    ref: Mapping[str, str] | None,
+    form: Mapping[str, Any],
+    values: Mapping[str, Any],
+    stored: list[StoredForm],
+) -> dt.date | None:
+    """The date of birth the study file points at (`dates.birth_date`): as submitted when this
+    is the form that records it, else as saved. None when unknown or not a valid date."""
+    if not ref:
+        return None
+    if ref["form"] == form["code"]:
+        raw = values.get(ref["item"]) if isinstance(values, Mapping) else None
+    else:
+        saved = [s for s in stored if s.form_code == ref["form"]]
+        raw = saved[0].data.get(ref["item"]) if saved else None
+    try:
+        return dt.date.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return None
 
 
 def check_form(
@@ -362,6 +403,7 @@ def save_form(
     complete: bool = True,
     today: dt.date | None = None,
     range_override_reason: str = "",
+    query_answers: Mapping[int, str] | None = None,
 ) -> FormInstance:
     """Validate and store one form of one visit of a subject.
 
@@ -372,6 +414,8 @@ def save_form(
     signatures, source verification and queries are data management's (edc.datamanagement),
     schedule events the reminders' (edc.reminders); both are called inside this transaction.
     The returned instance carries the confirmed warnings as `confirmed_warnings`.
+    `query_answers` ({query id: answer}) answers queries of the form in the same transaction;
+    the audit rows of the values changed on their items are linked to them.
     """
     authorize(ctx, Permission.ENTER_DATA, subject.study_id, subject.site_id)
     today = today or subject.site.today()
@@ -417,6 +461,7 @@ def save_form(
     ):
         require_reason(ctx)
     if instance is not None and not changes and old_status == status and not checked.warnings:
+        datamanagement.answer_queries_on_save(ctx, instance, query_answers or {}, [])
         instance.confirmed_warnings = []
         return instance
 
@@ -438,7 +483,7 @@ def save_form(
     audit = [Change(c.item, c.old, c.new) for c in changes]
     if old_status != status:
         audit.append(Change("status", old_status, str(status)))
-    record_changes(
+    audit_rows = record_changes(
         ctx,
         "create" if old_status is None else "update",
         audit,
@@ -462,7 +507,9 @@ def save_form(
             site=subject.site,
             subject=subject,
         )
+    _audit_response_override(ctx, instance, old_data)
     datamanagement.after_form_change(ctx, instance, changes)
+    datamanagement.answer_queries_on_save(ctx, instance, query_answers or {}, audit_rows)
     datamanagement.open_automatic_queries(ctx, instance, checked.warnings)
     instance.confirmed_warnings = checked.warnings
     # The schedule takes the clinical events a complete form records (doses, progression, end
@@ -475,6 +522,36 @@ def save_form(
         pk = instance.pk
         transaction.on_commit(lambda: notify_serious_adverse_event(pk), robust=True)
     return instance
+
+
+def _override(data: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """(calculated, stated, reason) when the investigator's response differs from RECIST's."""
+    calculated, stated = data.get(recist_form.CALCULATED), data.get(recist_form.INVESTIGATOR)
+    if not calculated or not stated or calculated == stated:
+        return None
+    return calculated, stated, data.get(recist_form.OVERRIDE_REASON, "")
+
+
+def _audit_response_override(
+    ctx: ChangeContext, instance: FormInstance, old_data: Mapping[str, Any]
+) -> None:
+    """A response overridden by the investigator gets an audit row of its own (calculated ->
+    stated, with the investigator's reason), so it is found without reading every item change."""
+    override = _override(instance.data)
+    if override is None or override == _override(old_data):
+        return
+    calculated, stated, reason = override
+    subject = instance.subject
+    record_changes(
+        ctx.with_reason(reason),
+        "response_override",
+        [Change(recist_form.INVESTIGATOR, calculated, stated)],
+        object_type="crf.FormInstance",
+        object_id=instance.pk,
+        study=subject.study,
+        site=subject.site,
+        subject=subject,
+    )
 
 
 def _refresh_dependents(
@@ -747,6 +824,11 @@ def _record_confirmation(
 ) -> EligibilityConfirmation:
     _lock_subject_row(subject)
     state = selectors.eligibility_state(subject, point)
+    if not state.lines:
+        # A signature on nothing would read as eligibility confirmed.
+        raise DomainError(
+            "no_criteria", "point", f"no eligibility criterion is due at {point}", status=409
+        )
     if state.blocking:
         raise DomainError(
             "not_eligible",

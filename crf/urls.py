@@ -9,6 +9,7 @@ urlpatterns = [
     path(f"{FORM}/<int:form_repeat>/", views.form_entry, name="crf-form"),
     path(f"{FORM}/<int:form_repeat>/check/", views.form_check, name="crf-form-check"),
     path(f"{FORM}/new/", views.new_form, name="crf-form-new"),
+    path("response-overrides/", views.response_overrides, name="crf-response-overrides"),
     path(
         "subjects/<str:subject_id>/eligibility/",
         eligibility_views.eligibility,

@@ -81,6 +81,7 @@ _INTEGER = re.compile(r"^[+-]?\d+$")
 _PARTIAL = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _TIME = re.compile(r"^(\d{2}):(\d{2})(?::(\d{2}))?$")
+MAX_DIGITS = 30  # longer numbers are typing accidents, and Python refuses int() of 4,300+ digits
 _TRUE = {"true", "yes", "y", "1", "on"}
 _FALSE = {"false", "no", "n", "0"}
 
@@ -101,6 +102,9 @@ def _text_of(raw: Any) -> str:
     if isinstance(raw, int | Decimal):
         return str(raw)
     if isinstance(raw, str):
+        if "\x00" in raw:
+            # PostgreSQL cannot store NUL in text or JSON: refuse it here, by name, not later.
+            raise _Invalid("type", "contains a NUL character, which is not valid text")
         return raw.strip()
     raise _Invalid("type", f"expected a single value, got {type(raw).__name__}")
 
@@ -123,6 +127,8 @@ def _parse_integer(raw: Any) -> str:
     text = _text_of(raw)
     if not _INTEGER.match(text):
         raise _Invalid("type", f"{text!r} is not a whole number")
+    if len(text) > MAX_DIGITS:
+        raise _Invalid("type", f"a number of {len(text)} digits is not plausible here")
     return str(int(text))
 
 
@@ -130,6 +136,8 @@ def _parse_decimal(raw: Any, decimals: int | None) -> str:
     text = _text_of(raw)
     if not _DECIMAL.match(text):
         raise _Invalid("type", f"{text!r} is not a number (digits with an optional decimal point)")
+    if len(text) > MAX_DIGITS:
+        raise _Invalid("type", f"a number of {len(text)} characters is not plausible here")
     value = Decimal(text)
     if decimals is not None:
         exponent = value.as_tuple().exponent
@@ -174,8 +182,8 @@ def _parse_partial_date(raw: Any) -> str:
         raise _Invalid("date", f"{text!r} has no month {month}")
     if day is not None:
         _real_date(int(year), int(month), int(day), text)
-    if int(year) < 1850:
-        raise _Invalid("date", f"{text!r} is not a plausible year")
+    if int(year) < EARLIEST_YEAR:
+        raise _Invalid("date_too_early", f"{text} is before {EARLIEST_YEAR}")
     return text
 
 
@@ -235,6 +243,62 @@ def _earliest_day(value: str) -> dt.date:
     month = int(parts[1]) if len(parts) > 1 else 1
     day = int(parts[2]) if len(parts) > 2 else 1
     return dt.date(year, month, day)
+
+
+def _latest_day(value: str) -> dt.date:
+    """The last day a (possibly partial) date can mean: 2026-05 may be as late as 2026-05-31."""
+    parts = value[:10].split("-")
+    year = int(parts[0])
+    if len(parts) > 2:
+        return dt.date(year, int(parts[1]), int(parts[2]))
+    month = int(parts[1]) if len(parts) > 1 else 12
+    following = dt.date(year + 1, 1, 1) if month == 12 else dt.date(year, month + 1, 1)
+    return following - dt.timedelta(days=1)
+
+
+EARLIEST_YEAR = 1900
+DEFAULT_FUTURE_YEARS = 2
+NOT_BEFORE = {"birth": "the date of birth", "consent": "the informed consent date"}
+
+
+@dataclass(frozen=True)
+class DateBounds:
+    """What makes a date plausible for one subject: the site's today, how far ahead an item
+    that allows future dates may go (the study's `dates.future_limit_years`), and the birth and
+    consent dates that items marked `not_before` must not precede (None when not recorded)."""
+
+    today: dt.date
+    future_years: int = DEFAULT_FUTURE_YEARS
+    birth: dt.date | None = None
+    consent: dt.date | None = None
+
+    @property
+    def latest_future(self) -> dt.date:
+        try:
+            return self.today.replace(year=self.today.year + self.future_years)
+        except ValueError:  # 29 February
+            return self.today.replace(year=self.today.year + self.future_years, day=28)
+
+
+def _date_problem(item: Mapping, value: str, bounds: DateBounds) -> tuple[str, str] | None:
+    """(code, message) when a well-formed date is implausible for this item and subject."""
+    earliest = _earliest_day(value)
+    if earliest.year < EARLIEST_YEAR:
+        return "date_too_early", f"{value} is before {EARLIEST_YEAR}"
+    if earliest > bounds.today:
+        if not item.get("allow_future"):
+            return "future_date", f"{value} is in the future (today is {bounds.today})"
+        if earliest > bounds.latest_future:
+            return (
+                "date_too_far_ahead",
+                f"{value} is more than {bounds.future_years} years ahead "
+                f"(latest {bounds.latest_future})",
+            )
+    for anchor in item.get("not_before", ()):
+        limit = bounds.birth if anchor == "birth" else bounds.consent
+        if limit is not None and _latest_day(value) < limit:
+            return f"before_{anchor}", f"{value} is before {NOT_BEFORE[anchor]} ({limit})"
+    return None
 
 
 def _bound_text(bound: Any) -> Decimal:
@@ -318,12 +382,14 @@ def clean_item(
     codelists: Mapping,
     today: dt.date,
     out: Collector,
+    bounds: DateBounds | None = None,
     *,
     raw_unit: Any = None,
     analytes: Mapping | None = None,
     entered: dict[str, Any] | None = None,
 ) -> Any:
     """The stored value of one item, or None when empty or invalid (problems go to `out`).
+    Dates are checked against `bounds` (by default: today, nothing before birth or consent).
 
     For an item with alternative units the value is converted to the item's unit and what was
     entered is put into `entered` under the item's code."""
@@ -389,9 +455,11 @@ def clean_item(
                 f"{label}: {problem} (expected {describe_range(item['soft_range'], unit)}); "
                 "confirm the value is correct",
             )
-    if kind in {"date", "partial_date", "datetime"} and _earliest_day(value) > today:
-        out.error(code, "future_date", f"{label}: {value} is in the future (today is {today})")
-        return None
+    if kind in {"date", "partial_date", "datetime"}:
+        problem = _date_problem(item, value, bounds or DateBounds(today))
+        if problem is not None:
+            out.error(code, problem[0], f"{label}: {problem[1]}")
+            return None
     return value
 
 
@@ -409,7 +477,7 @@ def _clean_items(
     items: Iterable[Mapping],
     raw: Mapping[str, Any],
     codelists: Mapping,
-    today: dt.date,
+    bounds: DateBounds,
     out: Collector,
     *,
     check_required: bool,
@@ -424,8 +492,9 @@ def _clean_items(
             item,
             raw.get(item["code"]),
             codelists,
-            today,
+            bounds.today,
             out,
+            bounds,
             raw_unit=raw.get(item["code"] + UNIT_SUFFIX),
             analytes=analytes,
             entered=entered,
@@ -463,6 +532,7 @@ def clean_form(
     today: dt.date,
     complete: bool = True,
     analytes: Mapping | None = None,
+    bounds: DateBounds | None = None,
 ) -> ValidationResult:
     """Clean one form's submitted values item by item (types, ranges, dates, required, rows).
 
@@ -478,18 +548,19 @@ def clean_form(
     top_codes = {i["code"] for i in form.get("items", [])} | unit_keys(form.get("items", []))
     _unknown_keys(raw, top_codes | set(groups), derived, form["code"], out)
 
+    bounds = bounds or DateBounds(today)
     result.values = _clean_items(
         form.get("items", []),
         raw,
         codelists,
-        today,
+        bounds,
         out,
         check_required=complete,
         analytes=analytes,
     )
     for code, group in groups.items():
         rows = _clean_group(
-            group, raw.get(code), codelists, today, out, complete, derived, analytes
+            group, raw.get(code), codelists, bounds, out, complete, derived, analytes
         )
         if rows:
             result.values[code] = rows
@@ -544,7 +615,7 @@ def _clean_group(
     group: Mapping,
     raw_rows: Any,
     codelists: Mapping,
-    today: dt.date,
+    bounds: DateBounds,
     out: Collector,
     complete: bool,
     derived: set[str],
@@ -572,7 +643,7 @@ def _clean_group(
             group["items"],
             raw_row,
             codelists,
-            today,
+            bounds,
             row_out,
             check_required=complete,
             analytes=analytes,

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
 
@@ -21,10 +22,10 @@ from crf.definitions import study_forms
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import authorize, scope_of
 from edc.audit.context import ChangeContext
+from edc.audit.models import AuditEvent
 from edc.audit.services import Change, change_rows, record_changes, require_reason
 from edc.errors import DomainError
 from edc.reminders.services import on_randomized
-from edc.rows import insert, unsaved
 from edc.studies.models import Site, Study, StudyStatus
 from edc.subjects.lifecycle import Status, check_transition
 from edc.subjects.models import Subject
@@ -309,7 +310,7 @@ def _existing(subject_pk: int) -> Allocation | None:
     )
 
 
-def _live(candidate: statements.Candidate) -> RandomizationScheme:
+def _live(candidate: selectors.Candidate) -> RandomizationScheme:
     scheme = candidate.scheme
     if scheme is None or scheme.status != SchemeStatus.LIVE:
         raise _refuse(
@@ -332,7 +333,7 @@ def randomize(
 
     Same subject and same idempotency key again: the existing allocation (``created`` False).
     Anything else for an already randomized subject: 409 ``already_randomized``."""
-    found = statements.candidate(pk=subject.pk)
+    found = selectors.candidate(pk=subject.pk)
     if found is None:
         raise Subject.DoesNotExist(f"no subject {subject.pk}")
     return _randomize_candidate(ctx, found, strata, idempotency_key)
@@ -349,7 +350,7 @@ def randomize_visible(
 ) -> AllocationResult:
     """``randomize`` for a subject named by its study-scoped ID, as the API does: a subject
     outside the caller's sites is not found (404), and the lookup is the service's one read."""
-    found = statements.candidate(study_code=study_code, subject_id=subject_id)
+    found = selectors.candidate(study_code=study_code, subject_id=subject_id)
     if found is None or not scope.can(
         Permission.VIEW_DATA, found.subject.study_id, found.subject.site_id
     ):
@@ -358,7 +359,7 @@ def randomize_visible(
 
 
 def _randomize_candidate(
-    ctx: ChangeContext, found: statements.Candidate, strata: dict | None, idempotency_key: str
+    ctx: ChangeContext, found: selectors.Candidate, strata: dict | None, idempotency_key: str
 ) -> AllocationResult:
     key = (idempotency_key or "").strip()
     if len(key) > 100:
@@ -378,7 +379,7 @@ def _randomize_candidate(
 
 @transaction.atomic
 def _randomize(
-    ctx: ChangeContext, found: statements.Candidate, sent_strata: dict | None, key: str
+    ctx: ChangeContext, found: selectors.Candidate, sent_strata: dict | None, key: str
 ) -> AllocationResult:
     subject = found.subject
     study, site = subject.study, subject.site
@@ -417,18 +418,19 @@ def _randomize(
             raise StaleWrite("subject")
         return _replay_or_refuse(existing, key)
     if scheme.method == scheme_params.MINIMIZATION:
-        stratum = statements.take_sequence(scheme.pk, stratum_key)
-        if stratum is None:
-            raise _stratum_not_available(stratum_key)
+        stratum = _take_sequence(scheme.pk, stratum_key)
         arm = _minimization_arm(scheme, stratum.next_sequence - 1, study.code, levels, site.code)
         slot_id = None
     else:
         stratum, slot_id, arm = statements.take_next_slot(
             scheme.pk, stratum_key
         ) or _take_slot_locked(scheme.pk, stratum_key)
+        while not statements.slot_still_available(slot_id):
+            # The slot was withdrawn while this request waited for the stratum, whose row it
+            # now holds locked: the next usable slot is certain.
+            stratum, slot_id, arm = _take_slot_locked(scheme.pk, stratum_key)
     crossed = _alerts_crossed(stratum)
-    allocation = unsaved(
-        Allocation,
+    allocation = Allocation.objects.create(
         subject=subject,
         study=study,
         site=site,
@@ -446,22 +448,13 @@ def _randomize(
         eligibility=verdict.snapshot,
         list_alerts=crossed or None,
     )
-    while not insert(
-        [allocation],
-        returning_pk=True,
-        only_if=None if slot_id is None else statements.slot_still_available(slot_id),
-    ):
-        # The slot was withdrawn while this request waited for the stratum, whose row it now
-        # holds locked: the next usable slot is certain.
-        stratum, slot_id, arm = _take_slot_locked(scheme.pk, stratum_key)
-        crossed = _alerts_crossed(stratum)
-        allocation.stratum, allocation.slot_id, allocation.arm = stratum, slot_id, arm
-        allocation.sequence, allocation.list_alerts = stratum.next_sequence - 1, crossed or None
     if crossed:
-        statements.save_alerts(stratum)
+        Stratum.objects.filter(pk=stratum.pk).update(
+            alerted_80=stratum.alerted_80, alerted_100=stratum.alerted_100
+        )
     now = allocation.randomized_at
     scope = {"study_id": study.pk, "site_id": site.pk, "subject_id": subject.pk}
-    insert(
+    AuditEvent.objects.bulk_create(
         change_rows(
             ctx,
             "transition",
@@ -587,13 +580,33 @@ def _write_to_randomization_form(ctx: ChangeContext, allocation: Allocation) -> 
             log.warning("allocation %s: derived items not written (%s)", allocation.pk, exc)
 
 
+def _take_sequence(scheme_id: int, stratum_key: str) -> Stratum:
+    """For minimization, which has no list: the stratum, its row locked until the transaction
+    ends, with its cursor moved on by one (the allocation's sequence is ``next_sequence - 1``)."""
+    stratum = (
+        Stratum.objects.select_for_update()
+        .defer("values")
+        .filter(scheme_id=scheme_id, key=stratum_key)
+        .first()
+    )
+    if stratum is None:
+        raise _stratum_not_available(stratum_key)
+    Stratum.objects.filter(pk=stratum.pk).update(next_sequence=F("next_sequence") + 1)
+    stratum.next_sequence += 1
+    return stratum
+
+
 def _take_slot_locked(scheme_id: int, stratum_key: str) -> tuple[Stratum, int, str]:
     """Lock the stratum, then move its cursor past the first usable slot: with the row locked
     first, nothing waits and the slots are read as they are now."""
-    locked = statements.lock_stratum(scheme_id, stratum_key)
-    if locked is None:
+    slots_total = (
+        Stratum.objects.select_for_update()
+        .filter(scheme_id=scheme_id, key=stratum_key)
+        .values_list("slots_total", flat=True)
+        .first()
+    )
+    if slots_total is None:
         raise _stratum_not_available(stratum_key)
-    _, slots_total = locked
     taken = statements.take_next_slot(scheme_id, stratum_key)
     if taken is None:
         raise _refuse(

@@ -4,33 +4,29 @@
 * Lesions that coalesced into one mass: the mass is measured on one of them (`into`) and the
   others (`partners`) count 0 mm, so the mass counts once.
 
-The derivation says what was applied as `LesionNote`s: an English template with named
-parameters, marked for translation (the page translates the template, then fills it in), so
-this module stays free of Django.
+What the engine applied is said in translatable phrases (crf.rules.phrases). Pure Python.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-
-def gettext_noop(message: str) -> str:
-    """Marks a template for the translation catalogue (makemessages reads this keyword)."""
-    return message
-
+from crf.rules.phrases import Phrase, gettext_noop, phrase
 
 SPLIT_TEMPLATE = gettext_noop(
-    "%(lesion)s split into %(fragments)s: the fragments are summed, %(lesion)s = %(total)s"
+    "{lesion} split into {fragments}: the fragments are summed, {lesion} = {total}"
 )
 COALESCED_TEMPLATE = gettext_noop(
-    "%(partners)s coalesced into %(lesion)s: the mass (%(size)s) counts once on %(lesion)s "
-    "and %(partners)s count 0 mm"
+    "{partners} coalesced into {lesion}: the mass ({size}) counts once on {lesion} "
+    "and {partners} count 0 mm"
 )
 COALESCED_NE_TEMPLATE = gettext_noop(
-    "%(partners)s coalesced into %(lesion)s, which was not evaluated: %(partners)s are not "
+    "{partners} coalesced into {lesion}, which was not evaluated: {partners} are not "
     "evaluated either"
 )
+
+# A sentence of the derivation (kept as a name of its own for the engine's signatures).
+LesionNote = Phrase
 
 
 @dataclass(frozen=True)
@@ -57,16 +53,11 @@ class Coalescence:
             raise ValueError(f"{self.into}: a coalescence needs partners other than itself")
 
 
-@dataclass(frozen=True)
-class LesionNote:
-    """One sentence of the derivation: a translatable template and its parameters."""
+def split_phrase(lesion: str, fragments: str, total: str) -> Phrase:
+    return phrase(SPLIT_TEMPLATE, lesion=lesion, fragments=fragments, total=total)
 
-    template: str
-    params: Mapping[str, str] = field(default_factory=dict)
 
-    @property
-    def text(self) -> str:
-        return self.template % dict(self.params)
-
-    def as_dict(self) -> dict[str, object]:
-        return {"template": self.template, "params": dict(self.params)}
+def coalesced_phrase(partners: str, lesion: str, size: str | None) -> Phrase:
+    if size is None:
+        return phrase(COALESCED_NE_TEMPLATE, partners=partners, lesion=lesion)
+    return phrase(COALESCED_TEMPLATE, partners=partners, lesion=lesion, size=size)

@@ -12,6 +12,10 @@ Layout rules, written once here and repeated in the `datasets` table of every ex
 
 When a study has several protocol versions, the layout is their union: the newest definition
 decides labels and order, and items that exist only in older versions follow.
+
+Names and codes never change with language. Labels are those of the study's first language; the
+layout also carries every label in each language the study declares (`texts_of`), for the
+codebook's labels table and the ODM file's TranslatedText elements.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from typing import Any
 
 from crf.validation import ENTERED_SUFFIX
 from edc.exports.tables import FIXED_DATASETS, sas_names
+from edc.studies.texts import languages as study_languages
+from edc.studies.texts import localized, text_fields
 
 MULTI_SEPARATOR = "|"
 NO_UNIT = ("", "", "")
@@ -103,6 +109,17 @@ class StudyLayout:
     codelists: Mapping[str, tuple[tuple[str, str], ...]]
     arms: tuple[tuple[str, str], ...]
     factors: tuple[FactorSpec, ...]
+    languages: tuple[str, ...] = ("en",)
+    # language -> {text in the first language -> text in that language}
+    translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def texts_of(self, text: str) -> list[tuple[str, str]]:
+        """(language, text) of a label in every language of the study, the first language
+        first; a text without a translation stays in the first language."""
+        first, *others = self.languages
+        return [(first, text)] + [
+            (lang, self.translations.get(lang, {}).get(text, text)) for lang in others
+        ]
 
     def form(self, code: str) -> FormSpec | None:
         return next((f for f in self.forms if f.code == code), None)
@@ -194,6 +211,10 @@ def build_layout(definitions: list[dict]) -> StudyLayout:
     """The export layout of a study from its definitions, newest first."""
     if not definitions:
         raise ValueError("a study layout needs at least one definition")
+    langs = tuple(study_languages(definitions[0]))
+    translations = _translations(definitions, langs)
+    # From here on every text is the first language's (an inline {lang: text} gave its own).
+    definitions = [localized(d, langs[0]) for d in definitions]
     newest = definitions[0]
     codelists: dict[str, list] = {}
     events: dict[str, EventSpec] = {}
@@ -266,7 +287,26 @@ def build_layout(definitions: list[dict]) -> StudyLayout:
         },
         arms=tuple(arms.items()),
         factors=tuple(factors.values()),
+        languages=langs,
+        translations=translations,
     )
+
+
+def _translations(definitions: list[dict], langs: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """Every version's translations, the newest first; inline texts add their own."""
+    out: dict[str, dict[str, str]] = {lang: {} for lang in langs[1:]}
+    for definition in definitions:
+        blocks = definition.get("translations") or {}
+        for lang in langs[1:]:
+            for text, translated in ((blocks.get(lang) or {}).get("texts") or {}).items():
+                out[lang].setdefault(text, translated)
+        first = study_languages(definition)[0]
+        for _, text in text_fields(definition):
+            if isinstance(text, Mapping) and text.get(first):
+                for lang in langs[1:]:
+                    if text.get(lang):
+                        out[lang].setdefault(text[first], text[lang])
+    return out
 
 
 # ---- values ---------------------------------------------------------------------------------
@@ -447,3 +487,29 @@ def codelist_rows(layout: StudyLayout) -> Iterable[tuple]:
     for name, values in codelist_entries(layout).items():
         for order, (code, label) in enumerate(values, start=1):
             yield (name, order, code, label)
+
+
+def label_rows(layout: StudyLayout) -> Iterator[tuple]:
+    """Every label of the study in each of its languages: (what, form, group, item, codelist,
+    code, language, text). Codes identify what is labelled; only TEXT changes with language."""
+
+    def each(kind, form="", group="", item="", codelist="", code="", text=""):
+        for lang, translated in layout.texts_of(text):
+            yield (kind, form, group, item, codelist, code, lang, translated)
+
+    yield from each("study", text=layout.title)
+    for event in layout.events:
+        yield from each("visit", code=event.code, text=event.name)
+    for form in layout.forms:
+        yield from each("form", form=form.code, text=form.name)
+        for group in form.groups:
+            yield from each("group", form=form.code, group=group.code, text=group.name)
+        for item in form.all_items:
+            yield from each(
+                "item", form=form.code, group=item.group, item=item.code, text=item.label
+            )
+    for factor in layout.factors:
+        yield from each("factor", code=factor.code, text=factor.name)
+    for name, values in codelist_entries(layout).items():
+        for code, label in values:
+            yield from each("codelist", codelist=name, code=code, text=label)

@@ -206,6 +206,17 @@ CODELIST_COLUMNS = (
     Column("LABEL", "Label"),
 )
 
+LABEL_COLUMNS = (
+    Column("OBJTYPE", "What is labelled (form, item, codelist)"),
+    Column("FORM", "Form code"),
+    Column("IGROUP", "Repeating group code, empty if none"),
+    Column("ITEM", "Item code (variable name)"),
+    Column("CODELIST", "Codelist name"),
+    Column("CODE", "Coded value, visit or factor code"),
+    Column("LANG", "Language (BCP 47 tag)"),
+    Column("TEXT", "Label in that language"),
+)
+
 DATASET_COLUMNS = (
     Column("TABLE", "Table (file name without extension)"),
     Column("DATASET", "SAS dataset name"),
@@ -226,6 +237,7 @@ FIXED_DATASETS = {
     "audit_trail": "AUDIT",
     "codebook": "CODEBOOK",
     "codelists": "CODELIST",
+    "labels": "LABELS",
     "datasets": "DATASETS",
 }
 
@@ -272,6 +284,13 @@ CODELISTS = fixed_table(
     CODELIST_COLUMNS,
     "Codelists",
     "One row per coded value: the raw code and its label.",
+)
+LABELS = fixed_table(
+    "labels",
+    LABEL_COLUMNS,
+    "Labels in every language of the study",
+    "One row per label of a study, form, group, item, visit, factor or coded value in each "
+    "language the study declares.",
 )
 DATASETS = fixed_table(
     "datasets",

@@ -18,6 +18,7 @@ import jsonschema
 import yaml
 
 from crf.rules import units
+from edc.studies.texts import missing_texts
 
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
@@ -49,6 +50,7 @@ CONTEXT_DATES = {
     "today",
 }
 COMPARATORS = {"<", "<=", ">", ">=", "==", "!="}
+DATE_TYPES = {"date", "partial_date", "datetime"}
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,7 @@ class _Refs:
             for code, f in self.forms.items()
             for g in f.get("groups", [])
         }
+        self.birth_date = data.get("dates", {}).get("birth_date")
         # A repeating form is a group of its own rows.
         for code, form in self.forms.items():
             if form.get("repeating"):
@@ -304,6 +307,15 @@ def reference_problems(data: dict) -> list[Problem]:
                     )
 
     problems += unit_problems(data, refs)
+    birth = refs.birth_date
+    if birth is not None:
+        item = refs.items.get(birth["form"], {}).get(birth["item"])
+        if item is None:
+            problems.append(
+                Problem("dates.birth_date", f"names unknown item {birth['form']}.{birth['item']}")
+            )
+        elif item["type"] != "date":
+            problems.append(Problem("dates.birth_date", "must name a full date item"))
 
     randomization = data["randomization"]
     ratio_sum = sum(a["ratio"] for a in arms)
@@ -409,6 +421,14 @@ def _item_problems(item: dict, where: str, refs: _Refs, form: dict) -> list[Prob
             problems.append(Problem(f"{where}.{key}", "min must not exceed max"))
         if bounds and item["type"] not in {"integer", "decimal"}:
             problems.append(Problem(f"{where}.{key}", "only numeric items have a range"))
+    dated = item["type"] in DATE_TYPES
+    for key in ("allow_future", "not_before"):
+        if key in item and not dated:
+            problems.append(Problem(f"{where}.{key}", "only date items have date limits"))
+    if "birth" in item.get("not_before", ()) and refs.birth_date is None:
+        problems.append(
+            Problem(f"{where}.not_before", "names birth, but the study sets no dates.birth_date")
+        )
     for key in ("uln_item", "lln_item"):
         if key in item and item[key] not in form_items(form):
             problems.append(
@@ -588,6 +608,15 @@ def validate(data: Any) -> list[Problem]:
     if problems:
         return problems
     return reference_problems(data) or schedule_problems(data)
+
+
+def translation_problems(data: Any) -> list[Problem]:
+    """Every text missing in a language the study declares, with its path. Reported by
+    check_study but not refused by load_study: a missing translation shows the study's first
+    language, which is worse but not wrong."""
+    if not isinstance(data, dict):
+        return []
+    return [Problem(path, message) for path, message in missing_texts(data)]
 
 
 def parse_text(text: str, source: str = "<text>") -> tuple[Any, list[Problem]]:

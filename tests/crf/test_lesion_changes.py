@@ -36,8 +36,7 @@ def assess(user, subject, repeat, day, lesions, response, row_version=0):
 
 
 def changes(instance) -> list[str]:
-    note = instance.derived["recist"]
-    return [c["template"] % c["params"] for c in note["lesion_changes"]]
+    return instance.derived["recist"]["lesion_changes"]
 
 
 @pytest.mark.django_db

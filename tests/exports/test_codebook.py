@@ -12,6 +12,7 @@ from edc.exports.codebook import (
     build_layout,
     codebook_rows,
     codelist_rows,
+    label_rows,
     value_text,
 )
 from edc.exports.tables import FIXED_DATASETS, Column, sas_label, sas_names
@@ -225,3 +226,30 @@ def test_an_item_with_alternative_units_exports_its_value_and_what_was_entered()
     ]
     creat = next(r for r in codebook_rows(layout) if r[5] == "CREAT")
     assert creat[9:11] == ("umol/L", "mg/dL")
+
+
+def test_labels_table_carries_every_label_in_each_declared_language():
+    definition = copy.deepcopy(DEFINITION)
+    definition["languages"] = ["en", "zh-Hans"]
+    definition["translations"] = {
+        "zh-Hans": {"texts": {"Sex": "性别", "Male": "男", "Neck node": "颈部淋巴结"}}
+    }
+    definition["schedule"]["events"][0]["name"] = {"en": "Screening", "zh-Hans": "筛选"}
+    layout = build_layout([definition])
+    rows = list(label_rows(layout))
+    assert ("item", "demographics", "", "SEX", "", "", "en", "Sex") in rows
+    assert ("item", "demographics", "", "SEX", "", "", "zh-Hans", "性别") in rows
+    assert ("codelist", "", "", "", "LOC", "NECK", "zh-Hans", "颈部淋巴结") in rows
+    assert ("codelist", "", "", "", "demographics.SEX", "M", "zh-Hans", "男") in rows
+    assert ("visit", "", "", "", "", "SCREEN", "zh-Hans", "筛选") in rows
+    # Every label appears once per language; the codebook itself keeps the first language.
+    assert len(rows) == 2 * len([r for r in rows if r[6] == "en"])
+    assert {r[6] for r in rows} == {"en", "zh-Hans"}
+    assert next(e for e in layout.events if e.code == "SCREEN").name == "Screening"
+    assert next(r for r in codebook_rows(layout) if r[5] == "SEX")[7] == "Sex"
+
+
+def test_a_study_in_one_language_has_one_label_row_per_text():
+    rows = list(label_rows(build_layout([DEFINITION])))
+    assert {r[6] for r in rows} == {"en"}
+    assert ("study", "", "", "", "", "", "en", DEFINITION["title"]) in rows
