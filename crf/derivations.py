@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -113,7 +113,10 @@ def derive(
     for code, rule in SIMPLE_DERIVATIONS.items():
         if code in codes and (result := rule(values)) is not None:
             derived.items[code], derived.notes[code] = result
-    if "BSA" in codes and (result := derived_items.bsa(values, bsa_formula(forms))) is not None:
+    if (
+        "BSA" in codes
+        and (result := derived_items.bsa(body_size(form, values), bsa_formula(forms))) is not None
+    ):
         derived.items["BSA"], derived.notes["BSA"] = result
     if dose_items(form):
         _derive_doses(form, forms, values, others, derived)
@@ -135,11 +138,34 @@ def derive(
         _derive_adverse_event(form, forms, values, others, derived)
     if "RTINTVL" in codes:
         _derive_rt_interval(values, others, derived)
-    derived.notes.update(lab_grade_notes(form, values))
+    derived.notes.update(lab_grade_notes(form, values, forms.definition.get("analytes", {})))
     return derived
 
 
 # ---- BSA and dose -------------------------------------------------------------------------
+
+
+# The units the BSA and dose formulas work in; an item declared in another unit is converted.
+BODY_SIZE_UNITS = {"HEIGHT": "cm", "WEIGHT": "kg"}
+
+
+def _in_formula_unit(item: Mapping[str, Any] | None, code: str, value: Any) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    number = Decimal(str(value))
+    unit = (item or {}).get("unit")
+    return units.convert(number, unit, BODY_SIZE_UNITS[code]) if unit else number
+
+
+def body_size(form: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` with HEIGHT in cm and WEIGHT in kg, whatever units the form declares."""
+    items = {i["code"]: i for i in form.get("items", [])}
+    converted = dict(values)
+    for code in BODY_SIZE_UNITS:
+        number = _in_formula_unit(items.get(code), code, values.get(code))
+        if number is not None:
+            converted[code] = units.stored_text(number, 4)
+    return converted
 
 
 def bsa_formula(forms: StudyForms) -> dosing.BsaFormula:
@@ -153,13 +179,15 @@ def dose_items(form: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 def _latest_before(
     forms: StudyForms, others: list[StoredForm], code: str, day: dt.date
 ) -> tuple[Decimal, dt.date] | None:
-    """The latest recorded value of item `code` sampled on or before `day`, with its date."""
+    """The latest recorded value of item `code` sampled on or before `day` (in the formula's
+    unit), with its date."""
     found = []
     for other in others:
         form = forms.forms.get(other.form_code, {})
         when = first_date(form, other.data)
         if other.data.get(code) not in (None, "") and when is not None and when <= day:
-            found.append((when, Decimal(str(other.data[code]))))
+            item = next((i for i in form.get("items", []) if i["code"] == code), None)
+            found.append((when, _in_formula_unit(item, code, other.data[code])))
     if not found:
         return None
     when, value = max(found, key=lambda pair: pair[0])
@@ -414,19 +442,16 @@ def lab_values(
 ) -> list[ae_form.LabValue]:
     """Every recorded value of the lab test behind a lab-graded CTCAE term, oldest first."""
     lab_term = ae_form.LAB_TERM_BY_MEDDRA[term.meddra_code]
+    analytes = forms.definition.get("analytes", {})
     found = []
     for other in others:
         form = forms.forms.get(other.form_code, {})
+        items = {i["code"]: i for i in form.get("items", [])}
         for item in form.get("items", []):
             if item["code"] in ae_form.LAB_ITEM_CODES[lab_term] and other.data.get(item["code"]):
-                found.append(
-                    ae_form.LabValue(
-                        first_date(form, other.data),
-                        other.data[item["code"]],
-                        other.data.get(item.get("uln_item", "")),
-                        other.data.get(item.get("lln_item", "")),
-                    )
-                )
+                value = ae_form.graded_value(lab_term, item, items, other.data, analytes)
+                if value is not None:
+                    found.append(replace(value, sampled_on=first_date(form, other.data)))
     found.sort(key=lambda v: v.sampled_on or dt.date.min)
     return found
 
@@ -482,23 +507,21 @@ def _derive_rt_interval(
     derived.notes["RTINTVL"] = f"{months} completed months from {first_end} to {start}"
 
 
-def lab_grade_notes(form: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
-    """A suggested CTCAE grade beside each graded lab value of a lab form (§3.4)."""
+def lab_grade_notes(
+    form: Mapping[str, Any], values: Mapping[str, Any], analytes: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """A suggested CTCAE grade beside each graded lab value of a lab form (§3.4), with the
+    value and its limits in one unit."""
     by_code = {c: term for term, codes in ae_form.LAB_ITEM_CODES.items() for c in codes}
+    items = {i["code"]: i for i in form.get("items", [])}
     grades = {}
     for item in form.get("items", []):
         term = by_code.get(item["code"])
-        if (
-            term is None
-            or not ("uln_item" in item or "lln_item" in item)
-            or values.get(item["code"]) is None
-        ):
+        if term is None or not ("uln_item" in item or "lln_item" in item):
             continue
-        suggestion = suggest_grade(
-            term,
-            values[item["code"]],
-            values.get(item.get("uln_item", "")),
-            values.get(item.get("lln_item", "")),
-        )
+        graded = ae_form.graded_value(term, item, items, values, analytes or {})
+        if graded is None:
+            continue
+        suggestion = suggest_grade(term, graded.value, graded.uln, graded.lln)
         grades[item["code"]] = {"grade": suggestion.grade, "reason": suggestion.reason}
     return {"lab_grades": grades} if grades else {}

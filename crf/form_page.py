@@ -254,6 +254,8 @@ def build_page(
             (f.errors if issue in errors else f.warnings).append(issue.message)
         if f.item.get("derived"):
             f.note = _note_text(notes.get(f.code))
+        elif f.code in notes.get("lab_range_text", {}):
+            f.note = notes["lab_range_text"][f.code]
         elif f.item.get("planned_dose") and notes.get(f.code):
             f.note = _note_text(notes[f.code])
         elif "lab_grades" in notes and f.code in notes["lab_grades"]:

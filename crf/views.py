@@ -12,9 +12,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crf import selectors, services
+from crf import lab_ranges, selectors, services
 from crf.explanations import explain_stored
 from crf.form_page import build_page
+from crf.rules.units import display_unit
 from crf.selectors import FormSlot
 from crf.validation import Issue, values_from_post
 from edc.accounts.roles import Permission
@@ -25,7 +26,14 @@ from edc.errors import DomainError
 from edc.studies.texts import study_text
 from edc.subjects import selectors as subject_selectors
 
-CONTROL_KEYS = ("csrfmiddlewaretoken", "row_version", "reason", "confirm_warnings", "action")
+CONTROL_KEYS = (
+    "csrfmiddlewaretoken",
+    "row_version",
+    "reason",
+    "confirm_warnings",
+    "action",
+    "range_override_reason",
+)
 QUERY_ANSWER = "query_answer_"  # + query id: an answer typed beside a flagged item
 TERM_ITEMS = {"AETERM", "AEOTHSP"}
 
@@ -137,6 +145,7 @@ def _render(request, subject, slot, can_edit, values, *, status=200, **extra):
         slot = selectors.form_slot(
             subject, slot.event["code"], slot.event_repeat, slot.form["code"], slot.form_repeat
         )
+    notes = extra.pop("notes", slot.instance.derived if slot.instance else {})
     # Laid out from the definition in the reader's language; the slot's own stays as stored.
     shown = selectors.shown_forms(_version_id(subject, slot))
     definition = slot.forms.definition
@@ -147,7 +156,7 @@ def _render(request, subject, slot, can_edit, values, *, status=200, **extra):
         values,
         errors=_shown(definition, _on_term_picker(slot, extra.pop("errors", ()))),
         warnings=_shown(definition, _on_term_picker(slot, extra.pop("warnings", ()))),
-        notes=extra.pop("notes", slot.instance.derived if slot.instance else {}),
+        notes={**notes, "lab_range_text": _range_texts(notes)},
         extra_rows=extra.pop("extra_rows", None),
     )
     instance = slot.instance
@@ -187,9 +196,36 @@ def _render(request, subject, slot, can_edit, values, *, status=200, **extra):
         "ctcae_terms": selectors.ctcae_terms() if slot.kind == "adverse_event" else [],
         "recist": _shown_recist(page.notes.get("recist"), definition),
         "next_form": _next_form(slot),
+        "has_lab_limits": bool(lab_ranges.limit_items(slot.form)),
         **extra,
     }
     return render(request, "crf/form.html", context, status=status)
+
+
+def _range_texts(notes) -> dict[str, str]:
+    """What each LLN/ULN field says about the site range behind it, in the reader's language."""
+    texts = {}
+    for code, note in (notes or {}).get("lab_ranges", {}).items():
+        params = {
+            "value": note["value"],
+            "unit": display_unit(note["unit"]),
+            "date": note["effective_from"],
+            "reason": note.get("reason", ""),
+        }
+        if note.get("overridden"):
+            texts[code] = (
+                _(
+                    "Overridden: the site's range gives %(value)s %(unit)s (effective from "
+                    "%(date)s); reason: %(reason)s"
+                )
+                % params
+            )
+        else:
+            texts[code] = (
+                _("From the site's normal range effective from %(date)s: %(value)s %(unit)s")
+                % params
+            )
+    return texts
 
 
 @login_required
@@ -216,6 +252,7 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
     values = _submitted(slot, request.POST)
     action = request.POST.get("action", "save")
     reason = request.POST.get("reason", "").strip()
+    override_reason = request.POST.get("range_override_reason", "").strip()
     answers = _query_answers(request.POST)
     if answers and not reason:
         # A value corrected in answer to a query has the answer as its reason for change.
@@ -223,7 +260,16 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
 
     def again(**extra):
         """The page shown again with what was entered, nothing saved."""
-        return _render(request, subject, slot, can_edit, values, reason=reason, **extra)
+        return _render(
+            request,
+            subject,
+            slot,
+            can_edit,
+            values,
+            reason=reason,
+            range_override_reason=override_reason,
+            **extra,
+        )
 
     if "\x00" in reason:
         return again(status=400, problem=_("The reason for change contains a NUL character."))
@@ -249,6 +295,7 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
             row_version=row_version,
             confirm_warnings=request.POST.get("confirm_warnings") == "1",
             complete=action != "draft",
+            range_override_reason=override_reason,
             query_answers=answers,
         )
     except services.FormInvalid as exc:
@@ -310,6 +357,7 @@ def form_check(request, study_code, subject_id, event_code, event_repeat, form_c
         slot,
         _submitted(slot, request.POST),
         complete=request.POST.get("action", "save") != "draft",
+        range_override_reason=request.POST.get("range_override_reason", ""),
     )
     definition = slot.forms.definition
     for kind in ("errors", "warnings"):

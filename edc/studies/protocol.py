@@ -551,6 +551,11 @@ def _item_unit_problems(item: dict, where: str, form: dict, analytes: dict) -> I
             probe = {**limit, "analyte": item.get("analyte")}
             if problem := _molar_mass_problem(probe, limit["unit"], unit, analytes, what):
                 yield Problem(f"{where}.{key}", problem)
+    needed = {"HEIGHT": "cm", "WEIGHT": "kg"}.get(item["code"])
+    if needed and unit and units.conversion(unit, needed) is not units.Conversion.SAME_DIMENSION:
+        yield Problem(
+            f"{where}.unit", f"{item['code']} feeds BSA and doses: needs a unit of {needed}"
+        )
     if dose := item.get("planned_dose"):
         if not unit or units.conversion(unit, "mg") is not units.Conversion.SAME_DIMENSION:
             yield Problem(f"{where}.planned_dose", "the given dose needs a mass unit such as mg")

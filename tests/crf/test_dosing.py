@@ -74,7 +74,7 @@ def ctx(user, reason=""):
 
 def vitals(user, subject, repeat, day, **values):
     return save_form(
-        ctx(user), subject, "SCREENING", 1, "vs", repeat, {"VSDAT": day, **values}, row_version=0
+        ctx(user), subject, "UNSCHEDULED", repeat, "vs", 1, {"VSDAT": day, **values}, row_version=0
     )
 
 
@@ -139,3 +139,17 @@ def test_the_bsa_cap_limits_the_planned_dose(staff, subject):
     assert saved.derived["GEMMG"]["planned_mg"] == "2000"
     assert any("capped" in line for line in saved.derived["GEMMG"]["derivation"])
     assert saved.confirmed_warnings == []
+
+
+def test_height_and_weight_in_other_units_are_converted_for_the_formulas():
+    from crf.derivations import body_size
+
+    form = {
+        "items": [
+            {"code": "HEIGHT", "type": "decimal", "unit": "m"},
+            {"code": "WEIGHT", "type": "decimal", "unit": "g"},
+        ]
+    }
+    values = body_size(form, {"HEIGHT": "1.70", "WEIGHT": "70000"})
+    assert (values["HEIGHT"], values["WEIGHT"]) == ("170", "70")
+    assert bsa(values, BsaFormula.MOSTELLER)[0] == "1.82"

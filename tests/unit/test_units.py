@@ -289,3 +289,21 @@ def test_seed_studies_declare_ucum_units_and_the_molar_masses_their_labs_need(pa
         assert items[code]["analyte"] == analyte
         assert data["analytes"][analyte]["molar_mass"] == mass
         assert items[code]["alt_units"] == ["mg/dL"]
+
+
+def test_ctcae_grading_sees_the_value_and_its_uln_in_one_unit():
+    from crf.ae_form import graded_value
+    from crf.rules.ctcae import LabTerm, suggest_grade
+
+    creat = {"code": "CREAT", "unit": "mg/dL", "analyte": "creatinine", "uln_item": "CREATULN"}
+    items = {"CREAT": creat, "CREATULN": {"code": "CREATULN", "unit": "umol/L"}}
+    graded = graded_value(
+        LabTerm.CREATININE, creat, items, {"CREAT": "1.81", "CREATULN": "104"}, ANALYTES
+    )
+    # 1.81 mg/dL over a 104 µmol/L (1.1765 mg/dL) ULN is 1.54 × ULN: grade 2 (>1.5-3.0 × ULN).
+    assert suggest_grade(LabTerm.CREATININE, graded.value, graded.uln).grade == 2
+    hgb = {"code": "HGB", "unit": "g/dL", "lln_item": "HGBLLN"}
+    counts = graded_value(
+        LabTerm.HAEMOGLOBIN, hgb, {"HGB": hgb, "HGBLLN": {"unit": "g/L"}}, {"HGB": "7.5"}, {}
+    )
+    assert counts.value == "75"  # CTCAE's anaemia thresholds are in g/L
