@@ -14,13 +14,12 @@ REDIS_URL ?= redis://127.0.0.1:6379/15
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
 # Development and test tools on top of the runtime set (make run installs the runtime set only).
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
 setup: $(VENV)/.installed
@@ -30,8 +29,10 @@ setup-dev: $(VENV)/.installed-dev
 # A working site with every seed study, demo users per role and demo subjects, at
 # http://127.0.0.1:8000. Embedded by default (SQLite + filesystem broker); set DATABASE_URL
 # and CELERY_BROKER_URL to use PostgreSQL and Redis.
+# With DATABASE_MIGRATE_URL (the owner role) migrations run as the owner and the site as
+# DATABASE_URL (the application role), as in production (deploy/README.md).
 run: setup
-	EDC_DEMO=1 $(PY) manage.py migrate --noinput
+	EDC_DEMO=1 $(if $(DATABASE_MIGRATE_URL),DATABASE_URL=$(DATABASE_MIGRATE_URL)) $(PY) manage.py migrate --noinput
 	EDC_DEMO=1 $(PY) manage.py load_study --all
 	EDC_DEMO=1 $(PY) manage.py seed_demo
 	EDC_DEMO=1 $(PY) manage.py collectstatic --noinput -v0
@@ -73,3 +74,8 @@ bench-export: setup services
 
 bench-reminders: setup services
 	DATABASE_URL=$(PG_URL) $(PY) -m edc.reminders.bench
+
+# A site's working day under Locust against gunicorn + PostgreSQL (as the application role), at
+# 1,000 and 10,000 demo subjects; users rise until p95 > 500 ms or errors. Databases are kept.
+bench-site: setup-dev services db-roles
+	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=redis://127.0.0.1:6379/14 $(PY) -m edc.sitebench
