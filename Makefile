@@ -10,7 +10,7 @@ PG_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 TEST_PG_URL ?= postgres://edc_owner@127.0.0.1:5432/edc
 REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test setup setup-dev services chromium nginx db-roles lint bench-site bench-randomize bench-crf bench-export bench-reminders
+.PHONY: run test setup setup-dev services chromium nginx db-roles lint bench-site compose-check bench-randomize bench-crf bench-export bench-reminders
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,8 +49,12 @@ nginx:
 	test -x /usr/sbin/nginx || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx)
 
 # The owner and application roles (cluster-wide; the test database gets its grants per test).
+# A test database left by a run as another user is handed to the owner, which may then drop it.
+TEST_DB := test_$(notdir $(TEST_PG_URL))
 db-roles: setup services
 	DATABASE_URL=$(PG_ADMIN_URL) $(PY) manage.py create_db_roles --roles-only --owner-createdb
+	psql "$(PG_ADMIN_URL)" -qtAc "SELECT 1 FROM pg_database WHERE datname = '$(TEST_DB)'" | grep -q 1 \
+		&& psql "$(PG_ADMIN_URL)" -qc 'ALTER DATABASE "$(TEST_DB)" OWNER TO edc_owner' || true
 
 # Lint, then every test, against PostgreSQL and Redis, no skips.
 test: setup-dev services chromium nginx db-roles
@@ -79,3 +83,10 @@ bench-reminders: setup services
 # 1,000 and 10,000 demo subjects; users rise until p95 > 500 ms or errors. Databases are kept.
 bench-site: setup-dev services db-roles
 	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=redis://127.0.0.1:6379/14 $(PY) -m edc.sitebench
+
+# The compose file checked without a container daemon, with .env.example's settings when there is
+# no .env yet (docker compose where the client has it, else Debian's docker-compose).
+compose-check:
+	cd deploy/docker && made=0 && { test -f .env || { cp .env.example .env && made=1; }; } \
+		&& { docker compose config -q 2>/dev/null || docker-compose config -q; }; rc=$$?; \
+		test $$made = 1 && rm -f .env; exit $$rc
