@@ -62,21 +62,21 @@ class SiteStaff(HttpUser):
         self.plan = PLAN["sites"][self.site]
         sign_in(self, self.username)
 
-    @task(1)
+    @task(1)  # a few sign-ins a day against dozens of pages
     def sign_in_again(self) -> None:
         self.client.cookies.clear()
         sign_in(self, self.username)
 
-    @task(4)
+    @task(8)
     def todo_list(self) -> None:
         self.client.get(f"/studies/{STUDY}/schedule/sites/{self.site}/todo/", name="to-do list")
 
-    @task(4)
+    @task(8)
     def open_subject(self) -> None:
         subject = random.choice(self.plan["subjects"])
         self.client.get(f"/studies/{STUDY}/subjects/{subject}/", name="open subject")
 
-    @task(3)
+    @task(6)
     def save_crf(self) -> None:
         pool = FORMS[self.site]
         if not pool:
@@ -104,7 +104,7 @@ class SiteStaff(HttpUser):
         finally:
             pool.append(form)
 
-    @task(1)
+    @task(2)
     def answer_query(self) -> None:
         pool = QUERIES[self.site]
         if pool:
@@ -116,7 +116,7 @@ class SiteStaff(HttpUser):
                 "answer query",
             )
 
-    @task(2)
+    @task(4)
     def list_queries(self) -> None:
         self.client.get(f"/studies/{STUDY}/dm/queries/", name="list queries")
 
