@@ -81,7 +81,7 @@ bench-reminders: setup services
 
 # A site's working day under Locust against gunicorn + PostgreSQL (as the application role), at
 # 1,000 and 10,000 demo subjects; users rise until p95 > 500 ms or errors. Databases are kept.
-bench-site: setup-dev services db-roles
+bench-site: setup-dev services
 	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=redis://127.0.0.1:6379/14 $(PY) -m edc.sitebench
 
 # The compose file checked without a container daemon, with .env.example's settings when there is
