@@ -28,7 +28,11 @@ P95_LIMIT_MS = 500
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subjects", default="1000,10000", help="comma-separated sizes")
-    parser.add_argument("--users", default="1,2,4,8,16,32,64", help="the steps, rising")
+    parser.add_argument(
+        "--users",
+        default="2,4,8,16,32,64",
+        help="the steps, rising (one user is always the data manager)",
+    )
     parser.add_argument("--step-seconds", type=int, default=30)
     parser.add_argument("--max-minutes", type=float, default=25)
     parser.add_argument("--web-workers", type=int, default=4)
