@@ -49,18 +49,19 @@ def quote_literal(value: str) -> str:
 
 def create_role_sql(name: str, password: str | None, *, createdb: bool = False) -> list[str]:
     """Create a login role that is no superuser and cannot create roles; idempotent, and safe
-    when two runs race (a role created meanwhile is kept)."""
-    attributes = "LOGIN NOSUPERUSER NOCREATEROLE NOREPLICATION NOBYPASSRLS " + (
-        "CREATEDB" if createdb else "NOCREATEDB"
-    )
+    when two runs race (a role created meanwhile is kept). CREATEDB is only ever added (for
+    test runs, which build their own database), never taken from an existing role: another
+    run on the same server may be relying on it."""
+    attributes = "LOGIN NOSUPERUSER NOCREATEROLE NOREPLICATION NOBYPASSRLS"
+    create = attributes + (" CREATEDB" if createdb else " NOCREATEDB")
     statements = [
         f"""DO $$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {quote_literal(name)}) THEN
-    CREATE ROLE {quote_ident(name)} {attributes};
+    CREATE ROLE {quote_ident(name)} {create};
   END IF;
 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
 END $$;""",
-        f"ALTER ROLE {quote_ident(name)} {attributes}",
+        f"ALTER ROLE {quote_ident(name)} {attributes}" + (" CREATEDB" if createdb else ""),
     ]
     if password:
         statements.append(f"ALTER ROLE {quote_ident(name)} PASSWORD {quote_literal(password)}")

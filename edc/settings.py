@@ -111,6 +111,9 @@ SESSION_COOKIE_HTTPONLY = True
 HTTPS = env_bool("EDC_HTTPS", False)
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
+# Behind the TLS proxy (deploy/nginx, deploy/docker/Caddyfile), which always sets this header,
+# so Django knows the request came in over HTTPS.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 # Failed sign-ins before an account is locked for LOGIN_LOCKOUT_MINUTES.

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
@@ -518,14 +518,35 @@ def follow_up_allocations(limit: int = 200) -> tuple[int, int]:
     return done, failed
 
 
+# The advisory-lock class of follow-ups (the allocation's id is the second key).
+FOLLOW_UP_LOCK_CLASS = 7_101
+
+
+def claim_follow_up(allocation_id: int) -> bool:
+    """Claim an allocation's follow-up for this transaction; False when another worker has it.
+    A transaction-scoped advisory lock, not SELECT ... FOR UPDATE on the allocation: row locks
+    need UPDATE privilege, which the application role lacks on the append-only allocations
+    (deploy/README.md). SQLite runs one writer at a time, so there is nothing to claim."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_try_advisory_xact_lock(%s, %s)", [FOLLOW_UP_LOCK_CLASS, allocation_id]
+        )
+        return cursor.fetchone()[0]
+
+
 @transaction.atomic
 def follow_up(allocation_id: int) -> bool:
     """The randomization form's derived items, the arm's visit calendar, then the e-mails, and
-    the mark that they are done, in one transaction that holds the allocation's row, so two
+    the mark that they are done, in one transaction that holds the allocation's claim, so two
     workers never follow up the same allocation. False when it is not (or no longer) pending."""
+    if not claim_follow_up(allocation_id):
+        return False
     allocation = (
-        Allocation.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("subject__site", "subject__study", "randomized_by", "scheme", "stratum")
+        Allocation.objects.select_related(
+            "subject__site", "subject__study", "randomized_by", "scheme", "stratum"
+        )
         .filter(pk=allocation_id, follow_up__isnull=True)
         .first()
     )

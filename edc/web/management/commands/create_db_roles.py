@@ -75,42 +75,55 @@ class Command(BaseCommand):
                 "SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user"
             )
             me, superuser = cursor.fetchone()
-            statements: list[str] = []
-            if not grants_only:
-                statements += dbroles.create_role_sql(
-                    owner,
-                    os.environ.get("EDC_DB_OWNER_PASSWORD"),
-                    createdb=options["owner_createdb"],
-                )
-                statements += dbroles.create_role_sql(app, os.environ.get("EDC_DB_APP_PASSWORD"))
-                # The application role must never act as the owner.
-                statements.append(
-                    f"REVOKE {dbroles.quote_ident(owner)} FROM {dbroles.quote_ident(app)}"
-                )
-            if not roles_only:
-                if not grants_only and me != owner:
-                    if not superuser:
-                        raise CommandError(
-                            f"{me} can neither hand the tables to {owner} nor create roles: "
-                            "run as a superuser, or as the owner with --grants-only"
-                        )
-                    cursor.execute(OBJECTS_QUERY, [schema, schema])
-                    objects = cursor.fetchall()
-                    statements += dbroles.take_ownership_sql(owner, db_name, schema, objects)
-                for statement in statements:
-                    cursor.execute(statement)
-                statements = []
-                cursor.execute(dbroles.APPEND_ONLY_QUERY, [schema])
-                found = {name for (name,) in cursor.fetchall()}
+            if not grants_only and not superuser:
+                if me != owner:
+                    raise CommandError(
+                        f"{me} is neither a superuser nor the owner {owner}: run as a superuser, "
+                        "or as the owner with --grants-only"
+                    )
+                # The owner itself (a test run, a restore by the owner): the roles exist
+                # already, so only the privileges are left to set.
                 cursor.execute(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename = ANY(%s)",
-                    [schema, list(dbroles.APPEND_ONLY_TABLES)],
+                    "SELECT count(*) FROM pg_roles WHERE rolname IN (%s, %s)", [owner, app]
                 )
-                append_only = found | {name for (name,) in cursor.fetchall()}
-                statements += dbroles.grants_sql(owner, app, db_name, schema, append_only)
+                if cursor.fetchone()[0] != 2:
+                    raise CommandError(
+                        f"the roles {owner} and {app} do not exist: run as a superuser"
+                    )
+                grants_only = True
+            if not grants_only:
+                for statement in (
+                    dbroles.create_role_sql(
+                        owner,
+                        os.environ.get("EDC_DB_OWNER_PASSWORD"),
+                        createdb=options["owner_createdb"],
+                    )
+                    + dbroles.create_role_sql(app, os.environ.get("EDC_DB_APP_PASSWORD"))
+                    # The application role must never act as the owner.
+                    + [f"REVOKE {dbroles.quote_ident(owner)} FROM {dbroles.quote_ident(app)}"]
+                ):
+                    cursor.execute(statement)
+            if roles_only:
                 self.stdout.write(
-                    f"append-only for {app}: {', '.join(sorted(append_only)) or 'none yet'}"
+                    self.style.SUCCESS(f"roles ready: owner {owner}, application {app}")
                 )
-            for statement in statements:
+                return
+            if not grants_only and me != owner:
+                cursor.execute(OBJECTS_QUERY, [schema, schema])
+                for statement in dbroles.take_ownership_sql(
+                    owner, db_name, schema, cursor.fetchall()
+                ):
+                    cursor.execute(statement)
+            cursor.execute(dbroles.APPEND_ONLY_QUERY, [schema])
+            found = {name for (name,) in cursor.fetchall()}
+            cursor.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename = ANY(%s)",
+                [schema, list(dbroles.APPEND_ONLY_TABLES)],
+            )
+            append_only = found | {name for (name,) in cursor.fetchall()}
+            for statement in dbroles.grants_sql(owner, app, db_name, schema, append_only):
                 cursor.execute(statement)
+            self.stdout.write(
+                f"append-only for {app}: {', '.join(sorted(append_only)) or 'none yet'}"
+            )
         self.stdout.write(self.style.SUCCESS(f"roles ready: owner {owner}, application {app}"))
