@@ -3,7 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-PG_URL ?= postgres://postgres@127.0.0.1:5432/edc
+# `make test` honours DATABASE_URL when it is set (PG_URL is the older name for the same).
+PG_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/edc)
 REDIS_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: run test setup services chromium lint bench-randomize bench-crf bench-export bench-reminders
