@@ -5,9 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/edc
 # The suite runs as the schema owner, no superuser (create_db_roles makes it; CREATEDB for the
-# test database); the deploy tests connect as the application role edc_app.
+# test database); the deploy tests connect as the application role edc_app. `make test` honours
+# DATABASE_URL when it is set (then that user must be able to create the test database).
 PG_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/postgres
-TEST_PG_URL ?= postgres://edc_owner@127.0.0.1:5432/edc
+TEST_PG_URL ?= $(or $(DATABASE_URL),postgres://edc_owner@127.0.0.1:5432/edc)
 REDIS_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: run test setup setup-dev services chromium nginx db-roles lint bench-site compose-check bench-randomize bench-crf bench-export bench-reminders

@@ -50,6 +50,7 @@ from edc.audit.services import Change, record, record_changes, require_reason
 from edc.datamanagement import services as datamanagement
 from edc.errors import DomainError
 from edc.reminders import services as reminders
+from edc.subjects import services as subject_services
 from edc.subjects.models import Subject
 
 
@@ -508,6 +509,11 @@ def save_form(
             subject=subject,
         )
     _audit_response_override(ctx, instance, old_data)
+    if complete and checked.values.get("SSSTAT") == "DEAD" and checked.values.get("DTHDAT"):
+        # A death is recorded once, on the subject: the form and the status action share it.
+        subject_services.record_death(
+            ctx, subject, dt.date.fromisoformat(str(checked.values["DTHDAT"])), field="DTHDAT"
+        )
     datamanagement.after_form_change(ctx, instance, changes)
     datamanagement.answer_queries_on_save(ctx, instance, query_answers or {}, audit_rows)
     datamanagement.open_automatic_queries(ctx, instance, checked.warnings)

@@ -340,6 +340,43 @@ def apply_action(
     )
 
 
+@transaction.atomic
+def record_death(ctx: ChangeContext, subject: Subject, death_date: dt.date, *, field: str) -> bool:
+    """The subject's one death record, written from a form that reports a death (a survival
+    contact): set when none is recorded, nothing when the same date is, refused (409, naming
+    ``field``) when another date is. The status action "Record death" reads and writes the same
+    ``Subject.death_date``. Returns whether it was written."""
+    subject = (
+        Subject.objects.select_for_update(of=("self",)).select_related("site").get(pk=subject.pk)
+    )
+    if subject.death_date == death_date:
+        return False
+    if subject.death_date is not None:
+        raise SubjectError(
+            "death_already_recorded",
+            field,
+            _("a death on %(day)s is already recorded for this subject; correct it there first")
+            % {"day": subject.death_date.isoformat()},
+            status=409,
+        )
+    _check_date(field, death_date, not_after=subject.site.today())
+    subject.death_date = death_date
+    subject.row_version += 1
+    subject.save(update_fields=["death_date", "row_version"])
+    record_changes(
+        ctx,
+        "update",
+        [Change("death_date", None, death_date.isoformat())],
+        object_type="subjects.Subject",
+        object_id=subject.pk,
+        study=subject.site.study,
+        site=subject.site,
+        subject=subject,
+    )
+    _sync_schedule(ctx, subject)
+    return True
+
+
 def mark_randomized(subject: Subject, on_date: dt.date) -> list[Change] | None:
     """The lifecycle move an allocation makes, inside the allocation's transaction, which has
     checked the move (``check_transition``) and writes these changes' audit rows with its own.

@@ -86,7 +86,13 @@ def subject_action(request, study_code, subject_id, action):
     if not scope.can(Permission.ENTER_DATA, subject.study_id, subject.site_id):
         raise PermissionDenied(_("your role does not allow changing this subject's status"))
     rule = ACTIONS[action]
-    form = StatusActionForm(rule, request.POST or None, date_label=str(DATE_LABELS.get(action, "")))
+    form = StatusActionForm(
+        rule,
+        request.POST or None,
+        date_label=str(DATE_LABELS.get(action, "")),
+        # A death a survival form reported is the same record: the action starts from it.
+        initial={"death_date": subject.death_date},
+    )
     model = subject.study.definition.get("enrolment_model", "enrol_after_induction")
     available = action in available_actions(subject.status, model)
     status = 200 if available else 409
@@ -112,10 +118,11 @@ def subject_action(request, study_code, subject_id, action):
                 status = exc.status
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             else:
+                subject.refresh_from_db(fields=["status"])
                 messages.success(
                     request,
-                    _("%(id)s: %(what)s done.")
-                    % {"id": subject.subject_id, "what": ACTION_TEXTS[action].heading},
+                    _("%(id)s: the status is now “%(status)s”.")
+                    % {"id": subject.subject_id, "status": status_label(subject.status)},
                 )
                 return redirect("subject-detail", study_code=study_code, subject_id=subject_id)
     return render(
