@@ -643,7 +643,11 @@ def deliver_query_notices() -> tuple[int, int]:
 
 
 def _noticed_queries(notice: QueryNotice) -> list[Query]:
-    queries = Query.objects.select_related("subject", "form_instance__protocol_version")
+    """The queries a notice tells of, read at send time: one closed or cancelled meanwhile
+    needs nobody's attention and is left out."""
+    queries = Query.objects.select_related("subject", "form_instance__protocol_version").filter(
+        status__in=UNRESOLVED
+    )
     if notice.kind == QueryNotice.Kind.IMMEDIATE:
         return list(queries.filter(pk=notice.query_id))
     start = dt.datetime.combine(notice.day, dt.time.min, tzinfo=dt.UTC)

@@ -105,3 +105,11 @@ def test_a_study_admin_sets_a_sites_query_e_mails_in_the_admin_and_it_is_audited
     assert SiteQuerySettings.objects.get(site=site).email_mode == "daily"
     row = AuditEvent.objects.get(object_type="datamanagement.SiteQuerySettings")
     assert (row.item, row.new_value, row.actor) == ("email_mode", "daily", admin_user)
+
+
+def test_a_query_cancelled_before_sending_is_not_e_mailed(form, data_manager, smtp):
+    query = services.raise_query(ctx(data_manager), form, item_code="SEX", text="?")
+    services.act_on_query(ctx(data_manager), query, "cancel", "raised on the wrong form")
+    assert tasks.send_query_notices.apply().get() == {"sent": 0, "withheld": 1}
+    assert smtp.messages == []
+    assert QueryNotice.objects.get().state == "suppressed"
