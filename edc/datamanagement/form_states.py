@@ -41,7 +41,7 @@ ICONS: dict[FormState, str] = {
     FormState.OPEN_QUERY: "⚑",
     FormState.VERIFIED: "✓",
     FormState.SIGNED: "✍",
-    FormState.LOCKED: "🔒",
+    FormState.LOCKED: "⊠",
 }
 
 

@@ -653,14 +653,29 @@ def inbox_count(scope: Scope, user) -> int:
 
 
 def inbox(scope: Scope, user, limit: int = 300) -> list[Query]:
-    """The user's waiting queries, oldest first, across their studies."""
+    """The user's waiting queries, oldest first, across their studies, their forms named."""
     if not scope.grants:
         return []
-    return list(
+    queries = list(
         Query.objects.filter(inbox_filter(scope, user))
         .select_related("study", "site", "subject", "form_instance", "raised_by", "assignee")
         .order_by("created_at", "pk")[:limit]
     )
+    name_forms(q.form_instance for q in queries)
+    return queries
+
+
+def name_forms(forms) -> None:
+    """Set `form_name` and `event_name` on each form, as its protocol version names them, so
+    pages show "Demographics · Screening" rather than codes. No query once the definitions
+    are cached."""
+    from crf.definitions import study_forms
+
+    for form in forms:
+        index = study_forms(form.protocol_version_id)
+        form.form_name = index.forms.get(form.form_code, {}).get("name", form.form_code)
+        event = index.events.get(form.event_code, {}).get("name", form.event_code)
+        form.event_name = event if form.event_repeat == 1 else f"{event} #{form.event_repeat}"
 
 
 # ---- forms waiting for an investigator's signature -------------------------------------

@@ -22,6 +22,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, Subquery, Value
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 
 from crf.models import FormInstance, FormStatus
 from edc.accounts.models import Membership
@@ -522,7 +524,8 @@ def answer_queries_on_save(
         raise DomainError(
             "unknown_query",
             "query",
-            f"query {', '.join(f'Q{pk}' for pk in missing)} is not a query of this form",
+            _("%(queries)s: not a query of this form")
+            % {"queries": ", ".join(f"Q{pk}" for pk in missing)},
         )
     definition = find_form(form_instance.protocol_version.definition, form_instance.form_code)
     links = []
@@ -622,8 +625,8 @@ def deliver_query_notices() -> tuple[int, int]:
                     break
                 queries = _noticed_queries(notice)
                 to = site_recipients(notice.site)
-                why = "" if queries else "no query to tell of"
-                why = why or ("" if to else "the site has no staff e-mail address")
+                why = "" if queries else gettext("no query to tell of")
+                why = why or ("" if to else gettext("the site has no staff e-mail address"))
                 if why:
                     _close_notice(notice, QueryNotice.State.SUPPRESSED, why, [])
                     withheld += 1
@@ -640,7 +643,11 @@ def deliver_query_notices() -> tuple[int, int]:
 
 
 def _noticed_queries(notice: QueryNotice) -> list[Query]:
-    queries = Query.objects.select_related("subject", "form_instance__protocol_version")
+    """The queries a notice tells of, read at send time: one closed or cancelled meanwhile
+    needs nobody's attention and is left out."""
+    queries = Query.objects.select_related("subject", "form_instance__protocol_version").filter(
+        status__in=UNRESOLVED
+    )
     if notice.kind == QueryNotice.Kind.IMMEDIATE:
         return list(queries.filter(pk=notice.query_id))
     start = dt.datetime.combine(notice.day, dt.time.min, tzinfo=dt.UTC)

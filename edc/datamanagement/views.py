@@ -115,6 +115,7 @@ def query_detail(request, study_code, pk):
             messages.success(request, f"Query {query.pk} updated.")
             return redirect("dm-query", study_code=study.code, pk=query.pk)
         query = selectors.get_query(scope, study, pk)
+    selectors.name_forms([query.form_instance])
     return render(
         request,
         "datamanagement/query_detail.html",

@@ -49,6 +49,7 @@ def site_work(scope: Scope, user) -> list[SiteWork]:
         unsigned = datamanagement.awaiting_signature(scope, site)
         can_sign = scope.can(Permission.SIGN, site.study_id, site.pk)
         to_sign = tuple(unsigned[:SHOWN]) if can_sign else ()
+        datamanagement.name_forms(to_sign)
         work.append(
             SiteWork(
                 site,

@@ -88,3 +88,28 @@ def test_edit_check_queries_are_not_e_mailed(subject, coordinator):
     save_dm(coordinator, subject, {"WEIGHT": "160"}, confirm_warnings=True)
     assert Query.objects.get().source == "edit_check"
     assert not QueryNotice.objects.exists()
+
+
+def test_a_study_admin_sets_a_sites_query_e_mails_in_the_admin_and_it_is_audited(site, crf_study):
+    from edc.audit.models import AuditEvent
+    from tests.factories import UserFactory, member
+    from tests.sitework.conftest import logged_in
+
+    admin_user = UserFactory(username="sadmin", is_staff=True)
+    member(admin_user, crf_study, "study_admin")
+    response = logged_in(admin_user).post(
+        "/admin/datamanagement/sitequerysettings/add/",
+        {"site": site.pk, "email_mode": "daily"},
+    )
+    assert response.status_code == 302
+    assert SiteQuerySettings.objects.get(site=site).email_mode == "daily"
+    row = AuditEvent.objects.get(object_type="datamanagement.SiteQuerySettings")
+    assert (row.item, row.new_value, row.actor) == ("email_mode", "daily", admin_user)
+
+
+def test_a_query_cancelled_before_sending_is_not_e_mailed(form, data_manager, smtp):
+    query = services.raise_query(ctx(data_manager), form, item_code="SEX", text="?")
+    services.act_on_query(ctx(data_manager), query, "cancel", "raised on the wrong form")
+    assert tasks.send_query_notices.apply().get() == {"sent": 0, "withheld": 1}
+    assert smtp.messages == []
+    assert QueryNotice.objects.get().state == "suppressed"

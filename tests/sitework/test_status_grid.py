@@ -140,3 +140,10 @@ def test_other_sites_subjects_are_not_in_the_grid(site, other_site, coordinator)
     assert [
         r.subject.pk for r in selectors.site_status_grid(scope_of(outsider), other_site).rows
     ] == [theirs.pk]
+
+
+def test_the_data_management_page_links_each_sites_grid(site, other_site, data_manager):
+    page = logged_in(data_manager).get("/studies/T-CRF/dm/").content.decode()
+    links = page[page.index('id="grid-links"') :]
+    assert f'href="/studies/T-CRF/dm/sites/{site.code}/grid/"' in links
+    assert f'href="/studies/T-CRF/dm/sites/{other_site.code}/grid/"' in links
