@@ -588,6 +588,24 @@ def _still_signed(subject: Subject, point: str) -> EligibilityConfirmation | Non
     return confirmation if cleared else None
 
 
+def points_with_criteria(subject: Subject) -> list[str]:
+    """The eligibility points at which the subject's protocol version has criteria due. No
+    query: the study's forms are cached per protocol version."""
+    forms = study_forms(subject.protocol_version_id)
+    return [point for point in ELIGIBILITY_POINTS if _due_criteria(forms, point)]
+
+
+def open_eligibility_point(subject: Subject) -> str | None:
+    """Where the eligibility page opens: the first point that has criteria and is not yet
+    confirmed (or whose confirmation no longer matches the data); the last point with criteria
+    when all are confirmed; None when the study has no criteria at all."""
+    points = points_with_criteria(subject)
+    for point in points:
+        if _still_signed(subject, point) is None:
+            return point
+    return points[-1] if points else None
+
+
 def eligibility_status(
     subject: Subject, point: str
 ) -> tuple[bool, list[str], EligibilityConfirmation | None]:

@@ -664,6 +664,11 @@ def _record_confirmation(
 ) -> EligibilityConfirmation:
     _lock_subject_row(subject)
     state = selectors.eligibility_state(subject, point)
+    if not state.lines:
+        # A signature on nothing would read as eligibility confirmed.
+        raise DomainError(
+            "no_criteria", "point", f"no eligibility criterion is due at {point}", status=409
+        )
     if state.blocking:
         raise DomainError(
             "not_eligible",

@@ -58,6 +58,11 @@ urlpatterns = [
         subject_views.subject_detail,
         name="subject-detail",
     ),
+    path(
+        "studies/<slug:study_code>/subjects/<str:subject_id>/status/<slug:action>/",
+        subject_views.subject_action,
+        name="subject-action",
+    ),
     path("studies/<slug:study_code>/", include("crf.urls")),
     path("studies/<slug:study_code>/", include("randomization.urls")),
     path("studies/<slug:study_code>/dm/", include("edc.datamanagement.urls")),

@@ -269,6 +269,7 @@ class Panel:
     live: bool = False
     can_randomize: bool = False
     preview: Preview | None = None
+    missing: list = field(default_factory=list)
 
 
 def subject_panel(scope: Scope, subject) -> Panel:
@@ -279,5 +280,139 @@ def subject_panel(scope: Scope, subject) -> Panel:
     can = scope.can(Permission.RANDOMIZE, subject.study_id, subject.site_id)
     if not can:
         return Panel(None, live=live_scheme(subject.study) is not None)
-    preview = randomization_preview(subject)
-    return Panel(None, live=preview.live, can_randomize=True, preview=preview)
+    # The button is offered exactly when the allocation service would accept the subject.
+    missing = missing_for_randomization(subject)
+    return Panel(
+        None, live=live_scheme(subject.study) is not None, can_randomize=True, missing=missing
+    )
+
+
+# ---- what an allocation still needs --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Missing:
+    """One prerequisite of an allocation not yet met: ``code`` is the refusal code the
+    allocation service gives for it, ``message`` says it in words, ``link`` is where it is
+    done (empty when nothing on a page does it)."""
+
+    code: str
+    message: str
+    link: str = ""
+    link_text: str = ""
+
+
+def _form_url(subject, form_code: str) -> str:
+    from django.urls import reverse
+
+    from crf.definitions import study_forms
+
+    forms = study_forms(subject.protocol_version_id)
+    for event_code in forms.event_order:
+        if form_code in forms.events[event_code].get("forms", []):
+            return reverse(
+                "crf-form",
+                args=[subject.study.code, subject.subject_id, event_code, 1, form_code, 1],
+            )
+    return ""
+
+
+def missing_for_randomization(subject) -> list[Missing]:
+    """Every prerequisite of ``randomization.services.randomize`` the subject does not meet
+    yet, in the order the service checks them (so the first is what it would refuse with);
+    empty when an allocation can be made. The caller's right to randomize is not checked here:
+    the page offers the button only to those who have it."""
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    from crf.selectors import eligibility_state
+    from edc.errors import DomainError
+    from edc.studies.models import StudyStatus
+    from edc.subjects.labels import status_label
+    from edc.subjects.lifecycle import Action, IllegalTransition, Status, check_transition
+    from randomization.eligibility import eligibility_verdict
+    from randomization.strata import crf_strata
+
+    study, site = subject.study, subject.site
+    if allocation_of(subject) is not None:
+        return [Missing("already_randomized", _("The subject is already randomized."))]
+    missing = []
+    if study.status != StudyStatus.OPEN:
+        missing.append(Missing("study_not_open", _("The study is not open for enrolment.")))
+    if not site.is_active:
+        missing.append(Missing("site_inactive", _("This site is not active in the study.")))
+    scheme = live_scheme(study)
+    if scheme is None:
+        missing.append(
+            Missing("randomization_not_live", _("Randomization has not gone live for this study."))
+        )
+    model = study.definition.get("enrolment_model", "enrol_after_induction")
+    try:
+        check_transition(subject.status, Status.RANDOMIZED, model)
+    except IllegalTransition:
+
+        def action_url(action: Action) -> str:
+            return reverse("subject-action", args=[study.code, subject.subject_id, action.value])
+
+        if subject.status == Status.SCREENING:
+            missing.append(
+                Missing(
+                    "illegal_transition",
+                    _("Register the subject first."),
+                    action_url(Action.REGISTER),
+                    _("Register"),
+                )
+            )
+        elif subject.status == Status.REGISTERED:
+            missing.append(
+                Missing(
+                    "illegal_transition",
+                    _("Induction comes first: responders are randomized after it."),
+                    action_url(Action.START_INDUCTION),
+                    _("Start induction"),
+                )
+            )
+        else:
+            missing.append(
+                Missing(
+                    "illegal_transition",
+                    _("A subject whose status is “%(status)s” cannot be randomized.")
+                    % {"status": status_label(subject.status)},
+                )
+            )
+    eligibility = f"{reverse('crf-eligibility', args=[study.code, subject.subject_id])}"
+    if not eligibility_verdict(subject).allowed:
+        blocking = len(eligibility_state(subject, "randomization").blocking)
+        if blocking:
+            message = _("%(count)s eligibility criteria are not met or not yet answered.") % {
+                "count": blocking
+            }
+        else:
+            message = _("Eligibility has not been confirmed by an investigator.")
+        missing.append(
+            Missing(
+                "not_eligible",
+                message,
+                f"{eligibility}?point=randomization",
+                _("Eligibility"),
+            )
+        )
+    if scheme is not None:
+        try:
+            crf_strata(subject, scheme.params)
+        except DomainError as exc:
+            factors = scheme.params["factors"]
+            names = {f["code"]: f["name"] for f in factors}
+            unanswered = [
+                names.get(d["field"].removeprefix("strata."), "") for d in exc.details
+            ] or [names.get(exc.field.removeprefix("strata."), "")]
+            missing.append(
+                Missing(
+                    exc.code,
+                    _("Complete the randomization form: %(items)s.")
+                    % {"items": ", ".join(n for n in unanswered if n)},
+                    _form_url(subject, factors[0]["source"]["form"]),
+                    _("Randomization form"),
+                )
+            )
+    return missing

@@ -46,6 +46,7 @@ def randomize_subject(request, study_code, subject_id):
             )
             return redirect("subject-allocation", study_code=study_code, subject_id=subject_id)
     preview = selectors.randomization_preview(subject)
+    missing = selectors.missing_for_randomization(subject)
     return render(
         request,
         "randomization/confirm.html",
@@ -53,7 +54,9 @@ def randomize_subject(request, study_code, subject_id):
             "subject": subject,
             "study": subject.study,
             "preview": preview,
-            "error": error,
+            "missing": missing,
+            # What the refusal means in words when the prerequisites say it; else its message.
+            "error": "" if missing else error,
             # A retried or double-clicked submit repeats this key and gets the same allocation.
             "idempotency_key": f"web-{secrets.token_hex(12)}",
         },

@@ -597,8 +597,14 @@ def _calendar(unit: str, shift: Callable[[date, int], date]) -> Callable[[Any, _
         count = _int(amount)
         if not isinstance(day.value, date) or count is None:
             return Value(None, _missing_texts(day, amount), day.name)
-        result = shift(day.value, count)
         sign = "+" if count >= 0 else "−"
+        try:
+            result = shift(day.value, count)
+        except (ValueError, OverflowError):
+            # An implausible stored date (year 1) shifted past the calendar: unknown, not a crash.
+            return Value(
+                None, f"{day.text} {sign} {abs(count)} {unit} is outside the calendar", day.name
+            )
         return Value(
             result, f"{day.text} {sign} {abs(count)} {unit} ({result.isoformat()})", day.name
         )

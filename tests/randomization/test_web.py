@@ -37,7 +37,8 @@ def test_panel_offers_randomize_to_site_staff_once_eligible(subject, coordinator
 
 def test_panel_explains_why_an_ineligible_subject_cannot_be_randomized(live, site_a, coordinator_a):
     html = panel_html(registered_subject(site_a, eligibility="entered"), coordinator_a)
-    assert "randomize-button" not in html and "no investigator has confirmed" in html
+    assert "randomize-button" not in html
+    assert "Eligibility has not been confirmed by an investigator." in html
 
 
 def test_confirm_shows_strata_then_randomizes_and_mails_site_staff(
