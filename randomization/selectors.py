@@ -373,13 +373,14 @@ def missing_for_randomization(subject) -> list[Missing]:
                 )
             )
         else:
-            missing.append(
+            # Past the point of randomization (or out of the study): nothing else matters.
+            return missing + [
                 Missing(
                     "illegal_transition",
                     _("A subject whose status is “%(status)s” cannot be randomized.")
                     % {"status": status_label(subject.status)},
                 )
-            )
+            ]
     eligibility = f"{reverse('crf-eligibility', args=[study.code, subject.subject_id])}"
     if not eligibility_verdict(subject).allowed:
         blocking = len(eligibility_state(subject, "randomization").blocking)

@@ -112,10 +112,11 @@ def subject_action(request, study_code, subject_id, action):
                 status = exc.status
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             else:
+                subject.refresh_from_db(fields=["status"])
                 messages.success(
                     request,
-                    _("%(id)s: %(what)s done.")
-                    % {"id": subject.subject_id, "what": ACTION_TEXTS[action].heading},
+                    _("%(id)s: the status is now “%(status)s”.")
+                    % {"id": subject.subject_id, "status": status_label(subject.status)},
                 )
                 return redirect("subject-detail", study_code=study_code, subject_id=subject_id)
     return render(
