@@ -74,6 +74,8 @@ def save(page, button: str = "Save and mark complete") -> None:
     page.get_by_role("button", name=button, exact=True).click()
     if page.locator("#confirm-box").count():
         page.get_by_role("button", name=re.compile(r"^Confirm")).first.click()
+    problems = page.locator("#problem, .messages-inline .error").all_inner_texts()
+    assert not page.locator("#problem").count(), problems
     expect(page.locator(".messages")).to_contain_text("saved")
 
 
@@ -176,14 +178,14 @@ def test_journey_c_induction_response_randomization_and_follow_up(reirr, served,
     page.locator("#randomize-button").click()
     step(page, "randomize confirmation")
     page.locator("#confirm-randomize").click()
-    expect(page.locator("#randomization-panel .allocation-result")).to_contain_text("Arm")
+    expect(page.locator("h1")).to_contain_text("is randomized")
     step(page, "randomized")
     page.context.close()
 
     # -- Follow-up: a PD-1 dose.
     page = sign_in(browser, base, "coordinator_c")
     open_form(page, base, subject, "MAINT", 1, "trt")
-    page.get_by_label("Agent").select_option("TORIPALIMAB")
+    page.locator('input[name="EXTRT"][value="TORIPALIMAB"]').check()
     page.get_by_label("Cycle number").fill("1")
     page.get_by_label("Administration date (cycle day 1 for oral agents)").fill(today.isoformat())
     page.get_by_label(re.compile(r"^Action")).select_option("GIVEN")
@@ -220,6 +222,8 @@ def test_journey_c_induction_response_randomization_and_follow_up(reirr, served,
     page.get_by_label("Onset date").fill(today.isoformat())
     group(page, "Serious").get_by_label("No", exact=True).check()
     page.get_by_label("Relationship to the PD-1 inhibitor").select_option("POSSIBLE")
+    page.get_by_label("Ongoing", exact=True).select_option("Y")
+    page.get_by_label(re.compile(r"^Immune-related")).select_option("N")
     page.get_by_label("Outcome").select_option("RECOVERING")
     group(page, "Treatment given").get_by_label("Symptomatic treatment").check()
     save(page)
