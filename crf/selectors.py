@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
-from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Sum, Value
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -244,6 +246,49 @@ def form_history(instance: FormInstance | None, limit: int = 100) -> list[AuditE
 
 def ctcae_terms() -> list[CtcaeTerm]:
     return list(CtcaeTerm.objects.order_by("soc", "term"))
+
+
+_PICKED_TERM = re.compile(r"\((\d{8})\)\s*$")
+_MEDDRA_CODE = re.compile(r"^\d{8}$")
+
+
+def ctcae_code_of(text: Any) -> str | None:
+    """The MedDRA code a type-ahead entry names: "Anaemia (10002272)", "10002272" or the exact
+    term in any case. None when it names no term (one query at most)."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    text = text.strip()
+    if match := _PICKED_TERM.search(text):
+        return match.group(1)
+    if _MEDDRA_CODE.match(text):
+        return text
+    return (
+        CtcaeTerm.objects.filter(term__iexact=text)
+        .order_by("-version")
+        .values_list("meddra_code", flat=True)
+        .first()
+    )
+
+
+def ctcae_term_of(code: Any) -> CtcaeTerm | None:
+    if not isinstance(code, str) or not _MEDDRA_CODE.match(code):
+        return None
+    return CtcaeTerm.objects.filter(meddra_code=code).order_by("-version").first()
+
+
+def find_ctcae_terms(query: str, limit: int | None = None):
+    """Terms whose name contains `query`, or whose MedDRA code starts with it: name matches
+    that start with the query first."""
+    query = query.strip()
+    terms = CtcaeTerm.objects.all()
+    if query:
+        terms = terms.filter(Q(term__icontains=query) | Q(meddra_code__startswith=query))
+        terms = terms.annotate(
+            starts=Case(When(term__istartswith=query, then=0), default=1)
+        ).order_by("starts", "term")
+    else:
+        terms = terms.order_by("soc", "term")
+    return terms[:limit] if limit else terms
 
 
 def next_form_repeat(subject: Subject, event_code: str, event_repeat: int, form_code: str) -> int:

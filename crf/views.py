@@ -90,8 +90,12 @@ def _submitted(slot: FormSlot, post) -> dict:
 
 
 def _name_ctcae_term(values: dict) -> None:
-    """The page picks a CTCAE term by MedDRA code; its name and 'Other, specify' flag follow
-    from the term table (the API takes all three and checks they agree)."""
+    """The page picks a CTCAE term by type-ahead ("Term (MedDRA code)", the code alone, or the
+    exact term); its name and 'Other, specify' flag follow from the term table (the API takes
+    all three and checks they agree). Text that names no term stays, to be refused by name."""
+    code = selectors.ctcae_code_of(values.get("AECTCD"))
+    if code is not None:
+        values["AECTCD"] = code
     term = services.derivations.ctcae_term(values.get("AECTCD"))
     if term is not None:
         values["AETERM"] = term.term
@@ -194,6 +198,9 @@ def _render(request, subject, slot, can_edit, values, *, status=200, **extra):
         "history": selectors.form_history(instance),
         "flags": datamanagement_selectors.item_flags(instance) if instance else None,
         "ctcae_terms": selectors.ctcae_terms() if slot.kind == "adverse_event" else [],
+        "ctcae_current": selectors.ctcae_term_of(values.get("AECTCD"))
+        if slot.kind == "adverse_event"
+        else None,
         "recist": _shown_recist(page.notes.get("recist"), definition),
         "next_form": _next_form(slot),
         "has_lab_limits": bool(lab_ranges.limit_items(slot.form)),

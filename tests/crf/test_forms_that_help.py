@@ -168,3 +168,32 @@ def test_the_lab_form_shows_each_limit_of_normal_beside_its_result():
     assert re.search(
         r'<div class="lab-row" data-item="TSH">.*?name="TSHLLN".*?name="TSHULN"', html, re.S
     )
+
+
+def test_ctcae_type_ahead_finds_terms_by_name_or_meddra_code(staff):
+    client = Client()
+    client.force_login(staff)  # the page's script asks with the session, not a token
+    by_name = client.get("/api/v1/ctcae-terms/?q=pharyngeal%20nec&limit=5").json()
+    assert [(t["term"], t["meddra_code"]) for t in by_name] == [("Pharyngeal necrosis", "10065706")]
+    by_code = client.get("/api/v1/ctcae-terms/?q=1006570&limit=12").json()
+    assert "10065706" in {t["meddra_code"] for t in by_code}
+    assert all(t["meddra_code"].startswith("1006570") or "1006570" in t["term"] for t in by_code)
+    mucositis = client.get("/api/v1/ctcae-terms/?q=mucositis&limit=3").json()
+    assert len(mucositis) <= 3 and mucositis[0]["term"].lower().startswith("mucositis")
+    refused = client.get("/api/v1/ctcae-terms/?q=a&limit=5000")
+    assert refused.status_code == 400 and refused.json()["error"]["field"] == "limit"
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("Pharyngeal necrosis (10065706)", "10065706"),
+        ("10065706", "10065706"),
+        ("pharyngeal NECROSIS", "10065706"),
+        ("no such term", None),
+    ],
+)
+def test_what_the_term_box_may_hold(typed, code):
+    from crf.selectors import ctcae_code_of
+
+    assert ctcae_code_of(typed) == code
