@@ -22,12 +22,12 @@ from crf.models import (
 )
 from crf.rules import eligibility as eligibility_rules
 from crf.rules.expressions import SubjectData
-from crf.rules.phrases import Phrase
 from crf.study_forms import StudyForms, UnknownSlot
 from crf.subject_record import StoredForm, build_subject_data, first_dose_date, rule_references
 from edc.audit.models import AuditEvent
 from edc.datamanagement import selectors as datamanagement_selectors
 from edc.datamanagement.content_hash import canonical_json
+from edc.phrases import Phrase
 from edc.rows import columns, fetchone, instance, width
 from edc.subjects import selectors as subject_selectors
 from edc.subjects.models import Consent, Subject

@@ -10,7 +10,6 @@ from django.utils import translation
 
 from crf.explanations import explain, explain_stored, sentence, working
 from crf.rules.eligibility import Status, evaluate_criterion, item_labels
-from crf.rules.phrases import Label, from_json, phrase, to_json
 from crf.rules.recist import (
     Assessment,
     Baseline,
@@ -22,6 +21,7 @@ from crf.rules.recist import (
     evaluate_timepoint,
     mm,
 )
+from edc.phrases import Label, from_json, phrase, to_json
 from tests.unit.eligibility_subjects import (
     GOLDEN,
     applied,

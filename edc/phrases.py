@@ -10,7 +10,8 @@ the English working, which is what the engines' own tests and stored records rea
 is a `str` subclass, so code that handled the English lines before handles phrases unchanged.
 
 Templates are marked with `gettext_noop` so that makemessages finds them; they are translated
-only when rendered. Pure module: no Django import.
+only when rendered. Pure module: Django's gettext is imported only by `in_language`, when a
+page or message renders a phrase.
 """
 
 from __future__ import annotations
@@ -117,6 +118,13 @@ def _render(
         for name, value in params
     }
     return translate(template).format(**values)
+
+
+def in_language(p: Phrase, label: Callable[[str], str] = _same, *, working: bool = False) -> str:
+    """The phrase in the reader's language (Django's active one), study texts through `label`."""
+    from django.utils.translation import gettext
+
+    return render(p, gettext, label, working=working)
 
 
 def english(phrases: Sequence[Phrase], separator: str = "; ") -> str:
