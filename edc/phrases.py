@@ -120,6 +120,14 @@ def _render(
     return translate(template).format(**values)
 
 
+def joined(parts: Sequence[Phrase], separator: str = "; ") -> Phrase:
+    """Several steps of one explanation, one after another (the separator is punctuation)."""
+    if len(parts) == 1:
+        return parts[0]
+    template = separator.join(f"{{p{i}}}" for i in range(len(parts)))
+    return phrase(template, **{f"p{i}": part for i, part in enumerate(parts)})
+
+
 def in_language(p: Phrase, label: Callable[[str], str] = _same, *, working: bool = False) -> str:
     """The phrase in the reader's language (Django's active one), study texts through `label`."""
     from django.utils.translation import gettext

@@ -25,7 +25,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from edc.phrases import Label, Param, Phrase, counted, gettext_noop, phrase
+from edc.phrases import Label, Param, Phrase, counted, gettext_noop, joined, phrase
 
 Truth = bool | None
 
@@ -239,11 +239,7 @@ def _literal(value: Any) -> Phrase:
 
 
 def _join(parts: Sequence[Phrase]) -> Phrase:
-    """Several steps of one explanation, one after another."""
-    if len(parts) == 1:
-        return parts[0]
-    template = "; ".join(f"{{p{i}}}" for i in range(len(parts)))
-    return phrase(template, **{f"p{i}": part for i, part in enumerate(parts)})
+    return joined(parts)
 
 
 _COMPARISONS = {

@@ -1,5 +1,7 @@
 """`{{ text|study_text:study }}`: a study text (visit name, study title, label) in the reader's
-language, through edc.studies.texts. The argument is a Study or a definition."""
+language, through edc.studies.texts. `{{ reason|in_language:study }}`: a rule's explanation
+(edc/phrases.py) as a sentence in the reader's language; a plain string is shown as it is.
+The argument is a Study or a definition."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from typing import Any
 from django import template
 
 from crf.definitions import study_forms
+from edc.phrases import Phrase
+from edc.phrases import in_language as phrase_in_language
 from edc.studies import texts
 
 register = template.Library()
@@ -25,3 +29,11 @@ def _definition(source: Any) -> Mapping[str, Any]:
 @register.filter
 def study_text(text: Any, source: Any) -> str:
     return texts.study_text(_definition(source), text)
+
+
+@register.filter
+def in_language(reason: Any, source: Any) -> str:
+    if not isinstance(reason, Phrase):
+        return reason
+    definition = _definition(source)
+    return phrase_in_language(reason, lambda text: texts.study_text(definition, text))
