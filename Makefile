@@ -44,6 +44,8 @@ services:
 
 chromium:
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	# A CJK font, so screenshots of Chinese pages show characters, not empty boxes.
+	fc-list :lang=zh | grep -q . || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-wqy-microhei)
 
 # nginx fronts the two-web-instance and install-script tests (a config of their own, never the system's).
 nginx:

@@ -21,7 +21,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from crf.rules.phrases import gettext_noop, phrase, to_json
 from crf.rules.recist import (
     Assessment,
     Baseline,
@@ -42,6 +41,7 @@ from crf.rules.recist import (
     mm,
 )
 from crf.validation import Issue, Severity
+from edc.phrases import gettext_noop, phrase, to_json
 
 LESIONS = "lesions"
 CALCULATED = "RSCALC"

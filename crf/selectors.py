@@ -28,12 +28,12 @@ from crf.models import (
 )
 from crf.rules import eligibility as eligibility_rules
 from crf.rules.expressions import SubjectData
-from crf.rules.phrases import Phrase
 from crf.study_forms import StudyForms, UnknownSlot
 from crf.subject_record import StoredForm, build_subject_data, first_dose_date, rule_references
 from edc.audit.models import AuditEvent
 from edc.datamanagement import selectors as datamanagement_selectors
 from edc.datamanagement.content_hash import canonical_json
+from edc.phrases import Phrase, gettext_noop, joined, phrase
 from edc.subjects import selectors as subject_selectors
 from edc.subjects.models import Consent, Subject
 
@@ -387,16 +387,51 @@ class EligibilityState:
     def allowed(self) -> bool:
         return not self.blocking and self.confirmation_current
 
-    def reasons(self) -> list[str]:
-        found = [f"{line.id} {line.status}: {line.reason}" for line in self.blocking]
+    def reasons(self) -> list[Phrase]:
+        """What blocks the point. Phrases: as strings the English the API and records keep
+        ("R-IN9 fail: ..."), on a page sentences in the reader's language."""
+        found = [
+            phrase(
+                gettext_noop("{criterion} ({status}): {steps}"),
+                "{criterion} {status}: {reason}",
+                criterion=line.id,
+                status=phrase(_STATUS_WORDS.get(line.status, line.status), line.status),
+                steps=joined(line.steps) if line.steps else line.reason,
+                reason=line.reason,
+            )
+            for line in self.blocking
+        ]
+        point = phrase(_POINT_WORDS[self.point], self.point)
         if not found and self.confirmation is None:
-            found.append(f"no investigator has confirmed eligibility at {self.point}")
+            found.append(
+                phrase(
+                    gettext_noop("no investigator has confirmed eligibility at {point}"),
+                    point=point,
+                )
+            )
         elif not found and not self.confirmation_current:
             found.append(
-                f"eligibility results at {self.point} changed since the investigator confirmed "
-                "them; they must be confirmed again"
+                phrase(
+                    gettext_noop(
+                        "eligibility results at {point} changed since the investigator "
+                        "confirmed them; they must be confirmed again"
+                    ),
+                    point=point,
+                )
             )
         return found
+
+
+_STATUS_WORDS = {
+    "fail": gettext_noop("not met"),
+    "missing": gettext_noop("data missing"),
+    "attested_no": gettext_noop("investigator attested no"),
+}
+_POINT_WORDS = {
+    "registration": gettext_noop("registration"),
+    "randomization": gettext_noop("randomization"),
+    "first_dose": gettext_noop("first dose"),
+}
 
 
 def snapshot_sha256(snapshot: dict) -> str:

@@ -14,9 +14,11 @@ from django.db.models import Case, CharField, Count, F, QuerySet, Value, When
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
+from crf.definitions import study_forms
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import Scope
 from edc.studies.models import Study
+from edc.studies.texts import study_text
 from edc.subjects.models import Subject
 from edc.subjects.selectors import get_study, get_subject
 from randomization import scheme_params
@@ -317,10 +319,14 @@ def randomization_preview(subject) -> Preview:
     except DomainError as exc:
         preview.problem = exc.message
         return preview
+    definition = study_forms(subject.protocol_version_id).definition
     for factor in scheme.params["factors"]:
         labels = {level["code"]: level["label"] for level in factor["levels"]}
         code = levels[factor["code"]]
-        preview.strata.append((factor["name"], f"{labels.get(code, code)} ({code})"))
+        # The level's label in the reader's language; the factor name is shown through the
+        # study_text filter (the page's study), so it stays as stored here.
+        label = study_text(definition, labels.get(code, code))
+        preview.strata.append((factor["name"], f"{label} ({code})"))
     preview.strata.append(("Site", f"{subject.site.code} {subject.site.name}"))
     return preview
 

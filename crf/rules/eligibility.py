@@ -1,7 +1,7 @@
 """Eligibility criteria of a study definition evaluated against one subject's data (domain spec 1.6.6).
 
 Each criterion gives pass | fail | missing | attested_yes | attested_no with a readable reason: `reasons`
-are the steps as translatable phrases (crf/rules/phrases.py) for the page, `reason` the English working
+are the steps as translatable phrases (edc/phrases.py) for the page, `reason` the English working
 that records and the API keep. An exclusion
 that does not apply is a pass. Attestation items are phrased so that "Y" is the eligible answer, for
 inclusions and exclusions alike. A `rule_and_attestation` criterion needs both: its rule must be satisfied
@@ -27,7 +27,7 @@ from crf.rules.expressions import (
     evaluate_condition,
     normalize,
 )
-from crf.rules.phrases import Label, Phrase, gettext_noop, phrase
+from edc.phrases import Label, Phrase, gettext_noop, phrase
 
 POINTS = ("registration", "randomization", "first_dose")
 YES = {"Y", "YES", True}

@@ -10,7 +10,7 @@ arithmetic, and a comparison with them is decided only when every day they may s
 answer.
 
 Every result carries reasons built from item labels, so an investigator can see why a rule passed, failed
-or is missing: each a `Phrase` (crf/rules/phrases.py) that reads as a sentence in the reader's language
+or is missing: each a `Phrase` (edc/phrases.py) that reads as a sentence in the reader's language
 ("Haemoglobin 89 g/L is below 90 g/L") and keeps the working ("Haemoglobin 89 g/L < 90 g/L", which is
 what `str()` and `Outcome.reason` give). Pure module: no Django import.
 """
@@ -26,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from crf.rules import units
-from crf.rules.phrases import Label, Param, Phrase, counted, gettext_noop, phrase
+from edc.phrases import Label, Param, Phrase, counted, gettext_noop, joined, phrase
 
 Truth = bool | None
 
@@ -254,11 +254,7 @@ def _literal(value: Any) -> Phrase:
 
 
 def _join(parts: Sequence[Phrase]) -> Phrase:
-    """Several steps of one explanation, one after another."""
-    if len(parts) == 1:
-        return parts[0]
-    template = "; ".join(f"{{p{i}}}" for i in range(len(parts)))
-    return phrase(template, **{f"p{i}": part for i, part in enumerate(parts)})
+    return joined(parts)
 
 
 _COMPARISONS = {

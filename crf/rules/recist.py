@@ -27,7 +27,6 @@ from enum import StrEnum
 from fractions import Fraction
 
 from crf.rules.exact_numbers import round_half_up
-from crf.rules.phrases import Phrase, gettext_noop, phrase
 from crf.rules.recist_baseline import (
     Baseline,
     BaselineLesion,
@@ -78,6 +77,7 @@ from crf.rules.recist_sizes import (
     mm,
     percent_change,
 )
+from edc.phrases import Phrase, gettext_noop, phrase
 
 __all__ = [
     "DEFAULT_PARAMETERS",

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
-from crf.rules.phrases import Phrase, gettext_noop, phrase
 from crf.rules.recist_baseline import DiseaseStatus
 from crf.rules.recist_parameters import DEFAULT_PARAMETERS, RecistParameters
 from crf.rules.recist_responses import OVERALL_RESPONSES, Response, ReviewFlag
+from edc.phrases import Phrase, gettext_noop, phrase
 
 
 class DatedResponse(Protocol):

@@ -10,7 +10,6 @@ from django.utils import translation
 
 from crf.explanations import explain, explain_stored, sentence, working
 from crf.rules.eligibility import Status, evaluate_criterion, item_labels
-from crf.rules.phrases import Label, from_json, phrase, to_json
 from crf.rules.recist import (
     Assessment,
     Baseline,
@@ -22,6 +21,7 @@ from crf.rules.recist import (
     evaluate_timepoint,
     mm,
 )
+from edc.phrases import Label, from_json, phrase, to_json
 from tests.unit.eligibility_subjects import (
     GOLDEN,
     applied,
@@ -172,3 +172,28 @@ def test_every_phrase_template_of_the_engines_formats_in_each_language(language)
         with translation.override(language):
             p = phrase(entry.msgid, **values)
             assert working(p, {}) == translation.gettext(entry.msgid).format(**values)
+
+
+def test_the_crf_catalogue_holds_every_marked_message_and_is_compiled(tmp_path, monkeypatch):
+    """makemessages over a copy of crf/ finds nothing the catalogue lacks; the .mo is the .po."""
+    import shutil
+
+    import polib
+    from django.conf import settings
+    from django.core.management import call_command
+
+    source = settings.BASE_DIR / "crf"
+    catalogue = source / "locale" / "zh_Hans" / "LC_MESSAGES"
+    copy = tmp_path / "crf"
+    shutil.copytree(source, copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
+    monkeypatch.chdir(copy)
+    call_command("makemessages", locale=["zh_Hans"], verbosity=0, no_location=True)
+    extracted = polib.pofile(str(copy / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"))
+    committed = polib.pofile(str(catalogue / "django.po"))
+    found = {e.msgid for e in extracted if not e.obsolete}
+    assert found == {e.msgid for e in committed if not e.obsolete}
+    assert not extracted.untranslated_entries() and not extracted.fuzzy_entries()
+    compiled = polib.mofile(str(catalogue / "django.mo"))
+    assert {e.msgid: e.msgstr for e in compiled if e.msgid} == {
+        e.msgid: e.msgstr for e in committed if not e.obsolete
+    }
