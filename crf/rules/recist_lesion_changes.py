@@ -4,14 +4,14 @@
 * Lesions that coalesced into one mass: the mass is measured on one of them (`into`) and the
   others (`partners`) count 0 mm, so the mass counts once.
 
-What the engine applied is said in translatable phrases (crf.rules.phrases). Pure Python.
+What the engine applied is said in translatable phrases (edc.phrases). Pure Python.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crf.rules.phrases import Phrase, gettext_noop, phrase
+from edc.phrases import Phrase, gettext_noop, phrase
 
 SPLIT_TEMPLATE = gettext_noop(
     "{lesion} split into {fragments}: the fragments are summed, {lesion} = {total}"
