@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from crf.rules import units
 from crf.rules.violations import Severity
+
+# An item with alternative units takes its unit from the input `<CODE>__unit` (default: the
+# item's own unit) and stores the value in the item's (canonical) unit under its code, with
+# what was entered under `<CODE>__entered` as {"value": ..., "unit": ...}.
+UNIT_SUFFIX = "__unit"
+ENTERED_SUFFIX = "__entered"
 
 Value = str | bool | list | None
 # Evaluates an edit-check rule over the cleaned values: (True holds / False fails / None unknown,
@@ -74,6 +81,7 @@ _INTEGER = re.compile(r"^[+-]?\d+$")
 _PARTIAL = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _TIME = re.compile(r"^(\d{2}):(\d{2})(?::(\d{2}))?$")
+MAX_DIGITS = 30  # longer numbers are typing accidents, and Python refuses int() of 4,300+ digits
 _TRUE = {"true", "yes", "y", "1", "on"}
 _FALSE = {"false", "no", "n", "0"}
 
@@ -94,6 +102,9 @@ def _text_of(raw: Any) -> str:
     if isinstance(raw, int | Decimal):
         return str(raw)
     if isinstance(raw, str):
+        if "\x00" in raw:
+            # PostgreSQL cannot store NUL in text or JSON: refuse it here, by name, not later.
+            raise _Invalid("type", "contains a NUL character, which is not valid text")
         return raw.strip()
     raise _Invalid("type", f"expected a single value, got {type(raw).__name__}")
 
@@ -116,6 +127,8 @@ def _parse_integer(raw: Any) -> str:
     text = _text_of(raw)
     if not _INTEGER.match(text):
         raise _Invalid("type", f"{text!r} is not a whole number")
+    if len(text) > MAX_DIGITS:
+        raise _Invalid("type", f"a number of {len(text)} digits is not plausible here")
     return str(int(text))
 
 
@@ -123,6 +136,8 @@ def _parse_decimal(raw: Any, decimals: int | None) -> str:
     text = _text_of(raw)
     if not _DECIMAL.match(text):
         raise _Invalid("type", f"{text!r} is not a number (digits with an optional decimal point)")
+    if len(text) > MAX_DIGITS:
+        raise _Invalid("type", f"a number of {len(text)} characters is not plausible here")
     value = Decimal(text)
     if decimals is not None:
         exponent = value.as_tuple().exponent
@@ -167,8 +182,8 @@ def _parse_partial_date(raw: Any) -> str:
         raise _Invalid("date", f"{text!r} has no month {month}")
     if day is not None:
         _real_date(int(year), int(month), int(day), text)
-    if int(year) < 1850:
-        raise _Invalid("date", f"{text!r} is not a plausible year")
+    if int(year) < EARLIEST_YEAR:
+        raise _Invalid("date_too_early", f"{text} is before {EARLIEST_YEAR}")
     return text
 
 
@@ -230,6 +245,62 @@ def _earliest_day(value: str) -> dt.date:
     return dt.date(year, month, day)
 
 
+def _latest_day(value: str) -> dt.date:
+    """The last day a (possibly partial) date can mean: 2026-05 may be as late as 2026-05-31."""
+    parts = value[:10].split("-")
+    year = int(parts[0])
+    if len(parts) > 2:
+        return dt.date(year, int(parts[1]), int(parts[2]))
+    month = int(parts[1]) if len(parts) > 1 else 12
+    following = dt.date(year + 1, 1, 1) if month == 12 else dt.date(year, month + 1, 1)
+    return following - dt.timedelta(days=1)
+
+
+EARLIEST_YEAR = 1900
+DEFAULT_FUTURE_YEARS = 2
+NOT_BEFORE = {"birth": "the date of birth", "consent": "the informed consent date"}
+
+
+@dataclass(frozen=True)
+class DateBounds:
+    """What makes a date plausible for one subject: the site's today, how far ahead an item
+    that allows future dates may go (the study's `dates.future_limit_years`), and the birth and
+    consent dates that items marked `not_before` must not precede (None when not recorded)."""
+
+    today: dt.date
+    future_years: int = DEFAULT_FUTURE_YEARS
+    birth: dt.date | None = None
+    consent: dt.date | None = None
+
+    @property
+    def latest_future(self) -> dt.date:
+        try:
+            return self.today.replace(year=self.today.year + self.future_years)
+        except ValueError:  # 29 February
+            return self.today.replace(year=self.today.year + self.future_years, day=28)
+
+
+def _date_problem(item: Mapping, value: str, bounds: DateBounds) -> tuple[str, str] | None:
+    """(code, message) when a well-formed date is implausible for this item and subject."""
+    earliest = _earliest_day(value)
+    if earliest.year < EARLIEST_YEAR:
+        return "date_too_early", f"{value} is before {EARLIEST_YEAR}"
+    if earliest > bounds.today:
+        if not item.get("allow_future"):
+            return "future_date", f"{value} is in the future (today is {bounds.today})"
+        if earliest > bounds.latest_future:
+            return (
+                "date_too_far_ahead",
+                f"{value} is more than {bounds.future_years} years ahead "
+                f"(latest {bounds.latest_future})",
+            )
+    for anchor in item.get("not_before", ()):
+        limit = bounds.birth if anchor == "birth" else bounds.consent
+        if limit is not None and _latest_day(value) < limit:
+            return f"before_{anchor}", f"{value} is before {NOT_BEFORE[anchor]} ({limit})"
+    return None
+
+
 def _bound_text(bound: Any) -> Decimal:
     return Decimal(str(bound))
 
@@ -277,8 +348,51 @@ def label_of(item: Mapping) -> str:
     return f"{item['label']} ({item['code']})"
 
 
-def clean_item(item: Mapping, raw: Any, codelists: Mapping, today: dt.date, out: Collector) -> Any:
-    """The stored value of one item, or None when empty or invalid (problems go to `out`)."""
+def accepted_units(item: Mapping) -> list[str]:
+    return [item["unit"], *item.get("alt_units", [])] if item.get("alt_units") else []
+
+
+def _to_canonical(
+    item: Mapping, value: str, raw_unit: Any, analytes: Mapping, out: Collector
+) -> tuple[str, dict[str, str]] | None:
+    """(canonical value text, what was entered) for an item with alternative units."""
+    code, label = item["code"], label_of(item)
+    accepted = accepted_units(item)
+    unit = item["unit"] if is_blank(raw_unit) else str(raw_unit).strip()
+    if unit not in accepted:
+        shown = ", ".join(units.display_unit(u) for u in accepted)
+        out.error(code, "unit", f"{label}: {unit!r} is not an accepted unit ({shown})")
+        return None
+    entered = {"value": value, "unit": unit}
+    if unit == item["unit"]:
+        return value, entered
+    analyte = analytes.get(item.get("analyte", ""))
+    molar_mass = Decimal(str(analyte["molar_mass"])) if analyte else None
+    try:
+        converted = units.convert(Decimal(value), unit, item["unit"], molar_mass)
+    except units.UnitError as exc:
+        out.error(code, "unit", f"{label}: {exc}")
+        return None
+    return units.stored_text(converted), entered
+
+
+def clean_item(
+    item: Mapping,
+    raw: Any,
+    codelists: Mapping,
+    today: dt.date,
+    out: Collector,
+    bounds: DateBounds | None = None,
+    *,
+    raw_unit: Any = None,
+    analytes: Mapping | None = None,
+    entered: dict[str, Any] | None = None,
+) -> Any:
+    """The stored value of one item, or None when empty or invalid (problems go to `out`).
+    Dates are checked against `bounds` (by default: today, nothing before birth or consent).
+
+    For an item with alternative units the value is converted to the item's unit and what was
+    entered is put into `entered` under the item's code."""
     code = item["code"]
     label = label_of(item)
     kind = item["type"]
@@ -319,9 +433,16 @@ def clean_item(item: Mapping, raw: Any, codelists: Mapping, today: dt.date, out:
         out.error(code, exc.code, f"{label}: {exc.message}")
         return None
 
+    if kind in {"integer", "decimal"} and item.get("alt_units"):
+        canonical = _to_canonical(item, value, raw_unit, analytes or {}, out)
+        if canonical is None:
+            return None
+        value = canonical[0]
+        if entered is not None:
+            entered[code] = canonical[1]
     if kind in {"integer", "decimal"}:
         number = Decimal(value)
-        unit = item.get("unit", "")
+        unit = units.display_unit(item.get("unit", ""))
         if "range" in item and (problem := _range_problem(number, item["range"], unit)):
             out.error(
                 code, "range", f"{label}: {problem} (allowed {describe_range(item['range'], unit)})"
@@ -334,9 +455,11 @@ def clean_item(item: Mapping, raw: Any, codelists: Mapping, today: dt.date, out:
                 f"{label}: {problem} (expected {describe_range(item['soft_range'], unit)}); "
                 "confirm the value is correct",
             )
-    if kind in {"date", "partial_date", "datetime"} and _earliest_day(value) > today:
-        out.error(code, "future_date", f"{label}: {value} is in the future (today is {today})")
-        return None
+    if kind in {"date", "partial_date", "datetime"}:
+        problem = _date_problem(item, value, bounds or DateBounds(today))
+        if problem is not None:
+            out.error(code, problem[0], f"{label}: {problem[1]}")
+            return None
     return value
 
 
@@ -354,22 +477,41 @@ def _clean_items(
     items: Iterable[Mapping],
     raw: Mapping[str, Any],
     codelists: Mapping,
-    today: dt.date,
+    bounds: DateBounds,
     out: Collector,
     *,
     check_required: bool,
+    analytes: Mapping | None = None,
 ) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
+    entered: dict[str, Any] = {}
     for item in items:
         if item.get("derived"):
             continue
-        value = clean_item(item, raw.get(item["code"]), codelists, today, out)
+        value = clean_item(
+            item,
+            raw.get(item["code"]),
+            codelists,
+            bounds.today,
+            out,
+            bounds,
+            raw_unit=raw.get(item["code"] + UNIT_SUFFIX),
+            analytes=analytes,
+            entered=entered,
+        )
         if value is None:
             if check_required and item.get("required") and is_blank(raw.get(item["code"])):
                 out.error(item["code"], "required", f"{label_of(item)} is required")
             continue
         cleaned[item["code"]] = value
+        if item["code"] in entered:
+            cleaned[item["code"] + ENTERED_SUFFIX] = entered[item["code"]]
     return cleaned
+
+
+def unit_keys(items: Iterable[Mapping]) -> set[str]:
+    """The unit inputs of the items that accept alternative units."""
+    return {i["code"] + UNIT_SUFFIX for i in items if i.get("alt_units")}
 
 
 def _unknown_keys(
@@ -389,6 +531,8 @@ def clean_form(
     *,
     today: dt.date,
     complete: bool = True,
+    analytes: Mapping | None = None,
+    bounds: DateBounds | None = None,
 ) -> ValidationResult:
     """Clean one form's submitted values item by item (types, ranges, dates, required, rows).
 
@@ -401,14 +545,23 @@ def clean_form(
         return result
     derived = _derived_codes(form)
     groups = {g["code"]: g for g in form.get("groups", [])}
-    top_codes = {i["code"] for i in form.get("items", [])}
+    top_codes = {i["code"] for i in form.get("items", [])} | unit_keys(form.get("items", []))
     _unknown_keys(raw, top_codes | set(groups), derived, form["code"], out)
 
+    bounds = bounds or DateBounds(today)
     result.values = _clean_items(
-        form.get("items", []), raw, codelists, today, out, check_required=complete
+        form.get("items", []),
+        raw,
+        codelists,
+        bounds,
+        out,
+        check_required=complete,
+        analytes=analytes,
     )
     for code, group in groups.items():
-        rows = _clean_group(group, raw.get(code), codelists, today, out, complete, derived)
+        rows = _clean_group(
+            group, raw.get(code), codelists, bounds, out, complete, derived, analytes
+        )
         if rows:
             result.values[code] = rows
     return result
@@ -444,12 +597,13 @@ def validate_form(
     today: dt.date,
     complete: bool = True,
     evaluate: RuleEvaluator | None = None,
+    analytes: Mapping | None = None,
 ) -> ValidationResult:
     """`clean_form`, then the edit checks over the cleaned values when the form is complete.
 
     Edit checks see only cleaned values: a malformed item is missing to the rule and so cannot
     fire a check by accident."""
-    result = clean_form(form, codelists, raw, today=today, complete=complete)
+    result = clean_form(form, codelists, raw, today=today, complete=complete, analytes=analytes)
     if evaluate is not None and complete:
         errors, warnings = run_edit_checks(form, result.values, evaluate)
         result.errors += errors
@@ -461,10 +615,11 @@ def _clean_group(
     group: Mapping,
     raw_rows: Any,
     codelists: Mapping,
-    today: dt.date,
+    bounds: DateBounds,
     out: Collector,
     complete: bool,
     derived: set[str],
+    analytes: Mapping | None = None,
 ) -> list[dict[str, Any]]:
     name = group["name"]
     code = group["code"]
@@ -474,17 +629,24 @@ def _clean_group(
         out.errors.append(Issue("", "type", f"{name}: must be a list of rows", group=code))
         return []
     item_codes = {i["code"] for i in group["items"]}
+    unit_inputs = unit_keys(group["items"])
     rows: list[dict[str, Any]] = []
     for index, raw_row in enumerate(raw_rows, start=1):
         row_out = Collector(out.errors, out.warnings, code, index)
         if not isinstance(raw_row, Mapping):
             row_out.error("", "type", f"{name} row {index}: must be an object keyed by item code")
             continue
-        _unknown_keys(raw_row, item_codes, derived, f"{code} row {index}", row_out)
+        _unknown_keys(raw_row, item_codes | unit_inputs, derived, f"{code} row {index}", row_out)
         if all(is_blank(raw_row.get(c)) for c in item_codes):
             continue
         row = _clean_items(
-            group["items"], raw_row, codelists, today, row_out, check_required=complete
+            group["items"],
+            raw_row,
+            codelists,
+            bounds,
+            row_out,
+            check_required=complete,
+            analytes=analytes,
         )
         if row:
             rows.append(row)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import connection, transaction
+from django.db import transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from edc.accounts.roles import Permission
@@ -13,7 +14,6 @@ from edc.accounts.scoping import authorize
 from edc.audit.context import ChangeContext
 from edc.audit.services import Change, record_changes, require_reason
 from edc.errors import DomainError
-from edc.rows import execute
 from edc.studies.models import Site, StudyStatus
 from edc.subjects.lifecycle import (
     ACTIONS,
@@ -382,26 +382,16 @@ def record_death(ctx: ChangeContext, subject: Subject, death_date: dt.date, *, f
     return True
 
 
-_MARK_RANDOMIZED = (
-    f'UPDATE "{Subject._meta.db_table}" SET "status" = %s, "randomization_date" = %s, '
-    '"row_version" = "row_version" + 1 WHERE "id" = %s AND "status" = %s'
-)
-
-
 def mark_randomized(subject: Subject, on_date: dt.date) -> list[Change] | None:
     """The lifecycle move an allocation makes, inside the allocation's transaction, which has
     checked the move (``check_transition``) and writes these changes' audit rows with its own.
 
     One UPDATE, conditional on the status the move was checked from: of two requests for one
     subject only the first passes; the other waits for its commit and gets None."""
-    moved = execute(
-        _MARK_RANDOMIZED,
-        [
-            Status.RANDOMIZED.value,
-            connection.ops.adapt_datefield_value(on_date),
-            subject.pk,
-            subject.status,
-        ],
+    moved = Subject.objects.filter(pk=subject.pk, status=subject.status).update(
+        status=Status.RANDOMIZED.value,
+        randomization_date=on_date,
+        row_version=F("row_version") + 1,
     )
     if moved != 1:
         return None
