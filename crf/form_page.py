@@ -47,6 +47,7 @@ class Field:
     row_label: str = ""
     # The lower/upper limit of normal items shown beside a lab result (its lln_item/uln_item).
     limits: list[Field] = field(default_factory=list)
+    queries: list[Any] = field(default_factory=list)  # unresolved queries, set by the page view
 
     @property
     def code(self) -> str:

@@ -264,6 +264,7 @@ def save_form(
     confirm_warnings: bool = False,
     complete: bool = True,
     today: dt.date | None = None,
+    query_answers: Mapping[int, str] | None = None,
 ) -> FormInstance:
     """Validate and store one form of one visit of a subject.
 
@@ -274,6 +275,8 @@ def save_form(
     signatures, source verification and queries are data management's (edc.datamanagement),
     schedule events the reminders' (edc.reminders); both are called inside this transaction.
     The returned instance carries the confirmed warnings as `confirmed_warnings`.
+    `query_answers` ({query id: answer}) answers queries of the form in the same transaction;
+    the audit rows of the values changed on their items are linked to them.
     """
     authorize(ctx, Permission.ENTER_DATA, subject.study_id, subject.site_id)
     today = today or subject.site.today()
@@ -317,6 +320,7 @@ def save_form(
     ):
         require_reason(ctx)
     if instance is not None and not changes and old_status == status and not checked.warnings:
+        datamanagement.answer_queries_on_save(ctx, instance, query_answers or {}, [])
         instance.confirmed_warnings = []
         return instance
 
@@ -338,7 +342,7 @@ def save_form(
     audit = [Change(c.item, c.old, c.new) for c in changes]
     if old_status != status:
         audit.append(Change("status", old_status, str(status)))
-    record_changes(
+    audit_rows = record_changes(
         ctx,
         "create" if old_status is None else "update",
         audit,
@@ -347,9 +351,11 @@ def save_form(
         study=subject.study,
         site=subject.site,
         subject=subject,
+        returning_pk=bool(query_answers),
     )
     _audit_response_override(ctx, instance, old_data)
     datamanagement.after_form_change(ctx, instance, changes)
+    datamanagement.answer_queries_on_save(ctx, instance, query_answers or {}, audit_rows)
     datamanagement.open_automatic_queries(ctx, instance, checked.warnings)
     instance.confirmed_warnings = checked.warnings
     # The schedule takes the clinical events a complete form records (doses, progression, end

@@ -24,6 +24,7 @@ from edc.errors import DomainError
 from edc.subjects import selectors as subject_selectors
 
 CONTROL_KEYS = ("csrfmiddlewaretoken", "row_version", "reason", "confirm_warnings", "action")
+QUERY_ANSWER = "query_answer_"  # + query id: an answer typed beside a flagged item
 TERM_ITEMS = {"AETERM", "AEOTHSP"}
 
 
@@ -46,8 +47,33 @@ def _slot(
     return subject, slot, can_edit
 
 
+def _query_answers(post) -> dict[int, str]:
+    """{query id: answer} typed beside flagged items; empty answers are no answers."""
+    answers = {}
+    for key, value in post.items():
+        pk = key.removeprefix(QUERY_ANSWER)
+        if key.startswith(QUERY_ANSWER) and pk.isdigit() and value.strip():
+            answers[int(pk)] = value.strip()
+    return answers
+
+
+def _flag_queried_items(page, instance, form: dict, can_answer: bool, answers: dict) -> None:
+    """Hang each unresolved query on the field of its item (and row), for the flag and the
+    thread shown there."""
+    by_path = datamanagement_selectors.queries_by_item_path(instance, form, can_answer)
+    if not by_path:
+        return
+    fields = [f for section in page.sections for f in section.fields]
+    fields += [f for group in page.groups for row in group.rows for f in row]
+    for f in fields:
+        for flag in by_path.get(f.path, []):
+            flag.answer = answers.get(flag.query.pk, "")
+            f.queries.append(flag)
+
+
 def _submitted(slot: FormSlot, post) -> dict:
-    values = values_from_post(slot.form, post, CONTROL_KEYS)
+    answers = [key for key in post if key.startswith(QUERY_ANSWER)]
+    values = values_from_post(slot.form, post, (*CONTROL_KEYS, *answers))
     if slot.kind == "adverse_event":
         _name_ctcae_term(values)
     return values
@@ -105,7 +131,28 @@ def _render(request, subject, slot, can_edit, values, *, status=200, **extra):
         extra_rows=extra.pop("extra_rows", None),
     )
     instance = slot.instance
+    scope = scope_of(request.user)
+    marks = datamanagement_selectors.form_marks(instance) if instance else None
+    may_enter = can_edit
+    # Locked, signed and verified forms open read-only; a signed or verified one can be
+    # opened for a change on purpose (?edit=1), which voids the signature or verification.
+    if marks and marks.read_only and (marks.locked or not request.GET.get("edit")):
+        can_edit = False
+    if instance:
+        _flag_queried_items(
+            page,
+            instance,
+            slot.form,
+            scope.can(Permission.ANSWER_QUERY, subject.study_id, subject.site_id),
+            _query_answers(request.POST) if request.method == "POST" else {},
+        )
     context = {
+        "marks": marks,
+        "may_enter": may_enter,
+        "can_verify": bool(instance)
+        and scope.can(Permission.VERIFY_SOURCE, subject.study_id, subject.site_id),
+        "can_sign": bool(instance)
+        and scope.can(Permission.SIGN, subject.study_id, subject.site_id),
         "study": subject.study,
         "subject": subject,
         "slot": slot,
@@ -152,6 +199,10 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
     values = _submitted(slot, request.POST)
     action = request.POST.get("action", "save")
     reason = request.POST.get("reason", "").strip()
+    answers = _query_answers(request.POST)
+    if answers and not reason:
+        # A value corrected in answer to a query has the answer as its reason for change.
+        reason = "; ".join(f"Q{pk}: {text}" for pk, text in sorted(answers.items()))
 
     def again(**extra):
         """The page shown again with what was entered, nothing saved."""
@@ -181,6 +232,7 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
             row_version=row_version,
             confirm_warnings=request.POST.get("confirm_warnings") == "1",
             complete=action != "draft",
+            query_answers=answers,
         )
     except services.FormInvalid as exc:
         return again(
@@ -203,6 +255,10 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
         )
     opened = len(instance.confirmed_warnings)
     note = f"; {opened} quer{'y' if opened == 1 else 'ies'} opened" if opened else ""
+    if answers:
+        note += "; " + _("answered %(queries)s") % {
+            "queries": ", ".join(f"Q{pk}" for pk in sorted(answers))
+        }
     state = "saved as draft" if action == "draft" else "saved"
     messages.success(
         request, f"{slot.form['name']} {state} (version {instance.row_version}){note}."

@@ -74,6 +74,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "edc.datamanagement.context_processors.query_inbox",
             ],
         },
     },
@@ -168,6 +169,9 @@ EMAIL_BACKEND = os.environ.get(
 )
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "edc@localhost")
+# Where people reach the EDC, for links in e-mails (e.g. https://edc.example.org); empty gives
+# paths only.
+EDC_BASE_URL = os.environ.get("EDC_BASE_URL", "")
 
 # Celery. The embedded broker is a folder, so worker and beat run with no server.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
@@ -210,6 +214,17 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(minute=5)
         if env_bool("EDC_REMINDER_SCAN_HOURLY", False)
         else crontab(minute=5, hour=16),
+    },
+    # E-mails telling sites of new queries: per query within seconds, and the daily digest of
+    # yesterday's (UTC) queries for sites that chose one, 08:40 Asia/Shanghai.
+    "query-notices": {
+        "task": "edc.datamanagement.send_query_notices",
+        "schedule": float(os.environ.get("EDC_QUERY_NOTICE_SECONDS", 30)),
+        "options": {"expires": float(os.environ.get("EDC_QUERY_NOTICE_SECONDS", 30))},
+    },
+    "query-digest": {
+        "task": "edc.datamanagement.send_query_digests",
+        "schedule": crontab(minute=40, hour=0),
     },
     # The overdue digest per site, 08:30 Asia/Shanghai.
     "reminders-digest": {

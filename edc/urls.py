@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from edc.accounts import views as account_views
 from edc.accounts.api import ObtainTokenView
+from edc.datamanagement import views as datamanagement_views
 from edc.subjects import api as subject_api
 from edc.subjects import views as subject_views
 from edc.web import views as web_views
@@ -38,6 +39,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", web_views.home, name="home"),
+    path("queries/", datamanagement_views.inbox, name="query-inbox"),
     path("accounts/login/", account_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", account_views.LogoutView.as_view(), name="logout"),
     path("admin/login/", account_views.LoginView.as_view()),

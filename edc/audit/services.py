@@ -141,8 +141,10 @@ def record_changes(
     study=None,
     site=None,
     subject=None,
+    returning_pk: bool = False,
 ) -> list[AuditEvent]:
-    """One INSERT for every changed item of one object."""
+    """One INSERT for every changed item of one object; with `returning_pk` the rows get their
+    ids (for a caller that links them, e.g. to the query a change answers)."""
     rows = change_rows(
         ctx,
         action,
@@ -154,5 +156,5 @@ def record_changes(
         site=site,
         subject=subject,
     )
-    insert(rows)
+    insert(rows, returning_pk=returning_pk)
     return rows
