@@ -4,7 +4,9 @@ from crf import api
 
 # Included at api/v1/.
 SUBJECT = "studies/<slug:study_code>/subjects/<segment:subject_id>"
-FORM = f"{SUBJECT}/forms/<segment:event_code>/<int:event_repeat>/<segment:form_code>/<int:form_repeat>"
+FORM = (
+    f"{SUBJECT}/forms/<segment:event_code>/<int:event_repeat>/<segment:form_code>/<int:form_repeat>"
+)
 
 urlpatterns = [
     path(f"{SUBJECT}/forms/", api.SubjectFormsView.as_view(), name="api-crf-forms"),
