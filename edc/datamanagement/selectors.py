@@ -446,7 +446,7 @@ def audit_trail(
     if scope.is_site_limited(study.pk, Permission.EXPORT) and scope.is_site_limited(
         study.pk, Permission.LOCK
     ):
-        rows = rows.filter(site_id__in=list(scope.sites().filter(study=study).values("pk")))
+        rows = rows.filter(site__in=scope.sites().filter(study=study))
     if not scope.can_anywhere(Permission.VIEW_ALLOCATION_LIST, study.pk):
         rows = rows.exclude(object_type__startswith="randomization.")
     if subject_id:
