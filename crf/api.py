@@ -70,7 +70,8 @@ class FormDataSerializer(serializers.Serializer):
 class FormWriteSerializer(serializers.Serializer):
     values = serializers.DictField(
         help_text="values by item code, as strings or JSON numbers/booleans; a group is a list "
-        "of row objects; derived items are refused"
+        "of row objects; derived items are refused. An item that accepts other units takes "
+        "its unit as `<CODE>__unit` (a UCUM code; default the item's own unit)"
     )
     row_version = serializers.IntegerField(
         min_value=0, help_text="the version read before editing (0 for a new form)"
@@ -83,6 +84,12 @@ class FormWriteSerializer(serializers.Serializer):
     )
     complete = serializers.BooleanField(
         default=True, help_text="false saves a draft (required items and edit checks wait)"
+    )
+    range_override_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="why an LLN/ULN differs from the site's normal range (400 "
+        "`range_override_reason` without it); blank limits are filled from the ranges",
     )
 
 
@@ -209,6 +216,7 @@ class FormView(APIView):
             row_version=data["row_version"],
             confirm_warnings=data["confirm_warnings"],
             complete=data["complete"],
+            range_override_reason=data.get("range_override_reason", ""),
         )
         return Response(_form_body(slot, instance, instance.confirmed_warnings))
 

@@ -11,10 +11,12 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
 from crf import selectors, services
+from crf.explanations import explain
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
 from edc.errors import DomainError
+from edc.studies.texts import study_text
 
 POINT_LABELS = {
     "registration": _("Registration"),
@@ -83,6 +85,13 @@ def eligibility(request, study_code, subject_id):
     state = selectors.eligibility_state(subject, point)
     forms = selectors.study_forms(subject.protocol_version_id)
     meaning = services.eligibility_meaning(request.user, subject, point, state)
+    definition = forms.definition
+    # Each criterion in the reader's language: its text, and its reasons as sentences with the
+    # working behind a "details" toggle.
+    criteria = [
+        (line, study_text(definition, line.text), explain(line.steps, definition))
+        for line in state.lines
+    ]
     return render(
         request,
         "crf/eligibility.html",
@@ -96,10 +105,11 @@ def eligibility(request, study_code, subject_id):
                 (p, POINT_LABELS[p]) for p in selectors.points_with_criteria(subject) or [point]
             ],
             "state": state,
+            "criteria": criteria,
             "can_confirm": can_confirm,
             "meaning": meaning,
             "problem": problem,
-            "elig_forms": _elig_forms(subject, forms),
+            "elig_forms": _elig_forms(subject, selectors.shown_forms(subject.protocol_version_id)),
         },
         status=status,
     )

@@ -10,14 +10,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from django.db.models import Case, F, Q, When
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from crf import recist_form
 from crf.casebook import Casebook, SavedForm, build_casebook
-from crf.definitions import study_forms
+from crf.definitions import shown_forms, study_forms
 from crf.models import (
     CtcaeTerm,
     EligibilityConfirmation,
@@ -32,7 +33,7 @@ from crf.subject_record import StoredForm, build_subject_data, first_dose_date, 
 from edc.audit.models import AuditEvent
 from edc.datamanagement import selectors as datamanagement_selectors
 from edc.datamanagement.content_hash import canonical_json
-from edc.rows import columns, fetchone, instance, width
+from edc.phrases import Phrase, gettext_noop, joined, phrase
 from edc.subjects import selectors as subject_selectors
 from edc.subjects.models import Consent, Subject
 
@@ -124,7 +125,8 @@ def casebook(subject: Subject, *, due: Iterable[tuple[str, int]] = ()) -> Casebo
         )
     ]
     flags = datamanagement_selectors.form_flags(subject) if saved else {}
-    return build_casebook(forms, saved, flags=flags, arm_code=arm_code(subject, forms), due=due)
+    shown = shown_forms(subject.protocol_version_id)
+    return build_casebook(shown, saved, flags=flags, arm_code=arm_code(subject, forms), due=due)
 
 
 @dataclass
@@ -317,6 +319,8 @@ class CriterionLine:
     reason: str
     evaluated_at: tuple[str, ...]
     waiver: EligibilityWaiver | None = None
+    # The explanation as translatable phrases, for the page; `reason` (English) is what is signed.
+    steps: tuple[Phrase, ...] = ()
 
     @property
     def satisfied(self) -> bool:
@@ -383,16 +387,51 @@ class EligibilityState:
     def allowed(self) -> bool:
         return not self.blocking and self.confirmation_current
 
-    def reasons(self) -> list[str]:
-        found = [f"{line.id} {line.status}: {line.reason}" for line in self.blocking]
+    def reasons(self) -> list[Phrase]:
+        """What blocks the point. Phrases: as strings the English the API and records keep
+        ("R-IN9 fail: ..."), on a page sentences in the reader's language."""
+        found = [
+            phrase(
+                gettext_noop("{criterion} ({status}): {steps}"),
+                "{criterion} {status}: {reason}",
+                criterion=line.id,
+                status=phrase(_STATUS_WORDS.get(line.status, line.status), line.status),
+                steps=joined(line.steps) if line.steps else line.reason,
+                reason=line.reason,
+            )
+            for line in self.blocking
+        ]
+        point = phrase(_POINT_WORDS[self.point], self.point)
         if not found and self.confirmation is None:
-            found.append(f"no investigator has confirmed eligibility at {self.point}")
+            found.append(
+                phrase(
+                    gettext_noop("no investigator has confirmed eligibility at {point}"),
+                    point=point,
+                )
+            )
         elif not found and not self.confirmation_current:
             found.append(
-                f"eligibility results at {self.point} changed since the investigator confirmed "
-                "them; they must be confirmed again"
+                phrase(
+                    gettext_noop(
+                        "eligibility results at {point} changed since the investigator "
+                        "confirmed them; they must be confirmed again"
+                    ),
+                    point=point,
+                )
             )
         return found
+
+
+_STATUS_WORDS = {
+    "fail": gettext_noop("not met"),
+    "missing": gettext_noop("data missing"),
+    "attested_no": gettext_noop("investigator attested no"),
+}
+_POINT_WORDS = {
+    "registration": gettext_noop("registration"),
+    "randomization": gettext_noop("randomization"),
+    "first_dose": gettext_noop("first dose"),
+}
 
 
 def snapshot_sha256(snapshot: dict) -> str:
@@ -511,6 +550,7 @@ def eligibility_state(
             r.reason,
             r.evaluated_at,
             waivers.get(r.id) if r.status not in eligibility_rules.SATISFIED else None,
+            r.reasons,
         )
         for r in results
     ]
@@ -531,31 +571,9 @@ def eligibility_state(
     return EligibilityState(subject, point, lines, confirmation, today, inputs)
 
 
-@lru_cache(maxsize=256)
-def _still_signed_sql(form_count: int) -> str:
-    # Written out rather than built by the ORM: compiling five correlated aggregate subqueries
-    # cost more than every other statement of an allocation (measured by the randomization
-    # benchmark). Plain SQL that PostgreSQL and SQLite both run.
-    confirmation = EligibilityConfirmation._meta.db_table
-    forms = FormInstance._meta.db_table
-    consents = Consent._meta.db_table
-    waivers = EligibilityWaiver._meta.db_table
-    codes = ", ".join(["%s"] * form_count)
-    of_forms = f"FROM {forms} f WHERE f.subject_id = c.subject_id AND f.form_code IN ({codes})"
-    of_consents = f"FROM {consents} k WHERE k.subject_id = c.subject_id"
-    return f"""
-        SELECT {columns(EligibilityConfirmation, "c")},
-               {f"(SELECT COUNT(*) {of_forms})" if form_count else "0"} AS forms_count,
-               {f"(SELECT COALESCE(SUM(f.row_version), 0) {of_forms})" if form_count else "0"}
-                   AS forms_versions,
-               (SELECT COUNT(*) {of_consents}) AS consents_count,
-               (SELECT COALESCE(SUM(k.row_version), 0) {of_consents}) AS consents_versions,
-               (SELECT COUNT(*) FROM {waivers} w WHERE w.subject_id = c.subject_id)
-                   AS waivers_count
-        FROM {confirmation} c
-        WHERE c.subject_id = %s AND c.point = %s
-        ORDER BY c.signed_at DESC, c.id DESC
-        LIMIT 1"""
+def _per_subject(queryset, aggregate) -> Coalesce:
+    grouped = queryset.order_by().values("subject_id").annotate(value=aggregate).values("value")
+    return Coalesce(Subquery(grouped, output_field=IntegerField()), Value(0))
 
 
 def _still_signed(subject: Subject, point: str) -> EligibilityConfirmation | None:
@@ -563,22 +581,34 @@ def _still_signed(subject: Subject, point: str) -> EligibilityConfirmation | Non
     versions it signed with equal the current ones, read in one statement. Then the rules would
     give exactly the signed results again, so they are not evaluated."""
     reads = eligibility_reads(subject.protocol_version_id, point)
-    codes = sorted(reads.form_codes)
-    row = fetchone(_still_signed_sql(len(codes)), [*codes, *codes, subject.pk, point])
-    if row is None:
+    forms = FormInstance.objects.filter(
+        subject_id=OuterRef("subject_id"), form_code__in=reads.form_codes
+    )
+    no_forms = not reads.form_codes
+    consents = Consent.objects.filter(subject_id=OuterRef("subject_id"))
+    waivers = EligibilityWaiver.objects.filter(subject_id=OuterRef("subject_id"))
+    confirmation = (
+        EligibilityConfirmation.objects.filter(subject=subject, point=point)
+        .order_by("-signed_at", "-id")
+        .annotate(
+            forms_count=Value(0) if no_forms else _per_subject(forms, Count("pk")),
+            forms_versions=Value(0) if no_forms else _per_subject(forms, Sum("row_version")),
+            consents_count=_per_subject(consents, Count("pk")),
+            consents_versions=_per_subject(consents, Sum("row_version")),
+            waivers_count=_per_subject(waivers, Count("pk")),
+        )
+        .first()
+    )
+    if confirmation is None:
         return None
-    confirmation = instance(EligibilityConfirmation, row)
-    forms_count, forms_versions, consents_count, consents_versions, waivers_count = row[
-        width(EligibilityConfirmation) :
-    ]
     signed = confirmation.results
     current = _inputs(
         subject,
         reads,
         subject.site.today(),
-        forms=(forms_count, int(forms_versions)),
-        consents=(consents_count, int(consents_versions)),
-        waivers=waivers_count,
+        forms=(confirmation.forms_count, int(confirmation.forms_versions)),
+        consents=(confirmation.consents_count, int(confirmation.consents_versions)),
+        waivers=confirmation.waivers_count,
     )
     if signed.get("inputs") != current or snapshot_sha256(signed) != confirmation.results_sha256:
         return None

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crf import eligibility_views, views
+from crf import eligibility_views, lab_range_views, views
 
 # Included at studies/<slug:study_code>/.
 FORM = "subjects/<str:subject_id>/forms/<str:event_code>/<int:event_repeat>/<str:form_code>"
@@ -14,5 +14,16 @@ urlpatterns = [
         "subjects/<str:subject_id>/eligibility/",
         eligibility_views.eligibility,
         name="crf-eligibility",
+    ),
+    path("sites/<str:site_code>/lab-ranges/", lab_range_views.lab_ranges, name="lab-ranges"),
+    path(
+        "sites/<str:site_code>/lab-ranges/new/",
+        lab_range_views.lab_range_edit,
+        name="lab-range-new",
+    ),
+    path(
+        "sites/<str:site_code>/lab-ranges/<int:pk>/",
+        lab_range_views.lab_range_edit,
+        name="lab-range-edit",
     ),
 ]

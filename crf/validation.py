@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from crf.rules import units
 from crf.rules.violations import Severity
+
+# An item with alternative units takes its unit from the input `<CODE>__unit` (default: the
+# item's own unit) and stores the value in the item's (canonical) unit under its code, with
+# what was entered under `<CODE>__entered` as {"value": ..., "unit": ...}.
+UNIT_SUFFIX = "__unit"
+ENTERED_SUFFIX = "__entered"
 
 Value = str | bool | list | None
 # Evaluates an edit-check rule over the cleaned values: (True holds / False fails / None unknown,
@@ -341,6 +348,34 @@ def label_of(item: Mapping) -> str:
     return f"{item['label']} ({item['code']})"
 
 
+def accepted_units(item: Mapping) -> list[str]:
+    return [item["unit"], *item.get("alt_units", [])] if item.get("alt_units") else []
+
+
+def _to_canonical(
+    item: Mapping, value: str, raw_unit: Any, analytes: Mapping, out: Collector
+) -> tuple[str, dict[str, str]] | None:
+    """(canonical value text, what was entered) for an item with alternative units."""
+    code, label = item["code"], label_of(item)
+    accepted = accepted_units(item)
+    unit = item["unit"] if is_blank(raw_unit) else str(raw_unit).strip()
+    if unit not in accepted:
+        shown = ", ".join(units.display_unit(u) for u in accepted)
+        out.error(code, "unit", f"{label}: {unit!r} is not an accepted unit ({shown})")
+        return None
+    entered = {"value": value, "unit": unit}
+    if unit == item["unit"]:
+        return value, entered
+    analyte = analytes.get(item.get("analyte", ""))
+    molar_mass = Decimal(str(analyte["molar_mass"])) if analyte else None
+    try:
+        converted = units.convert(Decimal(value), unit, item["unit"], molar_mass)
+    except units.UnitError as exc:
+        out.error(code, "unit", f"{label}: {exc}")
+        return None
+    return units.stored_text(converted), entered
+
+
 def clean_item(
     item: Mapping,
     raw: Any,
@@ -348,9 +383,16 @@ def clean_item(
     today: dt.date,
     out: Collector,
     bounds: DateBounds | None = None,
+    *,
+    raw_unit: Any = None,
+    analytes: Mapping | None = None,
+    entered: dict[str, Any] | None = None,
 ) -> Any:
     """The stored value of one item, or None when empty or invalid (problems go to `out`).
-    Dates are checked against `bounds` (by default: today, nothing before birth or consent)."""
+    Dates are checked against `bounds` (by default: today, nothing before birth or consent).
+
+    For an item with alternative units the value is converted to the item's unit and what was
+    entered is put into `entered` under the item's code."""
     code = item["code"]
     label = label_of(item)
     kind = item["type"]
@@ -391,9 +433,16 @@ def clean_item(
         out.error(code, exc.code, f"{label}: {exc.message}")
         return None
 
+    if kind in {"integer", "decimal"} and item.get("alt_units"):
+        canonical = _to_canonical(item, value, raw_unit, analytes or {}, out)
+        if canonical is None:
+            return None
+        value = canonical[0]
+        if entered is not None:
+            entered[code] = canonical[1]
     if kind in {"integer", "decimal"}:
         number = Decimal(value)
-        unit = item.get("unit", "")
+        unit = units.display_unit(item.get("unit", ""))
         if "range" in item and (problem := _range_problem(number, item["range"], unit)):
             out.error(
                 code, "range", f"{label}: {problem} (allowed {describe_range(item['range'], unit)})"
@@ -432,18 +481,37 @@ def _clean_items(
     out: Collector,
     *,
     check_required: bool,
+    analytes: Mapping | None = None,
 ) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
+    entered: dict[str, Any] = {}
     for item in items:
         if item.get("derived"):
             continue
-        value = clean_item(item, raw.get(item["code"]), codelists, bounds.today, out, bounds)
+        value = clean_item(
+            item,
+            raw.get(item["code"]),
+            codelists,
+            bounds.today,
+            out,
+            bounds,
+            raw_unit=raw.get(item["code"] + UNIT_SUFFIX),
+            analytes=analytes,
+            entered=entered,
+        )
         if value is None:
             if check_required and item.get("required") and is_blank(raw.get(item["code"])):
                 out.error(item["code"], "required", f"{label_of(item)} is required")
             continue
         cleaned[item["code"]] = value
+        if item["code"] in entered:
+            cleaned[item["code"] + ENTERED_SUFFIX] = entered[item["code"]]
     return cleaned
+
+
+def unit_keys(items: Iterable[Mapping]) -> set[str]:
+    """The unit inputs of the items that accept alternative units."""
+    return {i["code"] + UNIT_SUFFIX for i in items if i.get("alt_units")}
 
 
 def _unknown_keys(
@@ -463,6 +531,7 @@ def clean_form(
     *,
     today: dt.date,
     complete: bool = True,
+    analytes: Mapping | None = None,
     bounds: DateBounds | None = None,
 ) -> ValidationResult:
     """Clean one form's submitted values item by item (types, ranges, dates, required, rows).
@@ -476,15 +545,23 @@ def clean_form(
         return result
     derived = _derived_codes(form)
     groups = {g["code"]: g for g in form.get("groups", [])}
-    top_codes = {i["code"] for i in form.get("items", [])}
+    top_codes = {i["code"] for i in form.get("items", [])} | unit_keys(form.get("items", []))
     _unknown_keys(raw, top_codes | set(groups), derived, form["code"], out)
 
     bounds = bounds or DateBounds(today)
     result.values = _clean_items(
-        form.get("items", []), raw, codelists, bounds, out, check_required=complete
+        form.get("items", []),
+        raw,
+        codelists,
+        bounds,
+        out,
+        check_required=complete,
+        analytes=analytes,
     )
     for code, group in groups.items():
-        rows = _clean_group(group, raw.get(code), codelists, bounds, out, complete, derived)
+        rows = _clean_group(
+            group, raw.get(code), codelists, bounds, out, complete, derived, analytes
+        )
         if rows:
             result.values[code] = rows
     return result
@@ -520,12 +597,13 @@ def validate_form(
     today: dt.date,
     complete: bool = True,
     evaluate: RuleEvaluator | None = None,
+    analytes: Mapping | None = None,
 ) -> ValidationResult:
     """`clean_form`, then the edit checks over the cleaned values when the form is complete.
 
     Edit checks see only cleaned values: a malformed item is missing to the rule and so cannot
     fire a check by accident."""
-    result = clean_form(form, codelists, raw, today=today, complete=complete)
+    result = clean_form(form, codelists, raw, today=today, complete=complete, analytes=analytes)
     if evaluate is not None and complete:
         errors, warnings = run_edit_checks(form, result.values, evaluate)
         result.errors += errors
@@ -541,6 +619,7 @@ def _clean_group(
     out: Collector,
     complete: bool,
     derived: set[str],
+    analytes: Mapping | None = None,
 ) -> list[dict[str, Any]]:
     name = group["name"]
     code = group["code"]
@@ -550,17 +629,24 @@ def _clean_group(
         out.errors.append(Issue("", "type", f"{name}: must be a list of rows", group=code))
         return []
     item_codes = {i["code"] for i in group["items"]}
+    unit_inputs = unit_keys(group["items"])
     rows: list[dict[str, Any]] = []
     for index, raw_row in enumerate(raw_rows, start=1):
         row_out = Collector(out.errors, out.warnings, code, index)
         if not isinstance(raw_row, Mapping):
             row_out.error("", "type", f"{name} row {index}: must be an object keyed by item code")
             continue
-        _unknown_keys(raw_row, item_codes, derived, f"{code} row {index}", row_out)
+        _unknown_keys(raw_row, item_codes | unit_inputs, derived, f"{code} row {index}", row_out)
         if all(is_blank(raw_row.get(c)) for c in item_codes):
             continue
         row = _clean_items(
-            group["items"], raw_row, codelists, bounds, row_out, check_required=complete
+            group["items"],
+            raw_row,
+            codelists,
+            bounds,
+            row_out,
+            check_required=complete,
+            analytes=analytes,
         )
         if row:
             rows.append(row)

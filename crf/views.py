@@ -12,8 +12,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crf import selectors, services
+from crf import lab_ranges, selectors, services
+from crf.explanations import explain_stored
 from crf.form_page import build_page
+from crf.rules.units import display_unit
 from crf.selectors import FormSlot
 from crf.validation import Issue, values_from_post
 from edc.accounts.roles import Permission
@@ -21,9 +23,17 @@ from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
 from edc.datamanagement import selectors as datamanagement_selectors
 from edc.errors import DomainError
+from edc.studies.texts import study_text
 from edc.subjects import selectors as subject_selectors
 
-CONTROL_KEYS = ("csrfmiddlewaretoken", "row_version", "reason", "confirm_warnings", "action")
+CONTROL_KEYS = (
+    "csrfmiddlewaretoken",
+    "row_version",
+    "reason",
+    "confirm_warnings",
+    "action",
+    "range_override_reason",
+)
 QUERY_ANSWER = "query_answer_"  # + query id: an answer typed beside a flagged item
 TERM_ITEMS = {"AETERM", "AEOTHSP"}
 
@@ -101,6 +111,24 @@ def _on_term_picker(slot: FormSlot, issues) -> list[Issue]:
     ]
 
 
+def _version_id(subject, slot: FormSlot) -> int:
+    return slot.instance.protocol_version_id if slot.instance else subject.protocol_version_id
+
+
+def _shown(definition, issues) -> list[Issue]:
+    """An edit check's message is a study text: shown in the reader's language."""
+    return [replace(i, message=study_text(definition, i.message)) for i in issues]
+
+
+def _shown_recist(note, definition):
+    """The RECIST derivation in the reader's language (a note saved before phrases were kept
+    shows its English lines)."""
+    if not note:
+        return note
+    lines = note.get("derivation_phrases") or note.get("derivation", [])
+    return {**note, "derivation": [step.sentence for step in explain_stored(lines, definition)]}
+
+
 def _row_action(action: str, values: dict) -> dict[str, int] | None:
     """Adding or removing a group row without JavaScript: a round trip that saves nothing."""
     kind, _, rest = action.partition(":")
@@ -121,13 +149,18 @@ def _render(request, subject, slot, can_edit, values, *, status=200, **extra):
         slot = selectors.form_slot(
             subject, slot.event["code"], slot.event_repeat, slot.form["code"], slot.form_repeat
         )
+    notes = extra.pop("notes", slot.instance.derived if slot.instance else {})
+    # Laid out from the definition in the reader's language; the slot's own stays as stored.
+    shown = selectors.shown_forms(_version_id(subject, slot))
+    definition = slot.forms.definition
+    form, event = shown.forms[slot.form["code"]], shown.events[slot.event["code"]]
     page = build_page(
-        slot.form,
-        slot.forms.codelists,
+        form,
+        shown.codelists,
         values,
-        errors=_on_term_picker(slot, extra.pop("errors", ())),
-        warnings=_on_term_picker(slot, extra.pop("warnings", ())),
-        notes=extra.pop("notes", slot.instance.derived if slot.instance else {}),
+        errors=_shown(definition, _on_term_picker(slot, extra.pop("errors", ()))),
+        warnings=_shown(definition, _on_term_picker(slot, extra.pop("warnings", ()))),
+        notes={**notes, "lab_range_text": _range_texts(notes)},
         extra_rows=extra.pop("extra_rows", None),
     )
     instance = slot.instance
@@ -156,8 +189,8 @@ def _render(request, subject, slot, can_edit, values, *, status=200, **extra):
         "study": subject.study,
         "subject": subject,
         "slot": slot,
-        "event": slot.event,
-        "form": slot.form,
+        "event": event,
+        "form": form,
         "instance": instance,
         "row_version": extra.pop("row_version", instance.row_version if instance else 0),
         "page": page,
@@ -168,11 +201,38 @@ def _render(request, subject, slot, can_edit, values, *, status=200, **extra):
         "ctcae_current": selectors.ctcae_term_of(values.get("AECTCD"))
         if slot.kind == "adverse_event"
         else None,
-        "recist": page.notes.get("recist"),
+        "recist": _shown_recist(page.notes.get("recist"), definition),
         "next_form": _next_form(slot),
+        "has_lab_limits": bool(lab_ranges.limit_items(slot.form)),
         **extra,
     }
     return render(request, "crf/form.html", context, status=status)
+
+
+def _range_texts(notes) -> dict[str, str]:
+    """What each LLN/ULN field says about the site range behind it, in the reader's language."""
+    texts = {}
+    for code, note in (notes or {}).get("lab_ranges", {}).items():
+        params = {
+            "value": note["value"],
+            "unit": display_unit(note["unit"]),
+            "date": note["effective_from"],
+            "reason": note.get("reason", ""),
+        }
+        if note.get("overridden"):
+            texts[code] = (
+                _(
+                    "Overridden: the site's range gives %(value)s %(unit)s (effective from "
+                    "%(date)s); reason: %(reason)s"
+                )
+                % params
+            )
+        else:
+            texts[code] = (
+                _("From the site's normal range effective from %(date)s: %(value)s %(unit)s")
+                % params
+            )
+    return texts
 
 
 @login_required
@@ -199,6 +259,7 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
     values = _submitted(slot, request.POST)
     action = request.POST.get("action", "save")
     reason = request.POST.get("reason", "").strip()
+    override_reason = request.POST.get("range_override_reason", "").strip()
     answers = _query_answers(request.POST)
     if answers and not reason:
         # A value corrected in answer to a query has the answer as its reason for change.
@@ -206,7 +267,16 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
 
     def again(**extra):
         """The page shown again with what was entered, nothing saved."""
-        return _render(request, subject, slot, can_edit, values, reason=reason, **extra)
+        return _render(
+            request,
+            subject,
+            slot,
+            can_edit,
+            values,
+            reason=reason,
+            range_override_reason=override_reason,
+            **extra,
+        )
 
     if "\x00" in reason:
         return again(status=400, problem=_("The reason for change contains a NUL character."))
@@ -232,6 +302,7 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
             row_version=row_version,
             confirm_warnings=request.POST.get("confirm_warnings") == "1",
             complete=action != "draft",
+            range_override_reason=override_reason,
             query_answers=answers,
         )
     except services.FormInvalid as exc:
@@ -260,9 +331,8 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
             "queries": ", ".join(f"Q{pk}" for pk in sorted(answers))
         }
     state = "saved as draft" if action == "draft" else "saved"
-    messages.success(
-        request, f"{slot.form['name']} {state} (version {instance.row_version}){note}."
-    )
+    name = study_text(slot.forms.definition, slot.form["name"])
+    messages.success(request, f"{name} {state} (version {instance.row_version}){note}.")
     following = _next_form(slot) if action == "save_next" else None
     return redirect(
         "crf-form",
@@ -289,14 +359,18 @@ def form_check(request, study_code, subject_id, event_code, event_repeat, form_c
     subject, slot, _ = _slot(
         request, study_code, subject_id, event_code, event_repeat, form_code, form_repeat
     )
-    return JsonResponse(
-        services.check_form(
-            subject,
-            slot,
-            _submitted(slot, request.POST),
-            complete=request.POST.get("action", "save") != "draft",
-        )
+    checked = services.check_form(
+        subject,
+        slot,
+        _submitted(slot, request.POST),
+        complete=request.POST.get("action", "save") != "draft",
+        range_override_reason=request.POST.get("range_override_reason", ""),
     )
+    definition = slot.forms.definition
+    for kind in ("errors", "warnings"):
+        for issue in checked[kind]:
+            issue["message"] = study_text(definition, issue["message"])
+    return JsonResponse(checked)
 
 
 @login_required

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from celery.schedules import crontab
 
-from edc.config import database_from_url, env_bool, env_list, secret_key
+from edc.config import database_from_url, env_bool, env_list, secret_key, storage_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("EDC_VAR_DIR", BASE_DIR / "var"))
@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "edc.audit",
     "edc.accounts",
     "edc.studies",
@@ -110,6 +111,9 @@ SESSION_COOKIE_HTTPONLY = True
 HTTPS = env_bool("EDC_HTTPS", False)
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
+# Behind the TLS proxy (deploy/nginx, deploy/docker/Caddyfile), which always sets this header,
+# so Django knows the request came in over HTTPS.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 # Failed sign-ins before an account is locked for LOGIN_LOCKOUT_MINUTES.
@@ -127,23 +131,27 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Serve app static files straight from their folders too, so a missed collectstatic never breaks pages.
 WHITENOISE_USE_FINDERS = True
 STATICFILES_DIRS = [BASE_DIR / "edc" / "static"]
+MEDIA_ROOT = VAR_DIR / "media"
+# Where an export is built (each worker's local disk); the finished archive goes to the
+# "exports" storage, which every web instance reads: a shared folder or an object store.
+EXPORT_ROOT = VAR_DIR / "exports"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Uploads: FILE_STORAGE_BACKEND / FILE_STORAGE_OPTIONS (JSON), else MEDIA_ROOT.
+    "default": storage_from_env("FILE_STORAGE", MEDIA_ROOT),
+    # Export archives: EXPORT_STORAGE_BACKEND / EXPORT_STORAGE_OPTIONS (JSON), else EXPORT_ROOT.
+    "exports": storage_from_env("EXPORT_STORAGE", EXPORT_ROOT),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-MEDIA_ROOT = VAR_DIR / "media"
-EXPORT_ROOT = VAR_DIR / "exports"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "edc.api.authentication.TokenAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "edc.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "edc.api.negotiation.SingleRendererNegotiation",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -152,6 +160,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and Redoc from the app's own static files, not a CDN: the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"QueryStatusEnum": "edc.datamanagement.models.QUERY_STATUS_CHOICES"},
 }
 

@@ -1,5 +1,5 @@
 """E-mails sent after an allocation commits: to the site's staff, and to the study admin when a
-stratum's list reaches 80 % and 100 % use. Sent by the allocation's follow-up
+stratum's list reaches 80 % and 100 % use, and when an enrolment cap does. Sent by the allocation's follow-up
 (``services.follow_up``), run by the worker."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 from django.core.mail import send_mail
+from django.utils.translation import gettext
 
 from edc.accounts.models import Membership
 from edc.accounts.roles import Role
@@ -85,6 +86,44 @@ def allocation_made(allocation_id: int, crossed_thresholds: list[int]) -> None:
                     "until the list is extended (manage.py extend_randomization_list).",
                 ]
             ),
+            None,
+            admins,
+        )
+
+
+def cap_reached(allocation_id: int, alerts: list[dict]) -> None:
+    """The study admin is told as each enrolment cap nears (80 %) and when it is reached."""
+    if not alerts:
+        return
+    allocation = Allocation.objects.select_related("site", "study", "stratum").get(pk=allocation_id)
+    study = allocation.study
+    admins = _admin_recipients(study)
+    if not admins:
+        log.warning("no study admin address for %s: cap alerts not sent", study.code)
+        return
+    for alert in alerts:
+        what = {
+            "study": study.code,
+            "site": gettext("site %(site)s") % {"site": allocation.site.code},
+            "stratum": gettext("stratum %(stratum)s") % {"stratum": allocation.stratum.key},
+        }[alert["cap"]]
+        facts = {"what": what, **alert, "code": f"{alert['cap']}_cap_reached"}
+        if alert["percent"] >= 100:
+            consequence = gettext(
+                "Further subjects there are refused (code %(code)s) until the cap is raised "
+                "in a new protocol version."
+            )
+        else:
+            consequence = gettext("At the cap, further subjects there will be refused.")
+        send_mail(
+            gettext("[%(study)s] enrolment cap %(percent)s%% reached: %(what)s")
+            % {"study": study.code, **facts},
+            gettext(
+                "%(what)s has randomized %(used)s of its cap of %(limit)s subjects (%(percent)s%%)."
+            )
+            % facts
+            + "\n"
+            + consequence % facts,
             None,
             admins,
         )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import secrets
+from dataclasses import replace
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import scope_of
@@ -85,7 +87,18 @@ def report(request, study_code):
     balance = selectors.balance(study)
     chart = None
     if balance is not None:
-        groups = [(row.label, row.counts) for row in balance.by_stratum_and_site]
+        rows = [
+            balance.overall,
+            *(
+                replace(row, label=_("Stratum %(key)s") % {"key": row.label})
+                for row in balance.by_stratum
+            ),
+            *(
+                replace(row, label=_("Site %(site)s") % {"site": row.label})
+                for row in balance.by_site
+            ),
+        ]
+        groups = [(row.label, row.counts, row.expected) for row in rows]
         chart = charts.grouped_bars(groups, balance.arms)
     return render(
         request,

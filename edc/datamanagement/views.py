@@ -13,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crf.definitions import shown_forms
 from crf.models import FormInstance
 from edc.accounts.roles import Permission, permissions_of
 from edc.accounts.scoping import scope_of
@@ -242,7 +243,8 @@ def raise_query(request, study_code, form_id):
 
 
 def _definition(instance) -> dict:
-    found = find_form(instance.protocol_version.definition, instance.form_code)
+    """The form as its reader sees it: labels and names in the active language."""
+    found = find_form(shown_forms(instance.protocol_version_id).definition, instance.form_code)
     return found or {"code": instance.form_code, "name": instance.form_code, "items": []}
 
 

@@ -77,6 +77,7 @@ from edc.schedule.events import (
 )
 from edc.schedule.windows import NOTIFIABLE_STATUSES, VisitRecord, VisitStatus, status_on
 from edc.studies.models import Site
+from edc.studies.texts import study_text
 from edc.subjects.lifecycle import OffStudyReason, Status
 from edc.subjects.models import Subject
 
@@ -796,7 +797,11 @@ def visit_facts(visit: PlannedVisit) -> emails.VisitFacts:
         study_code=visit.study.code,
         site_code=visit.site.code,
         subject_id=visit.subject.subject_id,
-        visit_name=visit.name,
+        # The visit's name in the language the message is written in (the study's first
+        # language unless the caller activated the recipient's).
+        visit_name=study_text(study_forms(visit.study.current_version_id).definition, visit.name)
+        if visit.study.current_version_id
+        else visit.name,
         event_code=visit.event_code,
         sequence=visit.sequence,
         cycle=visit.cycle if visit.kind == EventKind.DOSING else None,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import connection, transaction
+from django.db import transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from edc.accounts.roles import Permission
@@ -13,7 +14,6 @@ from edc.accounts.scoping import authorize
 from edc.audit.context import ChangeContext
 from edc.audit.services import Change, record_changes, require_reason
 from edc.errors import DomainError
-from edc.rows import execute
 from edc.studies.models import Site, StudyStatus
 from edc.subjects.lifecycle import (
     ACTIONS,
@@ -236,16 +236,21 @@ def transition(
         subject.status, target, enrolment_model, off_study_reason=off_study_reason
     )
     today = subject.site.today()
+    consented = None
     for field, day in (("death_date", death_date), ("on_date", on_date)):
         if day is None:
             continue
         _check_date(field, day, not_after=today)
-        if day < subject.screening_date:
+        consented = consented or (
+            subject.consents.order_by("consent_date").values_list("consent_date", flat=True).first()
+        )
+        if consented and day < consented:
+            # Nothing on study happens before informed consent.
             raise SubjectError(
-                "before_screening",
+                "before_consent",
                 field,
-                _("must not be before the screening date (%(day)s)")
-                % {"day": subject.screening_date.isoformat()},
+                _("must not be before the informed consent date (%(day)s)")
+                % {"day": consented.isoformat()},
             )
     if death_date is not None and subject.death_date and subject.death_date != death_date:
         # A death is recorded once; a different date is a correction, not a second death.
@@ -340,10 +345,41 @@ def apply_action(
     )
 
 
-_MARK_RANDOMIZED = (
-    f'UPDATE "{Subject._meta.db_table}" SET "status" = %s, "randomization_date" = %s, '
-    '"row_version" = "row_version" + 1 WHERE "id" = %s AND "status" = %s'
-)
+@transaction.atomic
+def record_death(ctx: ChangeContext, subject: Subject, death_date: dt.date, *, field: str) -> bool:
+    """The subject's one death record, written from a form that reports a death (a survival
+    contact): set when none is recorded, nothing when the same date is, refused (409, naming
+    ``field``) when another date is. The status action "Record death" reads and writes the same
+    ``Subject.death_date``. Returns whether it was written."""
+    subject = (
+        Subject.objects.select_for_update(of=("self",)).select_related("site").get(pk=subject.pk)
+    )
+    if subject.death_date == death_date:
+        return False
+    if subject.death_date is not None:
+        raise SubjectError(
+            "death_already_recorded",
+            field,
+            _("a death on %(day)s is already recorded for this subject; correct it there first")
+            % {"day": subject.death_date.isoformat()},
+            status=409,
+        )
+    _check_date(field, death_date, not_after=subject.site.today())
+    subject.death_date = death_date
+    subject.row_version += 1
+    subject.save(update_fields=["death_date", "row_version"])
+    record_changes(
+        ctx,
+        "update",
+        [Change("death_date", None, death_date.isoformat())],
+        object_type="subjects.Subject",
+        object_id=subject.pk,
+        study=subject.site.study,
+        site=subject.site,
+        subject=subject,
+    )
+    _sync_schedule(ctx, subject)
+    return True
 
 
 def mark_randomized(subject: Subject, on_date: dt.date) -> list[Change] | None:
@@ -352,14 +388,10 @@ def mark_randomized(subject: Subject, on_date: dt.date) -> list[Change] | None:
 
     One UPDATE, conditional on the status the move was checked from: of two requests for one
     subject only the first passes; the other waits for its commit and gets None."""
-    moved = execute(
-        _MARK_RANDOMIZED,
-        [
-            Status.RANDOMIZED.value,
-            connection.ops.adapt_datefield_value(on_date),
-            subject.pk,
-            subject.status,
-        ],
+    moved = Subject.objects.filter(pk=subject.pk, status=subject.status).update(
+        status=Status.RANDOMIZED.value,
+        randomization_date=on_date,
+        row_version=F("row_version") + 1,
     )
     if moved != 1:
         return None

@@ -86,7 +86,13 @@ def subject_action(request, study_code, subject_id, action):
     if not scope.can(Permission.ENTER_DATA, subject.study_id, subject.site_id):
         raise PermissionDenied(_("your role does not allow changing this subject's status"))
     rule = ACTIONS[action]
-    form = StatusActionForm(rule, request.POST or None, date_label=str(DATE_LABELS.get(action, "")))
+    form = StatusActionForm(
+        rule,
+        request.POST or None,
+        date_label=str(DATE_LABELS.get(action, "")),
+        # A death a survival form reported is the same record: the action starts from it.
+        initial={"death_date": subject.death_date},
+    )
     model = subject.study.definition.get("enrolment_model", "enrol_after_induction")
     available = action in available_actions(subject.status, model)
     status = 200 if available else 409

@@ -161,6 +161,7 @@ def test_staff_screen_confirm_eligibility_assess_tumour_and_record_an_ae(
     # Follow-up: the baseline's lesions are filled in; only the measurements are typed, and
     # the response is calculated and explained.
     page.goto(f"{base}/studies/T-CRF/subjects/{subject_id}/")
+    page.locator("#all-visits > summary").click()  # every visit sits behind one toggle
     page.locator("#visit-INDUCTION_TA-1").get_by_role(
         "link", name="Tumour assessment (RECIST 1.1)"
     ).click()
@@ -180,6 +181,7 @@ def test_staff_screen_confirm_eligibility_assess_tumour_and_record_an_ae(
 
     # An adverse event: the CTCAE term limits the grades.
     page.goto(f"{base}/studies/T-CRF/subjects/{subject_id}/")
+    page.locator("#all-visits > summary").click()  # every visit sits behind one toggle
     page.locator("#visit-INDUCTION-1").get_by_role(
         "link", name="Add Adverse events (CTCAE v5.0)"
     ).click()

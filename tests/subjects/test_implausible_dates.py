@@ -75,3 +75,22 @@ def test_a_subject_with_a_year_one_consent_still_opens_every_page(db):
     base = f"/studies/T-REFR/subjects/{subject.subject_id}/"
     for path in ["", "eligibility/", "eligibility/?point=randomization", "randomize/"]:
         assert client.get(base + path).status_code == 200, path
+
+
+def test_a_legacy_year_one_consent_does_not_break_a_status_action(db):
+    # Registering starts the visit calendar, whose windows reach back from the consent date.
+    study = load_study("t-refr.yaml")
+    site = SiteFactory(study=study, code="01")
+    staff = UserFactory(username="staff_refr")
+    member(staff, site, "site_staff")
+    subject = screen(site)
+    Consent.objects.filter(subject=subject).update(consent_date=dt.date(1, 1, 1))
+    client = Client()
+    client.force_login(staff)
+    subject.refresh_from_db()
+    response = client.post(
+        f"/studies/T-REFR/subjects/{subject.subject_id}/status/register/",
+        {"row_version": subject.row_version, "on_date": subject.screening_date.isoformat()},
+    )
+    assert response.status_code == 302
+    assert client.get(f"/studies/T-REFR/subjects/{subject.subject_id}/").status_code == 200

@@ -193,7 +193,14 @@ def test_a_death_is_recorded_once_on_the_subject(randomized_subject, coordinator
     client = client_for(coordinator_a)
     subject = randomized_subject
     assert post(client, subject, "death").status_code == 400  # the date is required
-    died = TODAY  # screened today: a death cannot predate screening
+    consented = subject.consents.get().consent_date
+    before = post(
+        client, subject, "death", death_date=(consented - dt.timedelta(days=1)).isoformat()
+    )
+    assert (
+        before.status_code == 400 and "before the informed consent date" in before.content.decode()
+    )
+    died = TODAY - dt.timedelta(days=2)
     assert post(client, subject, "death", death_date=died.isoformat()).status_code == 302
     subject.refresh_from_db()
     assert (subject.status, subject.off_study_reason, subject.death_date) == (
@@ -248,3 +255,56 @@ def test_induction_start_and_failure_in_a_register_before_induction_study(db):
     assert Subject.objects.get(pk=subject.pk).status == Status.INDUCTION
     assert post(client, subject, "fail-induction", reason="PD after 2 cycles").status_code == 302
     assert Subject.objects.get(pk=subject.pk).status == Status.INDUCTION_FAILED
+
+
+def test_a_survival_form_and_the_death_action_share_one_death_record(db):
+    from crf.definitions import study_forms
+    from crf.sample_values import sample_form
+    from crf.services import save_form
+    from edc.errors import DomainError
+    from tests.factories import SiteFactory, load_study
+
+    study = load_study("t-refr.yaml")
+    site = SiteFactory(study=study, code="01")
+    staff = UserFactory(username="refr_staff")
+    member(staff, site, "site_staff")
+    subject = screen(
+        site,
+        consent_date=TODAY - dt.timedelta(days=30),
+        screening_date=TODAY - dt.timedelta(days=29),
+    )
+    surv = study_forms(subject.protocol_version_id).forms["surv"]
+    died = TODAY - dt.timedelta(days=3)
+    codelists = study_forms(subject.protocol_version_id).codelists
+    values = sample_form(
+        surv,
+        codelists,
+        TODAY,
+        {"SSSTAT": "DEAD", "DTHDAT": died.isoformat(), "NEWTX": "N", "SSPROG": "N"},
+    )
+    ctx = ChangeContext(staff, "web")
+    save_form(ctx, subject, "SURVIVAL", 1, "surv", 1, values, row_version=0, confirm_warnings=True)
+    subject.refresh_from_db()
+    assert subject.death_date == died
+
+    # The status action opens on that death and completes it, without a second record.
+    client = client_for(staff)
+    page = client.get(url(subject, "death")).content.decode()
+    assert f'value="{died.isoformat()}"' in page
+    assert post(client, subject, "death", death_date=died.isoformat()).status_code == 302
+    subject.refresh_from_db()
+    assert (subject.status, subject.off_study_reason, subject.death_date) == (
+        Status.OFF_STUDY,
+        "death",
+        died,
+    )
+    assert AuditEvent.objects.filter(subject=subject, item="death_date").count() == 1
+
+    # Another form reporting another date is refused, nothing saved.
+    other = {**values, "DTHDAT": (died - dt.timedelta(days=1)).isoformat()}
+    with pytest.raises(DomainError) as err:
+        save_form(
+            ctx, subject, "SURVIVAL", 2, "surv", 1, other, row_version=0, confirm_warnings=True
+        )
+    assert (err.value.code, err.value.field) == ("death_already_recorded", "DTHDAT")
+    assert Subject.objects.get(pk=subject.pk).death_date == died

@@ -20,6 +20,8 @@ class Command(BaseCommand):
         found = Study.objects.filter(code=study).first()
         if found is None:
             raise CommandError(f"no study {study}")
+        if min_slots is not None and min_slots < 1:
+            raise CommandError(f"--min-slots must be at least 1, got {min_slots}")
         try:
             commitment = extend_list(
                 ChangeContext.system(reason=reason), found, min_slots_per_stratum=min_slots

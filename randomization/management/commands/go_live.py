@@ -29,6 +29,8 @@ class Command(BaseCommand):
         found = Study.objects.filter(code=study).first()
         if found is None:
             raise CommandError(f"no study {study}")
+        if min_slots is not None and min_slots < 1:
+            raise CommandError(f"--min-slots must be at least 1, got {min_slots}")
         if seed_out is not None and seed_out.exists():
             raise CommandError(f"{seed_out} exists; refusing to overwrite a seed file")
         try:
