@@ -14,6 +14,10 @@ class ScopedAdmin(admin.ModelAdmin):
     # Models without a site column are scoped on study only.
     scope_has_site = True
     read_only = False
+    # Clinical data (subjects, consents, allocations, queries, signatures, audit values): shown
+    # to superusers only. Study admins administer studies, sites and people; they read no
+    # clinical data here, as they read none in the app or the API.
+    clinical = False
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -35,14 +39,12 @@ class ScopedAdmin(admin.ModelAdmin):
         return obj
 
     def _is_study_admin(self, request) -> bool:
-        return (
-            request.user.is_active
-            and request.user.is_staff
-            and (
-                request.user.is_superuser
-                or bool(scope_of(request.user).study_ids(Permission.ADMINISTER))
-            )
-        )
+        user = request.user
+        if not (user.is_active and user.is_staff):
+            return False
+        if user.is_superuser:
+            return True
+        return not self.clinical and bool(scope_of(user).study_ids(Permission.ADMINISTER))
 
     def has_module_permission(self, request):
         return self._is_study_admin(request)

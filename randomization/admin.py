@@ -26,6 +26,7 @@ class CommitmentAdmin(ScopedAdmin):
 
 @admin.register(Allocation)
 class AllocationAdmin(ScopedAdmin):
+    clinical = True
     read_only = True
     list_display = ["subject", "site", "arm", "sequence", "stratum", "randomized_at", "channel"]
     list_filter = ["study", "site", "arm"]
@@ -34,6 +35,7 @@ class AllocationAdmin(ScopedAdmin):
 
 @admin.register(AllocationCorrection)
 class AllocationCorrectionAdmin(ScopedAdmin):
+    clinical = True
     read_only = True
     scope_prefix = "scheme__"
     scope_has_site = False

@@ -6,6 +6,7 @@ from edc.audit.models import AuditEvent
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ScopedAdmin):
+    clinical = True
     read_only = True
     list_display = [
         "at",

@@ -38,6 +38,7 @@ class QueryMessageInline(admin.TabularInline):
 
 @admin.register(Query)
 class QueryAdmin(ScopedAdmin):
+    clinical = True
     read_only = True
     list_display = ["id", "subject", "item_code", "group_row", "status", "source", "created_at"]
     list_filter = ["study", "status", "source"]
@@ -46,6 +47,7 @@ class QueryAdmin(ScopedAdmin):
 
 @admin.register(Signature)
 class SignatureAdmin(ScopedAdmin):
+    clinical = True
     read_only = True
     list_display = ["id", "level", "subject", "signer_name", "signed_at", "voided_at"]
     list_filter = ["study", "level", "resign_required"]
@@ -53,6 +55,7 @@ class SignatureAdmin(ScopedAdmin):
 
 @admin.register(SourceVerification)
 class SourceVerificationAdmin(ScopedAdmin):
+    clinical = True
     read_only = True
     list_display = ["id", "form_instance", "item_code", "verified_by", "verified_at", "cleared_at"]
     list_filter = ["study"]
@@ -60,6 +63,7 @@ class SourceVerificationAdmin(ScopedAdmin):
 
 @admin.register(Lock)
 class LockAdmin(ScopedAdmin):
+    clinical = True
     read_only = True
     list_display = ["id", "level", "study", "site", "subject", "locked_at", "unlocked_at"]
     list_filter = ["study", "level"]

@@ -6,6 +6,7 @@ from edc.subjects.models import Consent, Subject
 
 @admin.register(Subject)
 class SubjectAdmin(ScopedAdmin):
+    clinical = True
     read_only = True
     list_display = ["subject_id", "study", "site", "status", "screening_date", "randomization_date"]
     list_filter = ["study", "status"]
@@ -14,6 +15,7 @@ class SubjectAdmin(ScopedAdmin):
 
 @admin.register(Consent)
 class ConsentAdmin(ScopedAdmin):
+    clinical = True
     read_only = True
     scope_prefix = "subject__"
     list_display = ["subject", "consent_date", "icf_version"]

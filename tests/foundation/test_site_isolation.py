@@ -44,16 +44,20 @@ def test_api_is_404_for_another_sites_subject_and_lists_only_own(coordinator_a, 
     assert refused.status_code == 404
 
 
-def test_admin_is_404_for_another_sites_subject(site_a, subjects):
+def test_admin_shows_study_admins_no_subject_and_scopes_superusers_by_nothing(site_a, subjects):
     own, other = subjects
     admin_a = UserFactory(username="admin_a", is_staff=True)
     member(admin_a, site_a, "study_admin")
     client = Client()
     client.force_login(admin_a)
-    assert client.get(f"/admin/subjects/subject/{own.pk}/change/").status_code == 200
-    assert client.get(f"/admin/subjects/subject/{other.pk}/change/").status_code == 404
+    # Subjects are clinical data: a study admin administers studies, sites and people only.
+    assert client.get("/admin/subjects/subject/").status_code == 403
+    assert client.get(f"/admin/subjects/subject/{own.pk}/change/").status_code == 403
+    assert client.get("/admin/studies/site/").status_code == 200
+    admin_a.is_superuser = True
+    admin_a.save()
     changelist = client.get("/admin/subjects/subject/").content.decode()
-    assert own.subject_id in changelist and other.subject_id not in changelist
+    assert own.subject_id in changelist and other.subject_id in changelist
 
 
 def test_user_without_membership_sees_no_study(subjects):

@@ -23,8 +23,9 @@ def test_admin_lists_are_read_only(study, live, path):
 
     from tests.factories import member
 
+    # A superuser: allocations are clinical data, which study admins do not see in the admin.
     admin_user = get_user_model().objects.create_user(
-        "radmin", password="x-1234567890", is_staff=True
+        "radmin", password="x-1234567890", is_staff=True, is_superuser=True
     )
     member(admin_user, study, "study_admin")
     client = Client()

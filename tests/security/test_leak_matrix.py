@@ -170,7 +170,9 @@ def test_no_role_reads_or_writes_a_foreign_sites_data_and_nothing_answers_500(fo
                 asked += 1
                 body = b"" if response.streaming else response.content
                 if response.status_code >= 500:
-                    problems.append(f"{role} {method.upper()} {url} ({name}): {response.status_code}")
+                    problems.append(
+                        f"{role} {method.upper()} {url} ({name}): {response.status_code}"
+                    )
                 elif response.status_code < 300 and foreign.subject.subject_id.encode() in body:
                     problems.append(f"{role} {method.upper()} {url} ({name}): shows the subject")
     assert problems == [], "\n".join(problems)
