@@ -113,6 +113,8 @@ class Command(BaseCommand):
         else:
             sites = Site.objects.filter(study=found, is_active=True).values_list("code", flat=True)
             params = scheme_params.scheme_params(found.definition, list(sites) or ["01"])
+        if n is not None and n < 1:
+            raise CommandError(f"--n must be at least 1, got {n}")
         n = n or found.target_enrollment or 100
         try:
             master = (
@@ -126,8 +128,6 @@ class Command(BaseCommand):
             raise CommandError(f"--seed must be 64 hex digits (32 bytes), got {seed!r}")
         if runs < 2:
             raise CommandError("--runs must be at least 2")
-        if n < 1:
-            raise CommandError("--n must be at least 1")
         try:
             result = simulate(design_for(params), n, runs, master)
         except (TypeError, ValueError) as exc:
