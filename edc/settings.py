@@ -231,6 +231,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+elif os.environ.get("EDC_BROKER_KEY_PREFIX"):
+    # Several deployments (or test runs) sharing one Redis keep their queues apart.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": os.environ["EDC_BROKER_KEY_PREFIX"]}
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 CELERY_TASK_ALWAYS_EAGER = False

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -70,10 +71,22 @@ class Served:
             time.sleep(0.3)
 
 
+def _forget_keys(url: str, prefix: str) -> None:
+    """Remove the journey's queues from the shared Redis (after the worker stopped)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(match=f"{prefix}*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
 def serve(tmp_path: Path) -> ExitStack:
     """Start the SMTP inbox, the worker (with beat) and gunicorn; the returned stack stops them.
-    Web server and worker share a private filesystem broker under ``tmp_path``, so no other
-    test's queued message reaches this worker."""
+    Web server and worker share a private broker (Redis keys of their own when the tests run
+    with Redis, else a filesystem broker under ``tmp_path``), so no other test's queued message
+    reaches this worker."""
     stack = ExitStack()
     inbox = stack.enter_context(smtp_server())
     mail = {
@@ -88,6 +101,12 @@ def serve(tmp_path: Path) -> ExitStack:
         "EDC_FOLLOW_UP_SECONDS": "1",
         **mail,
     }
+    if settings.CELERY_BROKER_URL.startswith("redis://"):
+        # The tests' Redis with keys of this journey's own: kombu's filesystem transport can
+        # hand the worker a message file before its writer has filled it (the worker then
+        # stops on a JSON error), which beat's every-second sends made happen in long journeys.
+        shared["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL
+        shared["EDC_BROKER_KEY_PREFIX"] = f"journey-{uuid.uuid4().hex}:"
     worker_env = {k: v for k, v in os.environ.items() if not k.startswith(("EDC_TEST_", "EMAIL_"))}
     worker_env.update(
         shared,
@@ -95,6 +114,8 @@ def serve(tmp_path: Path) -> ExitStack:
         DJANGO_SETTINGS_MODULE="edc.settings",
         PYTHONUNBUFFERED="1",
     )
+    if "EDC_BROKER_KEY_PREFIX" in shared:
+        stack.callback(_forget_keys, shared["CELERY_BROKER_URL"], shared["EDC_BROKER_KEY_PREFIX"])
     worker_log = tmp_path / "worker.log"
     with worker_log.open("w") as log:
         worker = subprocess.Popen(
