@@ -69,7 +69,7 @@ def fuzz(api_schema, token: str, base_url: str) -> list[str]:
                 headers={"Authorization": f"Token {token}"},
                 checks=[not_a_server_error, response_schema_conformance],
             )
-            answered.add(operation.label)
+            answered.add(case.operation.label)
 
         try:
             run()
