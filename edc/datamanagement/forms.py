@@ -1,15 +1,20 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from edc.datamanagement.models import LockLevel
 from edc.datamanagement.services import DEFAULT_MEANING
 
 
 class RaiseQueryForm(forms.Form):
-    item_code = forms.ChoiceField(label="Item")
-    group_row = forms.IntegerField(label="Row (repeating groups only)", required=False, min_value=1)
-    text = forms.CharField(label="Question to the site", widget=forms.Textarea(attrs={"rows": 3}))
+    item_code = forms.ChoiceField(label=_("Item"))
+    group_row = forms.IntegerField(
+        label=_("Row (repeating groups only)"), required=False, min_value=1
+    )
+    text = forms.CharField(
+        label=_("Question to the site"), widget=forms.Textarea(attrs={"rows": 3})
+    )
     assignee = forms.ModelChoiceField(
-        label="Assign to", queryset=None, required=False, empty_label="Anyone at the site"
+        label=_("Assign to"), queryset=None, required=False, empty_label=_("Anyone at the site")
     )
 
     def __init__(self, *args, items: list[tuple[str, str]], assignees, **kwargs):
@@ -21,29 +26,29 @@ class RaiseQueryForm(forms.Form):
 class QueryActionForm(forms.Form):
     action = forms.CharField(widget=forms.HiddenInput)
     text = forms.CharField(
-        label="Message", required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Message"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 
 
 class SignForm(forms.Form):
     meaning = forms.CharField(
-        label="Meaning of this signature",
+        label=_("Meaning of this signature"),
         initial=DEFAULT_MEANING,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     password = forms.CharField(
-        label="Your password",
+        label=_("Your password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
 
 class LockForm(forms.Form):
-    level = forms.ChoiceField(choices=LockLevel.choices)
-    site = forms.ChoiceField(label="Site (site level)", required=False)
-    subject = forms.CharField(label="Subject ID (subject level)", required=False)
-    form_id = forms.IntegerField(label="Form id (form level)", required=False, min_value=1)
-    reason = forms.CharField(label="Reason", required=False, widget=forms.TextInput)
+    level = forms.ChoiceField(label=_("Level"), choices=LockLevel.choices)
+    site = forms.ChoiceField(label=_("Site (site level)"), required=False)
+    subject = forms.CharField(label=_("Subject ID (subject level)"), required=False)
+    form_id = forms.IntegerField(label=_("Form id (form level)"), required=False, min_value=1)
+    reason = forms.CharField(label=_("Reason"), required=False, widget=forms.TextInput)
 
     def __init__(self, *args, site_codes: list[str], **kwargs):
         super().__init__(*args, **kwargs)
@@ -51,4 +56,6 @@ class LockForm(forms.Form):
 
 
 class UnlockForm(forms.Form):
-    reason = forms.CharField(label="Reason for unlocking", required=False, widget=forms.TextInput)
+    reason = forms.CharField(
+        label=_("Reason for unlocking"), required=False, widget=forms.TextInput
+    )

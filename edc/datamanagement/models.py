@@ -2,18 +2,20 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from edc import labels
 from edc.datamanagement.query_states import QuerySource, QueryStatus
 
 # Named here so the API schema can give them one enum (SPECTACULAR_SETTINGS ENUM_NAME_OVERRIDES).
-QUERY_STATUS_CHOICES = [(s.value, s.label) for s in QueryStatus]
+QUERY_STATUS_CHOICES = [(s.value, labels.QUERY_STATUS[s.value]) for s in QueryStatus]
 
 
 class LockLevel(models.TextChoices):
-    FORM = "form", "Form"
-    SUBJECT = "subject", "Subject"
-    SITE = "site", "Site"
-    STUDY = "study", "Study"
+    FORM = "form", _("Form")
+    SUBJECT = "subject", _("Subject")
+    SITE = "site", _("Site")
+    STUDY = "study", _("Study")
 
 
 # Orders locks widest first, so a check names the lock a data manager would have to lift.
@@ -27,9 +29,9 @@ LOCK_BREADTH = Case(
 
 
 class SignatureLevel(models.TextChoices):
-    FORM = "form", "Form"
-    VISIT = "visit", "Visit"
-    CASEBOOK = "casebook", "Casebook"
+    FORM = "form", _("Form")
+    VISIT = "visit", _("Visit")
+    CASEBOOK = "casebook", _("Casebook")
 
 
 class Query(models.Model):
@@ -47,7 +49,7 @@ class Query(models.Model):
         null=True, blank=True, help_text="1-based row of a repeating group, empty for plain items"
     )
     source = models.CharField(
-        max_length=12, choices=[(s.value, s.value.replace("_", " ")) for s in QuerySource]
+        max_length=12, choices=[(s.value, labels.QUERY_SOURCE[s.value]) for s in QuerySource]
     )
     status = models.CharField(
         max_length=10,

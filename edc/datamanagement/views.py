@@ -10,9 +10,11 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crf.models import FormInstance
+from edc import labels
 from edc.accounts.roles import Permission, permissions_of
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
@@ -27,6 +29,7 @@ from edc.datamanagement.forms import (
 from edc.datamanagement.models import LockLevel, SignatureLevel
 from edc.datamanagement.query_states import QueryStatus, allowed_actions
 from edc.errors import DomainError
+from edc.localtime import stamp
 from edc.studies.protocol import find_form, form_items
 from edc.subjects import selectors as subject_selectors
 
@@ -53,7 +56,7 @@ def dashboard(request, study_code):
         {
             "study": study,
             "counts": counts,
-            "statuses": [s.value for s in QueryStatus],
+            "statuses": [(s.value, labels.QUERY_STATUS[s.value]) for s in QueryStatus],
             "totals": {s.value: sum(c.counts[s.value] for c in counts) for s in QueryStatus},
             "study_lock": selectors.study_lock(study),
             "active_locks": selectors.locks_of(scope, study).filter(unlocked_at__isnull=True)[:50],
@@ -83,7 +86,11 @@ def query_list(request, study_code):
             "study": study,
             "rows": [(q, selectors.age_days(q)) for q in queries],
             "status": status,
-            "statuses": ["unresolved", *[s.value for s in QueryStatus], ""],
+            "statuses": [
+                ("unresolved", labels.QUERY_STATUS_FILTER["unresolved"]),
+                *[(s.value, labels.QUERY_STATUS[s.value]) for s in QueryStatus],
+                ("", labels.QUERY_STATUS_FILTER[""]),
+            ],
             "sites": scope.sites().filter(study=study),
             "site": request.GET.get("site", ""),
             "subject": request.GET.get("subject", ""),
@@ -110,7 +117,7 @@ def query_detail(request, study_code, pk):
         except DomainError as exc:
             error, status = exc.message, exc.status
         else:
-            messages.success(request, f"Query {query.pk} updated.")
+            messages.success(request, _("Query %(number)s updated.") % {"number": query.pk})
             return redirect("dm-query", study_code=study.code, pk=query.pk)
         query = selectors.get_query(scope, study, pk)
     return render(
@@ -155,7 +162,11 @@ def raise_query(request, study_code, form_id):
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             status = exc.status
         else:
-            messages.success(request, f"Query {query.pk} raised on {query.item_code}.")
+            messages.success(
+                request,
+                _("Query %(number)s raised on %(item)s.")
+                % {"number": query.pk, "item": query.item_code},
+            )
             return redirect("dm-query", study_code=study.code, pk=query.pk)
     return render(
         request,
@@ -264,11 +275,11 @@ def verify(request, study_code, form_id):
         made = services.verify_source(ChangeContext.web(request), instance, items)
     except DomainError as exc:
         return _form_review(request, scope, study, instance, error=exc.message, status=exc.status)
-    what = ", ".join(items) if items else "the whole form"
+    what = ", ".join(items) if items else _("the whole form")
     if made:
-        messages.success(request, f"Source-verified: {what}.")
+        messages.success(request, _("Source-verified: %(what)s.") % {"what": what})
     else:
-        messages.info(request, f"Already source-verified: {what}.")
+        messages.info(request, _("Already source-verified: %(what)s.") % {"what": what})
     fallback = reverse("dm-form", kwargs={"study_code": study.code, "form_id": instance.pk})
     return redirect(_next_url(request, fallback))
 
@@ -281,11 +292,11 @@ def _sign_target(scope, study, params):
     if level == SignatureLevel.FORM:
         form_id = params.get("form", "")
         if not form_id.isdigit():
-            raise Http404("no such form")
+            raise Http404(_("no such form"))
         instance = selectors.get_form(scope, study, int(form_id))
         return level, instance, instance.subject, [instance]
     if level not in (SignatureLevel.VISIT, SignatureLevel.CASEBOOK):
-        raise Http404("choose a form, visit or casebook to sign")
+        raise Http404(_("choose a form, visit or casebook to sign"))
     subject = subject_selectors.get_subject(scope, study.code, params.get("subject", ""))
     forms = subject.forms.order_by("event_code", "event_repeat", "form_code", "form_repeat")
     if level == SignatureLevel.CASEBOOK:
@@ -320,7 +331,8 @@ def sign(request, study_code):
         else:
             messages.success(
                 request,
-                f"Signed by {signature.signer_name} at {signature.signed_at:%Y-%m-%d %H:%M} UTC.",
+                _("Signed by %(signer)s at %(when)s.")
+                % {"signer": signature.signer_name, "when": stamp(signature.signed_at)},
             )
             fallback = reverse(
                 "subject-detail",
@@ -374,14 +386,14 @@ def _lock_target(scope, study, data: dict):
         return study
     if level == LockLevel.SITE:
         if not data["site"]:
-            raise DomainError("required", "site", "choose the site to lock")
+            raise DomainError("required", "site", _("choose the site to lock"))
         return subject_selectors.get_site(scope, study, data["site"])
     if level == LockLevel.SUBJECT:
         if not data["subject"]:
-            raise DomainError("required", "subject", "enter the subject ID to lock")
+            raise DomainError("required", "subject", _("enter the subject ID to lock"))
         return subject_selectors.get_subject(scope, study.code, data["subject"].strip())
     if not data["form_id"]:
-        raise DomainError("required", "form_id", "enter the id of the form to lock")
+        raise DomainError("required", "form_id", _("enter the id of the form to lock"))
     return selectors.get_form(scope, study, data["form_id"])
 
 
@@ -402,7 +414,11 @@ def locks(request, study_code):
             field = exc.field if exc.field in lock_form.fields else None
             lock_form.add_error(field, exc.message)
             return _locks_page(request, scope, study, lock_form, status=exc.status)
-        messages.success(request, f"{lock.get_level_display()} lock {lock.pk} set.")
+        messages.success(
+            request,
+            _("%(level)s lock %(number)s set.")
+            % {"level": lock.get_level_display(), "number": lock.pk},
+        )
         return redirect(_next_url(request, reverse("dm-locks", kwargs={"study_code": study.code})))
     return _locks_page(request, scope, study, lock_form)
 
@@ -423,8 +439,8 @@ def unlock(request, study_code, pk):
             scope,
             study,
             lock_form,
-            error=f"Lock {lock.pk}: {exc.message}",
+            error=_("Lock %(number)s: %(problem)s") % {"number": lock.pk, "problem": exc.message},
             status=exc.status,
         )
-    messages.success(request, f"Lock {lock.pk} released.")
+    messages.success(request, _("Lock %(number)s released.") % {"number": lock.pk})
     return redirect(_next_url(request, reverse("dm-locks", kwargs={"study_code": study.code})))

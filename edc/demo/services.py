@@ -118,6 +118,7 @@ def seed_demo(today: dt.date | None = None) -> list[DemoStudy]:
                 code=code,
                 name=name,
                 staff_email=f"site{code}.{study.code.lower()}@example.org",
+                language="zh-hans",
             )
             sites[code] = site
         for username, (role, site_code) in DEMO_USERS.items():

@@ -1,0 +1,103 @@
+"""What a person reads for the codes of the pure state machines (subject status, query states,
+visit statuses, roles, ...). The pure modules keep codes only; the words live here, translatable.
+Stored values and API codes are the codes, never these labels."""
+
+from __future__ import annotations
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+SUBJECT_STATUS: dict[str, Promise] = {
+    "screening": _("Screening"),
+    "screen_failed": _("Screen failed"),
+    "registered": _("Registered"),
+    "induction": _("Induction"),
+    "induction_failed": _("Induction failed"),
+    "randomized": _("Randomized"),
+    "on_treatment": _("On treatment"),
+    "reirradiation_pending": _("Reirradiation pending"),
+    "reirradiating": _("Reirradiating"),
+    "on_treatment_post_rt": _("On treatment post RT"),
+    "off_treatment_followup": _("Off treatment followup"),
+    "survival_followup": _("Survival followup"),
+    "off_study": _("Off study"),
+}
+
+OFF_STUDY_REASON: dict[str, Promise] = {
+    "screen_failure": _("screen failure"),
+    "induction_failure": _("induction failure"),
+    "death": _("death"),
+    "withdrawal_all_follow_up": _("withdrawal from all follow-up"),
+    "lost_to_follow_up": _("lost to follow-up"),
+    "completed": _("completed"),
+    "study_end": _("study end"),
+    "investigator_decision": _("investigator decision"),
+}
+
+ROLE: dict[str, Promise] = {
+    "site_staff": _("Site staff"),
+    "investigator": _("Investigator"),
+    "monitor": _("Monitor"),
+    "data_manager": _("Data manager"),
+    "statistician": _("Statistician"),
+    "study_admin": _("Study admin"),
+}
+
+QUERY_STATUS: dict[str, Promise] = {
+    "open": pgettext_lazy("query status", "Open"),
+    "answered": _("Answered"),
+    "closed": _("Closed"),
+    "cancelled": _("Cancelled"),
+}
+QUERY_STATUS_FILTER: dict[str, Promise] = {"unresolved": _("unresolved"), "": _("all")}
+
+QUERY_ACTION: dict[str, Promise] = {
+    "raise": _("Raised"),
+    "answer": _("Answer"),
+    "requery": _("Re-query"),
+    "close": _("Close"),
+    "cancel": _("Cancel"),
+}
+
+QUERY_SOURCE: dict[str, Promise] = {"manual": _("manual"), "edit_check": _("edit check")}
+
+VISIT_STATUS: dict[str, Promise] = {
+    "scheduled": _("scheduled"),
+    "upcoming": _("upcoming"),
+    "window_open": _("window open"),
+    "due": _("due"),
+    "overdue": _("overdue"),
+    "missed": _("missed"),
+    "completed": pgettext_lazy("visit status", "completed"),
+    "completed_out_of_window": _("completed out of window"),
+    "not_applicable": _("not applicable"),
+}
+
+FORM_STATUS: dict[str, Promise] = {
+    "not_started": _("Not started"),
+    "in_progress": _("In progress"),
+    "complete": _("Complete"),
+    "signed": _("Signed"),
+    "locked": _("Locked"),
+}
+
+CRITERION_RESULT: dict[str, Promise] = {
+    "pass": _("pass"),
+    "fail": _("fail"),
+    "missing": _("missing"),
+    "attested_yes": _("attested yes"),
+    "attested_no": _("attested no"),
+}
+
+ELIGIBILITY_POINT: dict[str, Promise] = {
+    "registration": _("registration"),
+    "randomization": pgettext_lazy("eligibility point", "randomization"),
+    "first_dose": _("first dose"),
+}
+
+
+def label(labels: dict[str, Promise], code: str) -> str:
+    """The label of `code`, or the code itself when it has none (a code is never hidden)."""
+    found = labels.get(str(code))
+    return str(found) if found is not None else str(code)

@@ -1,0 +1,26 @@
+"""Filters that show a code's label in the reader's language: `{{ form.status|form_status }}`.
+Loaded on every template (TEMPLATES builtins); the words live in edc.labels."""
+
+from django import template
+
+from edc import labels
+
+register = template.Library()
+
+_FILTERS = {
+    "subject_status": labels.SUBJECT_STATUS,
+    "role_label": labels.ROLE,
+    "query_status": labels.QUERY_STATUS,
+    "query_action": labels.QUERY_ACTION,
+    "visit_status": labels.VISIT_STATUS,
+    "form_status": labels.FORM_STATUS,
+    "criterion_result": labels.CRITERION_RESULT,
+}
+
+
+def _filter(table):
+    return lambda code: labels.label(table, code)
+
+
+for _name, _table in _FILTERS.items():
+    register.filter(_name, _filter(_table))
