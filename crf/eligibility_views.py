@@ -8,8 +8,10 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 
 from crf import selectors, services
+from edc import labels
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
@@ -48,7 +50,11 @@ def eligibility(request, study_code, subject_id):
                 services.confirm_eligibility(
                     ctx, subject, point, password=request.POST.get("password", "")
                 )
-                messages.success(request, f"Eligibility at {point.replace('_', ' ')} confirmed.")
+                messages.success(
+                    request,
+                    gettext("Eligibility at %(point)s confirmed.")
+                    % {"point": labels.label(labels.ELIGIBILITY_POINT, point)},
+                )
             elif action == "waive":
                 services.waive_criterion(
                     ctx,
@@ -62,10 +68,11 @@ def eligibility(request, study_code, subject_id):
                 )
                 messages.success(
                     request,
-                    f"Waiver of {request.POST.get('criterion_id')} recorded as a protocol deviation.",
+                    gettext("Waiver of %(criterion)s recorded as a protocol deviation.")
+                    % {"criterion": request.POST.get("criterion_id")},
                 )
             else:
-                raise DomainError("invalid", "action", "unknown action")
+                raise DomainError("invalid", "action", gettext("unknown action"))
         except DomainError as exc:
             status, problem = exc.status, exc.message
         else:
@@ -80,8 +87,11 @@ def eligibility(request, study_code, subject_id):
             "study": subject.study,
             "subject": subject,
             "point": point,
-            "point_label": point.replace("_", " "),
-            "points": [(p, p.replace("_", " ").capitalize()) for p in selectors.ELIGIBILITY_POINTS],
+            "point_label": labels.label(labels.ELIGIBILITY_POINT, point),
+            "points": [
+                (p, labels.label(labels.ELIGIBILITY_POINT, p).capitalize())
+                for p in selectors.ELIGIBILITY_POINTS
+            ],
             "state": state,
             "can_confirm": can_confirm,
             "meaning": meaning,
@@ -97,5 +107,5 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
         raise DomainError(
-            "invalid", "approved_on", "the approval date must be YYYY-MM-DD"
+            "invalid", "approved_on", gettext("the approval date must be YYYY-MM-DD")
         ) from None

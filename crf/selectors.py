@@ -10,6 +10,7 @@ from functools import lru_cache
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 
 from crf.casebook import Casebook, SavedForm, build_casebook
 from crf.definitions import study_forms
@@ -24,6 +25,7 @@ from crf.rules import eligibility as eligibility_rules
 from crf.rules.expressions import SubjectData
 from crf.study_forms import StudyForms, UnknownSlot
 from crf.subject_record import StoredForm, build_subject_data, first_dose_date, rule_references
+from edc import labels
 from edc.audit.models import AuditEvent
 from edc.datamanagement import selectors as datamanagement_selectors
 from edc.datamanagement.content_hash import canonical_json
@@ -277,13 +279,22 @@ class EligibilityState:
         return not self.blocking and self.confirmation_current
 
     def reasons(self) -> list[str]:
-        found = [f"{line.id} {line.status}: {line.reason}" for line in self.blocking]
+        found = [
+            f"{line.id} {labels.label(labels.CRITERION_RESULT, line.status)}: {line.reason}"
+            for line in self.blocking
+        ]
+        point = labels.label(labels.ELIGIBILITY_POINT, self.point)
         if not found and self.confirmation is None:
-            found.append(f"no investigator has confirmed eligibility at {self.point}")
+            found.append(
+                gettext("no investigator has confirmed eligibility at %(point)s") % {"point": point}
+            )
         elif not found and not self.confirmation_current:
             found.append(
-                f"eligibility results at {self.point} changed since the investigator confirmed "
-                "them; they must be confirmed again"
+                gettext(
+                    "eligibility results at %(point)s changed since the investigator confirmed "
+                    "them; they must be confirmed again"
+                )
+                % {"point": point}
             )
         return found
 

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 
 from crf import selectors, services
@@ -154,7 +155,7 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
     except ValueError:
         return again(
             status=400,
-            problem="The form's version marker was missing or altered; reload the form.",
+            problem=gettext("The form's version marker was missing or altered; reload the form."),
         )
     try:
         instance = services.save_form(
@@ -174,7 +175,12 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
             status=400,
             errors=exc.errors,
             warnings=exc.warnings,
-            problem=f"Nothing was saved: {len(exc.errors)} problem(s) to correct.",
+            problem=ngettext(
+                "Nothing was saved: %(count)s problem to correct.",
+                "Nothing was saved: %(count)s problems to correct.",
+                len(exc.errors),
+            )
+            % {"count": len(exc.errors)},
             row_version=row_version,
         )
     except services.WarningsNeedConfirmation as exc:
@@ -189,11 +195,14 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
             row_version=row_version,
         )
     opened = len(instance.confirmed_warnings)
-    note = f"; {opened} quer{'y' if opened == 1 else 'ies'} opened" if opened else ""
-    state = "saved as draft" if action == "draft" else "saved"
-    messages.success(
-        request, f"{slot.form['name']} {state} (version {instance.row_version}){note}."
-    )
+    facts = {"form": slot.form["name"], "version": instance.row_version, "count": opened}
+    if action == "draft":
+        saved = gettext("%(form)s saved as draft (version %(version)s)") % facts
+    else:
+        saved = gettext("%(form)s saved (version %(version)s)") % facts
+    if opened:
+        saved += ngettext("; %(count)s query opened", "; %(count)s queries opened", opened) % facts
+    messages.success(request, saved + ".")
     return redirect(
         "crf-form",
         study_code=subject.study.code,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import authorize
@@ -29,7 +30,11 @@ class StaleWrite(DomainError):
         super().__init__(
             "stale_write",
             "row_version",
-            f"this {what} was changed by someone else since you opened it; reload and re-apply your change",
+            _(
+                "this %(what)s was changed by someone else since you opened it; reload and "
+                "re-apply your change"
+            )
+            % {"what": what},
         )
 
 
@@ -43,9 +48,13 @@ def _sync_schedule(ctx: ChangeContext, subject: Subject) -> None:
 
 def _check_date(field: str, value: dt.date, *, not_after: dt.date | None = None) -> None:
     if not isinstance(value, dt.date):
-        raise SubjectError("invalid_date", field, "must be a date (YYYY-MM-DD)")
+        raise SubjectError("invalid_date", field, _("must be a date (YYYY-MM-DD)"))
     if not_after and value > not_after:
-        raise SubjectError("date_in_future", field, f"must not be after {not_after.isoformat()}")
+        raise SubjectError(
+            "date_in_future",
+            field,
+            _("must not be after %(day)s") % {"day": not_after.isoformat()},
+        )
 
 
 @transaction.atomic
@@ -59,7 +68,8 @@ def screen_subject(
 ) -> Subject:
     """Create a subject at a site with its study-scoped ID and record informed consent."""
     authorize(ctx, Permission.SCREEN, site.study_id, site.pk)
-    today = dt.date.today()
+    # The site's own day: at a site east of UTC a consent dated today is not in the future.
+    today = site.today()
     screening_date = screening_date or today
     _check_date("consent_date", consent_date, not_after=today)
     _check_date("screening_date", screening_date, not_after=today)
@@ -67,19 +77,24 @@ def screen_subject(
         raise SubjectError(
             "consent_after_screening",
             "consent_date",
-            "consent must be on or before the screening date",
+            _("consent must be on or before the screening date"),
         )
     if not (icf_version or "").strip():
-        raise SubjectError("required", "icf_version", "the ICF version signed is required")
+        raise SubjectError("required", "icf_version", _("the ICF version signed is required"))
     # Serialise ID allocation per site: the site row is the lock.
     site = Site.objects.select_for_update().select_related("study").get(pk=site.pk)
     study = site.study
     if study.status != StudyStatus.OPEN:
         raise SubjectError(
-            "study_not_open", "study", f"{study.code} is {study.get_status_display().lower()}"
+            "study_not_open",
+            "study",
+            _("%(study)s is %(status)s")
+            % {"study": study.code, "status": str(study.get_status_display()).lower()},
         )
     if not site.is_active:
-        raise SubjectError("site_inactive", "site", f"site {site.code} is not active")
+        raise SubjectError(
+            "site_inactive", "site", _("site %(site)s is not active") % {"site": site.code}
+        )
     number = Subject.objects.filter(site=site).count() + 1
     subject = Subject.objects.create(
         study=study,
@@ -140,12 +155,12 @@ def correct_consent(
         raise StaleWrite("consent")
     changes = []
     if consent_date is not None and consent_date != consent.consent_date:
-        _check_date("consent_date", consent_date, not_after=dt.date.today())
+        _check_date("consent_date", consent_date, not_after=subject.site.today())
         if consent_date > subject.screening_date:
             raise SubjectError(
                 "consent_after_screening",
                 "consent_date",
-                "consent must be on or before the screening date",
+                _("consent must be on or before the screening date"),
             )
         changes.append(
             Change("consent_date", consent.consent_date.isoformat(), consent_date.isoformat())
@@ -153,7 +168,7 @@ def correct_consent(
         consent.consent_date = consent_date
     if icf_version is not None and icf_version.strip() != consent.icf_version:
         if not icf_version.strip():
-            raise SubjectError("required", "icf_version", "the ICF version signed is required")
+            raise SubjectError("required", "icf_version", _("the ICF version signed is required"))
         changes.append(Change("icf_version", consent.icf_version, icf_version.strip()))
         consent.icf_version = icf_version.strip()
     if not changes:
@@ -203,7 +218,7 @@ def transition(
     new_status = check_transition(
         subject.status, target, enrolment_model, off_study_reason=off_study_reason
     )
-    on_date = on_date or dt.date.today()
+    on_date = on_date or subject.site.today()
     changes = [Change("status", subject.status, new_status.value)]
     subject.status = new_status.value
     date_field = _DATE_FIELD_FOR.get(new_status)

@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from crf import selectors as crf_selectors
 from edc.accounts.roles import Permission
@@ -35,14 +36,16 @@ def screen_subject(request, study_code, site_code):
     study = selectors.get_study(scope, study_code)
     site = selectors.get_site(scope, study, site_code)
     if not scope.can(Permission.SCREEN, study.pk, site.pk):
-        raise PermissionDenied("your role does not allow screening at this site")
-    form = ScreenSubjectForm(request.POST or None)
+        raise PermissionDenied(_("your role does not allow screening at this site"))
+    form = ScreenSubjectForm(request.POST or None, today=site.today())
     if request.method == "POST" and form.is_valid():
         try:
             subject = services.screen_subject(ChangeContext.web(request), site, **form.cleaned_data)
         except DomainError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
-            messages.success(request, f"Subject {subject.subject_id} screened.")
+            messages.success(
+                request, _("Subject %(subject)s screened.") % {"subject": subject.subject_id}
+            )
             return redirect("subject-detail", study_code=study.code, subject_id=subject.subject_id)
     return render(request, "subjects/screen.html", {"form": form, "study": study, "site": site})
