@@ -90,6 +90,24 @@ CRITERION_RESULT: dict[str, Promise] = {
     "attested_no": _("attested no"),
 }
 
+SCHEDULE_ANCHOR: dict[str, Promise] = {
+    "consent": _("consent"),
+    "registration": pgettext_lazy("anchor", "registration"),
+    "randomization": pgettext_lazy("anchor", "randomization"),
+    "first_induction_dose": _("first induction dose"),
+    "first_maintenance_dose": _("first maintenance dose"),
+    "induction_end": _("induction end"),
+    "last_dose": _("last dose"),
+    "last_pd1_dose": _("last PD-1 dose"),
+    "treatment_stop_decision": _("treatment stop decision"),
+    "rt_start": _("RT start"),
+    "rt_end": _("RT end"),
+    "progression": _("progression"),
+    "locoregional_progression": _("locoregional progression"),
+    "survival_followup_start": _("survival follow-up start"),
+    "pregnancy": _("pregnancy"),
+}
+
 ELIGIBILITY_POINT: dict[str, Promise] = {
     "registration": _("registration"),
     "randomization": pgettext_lazy("eligibility point", "randomization"),

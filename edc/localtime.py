@@ -16,10 +16,13 @@ from django.utils import timezone
 STAMP_FORMAT = "%Y-%m-%d %H:%M"
 
 
-def stamp(moment: dt.datetime | None, zone: dt.tzinfo | None = None) -> str:
-    """`moment` in `zone` (default: the active zone) as "YYYY-MM-DD HH:MM ZONE"."""
-    if moment is None:
+def stamp(moment: dt.datetime | str | None, zone: dt.tzinfo | None = None) -> str:
+    """`moment` in `zone` (default: the active zone) as "YYYY-MM-DD HH:MM ZONE". An ISO text
+    with an offset (as stored in JSON snapshots) is read first."""
+    if moment is None or moment == "":
         return ""
+    if isinstance(moment, str):
+        moment = dt.datetime.fromisoformat(moment)
     local = timezone.localtime(moment, zone)
     return f"{local.strftime(STAMP_FORMAT)} {local.tzname()}"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -93,23 +94,23 @@ def randomize_body(data) -> tuple[dict[str, str] | None, str]:
     """(strata, idempotency_key) from a RandomizeRequest body; DomainError ``invalid`` naming
     the field otherwise."""
     if not isinstance(data, Mapping):
-        raise _invalid("", "the body must be a JSON object")
+        raise _invalid("", gettext("the body must be a JSON object"))
     strata = data.get("strata")
     if strata is not None:
         if not isinstance(strata, Mapping):
-            raise _invalid("strata", "must be an object of factor code -> level")
+            raise _invalid("strata", gettext("must be an object of factor code -> level"))
         levels = {}
         for code, level in strata.items():
             # As the declared CharField child: numbers are read as their text, nothing else.
             if isinstance(level, bool) or not isinstance(level, str | int | float):
-                raise _invalid(f"strata.{code}", "must be a level code (a string)")
+                raise _invalid(f"strata.{code}", gettext("must be a level code (a string)"))
             levels[str(code)] = str(level).strip()
             if not levels[str(code)]:
-                raise _invalid(f"strata.{code}", "must not be blank")
+                raise _invalid(f"strata.{code}", gettext("must not be blank"))
         strata = levels
     key = data.get("idempotency_key", "")
     if key is None or not isinstance(key, str):
-        raise _invalid("idempotency_key", "must be a string")
+        raise _invalid("idempotency_key", gettext("must be a string"))
     # Its length (at most 100) is checked by the service, for every caller.
     return strata, key.strip()
 
@@ -135,7 +136,7 @@ def _idempotency_key(request, field: str) -> str:
         raise DomainError(
             "idempotency_key_conflict",
             "idempotency_key",
-            "the Idempotency-Key header and the idempotency_key field differ",
+            gettext("the Idempotency-Key header and the idempotency_key field differ"),
         )
     return header or field
 

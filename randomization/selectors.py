@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, CharField, Count, QuerySet, Value, When
 from django.http import Http404
+from django.utils.translation import gettext
 
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import Scope
@@ -182,11 +183,15 @@ def balance(study: Study) -> BalanceReport | None:
         by_both[(key, site)][arm] += n
     return BalanceReport(
         arms=arms,
-        overall=_row("All subjects", overall, codes),
+        overall=_row(gettext("All subjects"), overall, codes),
         by_site=[_row(site, by_site[site], codes) for site in sorted(by_site)],
         by_stratum=[_row(key, by_stratum[key], codes) for key in sorted(by_stratum)],
         by_stratum_and_site=[
-            _row(f"{key} · site {site}", by_both[(key, site)], codes)
+            _row(
+                gettext("%(stratum)s · site %(site)s") % {"stratum": key, "site": site},
+                by_both[(key, site)],
+                codes,
+            )
             for key, site in sorted(by_both)
         ],
     )
@@ -241,7 +246,9 @@ def randomization_preview(subject) -> Preview:
 
     scheme = live_scheme(subject.study)
     if scheme is None:
-        return Preview(live=False, problem="Randomization has not gone live for this study.")
+        return Preview(
+            live=False, problem=gettext("Randomization has not gone live for this study.")
+        )
     verdict = eligibility_verdict(subject)
     preview = Preview(
         live=True,

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import scope_of
@@ -41,8 +42,11 @@ def randomize_subject(request, study_code, subject_id):
             allocation = result.allocation
             messages.success(
                 request,
-                f"{subject.subject_id} randomized to "
-                f"{selectors.arm_name(allocation.scheme, allocation.arm)}; site staff are being e-mailed.",
+                gettext("%(subject)s randomized to %(arm)s; site staff are being e-mailed.")
+                % {
+                    "subject": subject.subject_id,
+                    "arm": selectors.arm_name(allocation.scheme, allocation.arm),
+                },
             )
             return redirect("subject-allocation", study_code=study_code, subject_id=subject_id)
     preview = selectors.randomization_preview(subject)

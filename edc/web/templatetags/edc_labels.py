@@ -4,6 +4,7 @@ Loaded on every template (TEMPLATES builtins); the words live in edc.labels."""
 from django import template
 
 from edc import labels
+from edc.audit.models import Channel
 
 register = template.Library()
 
@@ -15,6 +16,7 @@ _FILTERS = {
     "visit_status": labels.VISIT_STATUS,
     "form_status": labels.FORM_STATUS,
     "criterion_result": labels.CRITERION_RESULT,
+    "channel_label": dict(Channel.choices),
 }
 
 

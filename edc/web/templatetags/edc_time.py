@@ -18,6 +18,7 @@ def stamp(moment):
 @register.filter
 def stamp_tag(moment):
     """A <time> element carrying the exact instant for machines and the local reading for people."""
-    if moment is None:
+    if moment is None or moment == "":
         return ""
-    return format_html('<time datetime="{}">{}</time>', moment.isoformat(), localtime.stamp(moment))
+    exact = moment if isinstance(moment, str) else moment.isoformat()
+    return format_html('<time datetime="{}">{}</time>', exact, localtime.stamp(moment))
