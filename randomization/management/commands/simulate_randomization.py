@@ -3,6 +3,7 @@
 import hashlib
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
 
 from edc.studies.models import Site, Study
 from randomization import scheme_params
@@ -57,7 +58,7 @@ class Command(BaseCommand):
     def handle(self, *args, study, runs, n, seed, **options):
         found = Study.objects.select_related("current_version").filter(code=study).first()
         if found is None or not found.current_version_id:
-            raise CommandError(f"no study {study}")
+            raise CommandError(gettext("no study %(study)s") % {"study": study})
         committed = Commitment.objects.filter(scheme__study=found).order_by("-id").first()
         if committed is not None:
             params = committed.params
@@ -71,9 +72,9 @@ class Command(BaseCommand):
             else hashlib.sha256(f"simulate_randomization|{study}".encode()).digest()
         )
         if len(master) != 32:
-            raise CommandError("--seed must be 64 hex digits")
+            raise CommandError(gettext("--seed must be 64 hex digits"))
         if runs < 2:
-            raise CommandError("--runs must be at least 2")
+            raise CommandError(gettext("--runs must be at least 2"))
         result = simulate(design_for(params), n, runs, master)
         out = self.stdout.write
         out(f"{study}: {describe(params)}; n={n}, {runs} runs")
