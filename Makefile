@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/edc
 REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test setup services chromium lint bench-randomize bench-crf bench-export bench-reminders
+.PHONY: run test setup services chromium gettext messages lint bench-randomize bench-crf bench-export bench-reminders
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,8 +32,19 @@ services:
 chromium:
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
+# The catalogue tests run makemessages (xgettext) and read compiled catalogues.
+gettext:
+	command -v xgettext >/dev/null && command -v msgfmt >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext)
+
+# Regenerate the zh-Hans catalogue from the code, then compile it. New entries arrive empty:
+# translate them in edc/locale/zh_Hans/LC_MESSAGES/django.po and run this again (the .mo is
+# committed, so `make run` needs only Python). tests/i18n uses the same options.
+messages: setup gettext
+	$(PY) manage.py makemessages -l zh_Hans --no-location --no-obsolete --ignore "tests/*" --ignore "var/*" --ignore "deploy/*"
+	$(PY) manage.py compilemessages -l zh_Hans
+
 # Lint, then every test, against PostgreSQL and Redis, no skips.
-test: setup services chromium
+test: setup services chromium gettext
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) $(VENV)/bin/pytest -q
 
