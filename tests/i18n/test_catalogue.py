@@ -1,5 +1,8 @@
-"""The zh-Hans catalogue is complete and current: every string the code marks is in it, each is
-translated (none fuzzy), placeholders survive translation, and the committed .mo matches."""
+"""The zh-Hans catalogues are complete and current: every string the code marks is in one, each
+is translated (none fuzzy), placeholders survive translation, and the committed .mo files match.
+
+A catalogue lives with its code: edc/locale/ (LOCALE_PATHS) for the project, and an app's own
+locale/ folder when it has one (makemessages puts an app's strings there)."""
 
 from __future__ import annotations
 
@@ -15,8 +18,7 @@ import pytest
 from django.conf import settings
 
 ROOT = Path(settings.BASE_DIR)
-PO = ROOT / "edc" / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
-MO = PO.with_suffix(".mo")
+CATALOGUE = Path("locale") / "zh_Hans" / "LC_MESSAGES" / "django.po"
 # The same options as `make messages`.
 MAKEMESSAGES = [
     "makemessages",
@@ -32,20 +34,43 @@ MAKEMESSAGES = [
     "deploy/*",
 ]
 CODE = ["edc", "crf", "randomization", "manage.py"]
+CATALOGUES = sorted(
+    path.relative_to(ROOT)
+    for folder in CODE
+    for path in (ROOT / folder).rglob(str(CATALOGUE))
+    if "var" not in path.relative_to(ROOT).parts
+)
 PLACEHOLDER = re.compile(r"%\(\w+\)s|%%")
 
 
-def _keys(catalogue: polib.POFile) -> set[tuple[str | None, str]]:
-    return {(e.msgctxt, e.msgid) for e in catalogue if not e.obsolete}
+def _keys(catalogues: list[polib.POFile]) -> set[tuple[str, str | None, str]]:
+    return {
+        (str(Path(c.fpath).relative_to(c.root)), e.msgctxt, e.msgid)
+        for c in catalogues
+        for e in c
+        if not e.obsolete
+    }
+
+
+def _read(root: Path) -> list[polib.POFile]:
+    found = []
+    for relative in sorted(p.relative_to(root) for p in root.rglob(str(CATALOGUE))):
+        catalogue = polib.pofile(str(root / relative))
+        catalogue.root = root
+        found.append(catalogue)
+    return found
 
 
 @pytest.fixture(scope="module")
-def committed() -> polib.POFile:
-    return polib.pofile(str(PO))
+def committed() -> list[polib.POFile]:
+    catalogues = [polib.pofile(str(ROOT / path)) for path in CATALOGUES]
+    for catalogue in catalogues:
+        catalogue.root = ROOT
+    return catalogues
 
 
 @pytest.fixture(scope="module")
-def fresh(tmp_path_factory) -> polib.POFile:
+def fresh(tmp_path_factory) -> list[polib.POFile]:
     """makemessages run over a copy of the code, so the committed catalogue is not touched."""
     copy = tmp_path_factory.mktemp("code")
     for name in CODE:
@@ -71,7 +96,7 @@ def fresh(tmp_path_factory) -> polib.POFile:
         env=environment,
     )
     assert done.returncode == 0, done.stderr
-    return polib.pofile(str(copy / PO.relative_to(ROOT)))
+    return _read(copy)
 
 
 def test_makemessages_finds_no_string_missing_from_the_catalogue(fresh, committed):
@@ -80,19 +105,21 @@ def test_makemessages_finds_no_string_missing_from_the_catalogue(fresh, committe
     assert not missing, f"run `make messages` and translate: {sorted(missing)[:20]}"
     assert not stale, f"run `make messages`: no longer in the code: {sorted(stale)[:20]}"
     assert len(_keys(fresh)) > 500  # the scan really read the templates and the Python
+    assert ROOT / "edc" / CATALOGUE in [ROOT / path for path in CATALOGUES]
 
 
-def test_zh_hans_catalogue_has_no_untranslated_or_fuzzy_entry(committed):
-    untranslated = [e.msgid for e in committed.untranslated_entries()]
-    fuzzy = [e.msgid for e in committed.fuzzy_entries()]
-    assert untranslated == []
-    assert fuzzy == []
-    assert committed.metadata["Language"] == "zh_Hans"
+def test_zh_hans_catalogues_have_no_untranslated_or_fuzzy_entry(committed):
+    for catalogue in committed:
+        untranslated = [e.msgid for e in catalogue.untranslated_entries()]
+        fuzzy = [e.msgid for e in catalogue.fuzzy_entries()]
+        assert untranslated == [], catalogue.fpath
+        assert fuzzy == [], catalogue.fpath
+        assert catalogue.metadata["Language"] == "zh_Hans", catalogue.fpath
 
 
 def test_every_translation_keeps_the_placeholders_of_its_english(committed):
     broken = []
-    for entry in committed:
+    for entry in (e for catalogue in committed for e in catalogue):
         if entry.msgid_plural:
             pairs = [(entry.msgid_plural, text) for text in entry.msgstr_plural.values()]
         else:
@@ -103,13 +130,15 @@ def test_every_translation_keeps_the_placeholders_of_its_english(committed):
     assert broken == []
 
 
-def test_compiled_catalogue_matches_the_po_file(committed):
-    compiled = {(e.msgctxt, e.msgid): e for e in polib.mofile(str(MO))}
-    for entry in committed:
-        found = compiled.get((entry.msgctxt, entry.msgid))
-        assert found is not None, f"{entry.msgid!r} is not compiled: run `make messages`"
-        if entry.msgid_plural:
-            assert found.msgstr_plural == entry.msgstr_plural, entry.msgid
-        else:
-            assert found.msgstr == entry.msgstr, entry.msgid
-    assert set(compiled) - {(None, "")} == _keys(committed)
+def test_compiled_catalogues_match_their_po_files(committed):
+    for catalogue in committed:
+        mo = Path(catalogue.fpath).with_suffix(".mo")
+        compiled = {(e.msgctxt, e.msgid): e for e in polib.mofile(str(mo))}
+        for entry in catalogue:
+            found = compiled.get((entry.msgctxt, entry.msgid))
+            assert found is not None, f"{entry.msgid!r} is not compiled: run `make messages`"
+            if entry.msgid_plural:
+                assert found.msgstr_plural == entry.msgstr_plural, entry.msgid
+            else:
+                assert found.msgstr == entry.msgstr, entry.msgid
+        assert set(compiled) - {(None, "")} == {(e.msgctxt, e.msgid) for e in catalogue}
