@@ -11,6 +11,7 @@ from functools import lru_cache
 
 from crf.study_forms import StudyForms
 from edc.studies.models import ProtocolVersion
+from edc.studies.texts import active_language, localized
 
 
 @lru_cache(maxsize=128)
@@ -19,3 +20,14 @@ def study_forms(protocol_version_id: int) -> StudyForms:
         pk=protocol_version_id
     )
     return StudyForms.of(definition)
+
+
+def shown_forms(protocol_version_id: int) -> StudyForms:
+    """The definition as the reader sees it: every study text in the active language (codes and
+    rules unchanged). For laying out pages only; services validate and store with study_forms."""
+    return _shown_forms(protocol_version_id, active_language())
+
+
+@lru_cache(maxsize=256)
+def _shown_forms(protocol_version_id: int, language: str) -> StudyForms:
+    return StudyForms.of(localized(study_forms(protocol_version_id).definition, language))

@@ -11,11 +11,13 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext
 
 from crf import selectors, services
+from crf.explanations import explain
 from edc import labels
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
 from edc.errors import DomainError
+from edc.studies.texts import study_text
 
 
 def _point(request) -> str:
@@ -80,6 +82,13 @@ def eligibility(request, study_code, subject_id):
     state = selectors.eligibility_state(subject, point)
     forms = selectors.study_forms(subject.protocol_version_id)
     meaning = services.eligibility_meaning(request.user, subject, point, state)
+    definition = forms.definition
+    # Each criterion in the reader's language: its text, and its reasons as sentences with the
+    # working behind a "details" toggle.
+    criteria = [
+        (line, study_text(definition, line.text), explain(line.steps, definition))
+        for line in state.lines
+    ]
     return render(
         request,
         "crf/eligibility.html",
@@ -93,10 +102,11 @@ def eligibility(request, study_code, subject_id):
                 for p in selectors.ELIGIBILITY_POINTS
             ],
             "state": state,
+            "criteria": criteria,
             "can_confirm": can_confirm,
             "meaning": meaning,
             "problem": problem,
-            "elig_forms": _elig_forms(subject, forms),
+            "elig_forms": _elig_forms(subject, selectors.shown_forms(subject.protocol_version_id)),
         },
         status=status,
     )

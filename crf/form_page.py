@@ -177,7 +177,10 @@ def make_field(
 
 
 def _section_title(label: str) -> str:
+    # A Chinese label writes the topic before a full-width colon ("坏死：范围").
     head, sep, _ = label.partition(": ")
+    if not sep:
+        head, sep, _ = label.partition("：")
     return head if sep and len(head) <= 40 else ""
 
 

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from crf.rules.phrases import gettext_noop, phrase, to_json
 from crf.rules.recist import (
     Assessment,
     Baseline,
@@ -327,8 +328,11 @@ def evaluate_follow_ups(
                     "progression_class": str(progression) if progression else None,
                     "flags": sorted(str(flag) for flag in result.flags),
                     "derivation": list(result.derivation),
+                    # The same lines as phrases, so the page can show them in its reader's language.
+                    "derivation_phrases": [to_json(line) for line in result.derivation],
                     "best_overall_response": str(series.bor),
                     "bor_derivation": list(series.bor_derivation),
+                    "bor_derivation_phrases": [to_json(line) for line in series.bor_derivation],
                 },
             )
     return computed
@@ -355,16 +359,25 @@ def progression_site_issue(values: Mapping[str, Any], computed: Computed | None)
 def baseline_display(data: Mapping[str, Any]) -> dict[str, Any]:
     base = baseline_from(data)
     lines = [
-        f"Baseline {base.scan_date}: {len(base.targets)} target and {len(base.non_targets)} "
-        "non-target lesion(s)"
+        phrase(
+            gettext_noop(
+                "Baseline {date}: {targets} target and {non_targets} non-target lesion(s)"
+            ),
+            date=base.scan_date.isoformat(),
+            targets=str(len(base.targets)),
+            non_targets=str(len(base.non_targets)),
+        )
     ]
     if base.sum_tenths is not None:
         lines.append(
-            "Baseline sum of diameters = "
-            + " + ".join(format_mm(t.size_tenths or 0) for t in base.targets)
-            + f" = {format_mm(base.sum_tenths)}"
+            phrase(
+                gettext_noop("Baseline sum of diameters = {terms} = {sum}"),
+                terms=" + ".join(format_mm(t.size_tenths or 0) for t in base.targets),
+                sum=format_mm(base.sum_tenths),
+            )
         )
     return {
         "baseline_sum": format_mm(base.sum_tenths) if base.sum_tenths is not None else None,
         "derivation": lines,
+        "derivation_phrases": [to_json(line) for line in lines],
     }

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext
 
 from crf.casebook import Casebook, SavedForm, build_casebook
-from crf.definitions import study_forms
+from crf.definitions import shown_forms, study_forms
 from crf.models import (
     CtcaeTerm,
     EligibilityConfirmation,
@@ -23,6 +23,7 @@ from crf.models import (
 )
 from crf.rules import eligibility as eligibility_rules
 from crf.rules.expressions import SubjectData
+from crf.rules.phrases import Phrase
 from crf.study_forms import StudyForms, UnknownSlot
 from crf.subject_record import StoredForm, build_subject_data, first_dose_date, rule_references
 from edc import labels
@@ -121,7 +122,8 @@ def casebook(subject: Subject, *, due: Iterable[tuple[str, int]] = ()) -> Casebo
         )
     ]
     flags = datamanagement_selectors.form_flags(subject) if saved else {}
-    return build_casebook(forms, saved, flags=flags, arm_code=arm_code(subject, forms), due=due)
+    shown = shown_forms(subject.protocol_version_id)
+    return build_casebook(shown, saved, flags=flags, arm_code=arm_code(subject, forms), due=due)
 
 
 @dataclass
@@ -212,6 +214,8 @@ class CriterionLine:
     reason: str
     evaluated_at: tuple[str, ...]
     waiver: EligibilityWaiver | None = None
+    # The explanation as translatable phrases, for the page; `reason` (English) is what is signed.
+    steps: tuple[Phrase, ...] = ()
 
     @property
     def satisfied(self) -> bool:
@@ -415,6 +419,7 @@ def eligibility_state(
             r.reason,
             r.evaluated_at,
             waivers.get(r.id) if r.status not in eligibility_rules.SATISFIED else None,
+            r.reasons,
         )
         for r in results
     ]

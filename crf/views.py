@@ -13,6 +13,7 @@ from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 
 from crf import selectors, services
+from crf.explanations import explain_stored
 from crf.form_page import build_page
 from crf.selectors import FormSlot
 from crf.validation import Issue, values_from_post
@@ -21,6 +22,7 @@ from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
 from edc.datamanagement import selectors as datamanagement_selectors
 from edc.errors import DomainError
+from edc.studies.texts import study_text
 
 CONTROL_KEYS = ("csrfmiddlewaretoken", "row_version", "reason", "confirm_warnings", "action")
 TERM_ITEMS = {"AETERM", "AEOTHSP"}
@@ -70,6 +72,24 @@ def _on_term_picker(slot: FormSlot, issues) -> list[Issue]:
     ]
 
 
+def _version_id(subject, slot: FormSlot) -> int:
+    return slot.instance.protocol_version_id if slot.instance else subject.protocol_version_id
+
+
+def _shown(definition, issues) -> list[Issue]:
+    """An edit check's message is a study text: shown in the reader's language."""
+    return [replace(i, message=study_text(definition, i.message)) for i in issues]
+
+
+def _shown_recist(note, definition):
+    """The RECIST derivation in the reader's language (a note saved before phrases were kept
+    shows its English lines)."""
+    if not note:
+        return note
+    lines = note.get("derivation_phrases") or note.get("derivation", [])
+    return {**note, "derivation": [step.sentence for step in explain_stored(lines, definition)]}
+
+
 def _row_action(action: str, values: dict) -> dict[str, int] | None:
     """Adding or removing a group row without JavaScript: a round trip that saves nothing."""
     kind, _, rest = action.partition(":")
@@ -90,12 +110,16 @@ def _render(request, subject, slot, can_edit, values, *, status=200, **extra):
         slot = selectors.form_slot(
             subject, slot.event["code"], slot.event_repeat, slot.form["code"], slot.form_repeat
         )
+    # Laid out from the definition in the reader's language; the slot's own stays as stored.
+    shown = selectors.shown_forms(_version_id(subject, slot))
+    definition = slot.forms.definition
+    form, event = shown.forms[slot.form["code"]], shown.events[slot.event["code"]]
     page = build_page(
-        slot.form,
-        slot.forms.codelists,
+        form,
+        shown.codelists,
         values,
-        errors=_on_term_picker(slot, extra.pop("errors", ())),
-        warnings=_on_term_picker(slot, extra.pop("warnings", ())),
+        errors=_shown(definition, _on_term_picker(slot, extra.pop("errors", ()))),
+        warnings=_shown(definition, _on_term_picker(slot, extra.pop("warnings", ()))),
         notes=extra.pop("notes", slot.instance.derived if slot.instance else {}),
         extra_rows=extra.pop("extra_rows", None),
     )
@@ -104,8 +128,8 @@ def _render(request, subject, slot, can_edit, values, *, status=200, **extra):
         "study": subject.study,
         "subject": subject,
         "slot": slot,
-        "event": slot.event,
-        "form": slot.form,
+        "event": event,
+        "form": form,
         "instance": instance,
         "row_version": extra.pop("row_version", instance.row_version if instance else 0),
         "page": page,
@@ -113,7 +137,7 @@ def _render(request, subject, slot, can_edit, values, *, status=200, **extra):
         "history": selectors.form_history(instance),
         "flags": datamanagement_selectors.item_flags(instance) if instance else None,
         "ctcae_terms": selectors.ctcae_terms() if slot.kind == "adverse_event" else [],
-        "recist": page.notes.get("recist"),
+        "recist": _shown_recist(page.notes.get("recist"), definition),
         **extra,
     }
     return render(request, "crf/form.html", context, status=status)
@@ -195,7 +219,8 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
             row_version=row_version,
         )
     opened = len(instance.confirmed_warnings)
-    facts = {"form": slot.form["name"], "version": instance.row_version, "count": opened}
+    name = study_text(slot.forms.definition, slot.form["name"])
+    facts = {"form": name, "version": instance.row_version, "count": opened}
     if action == "draft":
         saved = gettext("%(form)s saved as draft (version %(version)s)") % facts
     else:
@@ -221,14 +246,17 @@ def form_check(request, study_code, subject_id, event_code, event_repeat, form_c
     subject, slot, _ = _slot(
         request, study_code, subject_id, event_code, event_repeat, form_code, form_repeat
     )
-    return JsonResponse(
-        services.check_form(
-            subject,
-            slot,
-            _submitted(slot, request.POST),
-            complete=request.POST.get("action", "save") != "draft",
-        )
+    checked = services.check_form(
+        subject,
+        slot,
+        _submitted(slot, request.POST),
+        complete=request.POST.get("action", "save") != "draft",
     )
+    definition = slot.forms.definition
+    for kind in ("errors", "warnings"):
+        for issue in checked[kind]:
+            issue["message"] = study_text(definition, issue["message"])
+    return JsonResponse(checked)
 
 
 @login_required

@@ -108,6 +108,11 @@ SCHEDULE_ANCHOR: dict[str, Promise] = {
     "pregnancy": _("pregnancy"),
 }
 
+CRITERION_KIND: dict[str, Promise] = {
+    "inclusion": _("inclusion"),
+    "exclusion": _("exclusion"),
+}
+
 ELIGIBILITY_POINT: dict[str, Promise] = {
     "registration": _("registration"),
     "randomization": pgettext_lazy("eligibility point", "randomization"),

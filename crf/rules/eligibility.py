@@ -1,6 +1,8 @@
 """Eligibility criteria of a study definition evaluated against one subject's data (domain spec 1.6.6).
 
-Each criterion gives pass | fail | missing | attested_yes | attested_no with a readable reason. An exclusion
+Each criterion gives pass | fail | missing | attested_yes | attested_no with a readable reason: `reasons`
+are the steps as translatable phrases (crf/rules/phrases.py) for the page, `reason` the English working
+that records and the API keep. An exclusion
 that does not apply is a pass. Attestation items are phrased so that "Y" is the eligible answer, for
 inclusions and exclusions alike. A `rule_and_attestation` criterion needs both: its rule must be satisfied
 and the investigator must attest "Y".
@@ -24,6 +26,7 @@ from crf.rules.expressions import (
     evaluate_condition,
     normalize,
 )
+from crf.rules.phrases import Label, Phrase, gettext_noop, phrase
 
 POINTS = ("registration", "randomization", "first_dose")
 YES = {"Y", "YES", True}
@@ -49,6 +52,8 @@ class CriterionResult:
     reason: str
     evaluated_at: tuple[str, ...]
     review: tuple[str, ...] = ()
+    reasons: tuple[Phrase, ...] = ()
+    review_reasons: tuple[Phrase, ...] = ()
 
     @property
     def satisfied(self) -> bool:
@@ -108,13 +113,16 @@ def evaluate_criterion(
         else None
     )
     status, reason = _combine(kind, rule_result, attested)
+    review = rule_result.review if rule_result else ()
     return CriterionResult(
         id=criterion["id"],
         kind=kind,
         status=status,
         reason=reason,
         evaluated_at=tuple(criterion["evaluated_at"]),
-        review=rule_result.review if rule_result else (),
+        review=tuple(str(r) for r in review),
+        reasons=_steps(status, rule_result, attested),
+        review_reasons=review,
     )
 
 
@@ -181,21 +189,65 @@ def subject_context(
 @dataclass(frozen=True)
 class _Attested:
     answer: bool | None
-    text: str
+    phrase: Phrase
+
+    @property
+    def text(self) -> str:
+        return str(self.phrase)
 
 
 def _attestation(ref: Mapping[str, str], data: SubjectData, labels: Labels) -> _Attested:
     key = f"{ref['form']}.{ref['item']}"
     label = labels.get(key)
-    name = label.label if label else key
+    name = Label(label.label if label else key)
     raw = normalize((data.forms.get(ref["form"]) or {}).get(ref["item"]))
     if isinstance(raw, str):
         raw = raw.upper()
     if raw in YES:
-        return _Attested(True, f"investigator attested yes: {name}")
+        return _Attested(
+            True,
+            phrase(
+                gettext_noop("The investigator attested yes: {name}"),
+                gettext_noop("investigator attested yes: {name}"),
+                name=name,
+            ),
+        )
     if raw in NO:
-        return _Attested(False, f"investigator attested no: {name}")
-    return _Attested(None, f"attestation not recorded: {name}")
+        return _Attested(
+            False,
+            phrase(
+                gettext_noop("The investigator attested no: {name}"),
+                gettext_noop("investigator attested no: {name}"),
+                name=name,
+            ),
+        )
+    return _Attested(
+        None,
+        phrase(
+            gettext_noop("The attestation is not recorded yet: {name}"),
+            gettext_noop("attestation not recorded: {name}"),
+            name=name,
+        ),
+    )
+
+
+def _steps(status: Status, rule: Outcome | None, attested: _Attested | None) -> tuple[Phrase, ...]:
+    """The explanation the page shows, step by step, for the status `_combine` gave."""
+    rule_steps = tuple(rule.reasons) if rule is not None else ()
+    if rule is not None and not rule_steps:
+        rule_steps = (phrase(gettext_noop("no details")),)
+    if status is Status.FAIL:
+        return rule_steps
+    if status is Status.ATTESTED_NO:
+        return (attested.phrase,) if attested else ()
+    if status is Status.MISSING:
+        steps = rule_steps if rule is not None and rule.truth is None else ()
+        if attested is not None and attested.answer is None:
+            steps += (attested.phrase,)
+        return steps
+    if status is Status.ATTESTED_YES:
+        return tuple(rule.reasons if rule else ()) + ((attested.phrase,) if attested else ())
+    return rule_steps
 
 
 def _combine(kind: str, rule: Outcome | None, attested: _Attested | None) -> tuple[Status, str]:

@@ -9,8 +9,10 @@ are `datetime.date`. Partial dates ("YYYY" or "YYYY-MM") are `PartialDate`s: the
 arithmetic, and a comparison with them is decided only when every day they may stand for gives the same
 answer.
 
-Every result carries human-readable reasons ("Haemoglobin 89 g/L < 90 g/L") built from item labels, so an
-investigator can see why a rule passed, failed or is missing. Pure module: no Django import.
+Every result carries reasons built from item labels, so an investigator can see why a rule passed, failed
+or is missing: each a `Phrase` (crf/rules/phrases.py) that reads as a sentence in the reader's language
+("Haemoglobin 89 g/L is below 90 g/L") and keeps the working ("Haemoglobin 89 g/L < 90 g/L", which is
+what `str()` and `Outcome.reason` give). Pure module: no Django import.
 """
 
 from __future__ import annotations
@@ -23,15 +25,17 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from crf.rules.phrases import Label, Param, Phrase, counted, gettext_noop, phrase
+
 Truth = bool | None
 
 CONTEXT_NAMES = {
-    "consent_date": "consent date",
-    "registration_date": "registration date",
-    "randomization_date": "randomization date",
-    "first_dose_date": "first dose date",
-    "enrol_date": "enrolment date",
-    "today": "today",
+    "consent_date": gettext_noop("consent date"),
+    "registration_date": gettext_noop("registration date"),
+    "randomization_date": gettext_noop("randomization date"),
+    "first_dose_date": gettext_noop("first dose date"),
+    "enrol_date": gettext_noop("enrolment date"),
+    "today": gettext_noop("today"),
 }
 SYMBOLS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "=", "!=": "≠"}
 NEGATION = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
@@ -101,8 +105,8 @@ Labels = Mapping[str, ItemLabel]
 @dataclass(frozen=True)
 class Value:
     value: Any
-    text: str
-    name: str = ""
+    phrase: Phrase
+    name: Param = ""
     unit: str | None = None
     from_iu: bool = False
 
@@ -110,16 +114,21 @@ class Value:
     def missing(self) -> bool:
         return self.value is None
 
+    @property
+    def text(self) -> str:
+        return str(self.phrase)
+
 
 @dataclass(frozen=True)
 class Outcome:
     truth: Truth
-    reasons: tuple[str, ...] = ()
-    review: tuple[str, ...] = ()
+    reasons: tuple[Phrase, ...] = ()
+    review: tuple[Phrase, ...] = ()
 
     @property
     def reason(self) -> str:
-        return "; ".join(self.reasons)
+        """The working in English, one step after another."""
+        return "; ".join(str(r) for r in self.reasons)
 
 
 @dataclass(frozen=True)
@@ -212,8 +221,52 @@ def format_value(value: Any, places: int | None = None) -> str:
     return str(value)
 
 
-def _with_unit(text: str, unit: str | None) -> str:
-    return f"{text} {unit}" if unit else text
+def _with_unit(text: Param, unit: str | None) -> Param:
+    return phrase("{value} {unit}", value=text, unit=unit) if unit else text
+
+
+def _shown(value: Any, places: int | None = None) -> Param:
+    """A value as a phrase parameter: yes/no are words of the reader's language."""
+    if isinstance(value, bool):
+        return phrase(gettext_noop("yes") if value else gettext_noop("no"))
+    if value is None:
+        return phrase(gettext_noop("missing"))
+    return format_value(value, places)
+
+
+def _literal(value: Any) -> Phrase:
+    return phrase("{value}", value=_shown(value))
+
+
+def _join(parts: Sequence[Phrase]) -> Phrase:
+    """Several steps of one explanation, one after another."""
+    if len(parts) == 1:
+        return parts[0]
+    template = "; ".join(f"{{p{i}}}" for i in range(len(parts)))
+    return phrase(template, **{f"p{i}": part for i, part in enumerate(parts)})
+
+
+_COMPARISONS = {
+    "<": gettext_noop("{left} is below {right}"),
+    "<=": gettext_noop("{left} is not above {right}"),
+    ">": gettext_noop("{left} is above {right}"),
+    ">=": gettext_noop("{left} is not below {right}"),
+    "==": gettext_noop("{left} equals {right}"),
+    "!=": gettext_noop("{left} differs from {right}"),
+}
+_DATE_COMPARISONS = {
+    "<": gettext_noop("{left} is before {right}"),
+    "<=": gettext_noop("{left} is on or before {right}"),
+    ">": gettext_noop("{left} is after {right}"),
+    ">=": gettext_noop("{left} is on or after {right}"),
+    "==": gettext_noop("{left} is the same day as {right}"),
+    "!=": gettext_noop("{left} is not the same day as {right}"),
+}
+_UNIT_WORDS = {
+    "years": (gettext_noop("year"), gettext_noop("years")),
+    "months": (gettext_noop("month"), gettext_noop("months")),
+    "days": (gettext_noop("day"), gettext_noop("days")),
+}
 
 
 def add_years(day: date, years: int) -> date:
@@ -295,7 +348,7 @@ def _condition(expr: Any, scope: _Scope) -> Outcome:
     if handler is None:
         value = _value(expr, scope)
         if value.value is None or isinstance(value.value, bool):
-            return Outcome(value.value, (value.text,))
+            return Outcome(value.value, (value.phrase,))
         raise ExpressionError(f"{op!r} gives a value, not a condition")
     return handler(arg, scope)
 
@@ -342,20 +395,29 @@ def _cmp(arg: Any, scope: _Scope) -> Outcome:
     left, op, right = _value(arg[0], scope), arg[1], _value(arg[2], scope)
     left_text, right_text = _texts_with_shared_unit(left, right)
     if left.missing or right.missing:
-        return Outcome(None, tuple(v.text for v in (left, right) if v.missing))
+        return Outcome(None, tuple(v.phrase for v in (left, right) if v.missing))
     truth = compare(left.value, op, right.value)
     review = _hbv_review(left, right) + _hbv_review(right, left)
     if truth is None:
-        return Outcome(
-            None, (f"{left_text} vs {right_text}: a partial date cannot decide",), review
+        reason = phrase(
+            gettext_noop("a partial date cannot decide how {left} compares with {right}"),
+            gettext_noop("{left} vs {right}: a partial date cannot decide"),
+            left=left_text,
+            right=right_text,
         )
+        return Outcome(None, (reason,), review)
     shown = op if truth else NEGATION[op]
-    return Outcome(truth, (f"{left_text} {SYMBOLS[shown]} {right_text}",), review)
+    dates = isinstance(left.value, date | PartialDate) and isinstance(
+        right.value, date | PartialDate
+    )
+    sentence = (_DATE_COMPARISONS if dates else _COMPARISONS)[shown]
+    working = "{left} " + SYMBOLS[shown] + " {right}"
+    return Outcome(truth, (phrase(sentence, working, left=left_text, right=right_text),), review)
 
 
-def _texts_with_shared_unit(left: Value, right: Value) -> tuple[str, str]:
+def _texts_with_shared_unit(left: Value, right: Value) -> tuple[Param, Param]:
     """A bare literal borrows the unit of the value it is compared with ("Hb 89 g/L < 90 g/L")."""
-    left_text, right_text = left.text, right.text
+    left_text, right_text = left.phrase, right.phrase
     if right.unit is None and left.unit and not right.name and not right.missing:
         right_text = _with_unit(right_text, left.unit)
     if left.unit is None and right.unit and not left.name and not left.missing:
@@ -367,10 +429,11 @@ def _hbv_review(converted: Value, threshold: Value) -> tuple[str, ...]:
     if not (converted.from_iu and isinstance(threshold.value, Decimal) and threshold.value > 0):
         return ()
     if abs(converted.value - threshold.value) <= threshold.value * HBV_REVIEW_BAND:
-        return (
-            f"{converted.text} was converted from IU/mL and lies within ±50% of "
-            f"{format_value(threshold.value)} copies/mL: check the assay's conversion factor",
+        message = gettext_noop(
+            "{value} was converted from IU/mL and lies within ±50% of {threshold} copies/mL: "
+            "check the assay's conversion factor"
         )
+        return (phrase(message, value=converted.phrase, threshold=format_value(threshold.value)),)
     return ()
 
 
@@ -381,34 +444,67 @@ def _in(arg: Any, scope: _Scope) -> Outcome:
     choices = [c.value for c in (_value(x, scope) for x in arg[1]) if not c.missing]
     shown = "{" + ", ".join(format_value(c) for c in choices) + "}"
     if value.missing:
-        return Outcome(None, (value.text,))
+        return Outcome(None, (value.phrase,))
     candidates = value.value if isinstance(value.value, list) else [value.value]
     truth = any(compare(c, "==", choice) is True for c in candidates for choice in choices)
-    return Outcome(truth, (f"{value.text} {'∈' if truth else '∉'} {shown}",))
+    if truth:
+        reason = phrase(
+            gettext_noop("{value} is one of {choices}"),
+            "{value} ∈ {choices}",
+            value=value.phrase,
+            choices=shown,
+        )
+    else:
+        reason = phrase(
+            gettext_noop("{value} is none of {choices}"),
+            "{value} ∉ {choices}",
+            value=value.phrase,
+            choices=shown,
+        )
+    return Outcome(truth, (reason,))
 
 
 def _present(arg: Any, scope: _Scope) -> Outcome:
     value = _value(arg, scope)
-    return Outcome(not value.missing, (value.text,))
+    return Outcome(not value.missing, (value.phrase,))
 
 
 def _exists(arg: Any, scope: _Scope) -> Outcome:
     group, rows, where = _group_rows(arg, scope, "exists")
     name = _group_name(group, scope)
     if rows is None:
-        return Outcome(None, (f"{name} not recorded",))
+        return Outcome(None, (_not_recorded(name),))
     results = [_row_condition(where, row, group, scope) for row in rows]
     matching = [(i, r) for i, r in enumerate(results, start=1) if r.truth is True]
     if matching:
-        return Outcome(
-            True, tuple(f"{name} row {i}: {r.reason}" for i, r in matching), _reviews(results)
-        )
+        return Outcome(True, tuple(_row_reason(name, i, r) for i, r in matching), _reviews(results))
     unknown = [(i, r) for i, r in enumerate(results, start=1) if r.truth is None]
     if unknown:
-        return Outcome(
-            None, tuple(f"{name} row {i}: {r.reason}" for i, r in unknown), _reviews(results)
-        )
-    return Outcome(False, (f"no matching row in {name} ({len(rows)} recorded)",))
+        return Outcome(None, tuple(_row_reason(name, i, r) for i, r in unknown), _reviews(results))
+    reason = counted(
+        len(rows),
+        gettext_noop("no row of {name} matches ({count} recorded)"),
+        gettext_noop("no row of {name} matches ({count} recorded)"),
+        gettext_noop("no matching row in {name} ({count} recorded)"),
+        name=name,
+    )
+    return Outcome(False, (reason,))
+
+
+def _not_recorded(name: Param) -> Phrase:
+    return phrase(
+        gettext_noop("{name} is not recorded"), gettext_noop("{name} not recorded"), name=name
+    )
+
+
+def _row_reason(name: Param, row: int, outcome: Outcome) -> Phrase:
+    return phrase(
+        gettext_noop("{name}, row {row}: {reason}"),
+        gettext_noop("{name} row {row}: {reason}"),
+        name=name,
+        row=str(row),
+        reason=_join(outcome.reasons) if outcome.reasons else "",
+    )
 
 
 def _within_days(arg: Any, scope: _Scope) -> Outcome:
@@ -416,12 +512,22 @@ def _within_days(arg: Any, scope: _Scope) -> Outcome:
         raise ExpressionError("within_days needs date, ref, min and max")
     day, ref = _value(arg["date"], scope), _value(arg["ref"], scope)
     low, high = _int(_value(arg.get("min", 0), scope)), _int(_value(arg.get("max"), scope))
-    missing = [v.text for v in (day, ref) if not isinstance(v.value, date)]
+    missing = [v.phrase for v in (day, ref) if not isinstance(v.value, date)]
     if missing:
         return Outcome(None, tuple(missing))
     days = (ref.value - day.value).days
     truth = (low is None or days >= low) and (high is None or days <= high)
-    return Outcome(truth, (f"{day.text} is {days} days before {ref.text} (allowed {low}–{high})",))
+    reason = counted(
+        days,
+        gettext_noop("{date} is {count} day before {ref} (allowed: {low} to {high} days)"),
+        gettext_noop("{date} is {count} days before {ref} (allowed: {low} to {high} days)"),
+        gettext_noop("{date} is {count} days before {ref} (allowed {low}–{high})"),
+        date=day.phrase,
+        ref=ref.phrase,
+        low=str(low),
+        high=str(high),
+    )
+    return Outcome(truth, (reason,))
 
 
 _CONDITIONS: dict[str, Callable[[Any, _Scope], Outcome]] = {
@@ -515,13 +621,16 @@ def _value(expr: Any, scope: _Scope) -> Value:
         if handler is None:
             if op in _CONDITIONS:
                 outcome = _condition(expr, scope)
-                return Value(outcome.truth, outcome.reason)
+                return Value(
+                    outcome.truth,
+                    _join(outcome.reasons) if outcome.reasons else _literal(outcome.truth),
+                )
             raise ExpressionError(f"unknown operator {op!r}")
         return handler(arg, scope)
     if isinstance(expr, list):
         raise ExpressionError(f"a list is not a value: {expr!r}")
     value = normalize(expr)
-    return Value(value, format_value(value))
+    return Value(value, _literal(value))
 
 
 def _item(arg: Any, scope: _Scope) -> Value:
@@ -533,12 +642,21 @@ def _item(arg: Any, scope: _Scope) -> Value:
 
 def _item_value(key: str, raw: Any, scope: _Scope) -> Value:
     label = scope.labels.get(key)
-    name = label.label if label else key
+    name = Label(label.label if label else key)
     unit = label.unit if label else None
     value = normalize(raw, label.type if label else None)
     if value is None:
-        return Value(None, f"{name} missing", name, unit)
-    return Value(value, f"{name} {_with_unit(format_value(value), unit)}", name, unit)
+        return Value(None, _missing(name), name, unit)
+    return Value(
+        value,
+        phrase("{name} {value}", name=name, value=_with_unit(_shown(value), unit)),
+        name,
+        unit,
+    )
+
+
+def _missing(name: Param) -> Phrase:
+    return phrase(gettext_noop("{name} is missing"), gettext_noop("{name} missing"), name=name)
 
 
 def _lookup(ref: str, scope: _Scope) -> tuple[str, Any]:
@@ -561,10 +679,10 @@ def _context(arg: Any, scope: _Scope) -> Value:
     if arg not in CONTEXT_NAMES:
         raise ExpressionError(f"unknown context date {arg!r}")
     value = normalize(scope.data.context.get(arg))
-    name = CONTEXT_NAMES[arg]
+    name = phrase(CONTEXT_NAMES[arg])
     if not isinstance(value, date):
-        return Value(None, f"{name} missing", name)
-    return Value(value, f"{name} {value.isoformat()}", name)
+        return Value(None, _missing(name), name)
+    return Value(value, phrase("{name} {date}", name=name, date=value.isoformat()), name)
 
 
 def _date(arg: Any, scope: _Scope) -> Value:
@@ -572,23 +690,42 @@ def _date(arg: Any, scope: _Scope) -> Value:
         value = date.fromisoformat(arg)
     except (TypeError, ValueError) as exc:
         raise ExpressionError(f"date needs YYYY-MM-DD, got {arg!r}") from exc
-    return Value(value, value.isoformat())
+    return Value(value, _literal(value))
 
 
 def _age_years(arg: Any, scope: _Scope) -> Value:
     born, ref = _pair(arg, scope, "age_years")
+    name = phrase(gettext_noop("age"))
     if not (isinstance(born.value, date) and isinstance(ref.value, date)):
-        return Value(None, f"age unknown ({_missing_texts(born, ref)})", "age")
+        text = phrase(gettext_noop("age unknown ({missing})"), missing=_missing_texts(born, ref))
+        return Value(None, text, name)
     years = age_in_years(born.value, ref.value)
-    return Value(Decimal(years), f"age {years} years at {ref.text}", "age")
+    text = counted(
+        years,
+        gettext_noop("age {count} year at {date}"),
+        gettext_noop("age {count} years at {date}"),
+        date=ref.phrase,
+    )
+    return Value(Decimal(years), text, name)
 
 
 def _days_between(arg: Any, scope: _Scope) -> Value:
     first, second = _pair(arg, scope, "days_between")
+    name = phrase(gettext_noop("interval"))
     if not (isinstance(first.value, date) and isinstance(second.value, date)):
-        return Value(None, f"interval unknown ({_missing_texts(first, second)})", "interval")
+        text = phrase(
+            gettext_noop("interval unknown ({missing})"), missing=_missing_texts(first, second)
+        )
+        return Value(None, text, name)
     days = (second.value - first.value).days
-    return Value(Decimal(days), f"{days} days from {first.text} to {second.text}", "interval")
+    text = counted(
+        days,
+        gettext_noop("{count} day from {first} to {second}"),
+        gettext_noop("{count} days from {first} to {second}"),
+        first=first.phrase,
+        second=second.phrase,
+    )
+    return Value(Decimal(days), text, name)
 
 
 def _calendar(unit: str, shift: Callable[[date, int], date]) -> Callable[[Any, _Scope], Value]:
@@ -599,9 +736,15 @@ def _calendar(unit: str, shift: Callable[[date, int], date]) -> Callable[[Any, _
             return Value(None, _missing_texts(day, amount), day.name)
         result = shift(day.value, count)
         sign = "+" if count >= 0 else "−"
-        return Value(
-            result, f"{day.text} {sign} {abs(count)} {unit} ({result.isoformat()})", day.name
+        one, many = _UNIT_WORDS[unit]
+        text = phrase(
+            "{date} " + sign + " {count} {unit} ({result})",
+            date=day.phrase,
+            count=str(abs(count)),
+            unit=phrase(one if abs(count) == 1 else many),
+            result=result.isoformat(),
         )
+        return Value(result, text, day.name)
 
     return handler
 
@@ -616,20 +759,19 @@ def _ratio(arg: Any, scope: _Scope) -> Value:
         return Value(None, _missing_texts(value, uln), value.name)
     numerator, denominator = _number(value.value), _number(uln.value)
     if denominator == 0:
-        return Value(None, f"{uln.name or 'ULN'} is 0", value.name)
+        return Value(None, phrase(gettext_noop("{name} is 0"), name=uln.name or "ULN"), value.name)
     result = numerator / denominator
-    return Value(result, f"{value.name} {format_value(result, 2)}×ULN", value.name)
+    text = phrase("{name} {ratio}×ULN", name=value.name, ratio=format_value(result, 2))
+    return Value(result, text, value.name)
 
 
 def _crcl(arg: Any, scope: _Scope) -> Value:
     parts = _named(
         arg, scope, "crcl_cockcroft_gault", ("age", "weight_kg", "creatinine_umol_l", "sex")
     )
-    name = "CrCl (Cockcroft–Gault)"
+    name = phrase(gettext_noop("CrCl (Cockcroft–Gault)"))
     if any(p.missing for p in parts.values()):
-        return Value(
-            None, f"{name} not computable ({_missing_texts(*parts.values())})", name, "mL/min"
-        )
+        return Value(None, _not_computable(name, _missing_texts(*parts.values())), name, "mL/min")
     female = str(parts["sex"].value).upper().startswith("F")
     result = cockcroft_gault(
         _number(parts["age"].value),
@@ -637,7 +779,12 @@ def _crcl(arg: Any, scope: _Scope) -> Value:
         _number(parts["creatinine_umol_l"].value),
         female,
     )
-    return Value(result, f"{name} {format_value(result, 1)} mL/min", name, "mL/min")
+    text = phrase("{name} {value} mL/min", name=name, value=format_value(result, 1))
+    return Value(result, text, name, "mL/min")
+
+
+def _not_computable(name: Param, why: Param) -> Phrase:
+    return phrase(gettext_noop("{name} not computable ({why})"), name=name, why=why)
 
 
 def _qtc(arg: Any, scope: _Scope) -> Value:
@@ -645,34 +792,44 @@ def _qtc(arg: Any, scope: _Scope) -> Value:
     method = str(parts["method"].value or "fridericia").lower()
     name = {"fridericia": "QTcF", "bazett": "QTcB"}.get(method, "QTc")
     if parts["qt_ms"].missing or parts["heart_rate"].missing:
-        return Value(None, f"{name} not computable ({_missing_texts(*parts.values())})", name, "ms")
+        return Value(None, _not_computable(name, _missing_texts(*parts.values())), name, "ms")
     qt_ms, heart_rate = _number(parts["qt_ms"].value), _number(parts["heart_rate"].value)
     if heart_rate <= 0:
-        return Value(None, f"{name} not computable (heart rate ≤ 0)", name, "ms")
+        why = phrase(gettext_noop("heart rate ≤ 0"))
+        return Value(None, _not_computable(name, why), name, "ms")
     result = qtc(qt_ms, heart_rate, method)
-    return Value(result, f"{name} {format_value(result, 1)} ms", name, "ms")
+    return Value(
+        result, phrase("{name} {value} ms", name=name, value=format_value(result, 1)), name, "ms"
+    )
 
 
 def _hbv(arg: Any, scope: _Scope) -> Value:
     parts = _named(arg, scope, "hbv_copies_per_ml", ("value", "unit", "iu_factor"))
     name = "HBV DNA"
     if parts["value"].missing or parts["unit"].missing:
-        return Value(
-            None, f"{name} not usable ({_missing_texts(parts['value'], parts['unit'])})", name
+        text = phrase(
+            gettext_noop("{name} not usable ({missing})"),
+            name=name,
+            missing=_missing_texts(parts["value"], parts["unit"]),
         )
+        return Value(None, text, name)
     unit = re.sub(r"[^a-z]", "", str(parts["unit"].value).lower())
     amount = _number(parts["value"].value)
     if unit.startswith("iu"):
         factor = _number(parts["iu_factor"].value) if not parts["iu_factor"].missing else Decimal(5)
         result = amount * factor
-        text = (
-            f"{name} {format_value(result)} copies/mL "
-            f"({format_value(amount)} IU/mL × {format_value(factor)})"
+        text = phrase(
+            "{name} {value} copies/mL ({amount} IU/mL × {factor})",
+            name=name,
+            value=format_value(result),
+            amount=format_value(amount),
+            factor=format_value(factor),
         )
         return Value(result, text, name, "copies/mL", from_iu=True)
     if unit.startswith("cop"):
         result = amount
-        return Value(result, f"{name} {format_value(result)} copies/mL", name, "copies/mL")
+        text = phrase("{name} {value} copies/mL", name=name, value=format_value(result))
+        return Value(result, text, name, "copies/mL")
     raise ExpressionError(f"unknown HBV DNA unit {parts['unit'].value!r}")
 
 
@@ -680,14 +837,26 @@ def _count(arg: Any, scope: _Scope) -> Value:
     group, rows, where = _group_rows(arg, scope, "count")
     name = _group_name(group, scope)
     if rows is None:
-        return Value(None, f"{name} not recorded", name)
+        return Value(None, _not_recorded(name), name)
     results = [_row_condition(where, row, group, scope) for row in rows]
     unknown = [i for i, r in enumerate(results, start=1) if r.truth is None]
     if unknown:
-        details = "; ".join(results[i - 1].reason for i in unknown)
-        return Value(None, f"{name}: rows {unknown} undetermined ({details})", name)
+        details = _join([reason for i in unknown for reason in results[i - 1].reasons])
+        text = phrase(
+            gettext_noop("{name}: rows {rows} undetermined ({details})"),
+            name=name,
+            rows=str(unknown),
+            details=details,
+        )
+        return Value(None, text, name)
     matching = sum(1 for r in results if r.truth)
-    return Value(Decimal(matching), f"{matching} matching rows in {name}", name)
+    text = counted(
+        matching,
+        gettext_noop("{count} matching row in {name}"),
+        gettext_noop("{count} matching rows in {name}"),
+        name=name,
+    )
+    return Value(Decimal(matching), text, name)
 
 
 def _extreme(pick: Callable[..., Any], word: str) -> Callable[[Any, _Scope], Value]:
@@ -695,10 +864,17 @@ def _extreme(pick: Callable[..., Any], word: str) -> Callable[[Any, _Scope], Val
         values = [_value(x, scope) for x in _as_list(arg, word)]
         present = [v for v in values if not v.missing]
         if not present:
-            return Value(None, f"{word} of nothing ({_missing_texts(*values)})")
+            text = phrase(_NOTHING[word], missing=_missing_texts(*values))
+            return Value(None, text)
         return pick(present, key=lambda v: _number(v.value))
 
     return handler
+
+
+_NOTHING = {
+    "max": gettext_noop("max of nothing ({missing})"),
+    "min": gettext_noop("min of nothing ({missing})"),
+}
 
 
 def _latest_within(arg: Any, scope: _Scope) -> Value:
@@ -712,11 +888,10 @@ def _latest_within(arg: Any, scope: _Scope) -> Value:
     ref = _value(arg["ref"], scope)
     days_before = _int(_value(arg["days_before"], scope))
     label = scope.labels.get(item_ref)
-    name = label.label if label else item_ref
+    name = Label(label.label if label else item_ref)
     if not isinstance(ref.value, date) or days_before is None:
-        return Value(
-            None, f"{name}: window not known ({ref.text})", name, label.unit if label else None
-        )
+        text = phrase(gettext_noop("{name}: window not known ({ref})"), name=name, ref=ref.phrase)
+        return Value(None, text, name, label.unit if label else None)
     best: tuple[date, Any] | None = None
     for instance in _instances(form, scope.data):
         sampled, value = normalize(instance.get(date_code), "date"), instance.get(item_code)
@@ -726,7 +901,12 @@ def _latest_within(arg: Any, scope: _Scope) -> Value:
         if 0 <= (ref.value - sampled).days <= days_before and (best is None or sampled >= best[0]):
             best = (sampled, value)
     if best is None:
-        text = f"{name}: no value dated 0–{days_before} days before {ref.text}"
+        text = phrase(
+            gettext_noop("{name}: no value dated 0–{days} days before {ref}"),
+            name=name,
+            days=str(days_before),
+            ref=ref.phrase,
+        )
         return Value(None, text, name, label.unit if label else None)
     return _item_value(item_ref, best[1], scope)
 
@@ -800,8 +980,9 @@ def _int(value: Value) -> int | None:
     return int(number)
 
 
-def _missing_texts(*values: Value) -> str:
-    return "; ".join(v.text for v in values if v.missing) or "not computable"
+def _missing_texts(*values: Value) -> Phrase:
+    missing = [v.phrase for v in values if v.missing]
+    return _join(missing) if missing else phrase(gettext_noop("not computable"))
 
 
 def _group_rows(
@@ -825,9 +1006,9 @@ def _group_rows(
     return group, (list(rows) if rows is not None else None), where
 
 
-def _group_name(group: str, scope: _Scope) -> str:
+def _group_name(group: str, scope: _Scope) -> Label:
     label = scope.labels.get(group)
-    return label.label if label else group
+    return Label(label.label if label else group)
 
 
 def _row_condition(where: Any, row: Mapping[str, Any], group: str, scope: _Scope) -> Outcome:

@@ -27,6 +27,7 @@ from enum import StrEnum
 from fractions import Fraction
 
 from crf.rules.exact_numbers import round_half_up
+from crf.rules.phrases import Phrase, gettext_noop, phrase
 from crf.rules.recist_baseline import (
     Baseline,
     BaselineLesion,
@@ -61,8 +62,9 @@ from crf.rules.recist_sites import (
 from crf.rules.recist_sizes import (
     NODE_PATHOLOGICAL_FROM_TENTHS,
     TOO_SMALL_TO_MEASURE_TENTHS,
+    format_change_mm,
     format_mm,
-    format_sum_comparison,
+    format_percent_change,
     format_tenths,
     meets_pd,
     meets_pr,
@@ -259,7 +261,7 @@ class TimepointResult:
     nadir_tenths: int | None
     baseline_sum_tenths: int | None
     flags: frozenset[ReviewFlag]
-    derivation: tuple[str, ...]
+    derivation: tuple[Phrase, ...]
     pd_date: date | None = None
     progression_sites: frozenset[SiteCode] = frozenset()
     superseded_overall: Response | None = None
@@ -277,6 +279,44 @@ class TimepointResult:
     @property
     def derivation_text(self) -> str:
         return "\n".join(self.derivation)
+
+
+# Words inside derivation lines, translatable; as strings they keep the engine's own values.
+_TERMS = {
+    "present": phrase(gettext_noop("present")),
+    "absent": phrase(gettext_noop("absent")),
+    "unequivocal_progression": phrase(
+        gettext_noop("unequivocal progression"), "unequivocal_progression"
+    ),
+    "NE": phrase("NE"),
+    "none": phrase(gettext_noop("none")),
+    "equivocal": phrase(gettext_noop("equivocal")),
+    "unequivocal": phrase(gettext_noop("unequivocal")),
+    "measurable": phrase(gettext_noop("measurable")),
+    "non_measurable_only": phrase(
+        gettext_noop("non-measurable disease only"), "non_measurable_only"
+    ),
+    "no_disease": phrase(gettext_noop("no disease"), "no_disease"),
+    "locoregional_only": phrase(gettext_noop("locoregional only"), "locoregional_only"),
+    "distant_only": phrase(gettext_noop("distant only"), "distant_only"),
+    "both": phrase(gettext_noop("locoregional and distant"), "both"),
+    "baseline": phrase(gettext_noop("baseline")),
+}
+
+
+def _term(value: str) -> Phrase | str:
+    return _TERMS.get(str(value), str(value))
+
+
+def _sum_comparison(reference_name: Phrase | str, current: int, reference: int) -> Phrase:
+    return phrase(
+        gettext_noop("SoD {current} vs {name} {reference}: {change}, {percent}"),
+        current=format_mm(current),
+        name=reference_name,
+        reference=format_mm(reference),
+        change=format_change_mm(current - reference),
+        percent=format_percent_change(current, reference),
+    )
 
 
 @dataclass(frozen=True)
@@ -319,10 +359,14 @@ def _prior_cr(
         if earlier.overall is not Response.CR:
             break
         if (last.response_date - earlier.response_date).days >= params.confirm_min_days:
-            return _PriorCR.CONFIRMED, (
-                f"CR at {earlier.assessment_id} confirmed by CR at {last.assessment_id}"
+            return _PriorCR.CONFIRMED, phrase(
+                gettext_noop("CR at {first} confirmed by CR at {later}"),
+                first=earlier.assessment_id,
+                later=last.assessment_id,
             )
-    return _PriorCR.UNCONFIRMED, f"CR at {last.assessment_id} not confirmed"
+    return _PriorCR.UNCONFIRMED, phrase(
+        gettext_noop("CR at {at} not confirmed"), at=last.assessment_id
+    )
 
 
 @dataclass(frozen=True)
@@ -331,7 +375,7 @@ class _TargetOutcome:
     sum_tenths: int | None
     sizes: dict[str, int | None]
     grown: tuple[str, ...]
-    lines: tuple[str, ...]
+    lines: tuple[Phrase, ...]
     flags: frozenset[ReviewFlag]
 
 
@@ -341,7 +385,12 @@ def _target_outcome(
     targets = baseline.targets
     if not targets or nadir is None:
         return _TargetOutcome(
-            Response.NA, None, {}, (), ("No target lesions at baseline",), frozenset()
+            Response.NA,
+            None,
+            {},
+            (),
+            (phrase(gettext_noop("No target lesions at baseline")),),
+            frozenset(),
         )
     baseline_sum = baseline.sum_tenths or 0
     known = {lesion.lesion_id for lesion in targets}
@@ -353,28 +402,40 @@ def _target_outcome(
         lid: (measured[lid].effective_tenths if lid in measured else None)
         for lid in (lesion.lesion_id for lesion in targets)
     }
-    lines: list[str] = []
+    lines: list[Phrase] = []
     for lid, m in measured.items():
         if m.status is TargetStatus.TOO_SMALL_TO_MEASURE:
-            lines.append(f"{lid} too small to measure: counted as 5 mm")
+            lines.append(
+                phrase(gettext_noop("{lesion} too small to measure: counted as 5 mm"), lesion=lid)
+            )
     evaluated = {lid: size for lid, size in sizes.items() if size is not None}
     evaluated_sum = sum(evaluated.values())
     grown = tuple(lid for lid, size in evaluated.items() if size > (nadir.sizes.get(lid) or 0))
-    nadir_label = f"nadir ({nadir.label})"
+    nadir_label = phrase(gettext_noop("nadir ({at})"), at=_term(nadir.label))
     terms = " + ".join(
         f"{lid} {format_tenths(size)}" if size is not None else f"{lid} NE"
         for lid, size in sizes.items()
     )
     missing = [lid for lid, size in sizes.items() if size is None]
     if missing:
-        lines.append(f"Targets: {terms}")
+        lines.append(phrase(gettext_noop("Targets: {terms}"), terms=terms))
         lines.append(
-            f"{', '.join(missing)} not evaluated (never counted as 0); "
-            f"evaluated-only sum {format_mm(evaluated_sum)}"
+            phrase(
+                gettext_noop(
+                    "{lesions} not evaluated (never counted as 0); evaluated-only sum {sum}"
+                ),
+                lesions=", ".join(missing),
+                sum=format_mm(evaluated_sum),
+            )
         )
-        comparison = format_sum_comparison(nadir_label, evaluated_sum, nadir.sum_tenths)
+        comparison = _sum_comparison(nadir_label, evaluated_sum, nadir.sum_tenths)
         if meets_pd(evaluated_sum, nadir.sum_tenths):
-            lines.append(f"Evaluated-only {comparison} ⇒ PD (≥ +5 mm and ≥ +20%)")
+            lines.append(
+                phrase(
+                    gettext_noop("Evaluated-only {comparison} ⇒ PD (≥ +5 mm and ≥ +20%)"),
+                    comparison=comparison,
+                )
+            )
             return _TargetOutcome(
                 Response.PD,
                 None,
@@ -383,13 +444,18 @@ def _target_outcome(
                 tuple(lines),
                 frozenset({ReviewFlag.PD_ON_EVALUATED_TARGETS_ONLY}),
             )
-        lines.append(f"Evaluated-only {comparison}: not PD ⇒ target NE")
+        lines.append(
+            phrase(
+                gettext_noop("Evaluated-only {comparison}: not PD ⇒ target NE"),
+                comparison=comparison,
+            )
+        )
         return _TargetOutcome(Response.NE, None, sizes, grown, tuple(lines), frozenset())
 
     total = evaluated_sum
-    lines.append(f"SoD {format_mm(total)} = {terms}")
-    vs_baseline = format_sum_comparison("baseline", total, baseline_sum)
-    vs_nadir = format_sum_comparison(nadir_label, total, nadir.sum_tenths)
+    lines.append(phrase("SoD {sum} = {terms}", sum=format_mm(total), terms=terms))
+    vs_baseline = _sum_comparison(_term("baseline"), total, baseline_sum)
+    vs_nadir = _sum_comparison(nadir_label, total, nadir.sum_tenths)
     pd = meets_pd(total, nadir.sum_tenths)
     nodes = {lesion.lesion_id for lesion in targets if lesion.is_node}
     complete = all(
@@ -398,27 +464,57 @@ def _target_outcome(
     )
     flags: frozenset[ReviewFlag] = frozenset()
     if complete:
-        lines.append(
-            "All non-nodal targets 0 mm and every nodal target SA < 10 mm ⇒ CR"
-            + (f" (SoD {format_mm(total)} is nodal SA only)" if total else "")
-        )
+        if total:
+            lines.append(
+                phrase(
+                    gettext_noop(
+                        "All non-nodal targets 0 mm and every nodal target SA < 10 mm ⇒ CR "
+                        "(SoD {sum} is nodal SA only)"
+                    ),
+                    sum=format_mm(total),
+                )
+            )
+        else:
+            lines.append(
+                phrase(
+                    gettext_noop(
+                        "All non-nodal targets 0 mm and every nodal target SA < 10 mm ⇒ CR"
+                    )
+                )
+            )
         if pd:
             flags = frozenset({ReviewFlag.NODAL_GROWTH_BELOW_10MM})
             lines.append(
-                f"{vs_nadir} also meets the PD arithmetic; CR takes precedence "
-                "(nodes below 10 mm are normal) - flagged for review"
+                phrase(
+                    gettext_noop(
+                        "{comparison} also meets the PD arithmetic; CR takes precedence "
+                        "(nodes below 10 mm are normal) - flagged for review"
+                    ),
+                    comparison=vs_nadir,
+                )
             )
         response = Response.CR
     elif pd:
-        lines.append(f"{vs_nadir} ⇒ PD (≥ +5 mm and ≥ +20%)")
+        lines.append(
+            phrase(gettext_noop("{comparison} ⇒ PD (≥ +5 mm and ≥ +20%)"), comparison=vs_nadir)
+        )
         response = Response.PD
     else:
-        lines.append(f"{vs_nadir}: not PD (needs ≥ +5 mm and ≥ +20%)")
+        lines.append(
+            phrase(
+                gettext_noop("{comparison}: not PD (needs ≥ +5 mm and ≥ +20%)"),
+                comparison=vs_nadir,
+            )
+        )
         if meets_pr(total, baseline_sum):
-            lines.append(f"{vs_baseline} ⇒ PR (decrease ≥ 30%)")
+            lines.append(
+                phrase(gettext_noop("{comparison} ⇒ PR (decrease ≥ 30%)"), comparison=vs_baseline)
+            )
             response = Response.PR
         else:
-            lines.append(f"{vs_baseline}: decrease < 30% ⇒ SD")
+            lines.append(
+                phrase(gettext_noop("{comparison}: decrease < 30% ⇒ SD"), comparison=vs_baseline)
+            )
             response = Response.SD
     return _TargetOutcome(response, total, sizes, grown, tuple(lines), flags)
 
@@ -428,13 +524,15 @@ class _NonTargetOutcome:
     response: Response
     progressed: tuple[NonTargetObservation, ...]
     present: tuple[NonTargetObservation, ...]
-    lines: tuple[str, ...]
+    lines: tuple[Phrase, ...]
 
 
 def _non_target_outcome(baseline: Baseline, assessment: Assessment) -> _NonTargetOutcome:
     lesions = baseline.non_targets
     if not lesions:
-        return _NonTargetOutcome(Response.NA, (), (), ("No non-target lesions at baseline ⇒ NA",))
+        return _NonTargetOutcome(
+            Response.NA, (), (), (phrase(gettext_noop("No non-target lesions at baseline ⇒ NA")),)
+        )
     known = {lesion.lesion_id for lesion in lesions}
     observed = {o.lesion_id: o for o in assessment.non_targets}
     unknown = set(observed) - known
@@ -446,7 +544,11 @@ def _non_target_outcome(baseline: Baseline, assessment: Assessment) -> _NonTarge
         lid: (observed[lid].status if lid in observed else NonTargetStatus.NOT_EVALUATED)
         for lid in (lesion.lesion_id for lesion in lesions)
     }
-    summary = "Non-targets: " + ", ".join(f"{lid} {status}" for lid, status in statuses.items())
+    listed = {f"s{i}": _term(status) for i, status in enumerate(statuses.values())}
+    summary = phrase(
+        gettext_noop("Non-targets: {lesions}"),
+        lesions=phrase(", ".join(f"{lid} {{s{i}}}" for i, lid in enumerate(statuses)), **listed),
+    )
     progressed = tuple(
         o for o in observed.values() if o.status is NonTargetStatus.UNEQUIVOCAL_PROGRESSION
     )
@@ -458,30 +560,43 @@ def _non_target_outcome(baseline: Baseline, assessment: Assessment) -> _NonTarge
     if progressed:
         ids = ", ".join(o.lesion_id for o in progressed)
         return _NonTargetOutcome(
-            Response.PD, progressed, present, (summary, f"Unequivocal progression of {ids} ⇒ PD")
+            Response.PD,
+            progressed,
+            present,
+            (
+                summary,
+                phrase(gettext_noop("Unequivocal progression of {lesions} ⇒ PD"), lesions=ids),
+            ),
         )
     if NonTargetStatus.NOT_EVALUATED in statuses.values():
         return _NonTargetOutcome(
             Response.NE,
             (),
             present,
-            (summary, "Not all non-targets evaluated, none progressed ⇒ NE"),
+            (summary, phrase(gettext_noop("Not all non-targets evaluated, none progressed ⇒ NE"))),
         )
     if present:
         return _NonTargetOutcome(
             Response.NON_CR_NON_PD,
             (),
             present,
-            (summary, "≥ 1 non-target persists ⇒ Non-CR/Non-PD"),
+            (summary, phrase(gettext_noop("≥ 1 non-target persists ⇒ Non-CR/Non-PD"))),
         )
     if assessment.tumour_markers_normal is False:
         return _NonTargetOutcome(
             Response.NON_CR_NON_PD,
             (),
             (),
-            (summary, "All absent but tumour markers not normalised ⇒ Non-CR/Non-PD"),
+            (
+                summary,
+                phrase(
+                    gettext_noop("All absent but tumour markers not normalised ⇒ Non-CR/Non-PD")
+                ),
+            ),
         )
-    return _NonTargetOutcome(Response.CR, (), (), (summary, "All non-targets absent ⇒ CR"))
+    return _NonTargetOutcome(
+        Response.CR, (), (), (summary, phrase(gettext_noop("All non-targets absent ⇒ CR")))
+    )
 
 
 def evaluate_timepoint(
@@ -510,12 +625,12 @@ def evaluate_timepoint(
             nadir_tenths=nadir.sum_tenths if nadir else None,
             baseline_sum_tenths=baseline_sum,
             flags=frozenset(),
-            derivation=("No imaging performed ⇒ NE",),
+            derivation=(phrase(gettext_noop("No imaging performed ⇒ NE")),),
         )
 
     target = _target_outcome(baseline, assessment, nadir)
     non_target = _non_target_outcome(baseline, assessment)
-    lines = [*target.lines, *non_target.lines]
+    lines: list[Phrase] = [*target.lines, *non_target.lines]
     flags = set(target.flags)
 
     retro = tuple(
@@ -554,24 +669,51 @@ def evaluate_timepoint(
             flags.add(ReviewFlag.POST_CR_REAPPEARANCE)
             names = ", ".join(lid for lid, _, _ in reappeared)
             if prior is _PriorCR.CONFIRMED:
-                lines.append(f"{names} reappeared after definitive CR ({prior_text}) ⇒ PD")
+                lines.append(
+                    phrase(
+                        gettext_noop("{lesions} reappeared after definitive CR ({prior}) ⇒ PD"),
+                        lesions=names,
+                        prior=prior_text,
+                    )
+                )
                 reappearance_drives_pd = overall is not Response.PD
                 overall = Response.PD
             else:
                 lines.append(
-                    f"{names} reappeared after CR ({prior_text}): not PD by itself; the reader may "
-                    "reclassify the earlier CR as PR"
+                    phrase(
+                        gettext_noop(
+                            "{lesions} reappeared after CR ({prior}): not PD by itself; the reader "
+                            "may reclassify the earlier CR as PR"
+                        ),
+                        lesions=names,
+                        prior=prior_text,
+                    )
                 )
 
     if baseline.disease is DiseaseStatus.MEASURABLE:
         lines.append(
-            f"Overall: target {target.response}, non-target {non_target.response}, "
-            f"new lesions {finding} ⇒ {overall}"
+            phrase(
+                gettext_noop(
+                    "Overall: target {target}, non-target {non_target}, new lesions {new} ⇒ "
+                    "{overall}"
+                ),
+                target=str(target.response),
+                non_target=str(non_target.response),
+                new=_term(finding),
+                overall=str(overall),
+            )
         )
     else:
         lines.append(
-            f"Overall ({baseline.disease}): non-target {non_target.response}, "
-            f"new lesions {finding} ⇒ {overall}"
+            phrase(
+                gettext_noop(
+                    "Overall ({disease}): non-target {non_target}, new lesions {new} ⇒ {overall}"
+                ),
+                disease=_term(baseline.disease),
+                non_target=str(non_target.response),
+                new=_term(finding),
+                overall=str(overall),
+            )
         )
 
     pd_date: date | None = None
@@ -588,13 +730,19 @@ def evaluate_timepoint(
         sites = frozenset(site for _, site, _ in drivers)
         pd_date = min(when for _, _, when in drivers) if drivers else assessment.scan_date
         lines.append(
-            "Progression at "
-            + ", ".join(f"{lid} ({site})" for lid, site, _ in drivers)
-            + f"; PD date {pd_date.isoformat()} (earliest scan showing progression)"
+            phrase(
+                gettext_noop(
+                    "Progression at {lesions}; PD date {date} (earliest scan showing progression)"
+                ),
+                lesions=", ".join(f"{lid} ({site})" for lid, site, _ in drivers),
+                date=pd_date.isoformat(),
+            )
         )
         progression = classify_progression(sites)
         if progression is not None:
-            lines.append(f"Site of progression: {progression}")
+            lines.append(
+                phrase(gettext_noop("Site of progression: {site}"), site=_term(progression))
+            )
 
     return TimepointResult(
         assessment_id=assessment.assessment_id,
@@ -617,21 +765,22 @@ def evaluate_timepoint(
 
 def _new_lesion_lines(
     assessment: Assessment, unequivocal: Sequence[NewLesion], retro: Sequence[NewLesion]
-) -> list[str]:
+) -> list[Phrase]:
     if not assessment.new_lesions:
-        return ["No new lesions"]
+        return [phrase(gettext_noop("No new lesions"))]
     lines = []
     for nl in assessment.new_lesions:
         when = assessment.date_of(nl).isoformat()
         if nl in retro:
-            lines.append(
-                f"New lesion {nl.lesion_id} ({nl.site}) equivocal on {when}, confirmed unequivocal "
-                "on a later scan ⇒ PD dated to this first equivocal scan"
+            message = gettext_noop(
+                "New lesion {lesion} ({site}) equivocal on {date}, confirmed unequivocal on a "
+                "later scan ⇒ PD dated to this first equivocal scan"
             )
         elif nl in unequivocal:
-            lines.append(f"New lesion {nl.lesion_id} ({nl.site}) unequivocal on {when} ⇒ PD")
+            message = gettext_noop("New lesion {lesion} ({site}) unequivocal on {date} ⇒ PD")
         else:
-            lines.append(f"New lesion {nl.lesion_id} ({nl.site}) equivocal on {when}: not PD")
+            message = gettext_noop("New lesion {lesion} ({site}) equivocal on {date}: not PD")
+        lines.append(phrase(message, lesion=nl.lesion_id, site=str(nl.site), date=when))
     return lines
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
+from crf.rules.phrases import Phrase, gettext_noop, phrase
 from crf.rules.recist_baseline import DiseaseStatus
 from crf.rules.recist_parameters import DEFAULT_PARAMETERS, RecistParameters
 from crf.rules.recist_responses import OVERALL_RESPONSES, Response, ReviewFlag
@@ -35,7 +36,7 @@ class OverallAtDate:
 @dataclass(frozen=True)
 class BestResponse:
     response: Response
-    derivation: tuple[str, ...]
+    derivation: tuple[Phrase, ...]
     flags: frozenset[ReviewFlag] = frozenset()
 
 
@@ -81,21 +82,34 @@ def _day(tp: DatedResponse, reference_date: date) -> int:
     return (tp.response_date - reference_date).days
 
 
-def _describe(tp: DatedResponse, reference_date: date) -> str:
-    return f"{tp.overall} at {tp.assessment_id} ({tp.response_date.isoformat()}, day {_day(tp, reference_date)})"
+def _describe(tp: DatedResponse, reference_date: date) -> Phrase:
+    return phrase(
+        gettext_noop("{response} at {at} ({date}, day {day})"),
+        response=str(tp.overall),
+        at=tp.assessment_id,
+        date=tp.response_date.isoformat(),
+        day=str(_day(tp, reference_date)),
+    )
+
+
+_MODE_A = phrase(gettext_noop("Mode A (no confirmation)"))
+_MODE_B = phrase(gettext_noop("Mode B (confirmation required)"))
 
 
 def _bor_without_confirmation(
     timepoints: Sequence[DatedResponse], reference_date: date, params: RecistParameters
 ) -> BestResponse:
     min_days = params.sd_min_days_effective
-    mode = "Mode A (no confirmation)"
+    mode = _MODE_A
     for rank in (Response.CR, Response.PR):
         hit = next((tp for tp in timepoints if tp.overall is rank), None)
         if hit is not None:
-            return BestResponse(
-                rank, (f"{mode}: best time-point response {_describe(hit, reference_date)}",)
+            line = phrase(
+                gettext_noop("{mode}: best time-point response {response}"),
+                mode=mode,
+                response=_describe(hit, reference_date),
             )
+            return BestResponse(rank, (line,))
     return _bor_fallback(timepoints, reference_date, min_days, mode, frozenset(), ())
 
 
@@ -103,9 +117,9 @@ def _bor_fallback(
     timepoints: Sequence[DatedResponse],
     reference_date: date,
     min_days: int,
-    mode: str,
+    mode: Phrase,
     counts_as_pd: frozenset[str],
-    lines: tuple[str, ...],
+    lines: tuple[Phrase, ...],
     flags: frozenset[ReviewFlag] = frozenset(),
     stable_levels: frozenset[Response] = _STABLE,
     stable_label: Response = Response.SD,
@@ -124,14 +138,25 @@ def _bor_fallback(
             level,
             (
                 *lines,
-                f"{mode}: {_describe(first, reference_date)} meets the minimum duration "
-                f"(≥ {min_days} days) ⇒ {level}",
+                phrase(
+                    gettext_noop(
+                        "{mode}: {response} meets the minimum duration (≥ {days} days) ⇒ {level}"
+                    ),
+                    mode=mode,
+                    response=_describe(first, reference_date),
+                    days=str(min_days),
+                    level=str(level),
+                ),
             ),
             flags,
         )
     early = [tp for tp in timepoints if tp.overall in stable_levels]
     early_text = (
-        f"; {', '.join(tp.assessment_id for tp in early)} before day {min_days} do not count"
+        phrase(
+            gettext_noop("; {assessments} before day {days} do not count"),
+            assessments=", ".join(tp.assessment_id for tp in early),
+            days=str(min_days),
+        )
         if early
         else ""
     )
@@ -144,13 +169,21 @@ def _bor_fallback(
             Response.PD,
             (
                 *lines,
-                f"{mode}: no qualifying response{early_text}; PD at {progressed.assessment_id} ⇒ PD",
+                phrase(
+                    gettext_noop("{mode}: no qualifying response{early}; PD at {at} ⇒ PD"),
+                    mode=mode,
+                    early=early_text,
+                    at=progressed.assessment_id,
+                ),
             ),
             flags,
         )
-    return BestResponse(
-        Response.NE, (*lines, f"{mode}: no evaluable qualifying response{early_text} ⇒ NE"), flags
+    last = phrase(
+        gettext_noop("{mode}: no evaluable qualifying response{early} ⇒ NE"),
+        mode=mode,
+        early=early_text,
     )
+    return BestResponse(Response.NE, (*lines, last), flags)
 
 
 def _confirmed_pair(
@@ -177,7 +210,7 @@ def _bor_with_confirmation(
     params: RecistParameters,
     stable_label: Response,
 ) -> BestResponse:
-    mode = "Mode B (confirmation required)"
+    mode = _MODE_B
     gap = params.confirm_min_days
     cr_pair = _confirmed_pair(timepoints, frozenset({Response.CR}), gap)
     if cr_pair is not None:
@@ -185,22 +218,46 @@ def _bor_with_confirmation(
         return BestResponse(
             Response.CR,
             (
-                f"{mode}: CR at {first.assessment_id} confirmed by CR at {later.assessment_id} "
-                f"({(later.response_date - first.response_date).days} days ≥ {gap}) ⇒ CR",
+                phrase(
+                    gettext_noop(
+                        "{mode}: CR at {first} confirmed by CR at {later} ({days} days ≥ {gap}) ⇒ CR"
+                    ),
+                    mode=mode,
+                    first=first.assessment_id,
+                    later=later.assessment_id,
+                    days=str((later.response_date - first.response_date).days),
+                    gap=str(gap),
+                ),
             ),
         )
     pr_pair = _confirmed_pair(timepoints, frozenset({Response.CR, Response.PR}), gap)
     if pr_pair is not None:
         first, later = pr_pair
         lines = [
-            f"{mode}: {first.overall} at {first.assessment_id} confirmed at PR level by "
-            f"{later.overall} at {later.assessment_id} "
-            f"({(later.response_date - first.response_date).days} days ≥ {gap}) ⇒ PR"
+            phrase(
+                gettext_noop(
+                    "{mode}: {response} at {first} confirmed at PR level by {later_response} at "
+                    "{later} ({days} days ≥ {gap}) ⇒ PR"
+                ),
+                mode=mode,
+                response=str(first.overall),
+                first=first.assessment_id,
+                later_response=str(later.overall),
+                later=later.assessment_id,
+                days=str((later.response_date - first.response_date).days),
+                gap=str(gap),
+            )
         ]
         flags: frozenset[ReviewFlag] = frozenset()
         if first.overall is Response.CR:
             flags = frozenset({ReviewFlag.UNCONFIRMED_CR_FOLLOWED_BY_PR})
-            lines.append("Unconfirmed CR followed by PR: the CR may be reclassified as PR - review")
+            lines.append(
+                phrase(
+                    gettext_noop(
+                        "Unconfirmed CR followed by PR: the CR may be reclassified as PR - review"
+                    )
+                )
+            )
         return BestResponse(Response.PR, tuple(lines), flags)
 
     # A true CR followed by any disease means the disease reappeared, i.e. progression (RECIST table 3).
@@ -216,13 +273,20 @@ def _bor_with_confirmation(
         ):
             after_cr.add(tp.assessment_id)
         last_evaluable = tp
-    lines_b: tuple[str, ...] = (f"{mode}: no confirmed CR or PR",)
+    lines_b: tuple[Phrase, ...] = (
+        phrase(gettext_noop("{mode}: no confirmed CR or PR"), mode=mode),
+    )
     flags_b: frozenset[ReviewFlag] = frozenset()
     if after_cr:
         flags_b = frozenset({ReviewFlag.DISEASE_AFTER_UNCONFIRMED_CR})
         lines_b += (
-            f"{', '.join(sorted(after_cr))}: disease after an unconfirmed CR counts as PD "
-            "(RECIST table 3) - review",
+            phrase(
+                gettext_noop(
+                    "{assessments}: disease after an unconfirmed CR counts as PD "
+                    "(RECIST table 3) - review"
+                ),
+                assessments=", ".join(sorted(after_cr)),
+            ),
         )
     return _bor_fallback(
         _up_to_first_progression(timepoints, frozenset(after_cr)),

@@ -62,13 +62,6 @@ def format_percent_change(current_tenths: int, reference_tenths: int) -> str:
     return f"{'+' if pct >= 0 else ''}{pct}%"
 
 
-def format_sum_comparison(label: str, current: int, reference: int) -> str:
-    return (
-        f"SoD {format_mm(current)} vs {label} {format_mm(reference)}: "
-        f"{format_change_mm(current - reference)}, {format_percent_change(current, reference)}"
-    )
-
-
 def meets_pr(sum_tenths: int, baseline_sum_tenths: int) -> bool:
     """At least a 30 % decrease from the baseline sum: S <= 0.7 B, i.e. 10 S <= 7 B."""
     return 10 * sum_tenths <= 7 * baseline_sum_tenths

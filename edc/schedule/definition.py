@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from edc.schedule.dates import Duration
+from edc.studies.texts import source_text
 
 _E = TypeVar("_E", bound=StrEnum)
 
@@ -179,6 +180,7 @@ _EVENT_KEYS = frozenset(
     {
         "code",
         "name",
+        "email_subject",
         "kind",
         "phase",
         "anchor",
@@ -246,7 +248,9 @@ def _event(raw: Any, path: str, arm_codes: set[str]) -> EventDefinition:
         raise DefinitionError(path, "must be a mapping")
     _no_unknown_keys(raw, _EVENT_KEYS, path)
     code = _text(raw.get("code"), f"{path}.code")
-    name = _text(raw.get("name", code), f"{path}.name")
+    # The name the engine carries is the text as written (the study's first language); pages
+    # show it in the reader's language through edc.studies.texts.
+    name = _text(source_text(raw.get("name", code)), f"{path}.name")
     kind = _choice(raw.get("kind"), EventKind, f"{path}.kind")
     phase = _choice(raw.get("phase", "any"), Phase, f"{path}.phase")
     if raw.get("anchor") == "previous_dose":

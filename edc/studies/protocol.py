@@ -17,6 +17,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from edc.studies.texts import missing_texts
+
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
 VALUE_OPERATORS = {
@@ -433,6 +435,15 @@ def validate(data: Any) -> list[Problem]:
     if problems:
         return problems
     return reference_problems(data) or schedule_problems(data)
+
+
+def translation_problems(data: Any) -> list[Problem]:
+    """Every text missing in a language the study declares, with its path. Reported by
+    check_study but not refused by load_study: a missing translation shows the study's first
+    language, which is worse but not wrong."""
+    if not isinstance(data, dict):
+        return []
+    return [Problem(path, message) for path, message in missing_texts(data)]
 
 
 def parse_text(text: str, source: str = "<text>") -> tuple[Any, list[Problem]]:

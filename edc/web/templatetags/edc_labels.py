@@ -16,6 +16,7 @@ _FILTERS = {
     "visit_status": labels.VISIT_STATUS,
     "form_status": labels.FORM_STATUS,
     "criterion_result": labels.CRITERION_RESULT,
+    "criterion_kind": labels.CRITERION_KIND,
     "channel_label": dict(Channel.choices),
 }
 

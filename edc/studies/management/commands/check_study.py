@@ -3,12 +3,13 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext
 
-from edc.studies.protocol import check_file
+from edc.studies.protocol import check_file, translation_problems
 
 
 class Command(BaseCommand):
     help = (
-        "Validate study definition files without loading them; print every problem with its path."
+        "Validate study definition files without loading them; print every problem with its path, "
+        "including every text missing in a language the study declares."
     )
 
     def add_arguments(self, parser):
@@ -17,7 +18,9 @@ class Command(BaseCommand):
     def handle(self, *args, files, **options):
         failed = 0
         for path in files:
-            _, problems = check_file(path)
+            data, problems = check_file(path)
+            if not problems:
+                problems = translation_problems(data)
             if problems:
                 failed += 1
                 self.stdout.write(
