@@ -4,9 +4,11 @@ Stored values and API codes are the codes, never these labels."""
 
 from __future__ import annotations
 
+import re
+
 from django.utils.functional import Promise
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 SUBJECT_STATUS: dict[str, Promise] = {
     "screening": _("Screening"),
@@ -118,6 +120,48 @@ ELIGIBILITY_POINT: dict[str, Promise] = {
     "randomization": pgettext_lazy("eligibility point", "randomization"),
     "first_dose": _("first dose"),
 }
+
+
+SCHEDULE_EVENT: dict[str, Promise] = {
+    "Consented": _("Consented"),
+    "Registered": _("Registered"),
+    "ScreenFailed": _("Screen failed"),
+    "InductionResponseAssessed": _("Induction response assessed"),
+    "Randomized": _("Randomized"),
+    "DoseGiven": _("Dose given"),
+    "DoseHeld": _("Dose held"),
+    "DoseResumed": _("Dose resumed"),
+    "CycleSkipped": _("Cycle skipped"),
+    "RadiotherapyStarted": _("Radiotherapy started"),
+    "RadiotherapyCompleted": _("Radiotherapy completed"),
+    "Progression": _("Progression"),
+    "TreatmentDiscontinued": _("Treatment discontinued"),
+    "NewAnticancerTherapy": _("New anticancer therapy"),
+    "ConsentWithdrawn": _("Consent withdrawn"),
+    "LostToFollowUp": _("Lost to follow-up"),
+    "Pregnancy": _("Pregnancy"),
+    "Death": _("Death"),
+    "StudyEnded": _("Study ended"),
+    "AnchorCorrected": _("Anchor corrected"),
+}
+
+# Stored author names of messages the system writes itself (datamanagement.services).
+QUERY_AUTHOR: dict[str, Promise] = {"edit check": _("edit check"), "system": _("system")}
+
+_EXPORT_WRITING = re.compile(r"^Writing (?P<file>\S+)$")
+_EXPORT_ROWS = re.compile(r"^(?P<file>\S+): (?P<count>[\d,]+) rows$")
+
+
+def export_progress_note(note: str) -> str:
+    """The export worker stores its progress in English words (it has no reader); shown here in
+    the reader's language."""
+    if note == "Done":
+        return str(_("Done"))
+    if found := _EXPORT_WRITING.match(note):
+        return gettext("Writing %(file)s") % found.groupdict()
+    if found := _EXPORT_ROWS.match(note):
+        return gettext("%(file)s: %(count)s rows") % found.groupdict()
+    return note
 
 
 def label(labels: dict[str, Promise], code: str) -> str:

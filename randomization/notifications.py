@@ -16,6 +16,7 @@ from edc.audit.models import Channel
 from edc.labels import label
 from edc.localtime import stamp
 from edc.mail import send_to_readers
+from edc.studies.texts import study_text
 from randomization import scheme_params
 from randomization.models import Allocation
 
@@ -53,6 +54,7 @@ def _admin_recipients(study) -> list[str]:
 def _allocation_email(allocation: Allocation, arm_name: str, values: str) -> tuple[str, str]:
     """In the active language; the time in the active zone, named."""
     subject_id, site = allocation.subject.subject_id, allocation.site
+    arm_name = study_text(allocation.study.definition, arm_name)
     title = gettext("[%(study)s] %(subject)s randomized: %(arm)s") % {
         "study": allocation.study.code,
         "subject": subject_id,

@@ -17,6 +17,7 @@ from django.utils.translation import gettext
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import Scope
 from edc.studies.models import Study
+from edc.studies.texts import study_text
 from edc.subjects.selectors import get_study, get_subject
 from randomization import scheme_params
 from randomization.models import (
@@ -44,7 +45,9 @@ def awaiting_follow_up() -> QuerySet[Allocation]:
 
 
 def arm_name(scheme: RandomizationScheme, code: str) -> str:
-    return scheme_params.arm_names(scheme.params).get(code, code)
+    """The arm's name in the reader's language (the study's text for it)."""
+    name = scheme_params.arm_names(scheme.params).get(code, code)
+    return study_text(scheme.study.definition, name)
 
 
 def subject_allocation(scope: Scope, study_code: str, subject_id: str) -> Allocation:
@@ -164,7 +167,7 @@ def balance(study: Study) -> BalanceReport | None:
     scheme = scheme_of(study)
     if scheme is None:
         return None
-    arms = [(a["code"], a["name"]) for a in scheme.params["arms"]]
+    arms = [(a["code"], study_text(study.definition, a["name"])) for a in scheme.params["arms"]]
     codes = [code for code, _ in arms]
     rows = (
         Allocation.objects.filter(scheme=scheme)
@@ -261,11 +264,17 @@ def randomization_preview(subject) -> Preview:
     except DomainError as exc:
         preview.problem = exc.message
         return preview
+    definition = subject.study.definition
     for factor in scheme.params["factors"]:
         labels = {level["code"]: level["label"] for level in factor["levels"]}
         code = levels[factor["code"]]
-        preview.strata.append((factor["name"], f"{labels.get(code, code)} ({code})"))
-    preview.strata.append(("Site", f"{subject.site.code} {subject.site.name}"))
+        preview.strata.append(
+            (
+                study_text(definition, factor["name"]),
+                f"{study_text(definition, labels.get(code, code))} ({code})",
+            )
+        )
+    preview.strata.append((gettext("Site"), f"{subject.site.code} {subject.site.name}"))
     return preview
 
 

@@ -31,6 +31,7 @@ from edc.datamanagement.query_states import QueryStatus, allowed_actions
 from edc.errors import DomainError
 from edc.localtime import stamp
 from edc.studies.protocol import find_form, form_items
+from edc.studies.texts import study_text
 from edc.subjects import selectors as subject_selectors
 
 
@@ -182,8 +183,9 @@ def _definition(instance) -> dict:
 
 
 def _item_choices(instance) -> list[tuple[str, str]]:
+    definition = instance.protocol_version.definition
     return [
-        (code, f"{item.get('label', code)} ({code})")
+        (code, f"{study_text(definition, item.get('label', code))} ({code})")
         for code, item in form_items(_definition(instance)).items()
     ]
 
@@ -198,7 +200,7 @@ def _form_review(request, scope, study, instance, *, error: str = "", status: in
     rows = [
         {
             "code": item["code"],
-            "label": item.get("label", item["code"]),
+            "label": study_text(study.definition, item.get("label", item["code"])),
             "value": instance.data.get(item["code"]),
             "flags": detail.item(item["code"]),
         }
@@ -207,11 +209,11 @@ def _form_review(request, scope, study, instance, *, error: str = "", status: in
     groups = [
         {
             "code": group["code"],
-            "name": group.get("name", group["code"]),
+            "name": study_text(study.definition, group.get("name", group["code"])),
             "items": [
                 {
                     "code": i["code"],
-                    "label": i.get("label", i["code"]),
+                    "label": study_text(study.definition, i.get("label", i["code"])),
                     "flags": detail.item(i["code"]),
                 }
                 for i in group.get("items", [])

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
+from edc import labels
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
 from edc.errors import DomainError
@@ -83,7 +84,7 @@ def export_progress(request, study_code, job_id):
         {
             "status": job.status,
             "progress": job.progress,
-            "note": job.progress_note,
+            "note": labels.export_progress_note(job.progress_note),
             "finished": job.is_finished,
         }
     )

@@ -82,6 +82,7 @@ from edc.schedule.events import (
 )
 from edc.schedule.windows import NOTIFIABLE_STATUSES, VisitRecord, VisitStatus, status_on
 from edc.studies.models import Site
+from edc.studies.texts import study_text
 from edc.subjects.lifecycle import OffStudyReason, Status
 from edc.subjects.models import Subject
 
@@ -816,7 +817,8 @@ def visit_facts(visit: PlannedVisit) -> emails.VisitFacts:
         study_code=visit.study.code,
         site_code=visit.site.code,
         subject_id=visit.subject.subject_id,
-        visit_name=visit.name,
+        # The study's text in the active language: e-mails are rendered in the reader's.
+        visit_name=study_text(visit.study.definition, visit.name),
         event_code=visit.event_code,
         sequence=visit.sequence,
         cycle=visit.cycle if visit.kind == EventKind.DOSING else None,
@@ -839,7 +841,9 @@ def deliver_reminders(limit: int | None = None) -> DeliveryResult:
             with transaction.atomic():
                 message = (
                     ReminderMessage.objects.select_for_update(skip_locked=True, of=("self",))
-                    .select_related("visit__subject", "visit__study", "visit__site")
+                    .select_related(
+                        "visit__subject", "visit__study__current_version", "visit__site"
+                    )
                     .filter(state=Delivery.PENDING)
                     .order_by("id")
                     .first()
@@ -857,18 +861,27 @@ def deliver_reminders(limit: int | None = None) -> DeliveryResult:
                     _close(message, Delivery.SUPPRESSED, reason, [])
                     withheld += 1
                     continue
-                facts = visit_facts(visit)
                 transition = VisitStatus(message.transition)
                 _send(
                     connection,
                     readers_of(recipients[visit.site_id], visit.site),
-                    partial(emails.reminder, facts, transition, message.day),
+                    partial(_reminder_email, visit, transition, message.day),
                 )
                 _close(message, Delivery.SENT, "", recipients[visit.site_id])
                 sent += 1
     finally:
         connection.close()
     return DeliveryResult(sent=sent, withheld=withheld)
+
+
+def _reminder_email(visit: PlannedVisit, transition: VisitStatus, day: dt.date) -> tuple[str, str]:
+    return emails.reminder(visit_facts(visit), transition, day)
+
+
+def _digest_email(digest: DigestMessage, visits: list[PlannedVisit]) -> tuple[str, str]:
+    return emails.digest(
+        digest.site.study.code, digest.site.code, digest.day, [visit_facts(v) for v in visits]
+    )
 
 
 def _send(connection, readers: list[Readers], render) -> None:
@@ -935,7 +948,7 @@ def deliver_digests() -> DeliveryResult:
                 visits = list(
                     _overdue(digest.day)
                     .filter(site=digest.site)
-                    .select_related("subject", "study", "site")
+                    .select_related("subject", "study__current_version", "site")
                     .order_by("window_end", "subject__subject_id", "event_code", "sequence")
                 )
                 to = site_recipients(digest.site)
@@ -945,13 +958,8 @@ def deliver_digests() -> DeliveryResult:
                     _close(digest, Delivery.SUPPRESSED, reason, [])
                     withheld += 1
                     continue
-                facts = [visit_facts(v) for v in visits]
                 _send(
-                    connection,
-                    readers_of(to, digest.site),
-                    partial(
-                        emails.digest, digest.site.study.code, digest.site.code, digest.day, facts
-                    ),
+                    connection, readers_of(to, digest.site), partial(_digest_email, digest, visits)
                 )
                 digest.items = len(visits)
                 digest.save(update_fields=["items"])
