@@ -73,6 +73,12 @@ class Field:
         return NUMERIC_INPUT.get(self.item["type"], "")
 
     @property
+    def input_type(self) -> str:
+        """A full date gets the browser's date picker; its value is ISO (YYYY-MM-DD) in every
+        language. Partial dates (YYYY-MM) and the rest stay text."""
+        return "date" if self.item["type"] == "date" else "text"
+
+    @property
     def placeholder(self) -> str:
         return PLACEHOLDER.get(self.item["type"], "")
 

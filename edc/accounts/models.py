@@ -20,7 +20,7 @@ class Membership(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="memberships",
-        help_text="Empty means every site of the study.",
+        help_text=_("Empty means every site of the study."),
     )
     role = models.CharField(max_length=20, choices=[(r.value, labels.ROLE[r.value]) for r in Role])
     is_active = models.BooleanField(default=True)

@@ -46,7 +46,9 @@ class Query(models.Model):
     )
     item_code = models.CharField(max_length=60)
     group_row = models.PositiveIntegerField(
-        null=True, blank=True, help_text="1-based row of a repeating group, empty for plain items"
+        null=True,
+        blank=True,
+        help_text=_("1-based row of a repeating group, empty for plain items"),
     )
     source = models.CharField(
         max_length=12, choices=[(s.value, labels.QUERY_SOURCE[s.value]) for s in QuerySource]
@@ -62,7 +64,7 @@ class Query(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="Empty means anyone at the site who answers queries.",
+        help_text=_("Empty means anyone at the site who answers queries."),
     )
     raised_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -70,7 +72,7 @@ class Query(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="Empty for queries opened by an edit check.",
+        help_text=_("Empty for queries opened by an edit check."),
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -133,7 +135,7 @@ class SourceVerification(models.Model):
         "crf.FormInstance", on_delete=models.PROTECT, related_name="source_verifications"
     )
     item_code = models.CharField(
-        max_length=60, blank=True, help_text="Empty when the whole form was verified."
+        max_length=60, blank=True, help_text=_("Empty when the whole form was verified.")
     )
     verified_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

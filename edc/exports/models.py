@@ -28,7 +28,7 @@ class ExportJob(models.Model):
     requested_by_name = models.CharField(max_length=150, blank=True)
     channel = models.CharField(max_length=10)
     all_sites = models.BooleanField(default=True)
-    site_codes = models.JSONField(default=list, help_text="Sites in the export, by code.")
+    site_codes = models.JSONField(default=list, help_text=_("Sites in the export, by code."))
     formats = models.JSONField(default=list)
     status = models.CharField(
         max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED

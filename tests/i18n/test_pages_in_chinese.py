@@ -73,15 +73,18 @@ def english_study_texts() -> set[str]:
     return found
 
 
+# Attributes people read too: tooltips, screen-reader labels, hints.
+READ_ATTRIBUTES = ("title", "aria-label", "placeholder", "alt")
+
+
 def text_nodes(html: str) -> list[str]:
     tree = lxml.html.fromstring(html)
     for skipped in tree.xpath("//script|//style"):
         skipped.drop_tree()
     nodes = []
     for element in tree.iter():
-        for text in (element.text, element.tail):
-            if text and text.strip():
-                nodes.append(" ".join(text.split()))
+        texts = [element.text, element.tail, *(element.get(a) for a in READ_ATTRIBUTES)]
+        nodes += [" ".join(text.split()) for text in texts if text and text.strip()]
     return nodes
 
 
