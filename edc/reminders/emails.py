@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from edc.labels import VISIT_STATUS, label
 from edc.schedule.windows import VisitStatus
@@ -39,19 +39,28 @@ class VisitFacts:
         return f"{self.visit_name} ({self.event_code} {number})"
 
 
+# Whole sentences per transition, so each language orders its own words.
+_TITLES = {
+    VisitStatus.UPCOMING: gettext_lazy(
+        "[%(study)s] %(subject)s: %(visit)s window opens soon (target %(target)s)"
+    ),
+    VisitStatus.WINDOW_OPEN: gettext_lazy(
+        "[%(study)s] %(subject)s: %(visit)s window is open (target %(target)s)"
+    ),
+    VisitStatus.DUE: gettext_lazy("[%(study)s] %(subject)s: %(visit)s is due (target %(target)s)"),
+    VisitStatus.OVERDUE: gettext_lazy(
+        "[%(study)s] %(subject)s: %(visit)s is overdue (target %(target)s)"
+    ),
+    VisitStatus.MISSED: gettext_lazy(
+        "[%(study)s] %(subject)s: %(visit)s was missed (target %(target)s)"
+    ),
+}
+# The transitions a reminder is sent for.
+ANNOUNCED = tuple(_TITLES)
+
+
 def _title(facts: VisitFacts, transition: VisitStatus) -> str:
-    """Whole sentences per transition, so each language orders its own words."""
-    if transition == VisitStatus.UPCOMING:
-        text = _("[%(study)s] %(subject)s: %(visit)s window opens soon (target %(target)s)")
-    elif transition == VisitStatus.WINDOW_OPEN:
-        text = _("[%(study)s] %(subject)s: %(visit)s window is open (target %(target)s)")
-    elif transition == VisitStatus.DUE:
-        text = _("[%(study)s] %(subject)s: %(visit)s is due (target %(target)s)")
-    elif transition == VisitStatus.OVERDUE:
-        text = _("[%(study)s] %(subject)s: %(visit)s is overdue (target %(target)s)")
-    else:
-        text = _("[%(study)s] %(subject)s: %(visit)s was missed (target %(target)s)")
-    return text % {
+    return str(_TITLES[transition]) % {
         "study": facts.study_code,
         "subject": facts.subject_id,
         "visit": facts.occurrence,
