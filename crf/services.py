@@ -467,7 +467,7 @@ def record_deviation(
 
 def _require_investigator(ctx: ChangeContext, subject: Subject) -> None:
     if ctx.user is None:
-        raise PermissionDenied("eligibility is confirmed by an investigator")
+        raise PermissionDenied(gettext("eligibility is confirmed by an investigator"))
     scope_of(ctx.user).require(Permission.CONFIRM_ELIGIBILITY, subject.study_id, subject.site_id)
 
 

@@ -162,7 +162,7 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
     if request.method != "POST":
         return HttpResponseNotAllowed(["GET", "POST"])
     if not can_edit:
-        raise PermissionDenied("your role does not allow data entry here")
+        raise PermissionDenied(gettext("your role does not allow data entry here"))
     values = _submitted(slot, request.POST)
     action = request.POST.get("action", "save")
     reason = request.POST.get("reason", "").strip()

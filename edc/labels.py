@@ -46,6 +46,22 @@ ROLE: dict[str, Promise] = {
     "study_admin": _("Study admin"),
 }
 
+PERMISSION: dict[str, Promise] = {
+    "view_data": _("viewing data"),
+    "enter_data": _("entering data"),
+    "screen": _("screening"),
+    "randomize": _("randomizing"),
+    "sign": _("signing"),
+    "confirm_eligibility": _("confirming eligibility"),
+    "raise_query": _("raising queries"),
+    "answer_query": _("answering queries"),
+    "verify_source": _("source data verification"),
+    "lock": _("locking"),
+    "export": _("exporting"),
+    "view_allocation_list": _("viewing the allocation list"),
+    "administer": _("administering the study"),
+}
+
 QUERY_STATUS: dict[str, Promise] = {
     "open": pgettext_lazy("query status", "Open"),
     "answered": _("Answered"),

@@ -72,7 +72,9 @@ def allocation_of(subject) -> Allocation | None:
 def require_list_access(scope: Scope, study: Study) -> None:
     """The list, future slots and the seed: statisticians with study-wide membership only."""
     if not scope.can(Permission.VIEW_ALLOCATION_LIST, study.pk):
-        raise PermissionDenied("only the study statistician may see the randomization list")
+        raise PermissionDenied(
+            gettext("only the study statistician may see the randomization list")
+        )
 
 
 def can_view_reports(scope: Scope, study: Study) -> bool:
@@ -83,7 +85,9 @@ def can_view_reports(scope: Scope, study: Study) -> bool:
 
 def require_report_access(scope: Scope, study: Study) -> None:
     if not can_view_reports(scope, study):
-        raise PermissionDenied("randomization reports are for the statistician and study admin")
+        raise PermissionDenied(
+            gettext("randomization reports are for the statistician and study admin")
+        )
 
 
 def study_for_reports(scope: Scope, study_code: str) -> Study:

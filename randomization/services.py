@@ -824,7 +824,7 @@ def reveal_seed(ctx: ChangeContext, study: Study) -> tuple[bytes, bytes]:
         if not scope.can(Permission.VIEW_ALLOCATION_LIST, study.pk):
             from django.core.exceptions import PermissionDenied
 
-            raise PermissionDenied("only the study statistician may see the seed")
+            raise PermissionDenied(gettext("only the study statistician may see the seed"))
     seed_row = (
         Seed.objects.filter(scheme__study=study, scheme__status=SchemeStatus.LIVE)
         .select_related("scheme")

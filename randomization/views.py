@@ -25,7 +25,7 @@ def randomize_subject(request, study_code, subject_id):
     scope = scope_of(request.user)
     subject = get_subject(scope, study_code, subject_id)
     if not scope.can(Permission.RANDOMIZE, subject.study_id, subject.site_id):
-        raise PermissionDenied("your role does not allow randomizing at this site")
+        raise PermissionDenied(gettext("your role does not allow randomizing at this site"))
     if selectors.allocation_of(subject) is not None:
         return redirect("subject-allocation", study_code=study_code, subject_id=subject_id)
     error = ""

@@ -517,7 +517,7 @@ def verify_source(
     )
     authorize(ctx, Permission.VERIFY_SOURCE, form.study_id, form.site_id)
     if ctx.user is None or not ctx.user.is_authenticated:
-        raise PermissionDenied("source data verification needs a signed-in monitor")
+        raise PermissionDenied(gettext("source data verification needs a signed-in monitor"))
     assert_form_writable(form)
     if form.status != FormStatus.COMPLETE:
         raise Conflict(
@@ -668,7 +668,7 @@ def sign(ctx: ChangeContext, *, level: str, target: Any, password: str, meaning:
     spec = _sign_target(level, target)
     user = ctx.user
     if user is None or not user.is_authenticated:
-        raise PermissionDenied("only a signed-in investigator can sign")
+        raise PermissionDenied(gettext("only a signed-in investigator can sign"))
     scope_of(user).require(Permission.SIGN, spec.subject.study_id, spec.subject.site_id)
     meaning = _text(meaning, "meaning", gettext("the meaning of the signature"))
     if not password or not user.check_password(password):
