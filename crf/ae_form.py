@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
+from crf.rules import units
 from crf.rules.ctcae import GradeSuggestion, LabTerm, suggest_grade
 from crf.validation import Issue, Severity
 
@@ -41,6 +43,46 @@ LAB_ITEM_CODES: dict[LabTerm, tuple[str, ...]] = {
     LabTerm.HAEMOGLOBIN: ("HGB",),
 }
 ACUTE_MAX_DAYS = 90
+# The units CTCAE's absolute thresholds are written in (crf.rules.ctcae); terms graded against
+# the ULN are graded in the value's own unit, with the limits converted to it.
+GRADING_UNITS: dict[LabTerm, str] = {
+    LabTerm.NEUTROPHILS: "10*9/L",
+    LabTerm.PLATELETS: "10*9/L",
+    LabTerm.WBC: "10*9/L",
+    LabTerm.LYMPHOCYTES: "10*9/L",
+    LabTerm.HAEMOGLOBIN: "g/L",
+}
+
+
+def graded_value(
+    term: LabTerm,
+    item: Mapping[str, Any],
+    form_items: Mapping[str, Mapping[str, Any]],
+    data: Mapping[str, Any],
+    analytes: Mapping[str, Any],
+) -> LabValue | None:
+    """The result of `item` and its limits from a form's data, all in one unit: the unit CTCAE
+    grades the term in, or the result's own. None when the result is missing."""
+    raw = data.get(item["code"])
+    if raw in (None, ""):
+        return None
+    own = item.get("unit") or ""
+    target = GRADING_UNITS.get(term, own)
+    analyte = analytes.get(item.get("analyte", ""))
+    molar_mass = Decimal(str(analyte["molar_mass"])) if analyte else None
+
+    def expressed(value: Any, unit: str) -> str | None:
+        if value in (None, ""):
+            return None
+        if not unit or not target or unit == target:
+            return str(value)
+        return units.stored_text(units.convert(Decimal(str(value)), unit, target, molar_mass), 6)
+
+    def limit(key: str) -> str | None:
+        code = item.get(key, "")
+        return expressed(data.get(code), (form_items.get(code) or {}).get("unit") or own)
+
+    return LabValue(None, expressed(raw, own) or "", limit("uln_item"), limit("lln_item"))
 
 
 def is_serious(data: Mapping[str, Any]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -13,6 +14,7 @@ from crf.models import CtcaeTerm, FormInstance
 from crf.selectors import FormSlot
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
+from edc.errors import DomainError
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -68,7 +70,8 @@ class FormDataSerializer(serializers.Serializer):
 class FormWriteSerializer(serializers.Serializer):
     values = serializers.DictField(
         help_text="values by item code, as strings or JSON numbers/booleans; a group is a list "
-        "of row objects; derived items are refused"
+        "of row objects; derived items are refused. An item that accepts other units takes "
+        "its unit as `<CODE>__unit` (a UCUM code; default the item's own unit)"
     )
     row_version = serializers.IntegerField(
         min_value=0, help_text="the version read before editing (0 for a new form)"
@@ -81,6 +84,12 @@ class FormWriteSerializer(serializers.Serializer):
     )
     complete = serializers.BooleanField(
         default=True, help_text="false saves a draft (required items and edit checks wait)"
+    )
+    range_override_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="why an LLN/ULN differs from the site's normal range (400 "
+        "`range_override_reason` without it); blank limits are filled from the ranges",
     )
 
 
@@ -202,6 +211,7 @@ class FormView(APIView):
             row_version=data["row_version"],
             confirm_warnings=data["confirm_warnings"],
             complete=data["complete"],
+            range_override_reason=data.get("range_override_reason", ""),
         )
         return Response(_form_body(slot, instance, instance.confirmed_warnings))
 
@@ -264,12 +274,22 @@ class EligibilityView(APIView):
 
 class CtcaeTermsView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="part of the term")],
+        parameters=[
+            OpenApiParameter(
+                "q", OpenApiTypes.STR, description="part of the term, or the start of its code"
+            ),
+            OpenApiParameter(
+                "limit", OpenApiTypes.INT, description="at most this many (1-100), for type-ahead"
+            ),
+        ],
         responses=CtcaeTermSerializer(many=True),
         summary="CTCAE v5.0 terms with MedDRA codes and selectable grades",
     )
     def get(self, request):
-        terms = CtcaeTerm.objects.order_by("soc", "term")
-        if request.query_params.get("q"):
-            terms = terms.filter(term__icontains=request.query_params["q"])
+        limit = request.query_params.get("limit", "")
+        if limit and not (limit.isdigit() and 1 <= int(limit) <= 100):
+            raise DomainError("invalid", "limit", _("limit must be a whole number from 1 to 100"))
+        terms = selectors.find_ctcae_terms(
+            request.query_params.get("q", ""), int(limit) if limit else None
+        )
         return Response(CtcaeTermSerializer(terms, many=True).data)

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any
+
+from django.utils.translation import gettext
 
 from crf import ae_form, derived_items, recist_form, staging_form
 from crf.models import CtcaeTerm
+from crf.rules import dosing, units
 from crf.rules.ctcae import suggest_grade
 from crf.rules.recist import RecistParameters
 from crf.study_forms import StudyForms
@@ -23,7 +27,6 @@ from crf.validation import Issue, Severity
 is_serious = ae_form.is_serious
 
 SIMPLE_DERIVATIONS: dict[str, Callable[[Mapping[str, Any]], derived_items.Derivation]] = {
-    "BSA": derived_items.bsa_mosteller,
     "QTCF": derived_items.qtc_fridericia,
     "EBVUND": derived_items.ebv_undetectable,
 }
@@ -32,7 +35,9 @@ SIMPLE_DERIVATIONS: dict[str, Callable[[Mapping[str, Any]], derived_items.Deriva
 STAGING_EXTENT_WARNING = "staging_V7"
 # Derived items this module computes; other derived items are written by their own feature
 # (e.g. randomization's RNDDAT, RNDNO, RNDARM) and are kept as they are when a user saves.
-COMPUTED = frozenset({"STAGE", "RSCALC", "INDORES", "AERTPH", "RTINTVL", *SIMPLE_DERIVATIONS})
+COMPUTED = frozenset(
+    {"STAGE", "RSCALC", "INDORES", "AERTPH", "RTINTVL", "BSA", *SIMPLE_DERIVATIONS}
+)
 
 
 @dataclass
@@ -67,6 +72,8 @@ def needed_forms(form: Mapping[str, Any], forms: StudyForms) -> set[str]:
         needed |= _codes_with_items(forms, {"RTSTDAT"}) | _lab_form_codes(forms)
     if "RTINTVL" in codes:
         needed |= _codes_with_items(forms, {"RADENDAT"})
+    if dose_items(form):
+        needed |= _codes_with_items(forms, {"WEIGHT"}) | _codes_with_items(forms, {"HEIGHT"})
     return needed
 
 
@@ -106,6 +113,13 @@ def derive(
     for code, rule in SIMPLE_DERIVATIONS.items():
         if code in codes and (result := rule(values)) is not None:
             derived.items[code], derived.notes[code] = result
+    if (
+        "BSA" in codes
+        and (result := derived_items.bsa(body_size(form, values), bsa_formula(forms))) is not None
+    ):
+        derived.items["BSA"], derived.notes["BSA"] = result
+    if dose_items(form):
+        _derive_doses(form, forms, values, others, derived)
     if kind == "staging" and "STAGE" in codes:
         outcome = staging_form.derive_staging(values)
         derived.items.update(outcome.items)
@@ -124,8 +138,161 @@ def derive(
         _derive_adverse_event(form, forms, values, others, derived)
     if "RTINTVL" in codes:
         _derive_rt_interval(values, others, derived)
-    derived.notes.update(lab_grade_notes(form, values))
+    derived.notes.update(lab_grade_notes(form, values, forms.definition.get("analytes", {})))
     return derived
+
+
+# ---- BSA and dose -------------------------------------------------------------------------
+
+
+# The units the BSA and dose formulas work in; an item declared in another unit is converted.
+BODY_SIZE_UNITS = {"HEIGHT": "cm", "WEIGHT": "kg"}
+
+
+def _in_formula_unit(item: Mapping[str, Any] | None, code: str, value: Any) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    number = Decimal(str(value))
+    unit = (item or {}).get("unit")
+    return units.convert(number, unit, BODY_SIZE_UNITS[code]) if unit else number
+
+
+def body_size(form: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` with HEIGHT in cm and WEIGHT in kg, whatever units the form declares."""
+    items = {i["code"]: i for i in form.get("items", [])}
+    converted = dict(values)
+    for code in BODY_SIZE_UNITS:
+        number = _in_formula_unit(items.get(code), code, values.get(code))
+        if number is not None:
+            converted[code] = units.stored_text(number, 4)
+    return converted
+
+
+def bsa_formula(forms: StudyForms) -> dosing.BsaFormula:
+    return dosing.BsaFormula(forms.definition.get("dosing", {}).get("bsa_formula", "mosteller"))
+
+
+def dose_items(form: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [i for i in form.get("items", []) if "planned_dose" in i]
+
+
+def _latest_before(
+    forms: StudyForms, others: list[StoredForm], code: str, day: dt.date
+) -> tuple[Decimal, dt.date] | None:
+    """The latest recorded value of item `code` sampled on or before `day` (in the formula's
+    unit), with its date."""
+    found = []
+    for other in others:
+        form = forms.forms.get(other.form_code, {})
+        when = first_date(form, other.data)
+        if other.data.get(code) not in (None, "") and when is not None and when <= day:
+            item = next((i for i in form.get("items", []) if i["code"] == code), None)
+            found.append((when, _in_formula_unit(item, code, other.data[code])))
+    if not found:
+        return None
+    when, value = max(found, key=lambda pair: pair[0])
+    return value, when
+
+
+def _derive_doses(
+    form: Mapping[str, Any],
+    forms: StudyForms,
+    values: Mapping[str, Any],
+    others: list[StoredForm],
+    derived: Derived,
+) -> None:
+    """The planned dose of every dose item from the protocol's mg/m² or mg/kg, the latest weight
+    and height on or before the dose date, the study's BSA formula and cap; a given dose further
+    from it than the study's tolerance is a warning that asks for (or shows) the reason."""
+    day = first_date(form, values)
+    if day is None:
+        return
+    settings = forms.definition.get("dosing", {})
+    formula = bsa_formula(forms)
+    cap = settings.get("bsa_cap_m2")
+    tolerance = Decimal(str(settings.get("dose_tolerance_percent", 10)))
+    weight = _latest_before(forms, others, "WEIGHT", day)
+    height = _latest_before(forms, others, "HEIGHT", day)
+    labels = {i["code"]: i for i in form.get("items", [])}
+    for item in dose_items(form):
+        spec = item["planned_dose"]
+        per = dosing.DosePer(spec["per"])
+        amount = Decimal(str(spec["amount"]))
+        if weight is None or (per is dosing.DosePer.M2 and height is None):
+            derived.notes[item["code"]] = gettext(
+                "Planned dose not computed: no weight and height recorded on or before %(day)s"
+            ) % {"day": day.isoformat()}
+            continue
+        lines = []
+        bsa_m2 = None
+        if per is dosing.DosePer.M2 and height is not None:
+            bsa_m2 = dosing.bsa(height[0], weight[0], formula)
+            lines.append(
+                gettext(
+                    "BSA %(formula)s from height %(height)s cm (%(height_date)s) and weight "
+                    "%(weight)s kg (%(weight_date)s): %(text)s = %(bsa)s m²"
+                )
+                % {
+                    "formula": formula.value.capitalize(),
+                    "height": height[0],
+                    "height_date": height[1].isoformat(),
+                    "weight": weight[0],
+                    "weight_date": weight[1].isoformat(),
+                    "text": dosing.formula_text(height[0], weight[0], formula),
+                    "bsa": bsa_m2,
+                }
+            )
+        planned = dosing.planned_dose(
+            amount,
+            per,
+            bsa_m2=bsa_m2,
+            weight_kg=weight[0],
+            bsa_cap_m2=Decimal(str(cap)) if cap is not None else None,
+        )
+        if planned.bsa_uncapped is not None:
+            lines.append(
+                gettext("BSA %(bsa)s m² capped at the study's %(cap)s m²")
+                % {"bsa": planned.bsa_uncapped, "cap": planned.basis}
+            )
+        per_text = "m²" if per is dosing.DosePer.M2 else "kg"
+        basis_unit = "m²" if per is dosing.DosePer.M2 else "kg"
+        lines.append(
+            gettext("Planned dose %(amount)s mg/%(per)s × %(basis)s %(unit)s = %(mg)s mg")
+            % {
+                "amount": amount,
+                "per": per_text,
+                "basis": planned.basis,
+                "unit": basis_unit,
+                "mg": planned.mg,
+            }
+        )
+        note: dict[str, Any] = {"planned_mg": str(planned.mg), "derivation": lines}
+        given_raw = values.get(item["code"])
+        if given_raw not in (None, ""):
+            given = units.convert(Decimal(str(given_raw)), item.get("unit") or "mg", "mg")
+            change = dosing.deviation_percent(given, planned.mg)
+            note["deviation_percent"] = str(change)
+            if dosing.exceeds_tolerance(given, planned.mg, tolerance):
+                reason_item = spec.get("reason_item")
+                reason = values.get(reason_item) if reason_item else None
+                message = gettext(
+                    "%(label)s: the given dose %(given)s mg differs from the planned %(planned)s mg "
+                    "by %(change)s%%, more than the study's tolerance of %(tolerance)s%%"
+                ) % {
+                    "label": labels[item["code"]]["label"],
+                    "given": units.stored_text(given),
+                    "planned": planned.mg,
+                    "change": f"{'+' if change > 0 else ''}{change}",
+                    "tolerance": tolerance,
+                }
+                if reason:
+                    message += "; " + gettext("reason given: %(reason)s") % {"reason": reason}
+                elif reason_item:
+                    message += "; " + gettext("give the reason in %(item)s") % {
+                        "item": labels.get(reason_item, {}).get("label", reason_item)
+                    }
+                derived.add([Issue(item["code"], "dose_deviation", message, Severity.WARNING)])
+        derived.notes[item["code"]] = note
 
 
 # ---- RECIST ------------------------------------------------------------------------------
@@ -194,6 +361,7 @@ def _derive_tumour(
     derived.notes["recist"] = computed.note
     if (issue := recist_form.progression_site_issue(values, computed)) is not None:
         derived.add([issue])
+    derived.add(recist_form.override_issues(form, values, computed.response))
 
 
 def _derive_induction_response(
@@ -274,19 +442,16 @@ def lab_values(
 ) -> list[ae_form.LabValue]:
     """Every recorded value of the lab test behind a lab-graded CTCAE term, oldest first."""
     lab_term = ae_form.LAB_TERM_BY_MEDDRA[term.meddra_code]
+    analytes = forms.definition.get("analytes", {})
     found = []
     for other in others:
         form = forms.forms.get(other.form_code, {})
+        items = {i["code"]: i for i in form.get("items", [])}
         for item in form.get("items", []):
             if item["code"] in ae_form.LAB_ITEM_CODES[lab_term] and other.data.get(item["code"]):
-                found.append(
-                    ae_form.LabValue(
-                        first_date(form, other.data),
-                        other.data[item["code"]],
-                        other.data.get(item.get("uln_item", "")),
-                        other.data.get(item.get("lln_item", "")),
-                    )
-                )
+                value = ae_form.graded_value(lab_term, item, items, other.data, analytes)
+                if value is not None:
+                    found.append(replace(value, sampled_on=first_date(form, other.data)))
     found.sort(key=lambda v: v.sampled_on or dt.date.min)
     return found
 
@@ -342,23 +507,21 @@ def _derive_rt_interval(
     derived.notes["RTINTVL"] = f"{months} completed months from {first_end} to {start}"
 
 
-def lab_grade_notes(form: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
-    """A suggested CTCAE grade beside each graded lab value of a lab form (§3.4)."""
+def lab_grade_notes(
+    form: Mapping[str, Any], values: Mapping[str, Any], analytes: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """A suggested CTCAE grade beside each graded lab value of a lab form (§3.4), with the
+    value and its limits in one unit."""
     by_code = {c: term for term, codes in ae_form.LAB_ITEM_CODES.items() for c in codes}
+    items = {i["code"]: i for i in form.get("items", [])}
     grades = {}
     for item in form.get("items", []):
         term = by_code.get(item["code"])
-        if (
-            term is None
-            or not ("uln_item" in item or "lln_item" in item)
-            or values.get(item["code"]) is None
-        ):
+        if term is None or not ("uln_item" in item or "lln_item" in item):
             continue
-        suggestion = suggest_grade(
-            term,
-            values[item["code"]],
-            values.get(item.get("uln_item", "")),
-            values.get(item.get("lln_item", "")),
-        )
+        graded = ae_form.graded_value(term, item, items, values, analytes or {})
+        if graded is None:
+            continue
+        suggestion = suggest_grade(term, graded.value, graded.uln, graded.lln)
         grades[item["code"]] = {"grade": suggestion.grade, "reason": suggestion.reason}
     return {"lab_grades": grades} if grades else {}

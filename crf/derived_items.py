@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
+from crf.rules import dosing
+from crf.rules.dosing import BsaFormula
+
 Derivation = tuple[str, str] | None
 
 
@@ -22,16 +25,18 @@ def _round(value: Decimal, places: int) -> str:
     return str(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
 
 
-def bsa_mosteller(values: Mapping[str, Any]) -> Derivation:
-    """Body surface area, Mosteller: sqrt(height cm x weight kg / 3600), m2 to 2 decimals."""
+def bsa(values: Mapping[str, Any], formula: BsaFormula = BsaFormula.MOSTELLER) -> Derivation:
+    """Body surface area by the study's formula (Mosteller or Stevenson), m² to 2 decimals."""
     height, weight = _decimal(values.get("HEIGHT")), _decimal(values.get("WEIGHT"))
-    if height is None or weight is None:
+    if height is None or weight is None or height <= 0 or weight <= 0:
         return None
-    with localcontext() as ctx:
-        ctx.prec = 28
-        bsa = (height * weight / 3600).sqrt()
-    shown = _round(bsa, 2)
-    return shown, f"Mosteller: √({height} cm × {weight} kg / 3600) = {shown} m²"
+    shown = str(dosing.bsa(height, weight, formula))
+    name = "Mosteller" if formula is BsaFormula.MOSTELLER else "Stevenson"
+    return shown, f"{name}: {dosing.formula_text(height, weight, formula)} = {shown} m²"
+
+
+def bsa_mosteller(values: Mapping[str, Any]) -> Derivation:
+    return bsa(values, BsaFormula.MOSTELLER)
 
 
 def qtc_fridericia(values: Mapping[str, Any]) -> Derivation:

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from crf import selectors, services
 from crf.explanations import explain
@@ -19,10 +20,19 @@ from edc.audit.context import ChangeContext
 from edc.errors import DomainError
 from edc.studies.texts import study_text
 
+POINT_LABELS = {
+    "registration": _("Registration"),
+    "randomization": _("Randomization"),
+    "first_dose": _("First dose"),
+}
 
-def _point(request) -> str:
-    point = request.POST.get("point") or request.GET.get("point") or "registration"
-    return point if point in selectors.ELIGIBILITY_POINTS else "registration"
+
+def _point(request, subject) -> str:
+    """The point asked for, else the first with criteria not yet confirmed."""
+    point = request.POST.get("point") or request.GET.get("point")
+    if point in selectors.ELIGIBILITY_POINTS:
+        return point
+    return selectors.open_eligibility_point(subject) or "registration"
 
 
 def _elig_forms(subject, forms):
@@ -40,7 +50,7 @@ def _elig_forms(subject, forms):
 def eligibility(request, study_code, subject_id):
     scope = scope_of(request.user)
     subject = selectors.get_subject(scope, study_code, subject_id)
-    point = _point(request)
+    point = _point(request, subject)
     can_confirm = scope.can(Permission.CONFIRM_ELIGIBILITY, subject.study_id, subject.site_id)
     status = 200
     problem = ""
@@ -96,10 +106,10 @@ def eligibility(request, study_code, subject_id):
             "study": subject.study,
             "subject": subject,
             "point": point,
-            "point_label": labels.label(labels.ELIGIBILITY_POINT, point),
+            "point_label": str(POINT_LABELS.get(point, point)).lower(),
+            # Only the points that have criteria: a tab with none has nothing to sign.
             "points": [
-                (p, labels.label(labels.ELIGIBILITY_POINT, p).capitalize())
-                for p in selectors.ELIGIBILITY_POINTS
+                (p, POINT_LABELS[p]) for p in selectors.points_with_criteria(subject) or [point]
             ],
             "state": state,
             "criteria": criteria,

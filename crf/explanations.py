@@ -1,6 +1,6 @@
 """Rule explanations shown in the reader's language.
 
-The pure engines return phrases (crf/rules/phrases.py); here they are rendered with gettext and
+The pure engines return phrases (edc/phrases.py); here they are rendered with gettext and
 with the study's own texts (item labels) from edc.studies.texts.
 """
 
@@ -10,18 +10,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils.translation import gettext
-
-from crf.rules.phrases import Phrase, from_json, render
+from edc.phrases import Phrase, from_json, in_language
 from edc.studies.texts import study_text
 
 
 def sentence(p: Phrase, definition: Mapping[str, Any]) -> str:
-    return render(p, gettext, lambda text: study_text(definition, text))
+    return in_language(p, lambda text: study_text(definition, text))
 
 
 def working(p: Phrase, definition: Mapping[str, Any]) -> str:
-    return render(p, gettext, lambda text: study_text(definition, text), working=True)
+    return in_language(p, lambda text: study_text(definition, text), working=True)
 
 
 @dataclass(frozen=True)

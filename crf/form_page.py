@@ -12,7 +12,8 @@ from typing import Any
 
 from django.utils.translation import gettext
 
-from crf.validation import Issue
+from crf.rules.units import display_unit
+from crf.validation import ENTERED_SUFFIX, UNIT_SUFFIX, Issue
 
 NUMERIC_INPUT = {"integer": "numeric", "decimal": "decimal"}
 PLACEHOLDER = {
@@ -47,10 +48,19 @@ class Field:
     warnings: list[str] = field(default_factory=list)
     note: str = ""
     row_label: str = ""
+    # An item with alternative units: the units the user may pick from (UCUM code, shown).
+    unit_choices: list[Choice] = field(default_factory=list)
+    queries: list[Any] = field(default_factory=list)  # unresolved queries, set by the page view
+    # The lower/upper limit of normal items shown beside a lab result (its lln_item/uln_item).
+    limits: list[Field] = field(default_factory=list)
 
     @property
     def code(self) -> str:
         return self.item["code"]
+
+    @property
+    def unit_name(self) -> str:
+        return self.name + UNIT_SUFFIX
 
     @property
     def label(self) -> str:
@@ -58,7 +68,7 @@ class Field:
 
     @property
     def unit(self) -> str:
-        return self.item.get("unit", "")
+        return display_unit(self.item.get("unit", ""))
 
     @property
     def required(self) -> bool:
@@ -85,6 +95,17 @@ class Field:
     @property
     def maxlength(self) -> int | None:
         return self.item.get("max_length")
+
+    @property
+    def short_label(self) -> str:
+        """The part of "Haemoglobin: lower limit of normal" shown beside the result."""
+        head, sep, tail = self.label.partition(": ")
+        return tail[:1].upper() + tail[1:] if sep else self.label
+
+    @property
+    def label_head(self) -> str:
+        head, sep, _ = self.label.partition(": ")
+        return head if sep else ""
 
     @property
     def aria_label(self) -> str:
@@ -166,10 +187,18 @@ def make_field(
     name: str,
     path: str,
     row_label: str = "",
+    raw_unit: str | None = None,
 ) -> Field:
     options = choice_list(item, codelists)
     widget = _widget(item, len(options))
     chosen = {display_value(v) for v in raw} if isinstance(raw, list) else {display_value(raw)}
+    unit_choices = []
+    if item.get("alt_units") and not item.get("derived"):
+        chosen_unit = raw_unit or item["unit"]
+        unit_choices = [
+            Choice(code, display_unit(code), code == chosen_unit)
+            for code in [item["unit"], *item["alt_units"]]
+        ]
     return Field(
         item=item,
         name=name,
@@ -179,6 +208,7 @@ def make_field(
         value="" if isinstance(raw, list) else display_value(raw),
         choices=[Choice(code, label, code in chosen) for code, label in options],
         row_label=row_label,
+        unit_choices=unit_choices,
     )
 
 
@@ -232,6 +262,10 @@ def build_page(
             (f.errors if issue in errors else f.warnings).append(issue.message)
         if f.item.get("derived"):
             f.note = _note_text(notes.get(f.code))
+        elif f.code in notes.get("lab_range_text", {}):
+            f.note = notes["lab_range_text"][f.code]
+        elif f.item.get("planned_dose") and notes.get(f.code):
+            f.note = _note_text(notes[f.code])
         elif "lab_grades" in notes and f.code in notes["lab_grades"]:
             suggestion = notes["lab_grades"][f.code]
             f.note = gettext("Suggested CTCAE grade %(grade)s: %(reason)s") % {
@@ -240,14 +274,17 @@ def build_page(
             }
         return f
 
-    top = [
-        attach(
-            make_field(
-                item, values.get(item["code"]), codelists, name=item["code"], path=item["code"]
+    top = []
+    for item in form.get("items", []):
+        raw, raw_unit = _as_entered(item, values)
+        top.append(
+            attach(
+                make_field(
+                    item, raw, codelists, name=item["code"], path=item["code"], raw_unit=raw_unit
+                )
             )
         )
-        for item in form.get("items", [])
-    ]
+    top = _limits_beside_results(top)
     groups = []
     for group in form.get("groups", []):
         code = group["code"]
@@ -294,6 +331,34 @@ def build_page(
         )
     form_errors = [i.message for i in errors if id(i) not in placed]
     return FormPage(sections_of(top), groups, form_errors, warnings, notes)
+
+
+def _as_entered(item: Mapping[str, Any], values: Mapping[str, Any]) -> tuple[Any, str | None]:
+    """(value, unit) to show: what was submitted, else what was entered when it was saved (an
+    item with alternative units stores the value in its own unit beside what was entered)."""
+    code = item["code"]
+    if not item.get("alt_units"):
+        return values.get(code), None
+    if code + UNIT_SUFFIX in values:
+        return values.get(code), values[code + UNIT_SUFFIX]
+    entered = values.get(code + ENTERED_SUFFIX)
+    if isinstance(entered, Mapping):
+        return entered.get("value"), entered.get("unit")
+    return values.get(code), None
+
+
+def _limits_beside_results(fields: list[Field]) -> list[Field]:
+    """A result's limit-of-normal items move beside it (Field.limits), out of the item list, so
+    the LLN and ULN are typed next to the value they qualify."""
+    by_code = {f.code: f for f in fields}
+    moved: set[str] = set()
+    for f in fields:
+        for key in ("lln_item", "uln_item"):
+            code = f.item.get(key)
+            if code in by_code and code not in moved and code != f.code:
+                f.limits.append(by_code[code])
+                moved.add(code)
+    return [f for f in fields if f.code not in moved]
 
 
 def _note_text(note: Any) -> str:

@@ -194,3 +194,66 @@ class CtcaeTerm(models.Model):
 
     def __str__(self) -> str:
         return f"{self.term} ({self.meddra_code})"
+
+
+class LabRangeSex(models.TextChoices):
+    ANY = "", _("Any")
+    MALE = "M", _("Male")
+    FEMALE = "F", _("Female")
+
+
+class LabNormalRange(models.Model):
+    """A site laboratory's normal range for one test: it fills the LLN/ULN items of the lab
+    forms whose sample date is on or after `effective_from` (the latest such range wins), for
+    the subject's sex and age (completed years at the sample date, bounds inclusive).
+
+    `lab_test` is the item code of the result on the study's lab form (e.g. CREAT); `unit` a
+    UCUM code, converted to the limit item's unit when they differ. Changes are audited and
+    need a reason; a range is never deleted (a newer one supersedes it)."""
+
+    site = models.ForeignKey("studies.Site", on_delete=models.PROTECT, related_name="+")
+    lab_test = models.CharField(max_length=8)
+    unit = models.CharField(max_length=20)
+    sex = models.CharField(max_length=1, blank=True, default="", choices=LabRangeSex.choices)
+    age_from = models.PositiveSmallIntegerField(null=True, blank=True)
+    age_to = models.PositiveSmallIntegerField(null=True, blank=True)
+    lln = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    uln = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    effective_from = models.DateField()
+    row_version = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["site", "lab_test", "sex", "age_from", "-effective_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(lln__isnull=False) | Q(uln__isnull=False),
+                name="lab_range_has_a_limit",
+            ),
+            models.CheckConstraint(
+                condition=Q(lln__isnull=True) | Q(uln__isnull=True) | Q(lln__lte=models.F("uln")),
+                name="lab_range_lln_not_above_uln",
+            ),
+            models.CheckConstraint(
+                condition=Q(age_from__isnull=True)
+                | Q(age_to__isnull=True)
+                | Q(age_from__lte=models.F("age_to")),
+                name="lab_range_age_band_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(sex__in=[s.value for s in LabRangeSex]), name="lab_range_sex_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["site", "lab_test", "sex", "age_from", "age_to", "effective_from"],
+                name="lab_range_unique_band_and_date",
+                nulls_distinct=False,
+            ),
+        ]
+        indexes = [models.Index(fields=["site", "lab_test", "effective_from"])]
+
+    def __str__(self) -> str:
+        return f"{self.site_id} {self.lab_test} {self.effective_from}"

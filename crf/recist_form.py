@@ -6,7 +6,9 @@ assessment date, TUSLICE CT/MRI slice thickness; group `lesions` with TULNKID le
 TARGET / NON_TARGET / NEW, TUSITE site code (NP, RPN, CN, DN, LUNG, LIVER, BONE, BRAIN, OTHER),
 TULOC organ or location, TUNODE lymph node (Y/N), TRLD longest diameter, TRSA short axis (nodes),
 TRDAT the lesion's own scan date, TRNTSTAT non-target status (PRESENT, ABSENT, UNEQUIVOCAL_PD,
-NE), TRNEWEQ new lesion EQUIVOCAL / UNEQUIVOCAL, TRNE target not evaluable (Y).
+NE), TRNEWEQ new lesion EQUIVOCAL / UNEQUIVOCAL, TRNE target not evaluable (Y), TRSPLIT (on a
+fragment row: the baseline target it split from; its diameter is the fragment's), TRCOAL (on a
+target row: the target it coalesced into, which carries the mass; this row records 0 mm).
 
 A follow-up belongs to the latest baseline scanned before it (a new baseline after
 re-irradiation starts a new episode).
@@ -19,11 +21,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from crf.rules.phrases import gettext_noop, phrase, to_json
 from crf.rules.recist import (
     Assessment,
     Baseline,
     BaselineLesion,
+    Coalescence,
     NewLesion,
     NewLesionCertainty,
     NonTargetObservation,
@@ -31,6 +33,7 @@ from crf.rules.recist import (
     RecistParameters,
     Response,
     SiteCode,
+    Split,
     TargetMeasurement,
     classify_progression,
     evaluate_series,
@@ -38,6 +41,7 @@ from crf.rules.recist import (
     mm,
 )
 from crf.validation import Issue, Severity
+from edc.phrases import gettext_noop, phrase, to_json
 
 LESIONS = "lesions"
 CALCULATED = "RSCALC"
@@ -131,12 +135,39 @@ def baseline_from(data: Mapping[str, Any], treatment_start: dt.date | None = Non
     return Baseline(scan_date=date, lesions=tuple(lesions), treatment_start=treatment_start)
 
 
+def _fragment_of(row: Mapping[str, Any]) -> str:
+    return str(row.get("TRSPLIT") or "").strip()
+
+
+def _coalesced_into(row: Mapping[str, Any]) -> str:
+    return str(row.get("TRCOAL") or "").strip()
+
+
+def lesion_changes(data: Mapping[str, Any]) -> tuple[tuple[Split, ...], tuple[Coalescence, ...]]:
+    """The splits (fragment rows grouped by the target they split from) and coalescences
+    (target rows grouped by the target they coalesced into) recorded on a follow-up form."""
+    fragments: dict[str, list[tuple[str, int]]] = {}
+    merged: dict[str, list[str]] = {}
+    for row in _rows(data, "TARGET"):
+        if parent := _fragment_of(row):
+            fragments.setdefault(parent, []).append((str(row["TULNKID"]), _size(row) or 0))
+        elif into := _coalesced_into(row):
+            merged.setdefault(into, []).append(str(row["TULNKID"]))
+    return (
+        tuple(Split(lid, tuple(parts)) for lid, parts in fragments.items()),
+        tuple(Coalescence(into, tuple(partners)) for into, partners in merged.items()),
+    )
+
+
 def assessment_from(assessment_id: str, data: Mapping[str, Any]) -> Assessment:
     date = assessment_date(data)
     if date is None:
         raise ValueError(f"assessment {assessment_id} has no date")
+    splits, coalescences = lesion_changes(data)
     targets = []
     for row in _rows(data, "TARGET"):
+        if _fragment_of(row) or _coalesced_into(row):
+            continue  # applied by the engine from `splits` and `coalescences`
         lid, when, size = str(row["TULNKID"]), _date(row.get("TRDAT")), _size(row)
         if _yes(row.get("TRNE")) or size is None:
             targets.append(TargetMeasurement.not_evaluated(lid, when))
@@ -167,6 +198,8 @@ def assessment_from(assessment_id: str, data: Mapping[str, Any]) -> Assessment:
         targets=tuple(targets),
         non_targets=tuple(non_targets),
         new_lesions=tuple(new_lesions),
+        splits=splits,
+        coalescences=coalescences,
     )
 
 
@@ -209,9 +242,12 @@ def check_lesions(
         kind: {str(r["TULNKID"]) for r in _rows(baseline_data, kind)}
         for kind in ("TARGET", "NON_TARGET")
     }
+    issues += _split_and_merge_issues(rows, known["TARGET"])
     for index, row in enumerate(rows, start=1):
         kind = row.get("TUCLASS")
         lid = str(row.get("TULNKID"))
+        if kind == "TARGET" and _fragment_of(row):
+            continue  # a fragment has an id of its own; its parent is checked above
         if kind in known and lid not in known[kind]:
             label = "target" if kind == "TARGET" else "non-target"
             listed = ", ".join(sorted(known[kind])) or "none"
@@ -224,6 +260,96 @@ def check_lesions(
                     index,
                 )
             )
+    return issues
+
+
+def _split_and_merge_issues(rows: list[Mapping[str, Any]], targets: set[str]) -> list[Issue]:
+    """A fragment names the baseline target it split from (not listed itself); a coalesced
+    target names another listed target that carries the mass, and records 0 mm itself."""
+    issues: list[Issue] = []
+    listed = {
+        str(r.get("TULNKID")): r
+        for r in rows
+        if r.get("TUCLASS") == "TARGET" and not _fragment_of(r)
+    }
+    parents = {_fragment_of(r) for r in rows if r.get("TUCLASS") == "TARGET" and _fragment_of(r)}
+    partners = {str(r.get("TULNKID")) for r in rows if _coalesced_into(r)}
+    for index, row in enumerate(rows, start=1):
+        lid = str(row.get("TULNKID"))
+        parent, into = _fragment_of(row), _coalesced_into(row)
+        if (parent or into) and row.get("TUCLASS") != "TARGET":
+            item = "TRSPLIT" if parent else "TRCOAL"
+            issues.append(
+                _lesion_issue(
+                    item, "not_a_target", f"{lid}: only target lesions split or coalesce", index
+                )
+            )
+            continue
+        if parent and into:
+            issues.append(
+                _lesion_issue(
+                    "TRCOAL",
+                    "split_and_coalesced",
+                    f"{lid}: a row is either a fragment of a split lesion or a coalesced lesion",
+                    index,
+                )
+            )
+        elif parent:
+            if parent not in targets:
+                issues.append(
+                    _lesion_issue(
+                        "TRSPLIT",
+                        "split_of_unknown",
+                        f"{lid} is a fragment of {parent}, which is not a baseline target "
+                        f"({', '.join(sorted(targets)) or 'none'})",
+                        index,
+                    )
+                )
+            elif parent in listed:
+                issues.append(
+                    _lesion_issue(
+                        "TRSPLIT",
+                        "split_listed",
+                        f"{parent} split into fragments: record only its fragments, not "
+                        f"{parent} itself",
+                        index,
+                    )
+                )
+            if lid in targets:
+                issues.append(
+                    _lesion_issue(
+                        "TULNKID",
+                        "fragment_id",
+                        f"fragment {lid} needs an id of its own (not a baseline lesion id)",
+                        index,
+                    )
+                )
+            if _size(row) is None:
+                issues.append(
+                    _lesion_issue(
+                        "TRLD", "fragment_size", f"fragment {lid} needs its diameter", index
+                    )
+                )
+        elif into:
+            if into == lid or into not in listed or into in partners or into in parents:
+                issues.append(
+                    _lesion_issue(
+                        "TRCOAL",
+                        "coalesced_into_unknown",
+                        f"{lid} coalesced into {into}: name another target lesion listed on "
+                        "this form that carries the measurement of the mass",
+                        index,
+                    )
+                )
+            if _size(row) not in (None, 0):
+                issues.append(
+                    _lesion_issue(
+                        "TRLD",
+                        "coalesced_size",
+                        f"{lid} coalesced into {into}: record the mass on {into} and 0 mm here",
+                        index,
+                    )
+                )
     return issues
 
 
@@ -330,9 +456,11 @@ def evaluate_follow_ups(
                     "derivation": list(result.derivation),
                     # The same lines as phrases, so the page can show them in its reader's language.
                     "derivation_phrases": [to_json(line) for line in result.derivation],
+                    "lesion_changes": [str(note) for note in result.lesion_notes],
                     "best_overall_response": str(series.bor),
                     "bor_derivation": list(series.bor_derivation),
                     "bor_derivation_phrases": [to_json(line) for line in series.bor_derivation],
+                    "bor_flags": sorted(str(flag) for flag in series.bor_flags),
                 },
             )
     return computed
@@ -381,3 +509,75 @@ def baseline_display(data: Mapping[str, Any]) -> dict[str, Any]:
         "derivation": lines,
         "derivation_phrases": [to_json(line) for line in lines],
     }
+
+
+# ---- helping the follow-up form ------------------------------------------------------------
+
+INVESTIGATOR = "RSORRES"
+OVERRIDE_REASON = "RSOVRSN"
+# What a lesion is, as opposed to what it measures today: carried from the baseline.
+LESION_IDENTITY = ("TULNKID", "TUCLASS", "TUSITE", "TULOC", "TUNODE")
+# The technique, to be kept the same throughout (§2.1): carried from the baseline.
+TECHNIQUE = ("TUMETH", "TUSLICE")
+
+
+def carried_forward(baseline_data: Mapping[str, Any], follow_up: Mapping[str, Any]) -> dict:
+    """The values a new follow-up form starts with: the baseline's lesions (identity only, no
+    measurement) and its imaging technique, limited to the items the follow-up form has."""
+    top = {i["code"] for i in follow_up.get("items", [])}
+    group = next((g for g in follow_up.get("groups", []) if g["code"] == LESIONS), None)
+    values: dict[str, Any] = {
+        code: baseline_data[code]
+        for code in TECHNIQUE
+        if code in top and baseline_data.get(code) not in (None, "", [])
+    }
+    if group is not None:
+        columns = {i["code"] for i in group["items"]}
+        rows = [
+            {code: row[code] for code in LESION_IDENTITY if code in columns and code in row}
+            for row in baseline_data.get(LESIONS, [])
+            if row.get("TUCLASS") in ("TARGET", "NON_TARGET")
+        ]
+        if rows:
+            values[LESIONS] = rows
+    return values
+
+
+def override_issues(
+    form: Mapping[str, Any], values: Mapping[str, Any], calculated: str
+) -> list[Issue]:
+    """An investigator's response that differs from the calculated one stands only with a
+    reason (an error until given) and a confirmation (a warning, which opens a query for data
+    management when confirmed)."""
+    stated = values.get(INVESTIGATOR)
+    if not stated or stated == calculated:
+        return []
+    has_reason_item = any(i["code"] == OVERRIDE_REASON for i in form.get("items", []))
+    issues = [
+        Issue(
+            INVESTIGATOR,
+            "response_override",
+            f"the investigator response {stated} differs from the calculated response "
+            f"{calculated}; confirm it is intended",
+            Severity.WARNING,
+        )
+    ]
+    if values.get("RSCONF") == "Y":
+        issues.append(
+            Issue(
+                "RSCONF",
+                "response_conflict",
+                f"the calculated response {calculated} is confirmed, but the investigator "
+                f"response is {stated}: answer No, or choose {calculated}",
+            )
+        )
+    if not values.get(OVERRIDE_REASON):
+        issues.append(
+            Issue(
+                OVERRIDE_REASON if has_reason_item else INVESTIGATOR,
+                "response_override_reason_required",
+                f"the investigator response {stated} differs from the calculated response "
+                f"{calculated}: give the reason for the difference",
+            )
+        )
+    return issues

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext
 
+from crf import recist_form
 from crf.casebook import Casebook, SavedForm, build_casebook
 from crf.definitions import shown_forms, study_forms
 from crf.models import (
@@ -23,14 +28,12 @@ from crf.models import (
 )
 from crf.rules import eligibility as eligibility_rules
 from crf.rules.expressions import SubjectData
-from crf.rules.phrases import Phrase
 from crf.study_forms import StudyForms, UnknownSlot
 from crf.subject_record import StoredForm, build_subject_data, first_dose_date, rule_references
-from edc import labels
 from edc.audit.models import AuditEvent
 from edc.datamanagement import selectors as datamanagement_selectors
 from edc.datamanagement.content_hash import canonical_json
-from edc.rows import columns, fetchone, instance, width
+from edc.phrases import Phrase, gettext_noop, joined, phrase
 from edc.subjects import selectors as subject_selectors
 from edc.subjects.models import Consent, Subject
 
@@ -172,6 +175,65 @@ def form_slot(
     return FormSlot(forms, event, form, event_repeat, form_repeat, instance)
 
 
+@dataclass(frozen=True)
+class StartingValues:
+    """What a form not yet saved opens with, and where it came from (shown on the page)."""
+
+    values: dict
+    source: str = ""
+
+
+def starting_values(subject: Subject, slot: FormSlot) -> StartingValues:
+    """A new RECIST follow-up starts from the latest baseline's lesions and technique, so only
+    the measurements are typed; every other new form starts empty. One query for a follow-up."""
+    if slot.kind != "tumour_assessment" or not recist_form.is_follow_up_form(slot.form):
+        return StartingValues({})
+    baseline_codes = [
+        f["code"]
+        for f in slot.forms.forms_of_kind("tumour_assessment")
+        if not recist_form.is_follow_up_form(f)
+    ]
+    baselines = [
+        s
+        for s in stored_forms(subject, baseline_codes)
+        if recist_form.assessment_date(s.data) is not None
+    ]
+    if not baselines:
+        return StartingValues({})
+    latest = max(baselines, key=lambda s: recist_form.assessment_date(s.data))
+    return StartingValues(recist_form.carried_forward(latest.data, slot.form), latest.data["TUDAT"])
+
+
+def response_overrides(scope, study) -> list[FormInstance]:
+    """Follow-up tumour assessments whose investigator response (RSORRES) differs from the
+    calculated one (RSCALC), newest first, in the caller's sites, each with `calculated`,
+    `stated` and `reason` and the audit row that recorded the override (`override_event`).
+    Two queries whatever the number of forms."""
+    forms = list(
+        scope.filter(FormInstance.objects.filter(study=study))
+        .exclude(status=FormStatus.REMOVED)
+        .filter(data__has_keys=[recist_form.CALCULATED, recist_form.INVESTIGATOR])
+        .annotate(
+            calculated=KT(f"data__{recist_form.CALCULATED}"),
+            stated=KT(f"data__{recist_form.INVESTIGATOR}"),
+            reason=KT(f"data__{recist_form.OVERRIDE_REASON}"),
+        )
+        .exclude(calculated=F("stated"))
+        .select_related("subject", "site")
+        .order_by("-updated_at", "-pk")
+    )
+    events: dict[str, AuditEvent] = {}
+    for event in AuditEvent.objects.filter(
+        object_type="crf.FormInstance",
+        object_id__in=[str(f.pk) for f in forms],
+        action="response_override",
+    ).order_by("id"):
+        events[event.object_id] = event  # the latest override of each form wins
+    for f in forms:
+        f.override_event = events.get(str(f.pk))
+    return forms
+
+
 def form_history(instance: FormInstance | None, limit: int = 100) -> list[AuditEvent]:
     if instance is None:
         return []
@@ -184,6 +246,49 @@ def form_history(instance: FormInstance | None, limit: int = 100) -> list[AuditE
 
 def ctcae_terms() -> list[CtcaeTerm]:
     return list(CtcaeTerm.objects.order_by("soc", "term"))
+
+
+_PICKED_TERM = re.compile(r"\((\d{8})\)\s*$")
+_MEDDRA_CODE = re.compile(r"^\d{8}$")
+
+
+def ctcae_code_of(text: Any) -> str | None:
+    """The MedDRA code a type-ahead entry names: "Anaemia (10002272)", "10002272" or the exact
+    term in any case. None when it names no term (one query at most)."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    text = text.strip()
+    if match := _PICKED_TERM.search(text):
+        return match.group(1)
+    if _MEDDRA_CODE.match(text):
+        return text
+    return (
+        CtcaeTerm.objects.filter(term__iexact=text)
+        .order_by("-version")
+        .values_list("meddra_code", flat=True)
+        .first()
+    )
+
+
+def ctcae_term_of(code: Any) -> CtcaeTerm | None:
+    if not isinstance(code, str) or not _MEDDRA_CODE.match(code):
+        return None
+    return CtcaeTerm.objects.filter(meddra_code=code).order_by("-version").first()
+
+
+def find_ctcae_terms(query: str, limit: int | None = None):
+    """Terms whose name contains `query`, or whose MedDRA code starts with it: name matches
+    that start with the query first."""
+    query = query.strip()
+    terms = CtcaeTerm.objects.all()
+    if query:
+        terms = terms.filter(Q(term__icontains=query) | Q(meddra_code__startswith=query))
+        terms = terms.annotate(
+            starts=Case(When(term__istartswith=query, then=0), default=1)
+        ).order_by("starts", "term")
+    else:
+        terms = terms.order_by("soc", "term")
+    return terms[:limit] if limit else terms
 
 
 def next_form_repeat(subject: Subject, event_code: str, event_repeat: int, form_code: str) -> int:
@@ -282,25 +387,51 @@ class EligibilityState:
     def allowed(self) -> bool:
         return not self.blocking and self.confirmation_current
 
-    def reasons(self) -> list[str]:
+    def reasons(self) -> list[Phrase]:
+        """What blocks the point. Phrases: as strings the English the API and records keep
+        ("R-IN9 fail: ..."), on a page sentences in the reader's language."""
         found = [
-            f"{line.id} {labels.label(labels.CRITERION_RESULT, line.status)}: {line.reason}"
+            phrase(
+                gettext_noop("{criterion} ({status}): {steps}"),
+                "{criterion} {status}: {reason}",
+                criterion=line.id,
+                status=phrase(_STATUS_WORDS.get(line.status, line.status), line.status),
+                steps=joined(line.steps) if line.steps else line.reason,
+                reason=line.reason,
+            )
             for line in self.blocking
         ]
-        point = labels.label(labels.ELIGIBILITY_POINT, self.point)
+        point = phrase(_POINT_WORDS[self.point], self.point)
         if not found and self.confirmation is None:
             found.append(
-                gettext("no investigator has confirmed eligibility at %(point)s") % {"point": point}
+                phrase(
+                    gettext_noop("no investigator has confirmed eligibility at {point}"),
+                    point=point,
+                )
             )
         elif not found and not self.confirmation_current:
             found.append(
-                gettext(
-                    "eligibility results at %(point)s changed since the investigator confirmed "
-                    "them; they must be confirmed again"
+                phrase(
+                    gettext_noop(
+                        "eligibility results at {point} changed since the investigator "
+                        "confirmed them; they must be confirmed again"
+                    ),
+                    point=point,
                 )
-                % {"point": point}
             )
         return found
+
+
+_STATUS_WORDS = {
+    "fail": gettext_noop("not met"),
+    "missing": gettext_noop("data missing"),
+    "attested_no": gettext_noop("investigator attested no"),
+}
+_POINT_WORDS = {
+    "registration": gettext_noop("registration"),
+    "randomization": gettext_noop("randomization"),
+    "first_dose": gettext_noop("first dose"),
+}
 
 
 def snapshot_sha256(snapshot: dict) -> str:
@@ -440,31 +571,9 @@ def eligibility_state(
     return EligibilityState(subject, point, lines, confirmation, today, inputs)
 
 
-@lru_cache(maxsize=256)
-def _still_signed_sql(form_count: int) -> str:
-    # Written out rather than built by the ORM: compiling five correlated aggregate subqueries
-    # cost more than every other statement of an allocation (measured by the randomization
-    # benchmark). Plain SQL that PostgreSQL and SQLite both run.
-    confirmation = EligibilityConfirmation._meta.db_table
-    forms = FormInstance._meta.db_table
-    consents = Consent._meta.db_table
-    waivers = EligibilityWaiver._meta.db_table
-    codes = ", ".join(["%s"] * form_count)
-    of_forms = f"FROM {forms} f WHERE f.subject_id = c.subject_id AND f.form_code IN ({codes})"
-    of_consents = f"FROM {consents} k WHERE k.subject_id = c.subject_id"
-    return f"""
-        SELECT {columns(EligibilityConfirmation, "c")},
-               {f"(SELECT COUNT(*) {of_forms})" if form_count else "0"} AS forms_count,
-               {f"(SELECT COALESCE(SUM(f.row_version), 0) {of_forms})" if form_count else "0"}
-                   AS forms_versions,
-               (SELECT COUNT(*) {of_consents}) AS consents_count,
-               (SELECT COALESCE(SUM(k.row_version), 0) {of_consents}) AS consents_versions,
-               (SELECT COUNT(*) FROM {waivers} w WHERE w.subject_id = c.subject_id)
-                   AS waivers_count
-        FROM {confirmation} c
-        WHERE c.subject_id = %s AND c.point = %s
-        ORDER BY c.signed_at DESC, c.id DESC
-        LIMIT 1"""
+def _per_subject(queryset, aggregate) -> Coalesce:
+    grouped = queryset.order_by().values("subject_id").annotate(value=aggregate).values("value")
+    return Coalesce(Subquery(grouped, output_field=IntegerField()), Value(0))
 
 
 def _still_signed(subject: Subject, point: str) -> EligibilityConfirmation | None:
@@ -472,22 +581,34 @@ def _still_signed(subject: Subject, point: str) -> EligibilityConfirmation | Non
     versions it signed with equal the current ones, read in one statement. Then the rules would
     give exactly the signed results again, so they are not evaluated."""
     reads = eligibility_reads(subject.protocol_version_id, point)
-    codes = sorted(reads.form_codes)
-    row = fetchone(_still_signed_sql(len(codes)), [*codes, *codes, subject.pk, point])
-    if row is None:
+    forms = FormInstance.objects.filter(
+        subject_id=OuterRef("subject_id"), form_code__in=reads.form_codes
+    )
+    no_forms = not reads.form_codes
+    consents = Consent.objects.filter(subject_id=OuterRef("subject_id"))
+    waivers = EligibilityWaiver.objects.filter(subject_id=OuterRef("subject_id"))
+    confirmation = (
+        EligibilityConfirmation.objects.filter(subject=subject, point=point)
+        .order_by("-signed_at", "-id")
+        .annotate(
+            forms_count=Value(0) if no_forms else _per_subject(forms, Count("pk")),
+            forms_versions=Value(0) if no_forms else _per_subject(forms, Sum("row_version")),
+            consents_count=_per_subject(consents, Count("pk")),
+            consents_versions=_per_subject(consents, Sum("row_version")),
+            waivers_count=_per_subject(waivers, Count("pk")),
+        )
+        .first()
+    )
+    if confirmation is None:
         return None
-    confirmation = instance(EligibilityConfirmation, row)
-    forms_count, forms_versions, consents_count, consents_versions, waivers_count = row[
-        width(EligibilityConfirmation) :
-    ]
     signed = confirmation.results
     current = _inputs(
         subject,
         reads,
         subject.site.today(),
-        forms=(forms_count, int(forms_versions)),
-        consents=(consents_count, int(consents_versions)),
-        waivers=waivers_count,
+        forms=(confirmation.forms_count, int(confirmation.forms_versions)),
+        consents=(confirmation.consents_count, int(confirmation.consents_versions)),
+        waivers=confirmation.waivers_count,
     )
     if signed.get("inputs") != current or snapshot_sha256(signed) != confirmation.results_sha256:
         return None
@@ -495,6 +616,24 @@ def _still_signed(subject: Subject, point: str) -> EligibilityConfirmation | Non
         c["status"] in eligibility_rules.SATISFIED or c["waived"] for c in signed["criteria"]
     )
     return confirmation if cleared else None
+
+
+def points_with_criteria(subject: Subject) -> list[str]:
+    """The eligibility points at which the subject's protocol version has criteria due. No
+    query: the study's forms are cached per protocol version."""
+    forms = study_forms(subject.protocol_version_id)
+    return [point for point in ELIGIBILITY_POINTS if _due_criteria(forms, point)]
+
+
+def open_eligibility_point(subject: Subject) -> str | None:
+    """Where the eligibility page opens: the first point that has criteria and is not yet
+    confirmed (or whose confirmation no longer matches the data); the last point with criteria
+    when all are confirmed; None when the study has no criteria at all."""
+    points = points_with_criteria(subject)
+    for point in points:
+        if _still_signed(subject, point) is None:
+            return point
+    return points[-1] if points else None
 
 
 def eligibility_status(

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -16,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from crf import derivations, edit_checks, selectors
+from crf import derivations, edit_checks, lab_range_selectors, lab_ranges, recist_form, selectors
 from crf.changes import item_changes, overwrites_saved_value
 from crf.definitions import study_forms
 from crf.models import (
@@ -28,17 +29,29 @@ from crf.models import (
     ProtocolDeviation,
 )
 from crf.notifications import notify_serious_adverse_event
+from crf.rules import units
 from crf.study_forms import StudyForms, UnknownSlot
 from crf.subject_record import StoredForm, build_subject_data
-from crf.validation import Collector, Issue, clean_form, clean_item, run_edit_checks
+from crf.validation import (
+    DEFAULT_FUTURE_YEARS,
+    UNIT_SUFFIX,
+    Collector,
+    DateBounds,
+    Issue,
+    clean_form,
+    clean_item,
+    is_blank,
+    run_edit_checks,
+)
 from edc import labels
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import authorize, scope_of
 from edc.audit.context import ChangeContext
-from edc.audit.services import Change, record_changes, require_reason
+from edc.audit.services import Change, record, record_changes, require_reason
 from edc.datamanagement import services as datamanagement
 from edc.errors import DomainError
 from edc.reminders import services as reminders
+from edc.subjects import services as subject_services
 from edc.subjects.models import Subject
 
 
@@ -116,6 +129,111 @@ class Evaluation:
     errors: list[Issue]
     warnings: list[Issue]
     stored: list[StoredForm]
+    # LLN/ULN values entered over the site's range for the first time: (fill, value entered).
+    new_overrides: list[tuple[lab_ranges.Fill, str]] = field(default_factory=list)
+
+
+def _person(forms: StudyForms, stored: list[StoredForm]) -> tuple[str, dt.date | None]:
+    """The subject's sex and date of birth from their saved forms."""
+    sex, born = "", None
+    for s in stored:
+        if s.data.get("SEX"):
+            sex = str(s.data["SEX"])
+        if s.data.get("BRTHDAT") and len(str(s.data["BRTHDAT"])) == 10:
+            born = dt.date.fromisoformat(str(s.data["BRTHDAT"]))
+    return sex, born
+
+
+def _fill_lab_limits(
+    subject: Subject,
+    forms: StudyForms,
+    form: Mapping[str, Any],
+    values: Mapping[str, Any],
+    instance_pk: int | None,
+) -> tuple[dict[str, Any], list[lab_ranges.Fill], set[str]]:
+    """(values with blank LLN/ULN items filled from the site's ranges, every applicable fill,
+    the items filled). One query for the site's ranges, one for the subject's demographics."""
+    if not lab_ranges.limit_items(form):
+        return dict(values), [], set()
+    ranges = lab_range_selectors.site_ranges(subject.site_id)
+    if not ranges:
+        return dict(values), [], set()
+    person_forms = {
+        code
+        for code, f in forms.forms.items()
+        if {"SEX", "BRTHDAT"} & {i["code"] for i in f.get("items", [])}
+    }
+    sex, born = _person(
+        forms, selectors.stored_forms(subject, person_forms, exclude_pk=instance_pk)
+    )
+    fills = lab_ranges.fills(
+        form,
+        values,
+        ranges,
+        sex=sex,
+        born=born,
+        analytes=forms.definition.get("analytes", {}),
+    )
+    filled = dict(values)
+    items = {i["code"]: i for i in form.get("items", [])}
+    done: set[str] = set()
+    for fill in fills:
+        if is_blank(filled.get(fill.item)):
+            filled[fill.item] = fill.value
+            if items[fill.item].get("alt_units"):
+                filled[fill.item + UNIT_SUFFIX] = fill.unit
+            done.add(fill.item)
+    return filled, fills, done
+
+
+def _range_notes(
+    fills: list[lab_ranges.Fill],
+    filled: set[str],
+    cleaned: Mapping[str, Any],
+    accepted: Mapping[str, Any],
+    reason: str,
+) -> tuple[dict[str, Any], list[Issue], list[tuple[lab_ranges.Fill, str]]]:
+    """Notes on each range-backed limit, errors for overrides without a reason, and the
+    overrides to audit. An override already saved with the same value needs no new reason."""
+    notes: dict[str, Any] = {}
+    errors: list[Issue] = []
+    overrides: list[tuple[lab_ranges.Fill, str]] = []
+    for fill in fills:
+        entered = cleaned.get(fill.item)
+        note = {**fill.as_note(), "overridden": False}
+        if (
+            fill.item not in filled
+            and entered is not None
+            and Decimal(str(entered)) != Decimal(fill.value)
+        ):
+            previous = accepted.get(fill.item)
+            note.update(overridden=True, entered=str(entered))
+            if previous and previous.get("entered") == str(entered):
+                note["reason"] = previous.get("reason", "")
+            elif not reason:
+                errors.append(
+                    Issue(
+                        fill.item,
+                        "range_override_reason",
+                        gettext(
+                            "%(item)s: %(entered)s differs from the site's normal range "
+                            "(%(value)s %(unit)s, effective from %(date)s); give a reason for "
+                            "overriding it"
+                        )
+                        % {
+                            "item": fill.item,
+                            "entered": entered,
+                            "value": fill.value,
+                            "unit": units.display_unit(fill.unit),
+                            "date": fill.range.effective_from.isoformat(),
+                        },
+                    )
+                )
+            else:
+                note["reason"] = reason
+                overrides.append((fill, str(entered)))
+        notes[fill.item] = note
+    return notes, errors, overrides
 
 
 def evaluate_form(
@@ -127,16 +245,40 @@ def evaluate_form(
     instance_pk: int | None,
     today: dt.date,
     complete: bool,
+    range_override_reason: str = "",
+    accepted_overrides: Mapping[str, Any] | None = None,
 ) -> Evaluation:
     """Clean the values, derive the derived items, then run the edit checks over both.
 
-    Reads the subject's other forms only when a derivation or an edit check needs them."""
-    cleaned = clean_form(form, forms.codelists, values, today=today, complete=complete)
+    Blank LLN/ULN items are filled from the site's normal ranges first; a limit entered over
+    a range needs `range_override_reason` unless `accepted_overrides` (the stored form's) already
+    holds it. Reads the subject's other forms only when a derivation, an edit check or a date
+    limit needs them."""
+    values, fills, filled = _fill_lab_limits(subject, forms, form, values, instance_pk)
+    anchors = _not_before_anchors(form)
+    birth_ref = forms.definition.get("dates", {}).get("birth_date")
     referenced, dates = edit_checks.references(form) if complete else (set(), set())
     needed = derivations.needed_forms(form, forms) | referenced
     if "first_dose_date" in dates:
         needed |= {f["code"] for f in forms.forms_of_kind("treatment")}
+    if "birth" in anchors and birth_ref and birth_ref["form"] != form["code"]:
+        needed.add(birth_ref["form"])
     stored = selectors.stored_forms(subject, needed, exclude_pk=instance_pk) if needed else []
+    bounds = DateBounds(
+        today,
+        forms.definition.get("dates", {}).get("future_limit_years", DEFAULT_FUTURE_YEARS),
+        birth=_birth_date(birth_ref, form, values, stored) if "birth" in anchors else None,
+        consent=selectors.consent_date(subject) if "consent" in anchors else None,
+    )
+    cleaned = clean_form(
+        form,
+        forms.codelists,
+        values,
+        today=today,
+        complete=complete,
+        analytes=forms.definition.get("analytes", {}),
+        bounds=bounds,
+    )
     derived = derivations.derive(
         form,
         forms,
@@ -145,7 +287,12 @@ def evaluate_form(
         reference_date=subject.randomization_date,
     )
     full = {**cleaned.values, **{k: v for k, v in derived.items.items() if v is not None}}
-    errors = cleaned.errors + derived.errors
+    range_notes, range_errors, new_overrides = _range_notes(
+        fills, filled, cleaned.values, accepted_overrides or {}, range_override_reason.strip()
+    )
+    if range_notes:
+        derived.notes["lab_ranges"] = range_notes
+    errors = cleaned.errors + derived.errors + range_errors
     warnings = cleaned.warnings + derived.warnings
     if complete and form.get("edit_checks"):
         context = (
@@ -159,11 +306,43 @@ def evaluate_form(
         )
         errors += check_errors
         warnings += check_warnings
-    return Evaluation(full, derived.notes, errors, warnings, stored)
+    return Evaluation(full, derived.notes, errors, warnings, stored, new_overrides)
+
+
+def _not_before_anchors(form: Mapping[str, Any]) -> set[str]:
+    """The subject dates ("birth", "consent") some date item of the form must not precede."""
+    items = form.get("items", []) + [i for g in form.get("groups", []) for i in g["items"]]
+    return {anchor for item in items for anchor in item.get("not_before", ())}
+
+
+def _birth_date(
+    ref: Mapping[str, str] | None,
+    form: Mapping[str, Any],
+    values: Mapping[str, Any],
+    stored: list[StoredForm],
+) -> dt.date | None:
+    """The date of birth the study file points at (`dates.birth_date`): as submitted when this
+    is the form that records it, else as saved. None when unknown or not a valid date."""
+    if not ref:
+        return None
+    if ref["form"] == form["code"]:
+        raw = values.get(ref["item"]) if isinstance(values, Mapping) else None
+    else:
+        saved = [s for s in stored if s.form_code == ref["form"]]
+        raw = saved[0].data.get(ref["item"]) if saved else None
+    try:
+        return dt.date.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return None
 
 
 def check_form(
-    subject: Subject, slot: selectors.FormSlot, values: Mapping[str, Any], *, complete: bool
+    subject: Subject,
+    slot: selectors.FormSlot,
+    values: Mapping[str, Any],
+    *,
+    complete: bool,
+    range_override_reason: str = "",
 ) -> dict[str, Any]:
     """What an inline check answers, on the page and in the API: the problems a save would meet
     and the derived items it would store. Nothing is written."""
@@ -175,6 +354,8 @@ def check_form(
         instance_pk=slot.instance.pk if slot.instance else None,
         today=subject.site.today(),
         complete=complete,
+        range_override_reason=range_override_reason,
+        accepted_overrides=_accepted_overrides(slot.instance),
     )
     derived = derivations.derived_codes(slot.form)
     return {
@@ -182,6 +363,11 @@ def check_form(
         "warnings": [i.as_dict() for i in checked.warnings],
         "derived": {k: v for k, v in checked.values.items() if k in derived},
     }
+
+
+def _accepted_overrides(instance: FormInstance | None) -> dict[str, Any]:
+    notes = (instance.derived or {}).get("lab_ranges", {}) if instance else {}
+    return {code: note for code, note in notes.items() if note.get("overridden")}
 
 
 def _locked_instance(
@@ -224,6 +410,8 @@ def save_form(
     confirm_warnings: bool = False,
     complete: bool = True,
     today: dt.date | None = None,
+    range_override_reason: str = "",
+    query_answers: Mapping[int, str] | None = None,
 ) -> FormInstance:
     """Validate and store one form of one visit of a subject.
 
@@ -234,6 +422,8 @@ def save_form(
     signatures, source verification and queries are data management's (edc.datamanagement),
     schedule events the reminders' (edc.reminders); both are called inside this transaction.
     The returned instance carries the confirmed warnings as `confirmed_warnings`.
+    `query_answers` ({query id: answer}) answers queries of the form in the same transaction;
+    the audit rows of the values changed on their items are linked to them.
     """
     authorize(ctx, Permission.ENTER_DATA, subject.study_id, subject.site_id)
     today = today or subject.site.today()
@@ -259,6 +449,8 @@ def save_form(
         instance_pk=instance.pk if instance else None,
         today=today,
         complete=complete,
+        range_override_reason=range_override_reason,
+        accepted_overrides=_accepted_overrides(instance),
     )
     if checked.errors:
         raise FormInvalid(checked.errors, checked.warnings)
@@ -277,6 +469,7 @@ def save_form(
     ):
         require_reason(ctx)
     if instance is not None and not changes and old_status == status and not checked.warnings:
+        datamanagement.answer_queries_on_save(ctx, instance, query_answers or {}, [])
         instance.confirmed_warnings = []
         return instance
 
@@ -298,7 +491,7 @@ def save_form(
     audit = [Change(c.item, c.old, c.new) for c in changes]
     if old_status != status:
         audit.append(Change("status", old_status, str(status)))
-    record_changes(
+    audit_rows = record_changes(
         ctx,
         "create" if old_status is None else "update",
         audit,
@@ -308,7 +501,28 @@ def save_form(
         site=subject.site,
         subject=subject,
     )
+    for fill, entered in checked.new_overrides:
+        # The site's range said one thing, the form says another: who, when, both values, why.
+        record(
+            ctx.with_reason(range_override_reason.strip()),
+            "lab_range_override",
+            object_type="crf.FormInstance",
+            object_id=instance.pk,
+            item=fill.item,
+            old=fill.value,
+            new=entered,
+            study=subject.study,
+            site=subject.site,
+            subject=subject,
+        )
+    _audit_response_override(ctx, instance, old_data)
+    if complete and checked.values.get("SSSTAT") == "DEAD" and checked.values.get("DTHDAT"):
+        # A death is recorded once, on the subject: the form and the status action share it.
+        subject_services.record_death(
+            ctx, subject, dt.date.fromisoformat(str(checked.values["DTHDAT"])), field="DTHDAT"
+        )
     datamanagement.after_form_change(ctx, instance, changes)
+    datamanagement.answer_queries_on_save(ctx, instance, query_answers or {}, audit_rows)
     datamanagement.open_automatic_queries(ctx, instance, checked.warnings)
     instance.confirmed_warnings = checked.warnings
     # The schedule takes the clinical events a complete form records (doses, progression, end
@@ -321,6 +535,36 @@ def save_form(
         pk = instance.pk
         transaction.on_commit(lambda: notify_serious_adverse_event(pk), robust=True)
     return instance
+
+
+def _override(data: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """(calculated, stated, reason) when the investigator's response differs from RECIST's."""
+    calculated, stated = data.get(recist_form.CALCULATED), data.get(recist_form.INVESTIGATOR)
+    if not calculated or not stated or calculated == stated:
+        return None
+    return calculated, stated, data.get(recist_form.OVERRIDE_REASON, "")
+
+
+def _audit_response_override(
+    ctx: ChangeContext, instance: FormInstance, old_data: Mapping[str, Any]
+) -> None:
+    """A response overridden by the investigator gets an audit row of its own (calculated ->
+    stated, with the investigator's reason), so it is found without reading every item change."""
+    override = _override(instance.data)
+    if override is None or override == _override(old_data):
+        return
+    calculated, stated, reason = override
+    subject = instance.subject
+    record_changes(
+        ctx.with_reason(reason),
+        "response_override",
+        [Change(recist_form.INVESTIGATOR, calculated, stated)],
+        object_type="crf.FormInstance",
+        object_id=instance.pk,
+        study=subject.study,
+        site=subject.site,
+        subject=subject,
+    )
 
 
 def _refresh_dependents(
@@ -639,6 +883,11 @@ def _record_confirmation(
 ) -> EligibilityConfirmation:
     _lock_subject_row(subject)
     state = selectors.eligibility_state(subject, point)
+    if not state.lines:
+        # A signature on nothing would read as eligibility confirmed.
+        raise DomainError(
+            "no_criteria", "point", f"no eligibility criterion is due at {point}", status=409
+        )
     if state.blocking:
         raise DomainError(
             "not_eligible",

@@ -21,8 +21,16 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from crf.rules import units
 from crf.rules.violations import Severity
+
+# An item with alternative units takes its unit from the input `<CODE>__unit` (default: the
+# item's own unit) and stores the value in the item's (canonical) unit under its code, with
+# what was entered under `<CODE>__entered` as {"value": ..., "unit": ...}.
+UNIT_SUFFIX = "__unit"
+ENTERED_SUFFIX = "__entered"
 
 Value = str | bool | list | None
 # Evaluates an edit-check rule over the cleaned values: (True holds / False fails / None unknown,
@@ -77,6 +85,7 @@ _INTEGER = re.compile(r"^[+-]?\d+$")
 _PARTIAL = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _TIME = re.compile(r"^(\d{2}):(\d{2})(?::(\d{2}))?$")
+MAX_DIGITS = 30  # longer numbers are typing accidents, and Python refuses int() of 4,300+ digits
 _TRUE = {"true", "yes", "y", "1", "on"}
 _FALSE = {"false", "no", "n", "0"}
 
@@ -97,6 +106,9 @@ def _text_of(raw: Any) -> str:
     if isinstance(raw, int | Decimal):
         return str(raw)
     if isinstance(raw, str):
+        if "\x00" in raw:
+            # PostgreSQL cannot store NUL in text or JSON: refuse it here, by name, not later.
+            raise _Invalid("type", "contains a NUL character, which is not valid text")
         return raw.strip()
     raise _Invalid(
         "type", _("expected a single value, got %(kind)s") % {"kind": type(raw).__name__}
@@ -121,6 +133,11 @@ def _parse_integer(raw: Any) -> str:
     text = _text_of(raw)
     if not _INTEGER.match(text):
         raise _Invalid("type", _("%(value)s is not a whole number") % {"value": repr(text)})
+    if len(text) > MAX_DIGITS:
+        raise _Invalid(
+            "type",
+            _("a number of %(count)s digits is not plausible here") % {"count": len(text)},
+        )
     return str(int(text))
 
 
@@ -131,6 +148,11 @@ def _parse_decimal(raw: Any, decimals: int | None) -> str:
             "type",
             _("%(value)s is not a number (digits with an optional decimal point)")
             % {"value": repr(text)},
+        )
+    if len(text) > MAX_DIGITS:
+        raise _Invalid(
+            "type",
+            _("a number of %(count)s characters is not plausible here") % {"count": len(text)},
         )
     value = Decimal(text)
     if decimals is not None:
@@ -187,8 +209,11 @@ def _parse_partial_date(raw: Any) -> str:
         )
     if day is not None:
         _real_date(int(year), int(month), int(day), text)
-    if int(year) < 1850:
-        raise _Invalid("date", _("%(value)s is not a plausible year") % {"value": repr(text)})
+    if int(year) < EARLIEST_YEAR:
+        raise _Invalid(
+            "date_too_early",
+            _("%(value)s is before %(year)s") % {"value": text, "year": EARLIEST_YEAR},
+        )
     return text
 
 
@@ -257,6 +282,79 @@ def _earliest_day(value: str) -> dt.date:
     return dt.date(year, month, day)
 
 
+def _latest_day(value: str) -> dt.date:
+    """The last day a (possibly partial) date can mean: 2026-05 may be as late as 2026-05-31."""
+    parts = value[:10].split("-")
+    year = int(parts[0])
+    if len(parts) > 2:
+        return dt.date(year, int(parts[1]), int(parts[2]))
+    month = int(parts[1]) if len(parts) > 1 else 12
+    following = dt.date(year + 1, 1, 1) if month == 12 else dt.date(year, month + 1, 1)
+    return following - dt.timedelta(days=1)
+
+
+EARLIEST_YEAR = 1900
+DEFAULT_FUTURE_YEARS = 2
+NOT_BEFORE = {
+    "birth": gettext_lazy("the date of birth"),
+    "consent": gettext_lazy("the informed consent date"),
+}
+
+
+@dataclass(frozen=True)
+class DateBounds:
+    """What makes a date plausible for one subject: the site's today, how far ahead an item
+    that allows future dates may go (the study's `dates.future_limit_years`), and the birth and
+    consent dates that items marked `not_before` must not precede (None when not recorded)."""
+
+    today: dt.date
+    future_years: int = DEFAULT_FUTURE_YEARS
+    birth: dt.date | None = None
+    consent: dt.date | None = None
+
+    @property
+    def latest_future(self) -> dt.date:
+        try:
+            return self.today.replace(year=self.today.year + self.future_years)
+        except ValueError:  # 29 February
+            return self.today.replace(year=self.today.year + self.future_years, day=28)
+
+
+def _date_problem(item: Mapping, value: str, bounds: DateBounds) -> tuple[str, str] | None:
+    """(code, message) when a well-formed date is implausible for this item and subject."""
+    earliest = _earliest_day(value)
+    if earliest.year < EARLIEST_YEAR:
+        return "date_too_early", _("%(value)s is before %(year)s") % {
+            "value": value,
+            "year": EARLIEST_YEAR,
+        }
+    if earliest > bounds.today:
+        if not item.get("allow_future"):
+            return "future_date", _("%(value)s is in the future (today is %(today)s)") % {
+                "value": value,
+                "today": bounds.today,
+            }
+        if earliest > bounds.latest_future:
+            return (
+                "date_too_far_ahead",
+                _("%(value)s is more than %(years)s years ahead (latest %(latest)s)")
+                % {
+                    "value": value,
+                    "years": bounds.future_years,
+                    "latest": bounds.latest_future,
+                },
+            )
+    for anchor in item.get("not_before", ()):
+        limit = bounds.birth if anchor == "birth" else bounds.consent
+        if limit is not None and _latest_day(value) < limit:
+            return f"before_{anchor}", _("%(value)s is before %(anchor)s (%(limit)s)") % {
+                "value": value,
+                "anchor": NOT_BEFORE[anchor],
+                "limit": limit,
+            }
+    return None
+
+
 def _bound_text(bound: Any) -> Decimal:
     return Decimal(str(bound))
 
@@ -310,8 +408,56 @@ def label_of(item: Mapping) -> str:
     return f"{item['label']} ({item['code']})"
 
 
-def clean_item(item: Mapping, raw: Any, codelists: Mapping, today: dt.date, out: Collector) -> Any:
-    """The stored value of one item, or None when empty or invalid (problems go to `out`)."""
+def accepted_units(item: Mapping) -> list[str]:
+    return [item["unit"], *item.get("alt_units", [])] if item.get("alt_units") else []
+
+
+def _to_canonical(
+    item: Mapping, value: str, raw_unit: Any, analytes: Mapping, out: Collector
+) -> tuple[str, dict[str, str]] | None:
+    """(canonical value text, what was entered) for an item with alternative units."""
+    code, label = item["code"], label_of(item)
+    accepted = accepted_units(item)
+    unit = item["unit"] if is_blank(raw_unit) else str(raw_unit).strip()
+    if unit not in accepted:
+        shown = ", ".join(units.display_unit(u) for u in accepted)
+        out.error(
+            code,
+            "unit",
+            _("%(item)s: %(unit)s is not an accepted unit (%(allowed)s)")
+            % {"item": label, "unit": repr(unit), "allowed": shown},
+        )
+        return None
+    entered = {"value": value, "unit": unit}
+    if unit == item["unit"]:
+        return value, entered
+    analyte = analytes.get(item.get("analyte", ""))
+    molar_mass = Decimal(str(analyte["molar_mass"])) if analyte else None
+    try:
+        converted = units.convert(Decimal(value), unit, item["unit"], molar_mass)
+    except units.UnitError as exc:
+        out.error(code, "unit", f"{label}: {exc}")
+        return None
+    return units.stored_text(converted), entered
+
+
+def clean_item(
+    item: Mapping,
+    raw: Any,
+    codelists: Mapping,
+    today: dt.date,
+    out: Collector,
+    bounds: DateBounds | None = None,
+    *,
+    raw_unit: Any = None,
+    analytes: Mapping | None = None,
+    entered: dict[str, Any] | None = None,
+) -> Any:
+    """The stored value of one item, or None when empty or invalid (problems go to `out`).
+    Dates are checked against `bounds` (by default: today, nothing before birth or consent).
+
+    For an item with alternative units the value is converted to the item's unit and what was
+    entered is put into `entered` under the item's code."""
     code = item["code"]
     label = label_of(item)
     kind = item["type"]
@@ -354,9 +500,16 @@ def clean_item(item: Mapping, raw: Any, codelists: Mapping, today: dt.date, out:
         out.error(code, exc.code, f"{label}: {exc.message}")
         return None
 
+    if kind in {"integer", "decimal"} and item.get("alt_units"):
+        canonical = _to_canonical(item, value, raw_unit, analytes or {}, out)
+        if canonical is None:
+            return None
+        value = canonical[0]
+        if entered is not None:
+            entered[code] = canonical[1]
     if kind in {"integer", "decimal"}:
         number = Decimal(value)
-        unit = item.get("unit", "")
+        unit = units.display_unit(item.get("unit", ""))
         if "range" in item and (problem := _range_problem(number, item["range"], unit)):
             out.error(
                 code,
@@ -376,14 +529,11 @@ def clean_item(item: Mapping, raw: Any, codelists: Mapping, today: dt.date, out:
                     "range": describe_range(item["soft_range"], unit),
                 },
             )
-    if kind in {"date", "partial_date", "datetime"} and _earliest_day(value) > today:
-        out.error(
-            code,
-            "future_date",
-            _("%(item)s: %(value)s is in the future (today is %(today)s)")
-            % {"item": label, "value": value, "today": today},
-        )
-        return None
+    if kind in {"date", "partial_date", "datetime"}:
+        problem = _date_problem(item, value, bounds or DateBounds(today))
+        if problem is not None:
+            out.error(code, problem[0], f"{label}: {problem[1]}")
+            return None
     return value
 
 
@@ -401,16 +551,28 @@ def _clean_items(
     items: Iterable[Mapping],
     raw: Mapping[str, Any],
     codelists: Mapping,
-    today: dt.date,
+    bounds: DateBounds,
     out: Collector,
     *,
     check_required: bool,
+    analytes: Mapping | None = None,
 ) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
+    entered: dict[str, Any] = {}
     for item in items:
         if item.get("derived"):
             continue
-        value = clean_item(item, raw.get(item["code"]), codelists, today, out)
+        value = clean_item(
+            item,
+            raw.get(item["code"]),
+            codelists,
+            bounds.today,
+            out,
+            bounds,
+            raw_unit=raw.get(item["code"] + UNIT_SUFFIX),
+            analytes=analytes,
+            entered=entered,
+        )
         if value is None:
             if check_required and item.get("required") and is_blank(raw.get(item["code"])):
                 out.error(
@@ -418,7 +580,14 @@ def _clean_items(
                 )
             continue
         cleaned[item["code"]] = value
+        if item["code"] in entered:
+            cleaned[item["code"] + ENTERED_SUFFIX] = entered[item["code"]]
     return cleaned
+
+
+def unit_keys(items: Iterable[Mapping]) -> set[str]:
+    """The unit inputs of the items that accept alternative units."""
+    return {i["code"] + UNIT_SUFFIX for i in items if i.get("alt_units")}
 
 
 def _unknown_keys(
@@ -447,6 +616,8 @@ def clean_form(
     *,
     today: dt.date,
     complete: bool = True,
+    analytes: Mapping | None = None,
+    bounds: DateBounds | None = None,
 ) -> ValidationResult:
     """Clean one form's submitted values item by item (types, ranges, dates, required, rows).
 
@@ -459,14 +630,23 @@ def clean_form(
         return result
     derived = _derived_codes(form)
     groups = {g["code"]: g for g in form.get("groups", [])}
-    top_codes = {i["code"] for i in form.get("items", [])}
+    top_codes = {i["code"] for i in form.get("items", [])} | unit_keys(form.get("items", []))
     _unknown_keys(raw, top_codes | set(groups), derived, form["code"], out)
 
+    bounds = bounds or DateBounds(today)
     result.values = _clean_items(
-        form.get("items", []), raw, codelists, today, out, check_required=complete
+        form.get("items", []),
+        raw,
+        codelists,
+        bounds,
+        out,
+        check_required=complete,
+        analytes=analytes,
     )
     for code, group in groups.items():
-        rows = _clean_group(group, raw.get(code), codelists, today, out, complete, derived)
+        rows = _clean_group(
+            group, raw.get(code), codelists, bounds, out, complete, derived, analytes
+        )
         if rows:
             result.values[code] = rows
     return result
@@ -505,12 +685,13 @@ def validate_form(
     today: dt.date,
     complete: bool = True,
     evaluate: RuleEvaluator | None = None,
+    analytes: Mapping | None = None,
 ) -> ValidationResult:
     """`clean_form`, then the edit checks over the cleaned values when the form is complete.
 
     Edit checks see only cleaned values: a malformed item is missing to the rule and so cannot
     fire a check by accident."""
-    result = clean_form(form, codelists, raw, today=today, complete=complete)
+    result = clean_form(form, codelists, raw, today=today, complete=complete, analytes=analytes)
     if evaluate is not None and complete:
         errors, warnings = run_edit_checks(form, result.values, evaluate)
         result.errors += errors
@@ -522,10 +703,11 @@ def _clean_group(
     group: Mapping,
     raw_rows: Any,
     codelists: Mapping,
-    today: dt.date,
+    bounds: DateBounds,
     out: Collector,
     complete: bool,
     derived: set[str],
+    analytes: Mapping | None = None,
 ) -> list[dict[str, Any]]:
     name = group["name"]
     code = group["code"]
@@ -537,6 +719,7 @@ def _clean_group(
         )
         return []
     item_codes = {i["code"] for i in group["items"]}
+    unit_inputs = unit_keys(group["items"])
     rows: list[dict[str, Any]] = []
     for index, raw_row in enumerate(raw_rows, start=1):
         row_out = Collector(out.errors, out.warnings, code, index)
@@ -550,7 +733,7 @@ def _clean_group(
             continue
         _unknown_keys(
             raw_row,
-            item_codes,
+            item_codes | unit_inputs,
             derived,
             _("%(group)s row %(row)s") % {"group": code, "row": index},
             row_out,
@@ -558,7 +741,13 @@ def _clean_group(
         if all(is_blank(raw_row.get(c)) for c in item_codes):
             continue
         row = _clean_items(
-            group["items"], raw_row, codelists, today, row_out, check_required=complete
+            group["items"],
+            raw_row,
+            codelists,
+            bounds,
+            row_out,
+            check_required=complete,
+            analytes=analytes,
         )
         if row:
             rows.append(row)

@@ -1,5 +1,6 @@
 """Reading settings from the environment. Pure Python: no Django import."""
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -76,3 +77,23 @@ def secret_key(var_dir: Path) -> str:
     key_file.write_text(key)
     key_file.chmod(0o600)
     return key
+
+
+FILE_SYSTEM_STORAGE = "django.core.files.storage.FileSystemStorage"
+
+
+def storage_from_env(prefix: str, folder: Path) -> dict:
+    """A STORAGES entry: a local folder by default, or any Django storage backend named in
+    <prefix>_BACKEND with its options as JSON in <prefix>_OPTIONS, e.g. S3 through
+    django-storages: storages.backends.s3.S3Storage, {"bucket_name": "edc-exports"}."""
+    backend = os.environ.get(f"{prefix}_BACKEND") or FILE_SYSTEM_STORAGE
+    raw = os.environ.get(f"{prefix}_OPTIONS")
+    try:
+        options = json.loads(raw) if raw else {}
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{prefix}_OPTIONS: not valid JSON ({error})") from None
+    if not isinstance(options, dict):
+        raise ValueError(f"{prefix}_OPTIONS: must be a JSON object")
+    if backend == FILE_SYSTEM_STORAGE:
+        options.setdefault("location", str(folder))
+    return {"BACKEND": backend, "OPTIONS": options}

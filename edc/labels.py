@@ -10,31 +10,12 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-SUBJECT_STATUS: dict[str, Promise] = {
-    "screening": _("Screening"),
-    "screen_failed": _("Screen failed"),
-    "registered": _("Registered"),
-    "induction": _("Induction"),
-    "induction_failed": _("Induction failed"),
-    "randomized": _("Randomized"),
-    "on_treatment": _("On treatment"),
-    "reirradiation_pending": _("Reirradiation pending"),
-    "reirradiating": _("Reirradiating"),
-    "on_treatment_post_rt": _("On treatment post RT"),
-    "off_treatment_followup": _("Off treatment followup"),
-    "survival_followup": _("Survival followup"),
-    "off_study": _("Off study"),
-}
+from edc.subjects.labels import OFF_STUDY_REASON_LABELS, STATUS_LABELS
 
+# The words for a subject's status live with the lifecycle (edc.subjects.labels).
+SUBJECT_STATUS: dict[str, Promise] = {s.value: text for s, text in STATUS_LABELS.items()}
 OFF_STUDY_REASON: dict[str, Promise] = {
-    "screen_failure": _("screen failure"),
-    "induction_failure": _("induction failure"),
-    "death": _("death"),
-    "withdrawal_all_follow_up": _("withdrawal from all follow-up"),
-    "lost_to_follow_up": _("lost to follow-up"),
-    "completed": _("completed"),
-    "study_end": _("study end"),
-    "investigator_decision": _("investigator decision"),
+    r.value: text for r, text in OFF_STUDY_REASON_LABELS.items()
 }
 
 ROLE: dict[str, Promise] = {

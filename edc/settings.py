@@ -9,7 +9,7 @@ from pathlib import Path
 
 from celery.schedules import crontab
 
-from edc.config import database_from_url, env_bool, env_list, secret_key
+from edc.config import database_from_url, env_bool, env_list, secret_key, storage_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("EDC_VAR_DIR", BASE_DIR / "var"))
@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "edc.audit",
     "edc.accounts",
     "edc.studies",
@@ -80,9 +81,15 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "edc.datamanagement.context_processors.query_inbox",
             ],
-            # On every page: `{{ moment|stamp }}` (reader's zone, zone named) and code labels.
-            "builtins": ["edc.web.templatetags.edc_time", "edc.web.templatetags.edc_labels"],
+            # On every page: `{{ moment|stamp }}` (reader's zone, zone named), code labels, study texts.
+            "builtins": [
+                "edc.web.templatetags.edc_time",
+                "edc.web.templatetags.edc_labels",
+                # `{{ text|study_text:study }}`: study texts in the reader's language.
+                "edc.studies.templatetags.study_texts",
+            ],
         },
     },
 ]
@@ -117,6 +124,9 @@ SESSION_COOKIE_HTTPONLY = True
 HTTPS = env_bool("EDC_HTTPS", False)
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
+# Behind the TLS proxy (deploy/nginx, deploy/docker/Caddyfile), which always sets this header,
+# so Django knows the request came in over HTTPS.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 # Failed sign-ins before an account is locked for LOGIN_LOCKOUT_MINUTES.
@@ -140,23 +150,27 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Serve app static files straight from their folders too, so a missed collectstatic never breaks pages.
 WHITENOISE_USE_FINDERS = True
 STATICFILES_DIRS = [BASE_DIR / "edc" / "static"]
+MEDIA_ROOT = VAR_DIR / "media"
+# Where an export is built (each worker's local disk); the finished archive goes to the
+# "exports" storage, which every web instance reads: a shared folder or an object store.
+EXPORT_ROOT = VAR_DIR / "exports"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Uploads: FILE_STORAGE_BACKEND / FILE_STORAGE_OPTIONS (JSON), else MEDIA_ROOT.
+    "default": storage_from_env("FILE_STORAGE", MEDIA_ROOT),
+    # Export archives: EXPORT_STORAGE_BACKEND / EXPORT_STORAGE_OPTIONS (JSON), else EXPORT_ROOT.
+    "exports": storage_from_env("EXPORT_STORAGE", EXPORT_ROOT),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-MEDIA_ROOT = VAR_DIR / "media"
-EXPORT_ROOT = VAR_DIR / "exports"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "edc.api.authentication.TokenAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "edc.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "edc.api.negotiation.SingleRendererNegotiation",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -165,6 +179,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and Redoc from the app's own static files, not a CDN: the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"QueryStatusEnum": "edc.datamanagement.models.QUERY_STATUS_CHOICES"},
 }
 
@@ -182,6 +200,9 @@ EMAIL_BACKEND = os.environ.get(
 )
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "edc@localhost")
+# Where people reach the EDC, for links in e-mails (e.g. https://edc.example.org); empty gives
+# paths only.
+EDC_BASE_URL = os.environ.get("EDC_BASE_URL", "")
 
 # Celery. The embedded broker is a folder, so worker and beat run with no server.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
@@ -224,6 +245,17 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(minute=5)
         if env_bool("EDC_REMINDER_SCAN_HOURLY", False)
         else crontab(minute=5, hour=16),
+    },
+    # E-mails telling sites of new queries: per query within seconds, and the daily digest of
+    # yesterday's (UTC) queries for sites that chose one, 08:40 Asia/Shanghai.
+    "query-notices": {
+        "task": "edc.datamanagement.send_query_notices",
+        "schedule": float(os.environ.get("EDC_QUERY_NOTICE_SECONDS", 30)),
+        "options": {"expires": float(os.environ.get("EDC_QUERY_NOTICE_SECONDS", 30))},
+    },
+    "query-digest": {
+        "task": "edc.datamanagement.send_query_digests",
+        "schedule": crontab(minute=40, hour=0),
     },
     # The overdue digest per site, 08:30 Asia/Shanghai.
     "reminders-digest": {

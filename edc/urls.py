@@ -1,9 +1,16 @@
 from django.contrib import admin
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.views.generic import RedirectView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 
 from edc.accounts import views as account_views
 from edc.accounts.api import ObtainTokenView
+from edc.datamanagement import views as datamanagement_views
 from edc.subjects import api as subject_api
 from edc.subjects import views as subject_views
 from edc.web import views as web_views
@@ -36,8 +43,21 @@ urlpatterns = [
     # randomizing) should not pay for matching every page's pattern.
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view loads its start-up script from a URL instead of an inline <script>, so a
+    # Content-Security-Policy without 'unsafe-inline' scripts can cover the docs too.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "api/redoc/",
+        SpectacularRedocView.as_view(url_name="api-schema", template_name="api/redoc.html"),
+        name="api-redoc",
+    ),
+    # Browsers ask for /favicon.ico whatever the page links to.
+    path(
+        "favicon.ico",
+        RedirectView.as_view(url=staticfiles_storage.url("edc/favicon.svg"), permanent=True),
+    ),
     path("", web_views.home, name="home"),
+    path("queries/", datamanagement_views.inbox, name="query-inbox"),
     path("accounts/login/", account_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", account_views.LogoutView.as_view(), name="logout"),
     path("accounts/preferences/", account_views.preferences, name="preferences"),
@@ -59,6 +79,11 @@ urlpatterns = [
         "studies/<slug:study_code>/subjects/<str:subject_id>/",
         subject_views.subject_detail,
         name="subject-detail",
+    ),
+    path(
+        "studies/<slug:study_code>/subjects/<str:subject_id>/status/<slug:action>/",
+        subject_views.subject_action,
+        name="subject-action",
     ),
     path("studies/<slug:study_code>/", include("crf.urls")),
     path("studies/<slug:study_code>/", include("randomization.urls")),

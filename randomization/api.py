@@ -3,8 +3,6 @@ code (edc.api.errors); a subject outside the caller's sites is 404."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -26,93 +24,50 @@ from randomization.scheme_params import GENERATOR
 
 
 class ArmSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    name = serializers.CharField()
+    code = serializers.CharField(source="arm")
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, allocation: Allocation) -> str:
+        return selectors.arm_name(allocation.scheme, allocation.arm)
 
 
 class StratumSerializer(serializers.Serializer):
-    key = serializers.CharField()
-    values = serializers.DictField(child=serializers.CharField())
-
-
-_TIMESTAMP = serializers.DateTimeField()
+    key = serializers.CharField(source="stratum.key")
+    values = serializers.DictField(child=serializers.CharField(), source="stratum_values")
 
 
 class AllocationSerializer(serializers.Serializer):
-    """The allocation as the API gives it. The declared fields document it (OpenAPI); the
-    payload is built directly, because copying the fields for every response cost a sizeable
-    share of an allocation's server CPU (make bench-randomize). test_api holds the two equal."""
+    """The allocation as the API gives it."""
 
-    subject_id = serializers.CharField()
-    study = serializers.CharField()
-    site = serializers.CharField()
-    arm = ArmSerializer()
+    subject_id = serializers.CharField(source="subject.subject_id")
+    study = serializers.CharField(source="study.code")
+    site = serializers.CharField(source="site.code")
+    arm = ArmSerializer(source="*")
     sequence = serializers.IntegerField(help_text="randomization number within the stratum")
-    stratum = StratumSerializer()
+    stratum = StratumSerializer(source="*")
     randomized_at = serializers.DateTimeField()
-    randomized_by = serializers.CharField()
+    randomized_by = serializers.CharField(source="randomized_by_username")
     channel = serializers.CharField()
 
-    def to_representation(self, allocation: Allocation) -> dict:
-        return {
-            "subject_id": allocation.subject.subject_id,
-            "study": allocation.study.code,
-            "site": allocation.site.code,
-            "arm": {
-                "code": allocation.arm,
-                "name": selectors.arm_name(allocation.scheme, allocation.arm),
-            },
-            "sequence": allocation.sequence,
-            "stratum": {"key": allocation.stratum.key, "values": allocation.stratum_values},
-            "randomized_at": _TIMESTAMP.to_representation(allocation.randomized_at),
-            "randomized_by": allocation.randomized_by_username,
-            "channel": allocation.channel,
-        }
+
+class StrictCharField(serializers.CharField):
+    """A CharField that takes only a JSON string (DRF's also turns a number into its text)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class RandomizeRequest(serializers.Serializer):
-    """The request body as documented (OpenAPI). It is read by ``randomize_body``, which gives
-    the same fields with errors in the API's shape (the key's length is the service's check):
-    building this serializer's fields for every request cost a sizeable share of an
-    allocation's server CPU (make bench-randomize). test_api holds the two equal."""
-
     strata = serializers.DictField(
         child=serializers.CharField(),
         required=False,
         help_text="factor code -> level; optional, refused when it disagrees with the CRF",
     )
-    idempotency_key = serializers.CharField(
+    idempotency_key = StrictCharField(
         required=False, allow_blank=True, max_length=100, help_text="or the Idempotency-Key header"
     )
-
-
-def _invalid(field: str, message: str) -> DomainError:
-    return DomainError("invalid", field, message)
-
-
-def randomize_body(data) -> tuple[dict[str, str] | None, str]:
-    """(strata, idempotency_key) from a RandomizeRequest body; DomainError ``invalid`` naming
-    the field otherwise."""
-    if not isinstance(data, Mapping):
-        raise _invalid("", gettext("the body must be a JSON object"))
-    strata = data.get("strata")
-    if strata is not None:
-        if not isinstance(strata, Mapping):
-            raise _invalid("strata", gettext("must be an object of factor code -> level"))
-        levels = {}
-        for code, level in strata.items():
-            # As the declared CharField child: numbers are read as their text, nothing else.
-            if isinstance(level, bool) or not isinstance(level, str | int | float):
-                raise _invalid(f"strata.{code}", gettext("must be a level code (a string)"))
-            levels[str(code)] = str(level).strip()
-            if not levels[str(code)]:
-                raise _invalid(f"strata.{code}", gettext("must not be blank"))
-        strata = levels
-    key = data.get("idempotency_key", "")
-    if key is None or not isinstance(key, str):
-        raise _invalid("idempotency_key", gettext("must be a string"))
-    # Its length (at most 100) is checked by the service, for every caller.
-    return strata, key.strip()
 
 
 ERROR = inline_serializer(
@@ -178,14 +133,17 @@ class SubjectRandomizationView(APIView):
         ),
     )
     def post(self, request, study_code, subject_id):
-        strata, key = randomize_body(request.data)
+        body = RandomizeRequest(data=request.data)
+        body.is_valid(raise_exception=True)
         result = services.randomize_visible(
             ChangeContext.api(request),
             scope_of(request.user),
             study_code,
             subject_id,
-            strata=strata,
-            idempotency_key=_idempotency_key(request, key),
+            strata=body.validated_data.get("strata"),
+            idempotency_key=_idempotency_key(
+                request, body.validated_data.get("idempotency_key", "")
+            ),
         )
         return Response(
             AllocationSerializer(result.allocation).data, status=201 if result.created else 200
@@ -266,7 +224,11 @@ class SeedView(APIView):
 class BalanceView(APIView):
     @extend_schema(
         responses={200: OpenApiTypes.OBJECT, 403: ERROR},
-        summary="Balance by arm overall, by site, by stratum and stratum × site; list use",
+        summary=(
+            "Balance by arm against the allocation ratio (counts, expected counts, imbalance = "
+            "largest distance from the target in subjects) overall, by site, by stratum and "
+            "stratum × site; list use"
+        ),
     )
     def get(self, request, study_code):
         study = selectors.study_for_reports(scope_of(request.user), study_code)
@@ -274,13 +236,21 @@ class BalanceView(APIView):
 
         def rows(items):
             return [
-                {"label": r.label, "counts": r.counts, "total": r.total, "imbalance": r.imbalance}
+                {
+                    "label": r.label,
+                    "counts": r.counts,
+                    "total": r.total,
+                    "expected": r.expected,
+                    "imbalance": r.imbalance,
+                }
                 for r in items
             ]
 
         return Response(
             {
-                "arms": [{"code": c, "name": n} for c, n in report.arms] if report else [],
+                "arms": [{"code": c, "name": n, "ratio": report.ratios[c]} for c, n in report.arms]
+                if report
+                else [],
                 "overall": rows([report.overall])[0] if report else None,
                 "by_site": rows(report.by_site) if report else [],
                 "by_stratum": rows(report.by_stratum) if report else [],

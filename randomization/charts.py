@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 PALETTE = ("#0b5cad", "#c2571a", "#1e7b34", "#7a3ea8", "#a15c00", "#44546a")
-LABEL_WIDTH = 260
+LABEL_WIDTH = 170
 BAR_HEIGHT = 14
 GROUP_GAP = 10
 PLOT_WIDTH = 420
@@ -21,6 +21,9 @@ class Bar:
     colour: str
     label: str
     value: int
+    # Where the count the allocation ratio expects for the group ends (a marker line).
+    target_x: int | None = None
+    expected: float | None = None
 
 
 @dataclass(frozen=True)
@@ -39,14 +42,21 @@ class Chart:
 
 
 def grouped_bars(
-    groups: Sequence[tuple[str, dict[str, int]]], arms: Sequence[tuple[str, str]]
+    groups: Sequence[tuple[str, dict[str, int], dict[str, float]]],
+    arms: Sequence[tuple[str, str]],
 ) -> Chart:
-    """One group per row label, one bar per arm, widths proportional to the largest count."""
-    largest = max([n for _, counts in groups for n in counts.values()] + [1])
+    """One group per row label, one bar per arm, widths proportional to the largest count or
+    expected count; each bar carries a marker where its expected count (the allocation ratio
+    applied to the group's total) ends, so a deviation from the target shows as a gap."""
+    largest = max(
+        [n for _, counts, _ in groups for n in counts.values()]
+        + [e for _, _, expected in groups for e in expected.values()]
+        + [1]
+    )
     bars: list[Bar] = []
     labels: list[GroupLabel] = []
     y = 20
-    for label, counts in groups:
+    for label, counts, expected in groups:
         labels.append(GroupLabel(y + BAR_HEIGHT * len(arms) // 2 + 4, label))
         for index, (code, _) in enumerate(arms):
             value = counts.get(code, 0)
@@ -60,6 +70,10 @@ def grouped_bars(
                     PALETTE[index % len(PALETTE)],
                     code,
                     value,
+                    LABEL_WIDTH + round(PLOT_WIDTH * expected[code] / largest)
+                    if code in expected
+                    else None,
+                    expected.get(code),
                 )
             )
             y += BAR_HEIGHT

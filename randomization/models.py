@@ -192,6 +192,12 @@ class Allocation(models.Model):
     # List-use thresholds (80, 100 %) this allocation reached: the study admin is e-mailed about
     # each after commit, so a retried notification task knows them from the row alone.
     list_alerts = models.JSONField(null=True, blank=True)
+    # Enrolment caps (study target, site, stratum) this allocation took to 80 % or 100 %:
+    # [{"cap": "site", "percent": 80, "used": 8, "limit": 10}, ...], e-mailed by the follow-up.
+    cap_alerts = models.JSONField(null=True, blank=True)
+    # Minimization over the ratio's units (unequal ratios): which of the arm's units the
+    # subject was given, so later allocations count per unit (1 for every other allocation).
+    ratio_unit = models.PositiveSmallIntegerField(default=1)
 
     class Meta:
         ordering = ["stratum", "sequence"]

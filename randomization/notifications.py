@@ -1,5 +1,5 @@
 """E-mails sent after an allocation commits: to the site's staff, and to the study admin when a
-stratum's list reaches 80 % and 100 % use. Sent by the allocation's follow-up
+stratum's list reaches 80 % and 100 % use, and when an enrolment cap does. Sent by the allocation's follow-up
 (``services.follow_up``), run by the worker."""
 
 from __future__ import annotations
@@ -127,3 +127,48 @@ def allocation_made(allocation_id: int, crossed_thresholds: list[int]) -> None:
         send_to_readers(
             readers_of(admins, site), partial(_threshold_email, study, stratum, threshold)
         )
+
+
+def _cap_email(allocation: Allocation, alert: dict) -> tuple[str, str]:
+    study = allocation.study
+    what = {
+        "study": study.code,
+        "site": gettext("site %(site)s") % {"site": allocation.site.code},
+        "stratum": gettext("stratum %(stratum)s") % {"stratum": allocation.stratum.key},
+    }[alert["cap"]]
+    facts = {"what": what, **alert, "code": f"{alert['cap']}_cap_reached"}
+    if alert["percent"] >= 100:
+        consequence = gettext(
+            "Further subjects there are refused (code %(code)s) until the cap is raised "
+            "in a new protocol version."
+        )
+    else:
+        consequence = gettext("At the cap, further subjects there will be refused.")
+    title = gettext("[%(study)s] enrolment cap %(percent)s%% reached: %(what)s") % {
+        "study": study.code,
+        **facts,
+    }
+    body = (
+        gettext(
+            "%(what)s has randomized %(used)s of its cap of %(limit)s subjects (%(percent)s%%)."
+        )
+        % facts
+        + "\n"
+        + consequence % facts
+    )
+    return title, body
+
+
+def cap_reached(allocation_id: int, alerts: list[dict]) -> None:
+    """The study admin is told as each enrolment cap nears (80 %) and when it is reached, in
+    each admin's language and zone."""
+    if not alerts:
+        return
+    allocation = Allocation.objects.select_related("site", "study", "stratum").get(pk=allocation_id)
+    study = allocation.study
+    admins = _admin_recipients(study)
+    if not admins:
+        log.warning("no study admin address for %s: cap alerts not sent", study.code)
+        return
+    for alert in alerts:
+        send_to_readers(readers_of(admins, allocation.site), partial(_cap_email, allocation, alert))

@@ -8,7 +8,11 @@ list can be regenerated from them and the seed alone::
      "arms": [{"code", "name", "ratio"}], "block_sizes": [2, 4],
      "factors": [{"code", "name", "source": {"form", "item"}, "levels": [{"code", "label"}]}],
      "stratify_by_site": bool, "sites": ["01", ...], "min_slots_per_stratum": int,
-     "p": 0.8, "weights": {"factor": 1.0}}
+     "p": 0.8, "weights": {"factor": 1.0}, "procedure": "ratio_units"}
+
+Level codes are text: a codelist's integer code 0 is the level ``"0"`` (and a factor may not
+have both ``0`` and ``"0"``). ``procedure`` is present for minimization with unequal ratios,
+which runs over the ratio's units so that the ratio holds at every allocation.
 """
 
 from __future__ import annotations
@@ -18,18 +22,23 @@ from typing import Any
 
 from randomization.engine import (
     GENERATOR_VERSION,
+    RATIO_UNITS,
     SITE_FACTOR,
     Arm,
     BlockScheme,
+    HmacDrbg,
     Slot,
     canonical_minimization_parameters,
     canonical_parameters,
     generate_schedule,
     list_commitment,
+    minimization_assign_preserving_ratio,
+    ratio_units,
     seed_commitment,
     stratum_key_for,
     stratum_keys,
 )
+from randomization.engine.tokens import validate_token
 
 PERMUTED_BLOCKS = "permuted_blocks"
 MINIMIZATION = "minimization"
@@ -59,7 +68,10 @@ def scheme_params(
                 "name": factor.get("name", factor["code"]),
                 "source": dict(factor["source"]),
                 "levels": [
-                    {"code": level["code"], "label": level.get("label", level["code"])}
+                    {
+                        "code": level_code(level["code"]),
+                        "label": str(level.get("label", level["code"])),
+                    }
                     for level in factor["levels"]
                 ],
             }
@@ -81,7 +93,19 @@ def scheme_params(
         params["weights"] = {f["code"]: 1.0 for f in params["factors"]}
         if by_site:
             params["weights"][SITE_FACTOR] = 1.0
+        if len({arm["ratio"] for arm in params["arms"]}) > 1:
+            params["procedure"] = RATIO_UNITS
     return params
+
+
+def level_code(code: Any) -> str:
+    """A codelist code as the stratum level it is (integers by their decimal text)."""
+    return code if isinstance(code, str) else str(code)
+
+
+def preserves_ratio(params: Mapping[str, Any]) -> bool:
+    """Minimization over the ratio's units (always the case with equal ratios)."""
+    return params.get("procedure") == RATIO_UNITS or len({a["ratio"] for a in params["arms"]}) == 1
 
 
 def arms(params: Mapping[str, Any]) -> tuple[Arm, ...]:
@@ -130,6 +154,8 @@ def stratum_values(key: str) -> dict[str, str]:
 
 def canonical_params_bytes(params: Mapping[str, Any]) -> bytes:
     extra = {"arm_names": ",".join(f"{a['code']}:{a['name']}" for a in params["arms"])}
+    if "procedure" in params:
+        extra["procedure"] = params["procedure"]
     if params["method"] == MINIMIZATION:
         return canonical_minimization_parameters(
             params["study"],
@@ -172,3 +198,90 @@ def commitment_hashes(
         "list_sha256": list_commitment(params_bytes, lists),
         "seed_sha256": seed_commitment(seed, salt),
     }
+
+
+# ---- what check_study checks ------------------------------------------------------------
+
+_METHOD_SETTINGS = {
+    "minimization_probability": "minimization",
+    "block_sizes": "stratified_permuted_block",
+    "list_length_per_stratum": "stratified_permuted_block",
+}
+
+
+def section_problems(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(path, message) for every problem go-live or an allocation would meet in a definition
+    that has passed the schema: each setting that does not apply to the method, duplicate block
+    sizes, level codes that are not usable or collide as text, a probability outside its
+    range; then a dry run of go-live's and an allocation's own checks."""
+    section = definition["randomization"]
+    method = section["method"]
+    problems: list[tuple[str, str]] = []
+    for setting, applies_to in _METHOD_SETTINGS.items():
+        if setting in section and method != applies_to:
+            problems.append(
+                (f"randomization.{setting}", f"applies only to method {applies_to}, not {method}")
+            )
+    if method == "minimization" and "stratum" in section.get("caps", {}):
+        problems.append(
+            ("randomization.caps.stratum", "applies only to stratified_permuted_block strata")
+        )
+    sizes = section.get("block_sizes") or []
+    for i, size in enumerate(sizes):
+        if size in sizes[:i]:
+            problems.append((f"randomization.block_sizes[{i}]", f"repeats block size {size}"))
+    for f, factor in enumerate(section.get("factors", [])):
+        seen: dict[str, Any] = {}
+        for i, level in enumerate(factor["levels"]):
+            where = f"randomization.factors[{f}].levels[{i}].code"
+            text = level_code(level["code"])
+            if text in seen:
+                problems.append((where, f"{level['code']!r} is the same level as {seen[text]!r}"))
+            seen.setdefault(text, level["code"])
+            try:
+                validate_token("a level code", text)
+            except ValueError as exc:
+                problems.append((where, str(exc)))
+    for a, arm in enumerate(definition.get("arms", [])):
+        try:
+            Arm(arm["code"], arm["ratio"])
+        except (TypeError, ValueError) as exc:
+            problems.append((f"arms[{a}]", str(exc)))
+    if method == "minimization":
+        p = section.get("minimization_probability", DEFAULT_MINIMIZATION_P)
+        units = len(ratio_units([Arm(a["code"], a["ratio"]) for a in definition["arms"]]))
+        if not 1 / units < p < 1:
+            problems.append(
+                (
+                    "randomization.minimization_probability",
+                    f"must lie strictly between 1/{units} (the ratio's {units} units) and 1: "
+                    "every allocation needs a random element",
+                )
+            )
+    if problems:
+        return problems
+    try:
+        _dry_run(definition)
+    except (TypeError, ValueError) as exc:
+        problems.append(("randomization", f"cannot go live: {exc}"))
+    return problems
+
+
+def _dry_run(definition: Mapping[str, Any]) -> None:
+    """Go-live's parameter, list and commitment steps and one allocation, on one site."""
+    params = scheme_params(definition, ["01"], min_slots=1)
+    canonical_params_bytes(params)
+    seed = bytes(32)
+    if params["method"] == PERMUTED_BLOCKS:
+        lists = generate_lists(seed, params)
+        list_commitment(canonical_params_bytes(params), lists)
+        return
+    patient = {name: levels[0] for name, levels in minimization_factors(params)}
+    minimization_assign_preserving_ratio(
+        {},
+        patient,
+        arms(params),
+        params["weights"],
+        params["p"],
+        drbg=HmacDrbg(seed, params["study"], "minimization", block=1),
+    )

@@ -10,14 +10,17 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, CharField, Count, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, F, QuerySet, Value, When
 from django.http import Http404
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from crf.definitions import study_forms
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import Scope
 from edc.studies.models import Study
 from edc.studies.texts import study_text
+from edc.subjects.models import Subject
 from edc.subjects.selectors import get_study, get_subject
 from randomization import scheme_params
 from randomization.models import (
@@ -29,6 +32,37 @@ from randomization.models import (
     Slot,
     Stratum,
 )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A subject about to be randomized, with its study, site and the study's scheme (None
+    before go-live), and the id of its allocation if it already has one."""
+
+    subject: Subject
+    scheme: RandomizationScheme | None
+    allocation_id: int | None
+
+
+def candidate(
+    *, pk: int | None = None, study_code: str = "", subject_id: str = ""
+) -> Candidate | None:
+    """One query: by primary key, or by study code and study-scoped subject ID."""
+    subjects = Subject.objects.select_related(
+        "study", "site", "study__randomization_scheme"
+    ).annotate(allocation_pk=F("allocation__id"))
+    if pk is None:
+        subjects = subjects.filter(study__code=study_code, subject_id=subject_id)
+    else:
+        subjects = subjects.filter(pk=pk)
+    subject = subjects.first()
+    if subject is None:
+        return None
+    try:
+        scheme = subject.study.randomization_scheme
+    except RandomizationScheme.DoesNotExist:
+        scheme = None
+    return Candidate(subject, scheme, subject.allocation_pk)
 
 
 def scheme_of(study: Study) -> RandomizationScheme | None:
@@ -145,34 +179,56 @@ def with_arm_names(subjects, study: Study):
 
 @dataclass
 class BalanceRow:
+    """Counts by arm against what the allocation ratio expects for the row's total.
+    ``imbalance`` is the largest distance from the target, max_k |N_k - n * w_k / W| (in
+    subjects), so a row exactly on an unequal ratio reads 0."""
+
     label: str
     counts: dict[str, int]
     total: int = 0
-    imbalance: int = 0
+    expected: dict[str, float] = field(default_factory=dict)
+    deviation: dict[str, float] = field(default_factory=dict)
+    imbalance: float = 0.0
+
+    @property
+    def cells(self) -> list[tuple[int, float, float]]:
+        """(count, expected, deviation) per arm in arm order, for tables."""
+        return [(n, self.expected[code], self.deviation[code]) for code, n in self.counts.items()]
 
 
 @dataclass
 class BalanceReport:
     arms: list[tuple[str, str]]
+    ratios: dict[str, int]
     overall: BalanceRow
     by_site: list[BalanceRow] = field(default_factory=list)
     by_stratum: list[BalanceRow] = field(default_factory=list)
     by_stratum_and_site: list[BalanceRow] = field(default_factory=list)
 
+    @property
+    def target(self) -> str:
+        return ":".join(str(ratio) for ratio in self.ratios.values())
 
-def _row(label: str, counts: dict[str, int], arm_codes: list[str]) -> BalanceRow:
-    full = {code: counts.get(code, 0) for code in arm_codes}
-    values = list(full.values())
-    return BalanceRow(label, full, sum(values), max(values) - min(values) if values else 0)
+
+def balance_row(label: str, counts: dict[str, int], ratios: dict[str, int]) -> BalanceRow:
+    """A row of counts against the target ratio (arm code -> ratio, in arm order)."""
+    full = {code: counts.get(code, 0) for code in ratios}
+    total = sum(full.values())
+    ratio_sum = sum(ratios.values())
+    expected = {code: total * ratio / ratio_sum for code, ratio in ratios.items()}
+    deviation = {code: full[code] - expected[code] for code in ratios}
+    worst = max((abs(d) for d in deviation.values()), default=0.0)
+    return BalanceRow(label, full, total, expected, deviation, round(worst, 2))
 
 
 def balance(study: Study) -> BalanceReport | None:
-    """Counts by arm overall, by site, by stratum and by stratum × site (one query)."""
+    """Counts by arm against the allocation ratio, overall, by site, by stratum and by
+    stratum × site (one query). Every report or figure of balance reads this."""
     scheme = scheme_of(study)
     if scheme is None:
         return None
     arms = [(a["code"], study_text(study.definition, a["name"])) for a in scheme.params["arms"]]
-    codes = [code for code, _ in arms]
+    ratios = {a["code"]: a["ratio"] for a in scheme.params["arms"]}
     rows = (
         Allocation.objects.filter(scheme=scheme)
         .values_list("stratum__key", "site__code", "arm")
@@ -186,18 +242,24 @@ def balance(study: Study) -> BalanceReport | None:
     for key, site, arm, n in rows:
         overall[arm] += n
         by_site[site][arm] += n
-        by_stratum[key][arm] += n
+        # Per stratum of the factors: a site-stratified key's site part is the by-site view.
+        cell = "|".join(part for part in key.split("|") if not part.startswith("site=")) or key
+        by_stratum[cell][arm] += n
         by_both[(key, site)][arm] += n
     return BalanceReport(
         arms=arms,
-        overall=_row(gettext("All subjects"), overall, codes),
-        by_site=[_row(site, by_site[site], codes) for site in sorted(by_site)],
-        by_stratum=[_row(key, by_stratum[key], codes) for key in sorted(by_stratum)],
+        ratios=ratios,
+        overall=balance_row(str(_("All subjects")), overall, ratios),
+        by_site=[balance_row(site, by_site[site], ratios) for site in sorted(by_site)],
+        by_stratum=[balance_row(key, by_stratum[key], ratios) for key in sorted(by_stratum)],
         by_stratum_and_site=[
-            _row(
-                gettext("%(stratum)s · site %(site)s") % {"stratum": key, "site": site},
+            balance_row(
+                # A site-stratified key already names its site.
+                key
+                if f"site={site}" in key.split("|")
+                else gettext("%(stratum)s · site %(site)s") % {"stratum": key, "site": site},
                 by_both[(key, site)],
-                codes,
+                ratios,
             )
             for key, site in sorted(by_both)
         ],
@@ -268,16 +330,14 @@ def randomization_preview(subject) -> Preview:
     except DomainError as exc:
         preview.problem = exc.message
         return preview
-    definition = subject.study.definition
+    definition = study_forms(subject.protocol_version_id).definition
     for factor in scheme.params["factors"]:
         labels = {level["code"]: level["label"] for level in factor["levels"]}
         code = levels[factor["code"]]
-        preview.strata.append(
-            (
-                study_text(definition, factor["name"]),
-                f"{study_text(definition, labels.get(code, code))} ({code})",
-            )
-        )
+        # The level's label in the reader's language; the factor name is shown through the
+        # study_text filter (the page's study), so it stays as stored here.
+        label = study_text(definition, labels.get(code, code))
+        preview.strata.append((factor["name"], f"{label} ({code})"))
     preview.strata.append((gettext("Site"), f"{subject.site.code} {subject.site.name}"))
     return preview
 
@@ -289,6 +349,7 @@ class Panel:
     live: bool = False
     can_randomize: bool = False
     preview: Preview | None = None
+    missing: list = field(default_factory=list)
 
 
 def subject_panel(scope: Scope, subject) -> Panel:
@@ -299,5 +360,140 @@ def subject_panel(scope: Scope, subject) -> Panel:
     can = scope.can(Permission.RANDOMIZE, subject.study_id, subject.site_id)
     if not can:
         return Panel(None, live=live_scheme(subject.study) is not None)
-    preview = randomization_preview(subject)
-    return Panel(None, live=preview.live, can_randomize=True, preview=preview)
+    # The button is offered exactly when the allocation service would accept the subject.
+    missing = missing_for_randomization(subject)
+    return Panel(
+        None, live=live_scheme(subject.study) is not None, can_randomize=True, missing=missing
+    )
+
+
+# ---- what an allocation still needs --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Missing:
+    """One prerequisite of an allocation not yet met: ``code`` is the refusal code the
+    allocation service gives for it, ``message`` says it in words, ``link`` is where it is
+    done (empty when nothing on a page does it)."""
+
+    code: str
+    message: str
+    link: str = ""
+    link_text: str = ""
+
+
+def _form_url(subject, form_code: str) -> str:
+    from django.urls import reverse
+
+    from crf.definitions import study_forms
+
+    forms = study_forms(subject.protocol_version_id)
+    for event_code in forms.event_order:
+        if form_code in forms.events[event_code].get("forms", []):
+            return reverse(
+                "crf-form",
+                args=[subject.study.code, subject.subject_id, event_code, 1, form_code, 1],
+            )
+    return ""
+
+
+def missing_for_randomization(subject) -> list[Missing]:
+    """Every prerequisite of ``randomization.services.randomize`` the subject does not meet
+    yet, in the order the service checks them (so the first is what it would refuse with);
+    empty when an allocation can be made. The caller's right to randomize is not checked here:
+    the page offers the button only to those who have it."""
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    from crf.selectors import eligibility_state
+    from edc.errors import DomainError
+    from edc.studies.models import StudyStatus
+    from edc.subjects.labels import status_label
+    from edc.subjects.lifecycle import Action, IllegalTransition, Status, check_transition
+    from randomization.eligibility import eligibility_verdict
+    from randomization.strata import crf_strata
+
+    study, site = subject.study, subject.site
+    if allocation_of(subject) is not None:
+        return [Missing("already_randomized", _("The subject is already randomized."))]
+    missing = []
+    if study.status != StudyStatus.OPEN:
+        missing.append(Missing("study_not_open", _("The study is not open for enrolment.")))
+    if not site.is_active:
+        missing.append(Missing("site_inactive", _("This site is not active in the study.")))
+    scheme = live_scheme(study)
+    if scheme is None:
+        missing.append(
+            Missing("randomization_not_live", _("Randomization has not gone live for this study."))
+        )
+    model = study.definition.get("enrolment_model", "enrol_after_induction")
+    try:
+        check_transition(subject.status, Status.RANDOMIZED, model)
+    except IllegalTransition:
+
+        def action_url(action: Action) -> str:
+            return reverse("subject-action", args=[study.code, subject.subject_id, action.value])
+
+        if subject.status == Status.SCREENING:
+            missing.append(
+                Missing(
+                    "illegal_transition",
+                    _("Register the subject first."),
+                    action_url(Action.REGISTER),
+                    _("Register"),
+                )
+            )
+        elif subject.status == Status.REGISTERED:
+            missing.append(
+                Missing(
+                    "illegal_transition",
+                    _("Induction comes first: responders are randomized after it."),
+                    action_url(Action.START_INDUCTION),
+                    _("Start induction"),
+                )
+            )
+        else:
+            # Past the point of randomization (or out of the study): nothing else matters.
+            return missing + [
+                Missing(
+                    "illegal_transition",
+                    _("A subject whose status is “%(status)s” cannot be randomized.")
+                    % {"status": status_label(subject.status)},
+                )
+            ]
+    eligibility = f"{reverse('crf-eligibility', args=[study.code, subject.subject_id])}"
+    if not eligibility_verdict(subject).allowed:
+        blocking = len(eligibility_state(subject, "randomization").blocking)
+        if blocking:
+            message = _("%(count)s eligibility criteria are not met or not yet answered.") % {
+                "count": blocking
+            }
+        else:
+            message = _("Eligibility has not been confirmed by an investigator.")
+        missing.append(
+            Missing(
+                "not_eligible",
+                message,
+                f"{eligibility}?point=randomization",
+                _("Eligibility"),
+            )
+        )
+    if scheme is not None:
+        try:
+            crf_strata(subject, scheme.params)
+        except DomainError as exc:
+            factors = scheme.params["factors"]
+            names = {f["code"]: f["name"] for f in factors}
+            unanswered = [
+                names.get(d["field"].removeprefix("strata."), "") for d in exc.details
+            ] or [names.get(exc.field.removeprefix("strata."), "")]
+            missing.append(
+                Missing(
+                    exc.code,
+                    _("Complete the randomization form: %(items)s.")
+                    % {"items": ", ".join(n for n in unanswered if n)},
+                    _form_url(subject, factors[0]["source"]["form"]),
+                    _("Randomization form"),
+                )
+            )
+    return missing

@@ -13,20 +13,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from crf.definitions import study_forms
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import authorize, scope_of
 from edc.audit.context import ChangeContext
+from edc.audit.models import AuditEvent
 from edc.audit.services import Change, change_rows, record_changes, require_reason
 from edc.errors import DomainError
 from edc.localtime import stamp
 from edc.reminders.services import on_randomized
-from edc.rows import insert, unsaved
 from edc.studies.models import Site, Study, StudyStatus
 from edc.subjects.lifecycle import Status, check_transition
 from edc.subjects.models import Subject
@@ -38,6 +40,7 @@ from randomization.engine import (
     generate_salt,
     generate_seed,
     minimization_assign,
+    minimization_assign_preserving_ratio,
 )
 from randomization.models import (
     Allocation,
@@ -335,7 +338,7 @@ def _existing(subject_pk: int) -> Allocation | None:
     )
 
 
-def _live(candidate: statements.Candidate) -> RandomizationScheme:
+def _live(candidate: selectors.Candidate) -> RandomizationScheme:
     scheme = candidate.scheme
     if scheme is None or scheme.status != SchemeStatus.LIVE:
         raise _refuse(
@@ -358,7 +361,7 @@ def randomize(
 
     Same subject and same idempotency key again: the existing allocation (``created`` False).
     Anything else for an already randomized subject: 409 ``already_randomized``."""
-    found = statements.candidate(pk=subject.pk)
+    found = selectors.candidate(pk=subject.pk)
     if found is None:
         raise Subject.DoesNotExist(f"no subject {subject.pk}")
     return _randomize_candidate(ctx, found, strata, idempotency_key)
@@ -375,7 +378,7 @@ def randomize_visible(
 ) -> AllocationResult:
     """``randomize`` for a subject named by its study-scoped ID, as the API does: a subject
     outside the caller's sites is not found (404), and the lookup is the service's one read."""
-    found = statements.candidate(study_code=study_code, subject_id=subject_id)
+    found = selectors.candidate(study_code=study_code, subject_id=subject_id)
     if found is None or not scope.can(
         Permission.VIEW_DATA, found.subject.study_id, found.subject.site_id
     ):
@@ -384,7 +387,7 @@ def randomize_visible(
 
 
 def _randomize_candidate(
-    ctx: ChangeContext, found: statements.Candidate, strata: dict | None, idempotency_key: str
+    ctx: ChangeContext, found: selectors.Candidate, strata: dict | None, idempotency_key: str
 ) -> AllocationResult:
     key = (idempotency_key or "").strip()
     if len(key) > 100:
@@ -406,7 +409,7 @@ def _randomize_candidate(
 
 @transaction.atomic
 def _randomize(
-    ctx: ChangeContext, found: statements.Candidate, sent_strata: dict | None, key: str
+    ctx: ChangeContext, found: selectors.Candidate, sent_strata: dict | None, key: str
 ) -> AllocationResult:
     subject = found.subject
     study, site = subject.study, subject.site
@@ -450,19 +453,24 @@ def _randomize(
         if existing is None:
             raise StaleWrite("subject")
         return _replay_or_refuse(existing, key)
+    cap_alerts = _enrolment_caps(study, site, scheme, stratum_key, definition)
+    ratio_unit = 1
     if scheme.method == scheme_params.MINIMIZATION:
-        stratum = statements.take_sequence(scheme.pk, stratum_key)
-        if stratum is None:
-            raise _stratum_not_available(stratum_key)
-        arm = _minimization_arm(scheme, stratum.next_sequence - 1, study.code, levels, site.code)
+        stratum = _take_sequence(scheme.pk, stratum_key)
+        arm, ratio_unit = _minimization_arm(
+            scheme, stratum.next_sequence - 1, study.code, levels, site.code
+        )
         slot_id = None
     else:
         stratum, slot_id, arm = statements.take_next_slot(
             scheme.pk, stratum_key
         ) or _take_slot_locked(scheme.pk, stratum_key)
+        while not statements.slot_still_available(slot_id):
+            # The slot was withdrawn while this request waited for the stratum, whose row it
+            # now holds locked: the next usable slot is certain.
+            stratum, slot_id, arm = _take_slot_locked(scheme.pk, stratum_key)
     crossed = _alerts_crossed(stratum)
-    allocation = unsaved(
-        Allocation,
+    allocation = Allocation.objects.create(
         subject=subject,
         study=study,
         site=site,
@@ -479,23 +487,16 @@ def _randomize(
         channel=ctx.channel,
         eligibility=verdict.snapshot,
         list_alerts=crossed or None,
+        cap_alerts=cap_alerts or None,
+        ratio_unit=ratio_unit,
     )
-    while not insert(
-        [allocation],
-        returning_pk=True,
-        only_if=None if slot_id is None else statements.slot_still_available(slot_id),
-    ):
-        # The slot was withdrawn while this request waited for the stratum, whose row it now
-        # holds locked: the next usable slot is certain.
-        stratum, slot_id, arm = _take_slot_locked(scheme.pk, stratum_key)
-        crossed = _alerts_crossed(stratum)
-        allocation.stratum, allocation.slot_id, allocation.arm = stratum, slot_id, arm
-        allocation.sequence, allocation.list_alerts = stratum.next_sequence - 1, crossed or None
     if crossed:
-        statements.save_alerts(stratum)
+        Stratum.objects.filter(pk=stratum.pk).update(
+            alerted_80=stratum.alerted_80, alerted_100=stratum.alerted_100
+        )
     now = allocation.randomized_at
     scope = {"study_id": study.pk, "site_id": site.pk, "subject_id": subject.pk}
-    insert(
+    AuditEvent.objects.bulk_create(
         change_rows(
             ctx,
             "transition",
@@ -551,14 +552,35 @@ def follow_up_allocations(limit: int = 200) -> tuple[int, int]:
     return done, failed
 
 
+# The advisory-lock class of follow-ups (the allocation's id is the second key).
+FOLLOW_UP_LOCK_CLASS = 7_101
+
+
+def claim_follow_up(allocation_id: int) -> bool:
+    """Claim an allocation's follow-up for this transaction; False when another worker has it.
+    A transaction-scoped advisory lock, not SELECT ... FOR UPDATE on the allocation: row locks
+    need UPDATE privilege, which the application role lacks on the append-only allocations
+    (deploy/README.md). SQLite runs one writer at a time, so there is nothing to claim."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_try_advisory_xact_lock(%s, %s)", [FOLLOW_UP_LOCK_CLASS, allocation_id]
+        )
+        return cursor.fetchone()[0]
+
+
 @transaction.atomic
 def follow_up(allocation_id: int) -> bool:
     """The randomization form's derived items, the arm's visit calendar, then the e-mails, and
-    the mark that they are done, in one transaction that holds the allocation's row, so two
+    the mark that they are done, in one transaction that holds the allocation's claim, so two
     workers never follow up the same allocation. False when it is not (or no longer) pending."""
+    if not claim_follow_up(allocation_id):
+        return False
     allocation = (
-        Allocation.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("subject__site", "subject__study", "randomized_by", "scheme", "stratum")
+        Allocation.objects.select_related(
+            "subject__site", "subject__study", "randomized_by", "scheme", "stratum"
+        )
         .filter(pk=allocation_id, follow_up__isnull=True)
         .first()
     )
@@ -577,6 +599,7 @@ def derive_and_announce(allocation: Allocation) -> None:
     _write_to_randomization_form(ctx, allocation)
     on_randomized(ctx, subject, allocation.arm, subject.randomization_date)
     notifications.allocation_made(allocation.pk, list(allocation.list_alerts or []))
+    notifications.cap_reached(allocation.pk, list(allocation.cap_alerts or []))
 
 
 DERIVED_ITEMS = ("RNDDAT", "RNDNO", "RNDARM")
@@ -621,13 +644,33 @@ def _write_to_randomization_form(ctx: ChangeContext, allocation: Allocation) -> 
             log.warning("allocation %s: derived items not written (%s)", allocation.pk, exc)
 
 
+def _take_sequence(scheme_id: int, stratum_key: str) -> Stratum:
+    """For minimization, which has no list: the stratum, its row locked until the transaction
+    ends, with its cursor moved on by one (the allocation's sequence is ``next_sequence - 1``)."""
+    stratum = (
+        Stratum.objects.select_for_update()
+        .defer("values")
+        .filter(scheme_id=scheme_id, key=stratum_key)
+        .first()
+    )
+    if stratum is None:
+        raise _stratum_not_available(stratum_key)
+    Stratum.objects.filter(pk=stratum.pk).update(next_sequence=F("next_sequence") + 1)
+    stratum.next_sequence += 1
+    return stratum
+
+
 def _take_slot_locked(scheme_id: int, stratum_key: str) -> tuple[Stratum, int, str]:
     """Lock the stratum, then move its cursor past the first usable slot: with the row locked
     first, nothing waits and the slots are read as they are now."""
-    locked = statements.lock_stratum(scheme_id, stratum_key)
-    if locked is None:
+    slots_total = (
+        Stratum.objects.select_for_update()
+        .filter(scheme_id=scheme_id, key=stratum_key)
+        .values_list("slots_total", flat=True)
+        .first()
+    )
+    if slots_total is None:
         raise _stratum_not_available(stratum_key)
-    _, slots_total = locked
     taken = statements.take_next_slot(scheme_id, stratum_key)
     if taken is None:
         raise _refuse(
@@ -671,21 +714,27 @@ def _alerts_crossed(stratum: Stratum) -> list[int]:
 
 def _minimization_arm(
     scheme: RandomizationScheme, sequence: int, study_code: str, levels: dict, site_code: str
-) -> str:
-    """Pocock–Simon on the counts so far; allocation n draws from generator block n."""
+) -> tuple[str, int]:
+    """Pocock–Simon on the counts so far, over the ratio's units when the scheme preserves the
+    ratio (``scheme_params.preserves_ratio``); allocation n draws from generator block n.
+    The arm and the unit it was given."""
     params = scheme.params
     patient = dict(levels)
     if params["stratify_by_site"]:
         patient["site"] = site_code
-    counts: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
-    rows = Allocation.objects.filter(scheme=scheme).values_list("arm", "stratum_values")
-    for arm, values in rows:
+    by_unit = scheme_params.preserves_ratio(params)
+    counts: dict[str, dict[str, dict]] = defaultdict(lambda: defaultdict(dict))
+    rows = Allocation.objects.filter(scheme=scheme).values_list(
+        "arm", "ratio_unit", "stratum_values"
+    )
+    for arm, unit, values in rows:
+        counted = (arm, unit) if by_unit else arm
         for factor in params["weights"]:
-            level = values.get(factor)
-            by_arm = counts[factor][level]
-            by_arm[arm] = by_arm.get(arm, 0) + 1
+            by_arm = counts[factor][values.get(factor)]
+            by_arm[counted] = by_arm.get(counted, 0) + 1
     drbg = HmacDrbg(unwrap_seed(scheme.seed), study_code, "minimization", block=sequence)
-    decision = minimization_assign(
+    assign = minimization_assign_preserving_ratio if by_unit else minimization_assign
+    decision = assign(
         counts,
         patient,
         scheme_params.arms(params),
@@ -693,7 +742,55 @@ def _minimization_arm(
         params["p"],
         drbg=drbg,
     )
-    return decision.arm
+    return decision.arm, decision.unit
+
+
+def _enrolment_caps(
+    study: Study, site: Site, scheme: RandomizationScheme, stratum_key: str, definition: dict
+) -> list[dict]:
+    """Refuse an allocation beyond a cap of the study file (``randomization.caps``: study,
+    site, stratum), and return the 80 % and 100 % marks this allocation reaches. Each capped
+    row (study, site, stratum, in that order) is locked before it is counted, so simultaneous
+    allocations take turns and no cap is overshot."""
+    caps = definition["randomization"].get("caps", {})
+    checks = []
+    if caps.get("study"):
+        checks.append(
+            ("study", Study.objects.filter(pk=study.pk), Allocation.objects.filter(study=study))
+        )
+    if caps.get("site"):
+        checks.append(
+            ("site", Site.objects.filter(pk=site.pk), Allocation.objects.filter(site=site))
+        )
+    if caps.get("stratum") and scheme.method != scheme_params.MINIMIZATION:
+        checks.append(
+            (
+                "stratum",
+                Stratum.objects.filter(scheme=scheme, key=stratum_key),
+                Allocation.objects.filter(scheme=scheme, stratum__key=stratum_key),
+            )
+        )
+    alerts = []
+    for cap, row, allocations in checks:
+        list(row.select_for_update().values_list("pk"))
+        limit, used = caps[cap], allocations.count()
+        if used >= limit:
+            raise _refuse(
+                f"{cap}_cap_reached",
+                "site" if cap == "site" else "strata" if cap == "stratum" else "study",
+                _CAP_MESSAGES[cap].format(limit=limit, site=site.code, stratum=stratum_key),
+            )
+        for percent in (80, 100):
+            if used * 100 < percent * limit <= (used + 1) * 100:
+                alerts.append({"cap": cap, "percent": percent, "used": used + 1, "limit": limit})
+    return alerts
+
+
+_CAP_MESSAGES = {
+    "study": _("the study has randomized its cap of {limit} subjects"),
+    "site": _("site {site} has randomized its cap of {limit} subjects"),
+    "stratum": _("stratum {stratum} has randomized its cap of {limit} subjects"),
+}
 
 
 # ---- corrections -----------------------------------------------------------------------

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
 from django.utils.translation import gettext
 
 from crf.models import FormInstance, FormStatus
 from edc.errors import DomainError
-from edc.rows import fetchall
+from randomization.scheme_params import level_code
 
 
 class StrataMissing(DomainError):
@@ -34,19 +32,6 @@ class StrataMissing(DomainError):
 FormLocation = tuple[str, int, str, int]
 
 
-@lru_cache(maxsize=16)
-def _source_forms_sql(form_count: int) -> str:
-    # Written out: read on every allocation, where compiling the queryset cost more CPU than
-    # running it (make bench-randomize).
-    codes = ", ".join(["%s"] * form_count)
-    return (
-        'SELECT "form_code", "data", "event_code", "event_repeat", "form_repeat" '
-        f'FROM "{FormInstance._meta.db_table}" WHERE "subject_id" = %s '
-        f'AND "form_code" IN ({codes}) AND "status" NOT IN (%s, %s) '
-        'ORDER BY "created_at" DESC, "id" DESC'
-    )
-
-
 def crf_strata(subject, params: Mapping[str, Any]) -> dict[str, str]:
     """The subject's level of every factor, read from the latest form holding its source item."""
     return crf_strata_and_form(subject, params)[0]
@@ -61,14 +46,17 @@ def crf_strata_and_form(
     if not factors:
         return {}, None
     forms = sorted({f["source"]["form"] for f in factors})
-    instances = fetchall(
-        _source_forms_sql(len(forms)), [subject.pk, *forms, FormStatus.REMOVED, FormStatus.NOT_DONE]
+    instances = (
+        FormInstance.objects.filter(subject_id=subject.pk, form_code__in=forms)
+        .exclude(status__in=[FormStatus.REMOVED, FormStatus.NOT_DONE])
+        .order_by("-created_at", "-id")
+        .values_list("form_code", "data", "event_code", "event_repeat", "form_repeat")
     )
     latest: dict[str, dict] = {}
     where_is: dict[str, FormLocation] = {}
     for form_code, data, event_code, event_repeat, form_repeat in instances:
         if form_code not in latest:
-            latest[form_code] = (json.loads(data) if isinstance(data, str) else data) or {}
+            latest[form_code] = data or {}
             where_is[form_code] = (event_code, event_repeat, form_code, form_repeat)
     values: dict[str, str] = {}
     missing: list[str] = []
@@ -81,6 +69,9 @@ def crf_strata_and_form(
             where.append(f"{source['form']}.{source['item']}")
             continue
         levels = [level["code"] for level in factor["levels"]]
+        # Levels are text (scheme_params.level_code): an integer code 0 is stored as 0 on the
+        # form and is the level "0".
+        value = level_code(value)
         if value not in levels:
             raise DomainError(
                 "strata_invalid",

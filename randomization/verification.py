@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from randomization import scheme_params
-from randomization.engine import HmacDrbg, minimization_assign, seed_commitment
+from randomization.engine import (
+    HmacDrbg,
+    minimization_assign,
+    minimization_assign_preserving_ratio,
+    seed_commitment,
+)
 from randomization.models import Allocation, Commitment, CommitmentKind, Slot
 
 
@@ -137,17 +142,20 @@ def verify(study, seed: bytes, salt: bytes) -> list[Check]:
 def _replay_minimization(study_code, seed, params, allocations) -> Check:
     counts: dict = {}
     wrong = []
+    by_unit = scheme_params.preserves_ratio(params)
+    assign = minimization_assign_preserving_ratio if by_unit else minimization_assign
     for allocation in sorted(allocations, key=lambda a: a.sequence):
         patient = {f: allocation.stratum_values.get(f) for f in params["weights"]}
         drbg = HmacDrbg(seed, study_code, "minimization", block=allocation.sequence)
-        decision = minimization_assign(
+        decision = assign(
             counts, patient, scheme_params.arms(params), params["weights"], params["p"], drbg=drbg
         )
-        if decision.arm != allocation.arm:
+        if (decision.arm, decision.unit) != (allocation.arm, allocation.ratio_unit):
             wrong.append(allocation.subject.subject_id)
+        counted = (allocation.arm, allocation.ratio_unit) if by_unit else allocation.arm
         for factor, level in patient.items():
             by_arm = counts.setdefault(factor, {}).setdefault(level, {})
-            by_arm[allocation.arm] = by_arm.get(allocation.arm, 0) + 1
+            by_arm[counted] = by_arm.get(counted, 0) + 1
     return Check(
         "every minimization draw replays to the recorded arm",
         not wrong,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import secrets
+from dataclasses import replace
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import scope_of
@@ -50,6 +52,7 @@ def randomize_subject(request, study_code, subject_id):
             )
             return redirect("subject-allocation", study_code=study_code, subject_id=subject_id)
     preview = selectors.randomization_preview(subject)
+    missing = selectors.missing_for_randomization(subject)
     return render(
         request,
         "randomization/confirm.html",
@@ -57,7 +60,9 @@ def randomize_subject(request, study_code, subject_id):
             "subject": subject,
             "study": subject.study,
             "preview": preview,
-            "error": error,
+            "missing": missing,
+            # What the refusal means in words when the prerequisites say it; else its message.
+            "error": "" if missing else error,
             # A retried or double-clicked submit repeats this key and gets the same allocation.
             "idempotency_key": f"web-{secrets.token_hex(12)}",
         },
@@ -86,7 +91,18 @@ def report(request, study_code):
     balance = selectors.balance(study)
     chart = None
     if balance is not None:
-        groups = [(row.label, row.counts) for row in balance.by_stratum_and_site]
+        rows = [
+            balance.overall,
+            *(
+                replace(row, label=_("Stratum %(key)s") % {"key": row.label})
+                for row in balance.by_stratum
+            ),
+            *(
+                replace(row, label=_("Site %(site)s") % {"site": row.label})
+                for row in balance.by_site
+            ),
+        ]
+        groups = [(row.label, row.counts, row.expected) for row in rows]
         chart = charts.grouped_bars(groups, balance.arms)
     return render(
         request,

@@ -1,7 +1,7 @@
 """Eligibility criteria of a study definition evaluated against one subject's data (domain spec 1.6.6).
 
 Each criterion gives pass | fail | missing | attested_yes | attested_no with a readable reason: `reasons`
-are the steps as translatable phrases (crf/rules/phrases.py) for the page, `reason` the English working
+are the steps as translatable phrases (edc/phrases.py) for the page, `reason` the English working
 that records and the API keep. An exclusion
 that does not apply is a pass. Attestation items are phrased so that "Y" is the eligible answer, for
 inclusions and exclusions alike. A `rule_and_attestation` criterion needs both: its rule must be satisfied
@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -26,7 +27,7 @@ from crf.rules.expressions import (
     evaluate_condition,
     normalize,
 )
-from crf.rules.phrases import Label, Phrase, gettext_noop, phrase
+from edc.phrases import Label, Phrase, gettext_noop, phrase
 
 POINTS = ("registration", "randomization", "first_dose")
 YES = {"Y", "YES", True}
@@ -139,19 +140,22 @@ def randomization_allowed(results: Iterable[CriterionResult]) -> tuple[bool, lis
 def item_labels(definition: Mapping[str, Any]) -> dict[str, ItemLabel]:
     """Label, unit and type of every item ("form.ITEM"); names of repeating groups and forms."""
     labels: dict[str, ItemLabel] = {}
+    analytes = definition.get("analytes", {})
     for form in definition.get("forms", []):
         labels[form["code"]] = ItemLabel(form["name"])
         for item in form.get("items", []):
-            labels[f"{form['code']}.{item['code']}"] = _item_label(item)
+            labels[f"{form['code']}.{item['code']}"] = _item_label(item, analytes)
         for group in form.get("groups", []):
             labels[f"{form['code']}.{group['code']}"] = ItemLabel(group["name"])
             for item in group["items"]:
-                labels[f"{form['code']}.{item['code']}"] = _item_label(item)
+                labels[f"{form['code']}.{item['code']}"] = _item_label(item, analytes)
     return labels
 
 
-def _item_label(item: Mapping[str, Any]) -> ItemLabel:
-    return ItemLabel(item["label"], item.get("unit"), item["type"])
+def _item_label(item: Mapping[str, Any], analytes: Mapping[str, Any]) -> ItemLabel:
+    analyte = analytes.get(item.get("analyte", ""))
+    molar_mass = Decimal(str(analyte["molar_mass"])) if analyte else None
+    return ItemLabel(item["label"], item.get("unit"), item["type"], molar_mass)
 
 
 def subject_context(

@@ -10,7 +10,7 @@ arithmetic, and a comparison with them is decided only when every day they may s
 answer.
 
 Every result carries reasons built from item labels, so an investigator can see why a rule passed, failed
-or is missing: each a `Phrase` (crf/rules/phrases.py) that reads as a sentence in the reader's language
+or is missing: each a `Phrase` (edc/phrases.py) that reads as a sentence in the reader's language
 ("Haemoglobin 89 g/L is below 90 g/L") and keeps the working ("Haemoglobin 89 g/L < 90 g/L", which is
 what `str()` and `Outcome.reason` give). Pure module: no Django import.
 """
@@ -20,12 +20,13 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from crf.rules.phrases import Label, Param, Phrase, counted, gettext_noop, phrase
+from crf.rules import units
+from edc.phrases import Label, Param, Phrase, counted, gettext_noop, joined, phrase
 
 Truth = bool | None
 
@@ -95,8 +96,9 @@ class ItemLabel:
     stored values (e.g. the decimal string "2019" is a number, the partial date "2019" a year)."""
 
     label: str
-    unit: str | None = None
+    unit: str | None = None  # a UCUM code
     type: str | None = None
+    molar_mass: Decimal | None = None  # g/mol of the item's analyte, when the study declares it
 
 
 Labels = Mapping[str, ItemLabel]
@@ -109,6 +111,7 @@ class Value:
     name: Param = ""
     unit: str | None = None
     from_iu: bool = False
+    molar_mass: Decimal | None = None
 
     @property
     def missing(self) -> bool:
@@ -222,7 +225,19 @@ def format_value(value: Any, places: int | None = None) -> str:
 
 
 def _with_unit(text: Param, unit: str | None) -> Param:
-    return phrase("{value} {unit}", value=text, unit=unit) if unit else text
+    return phrase("{value} {unit}", value=text, unit=units.display_unit(unit)) if unit else text
+
+
+def in_unit(value: Value, needed: str) -> Decimal:
+    """A numeric value expressed in the unit a computation needs (a value without a declared
+    unit is taken to be in it already). Mass <-> substance uses the item's molar mass."""
+    number = _number(value.value)
+    if not value.unit or value.unit == needed:
+        return number
+    try:
+        return units.convert(number, value.unit, needed, value.molar_mass)
+    except units.UnitError as exc:
+        raise ExpressionError(f"{value.name or 'value'}: {exc}") from None
 
 
 def _shown(value: Any, places: int | None = None) -> Param:
@@ -239,11 +254,7 @@ def _literal(value: Any) -> Phrase:
 
 
 def _join(parts: Sequence[Phrase]) -> Phrase:
-    """Several steps of one explanation, one after another."""
-    if len(parts) == 1:
-        return parts[0]
-    template = "; ".join(f"{{p{i}}}" for i in range(len(parts)))
-    return phrase(template, **{f"p{i}": part for i, part in enumerate(parts)})
+    return joined(parts)
 
 
 _COMPARISONS = {
@@ -430,7 +441,7 @@ def _hbv_review(converted: Value, threshold: Value) -> tuple[str, ...]:
         return ()
     if abs(converted.value - threshold.value) <= threshold.value * HBV_REVIEW_BAND:
         message = gettext_noop(
-            "{value} was converted from IU/mL and lies within ±50% of {threshold} copies/mL: "
+            "{value} was converted from IU/mL and lies within {threshold} copies/mL ±50%: "
             "check the assay's conversion factor"
         )
         return (phrase(message, value=converted.phrase, threshold=format_value(threshold.value)),)
@@ -645,13 +656,15 @@ def _item_value(key: str, raw: Any, scope: _Scope) -> Value:
     name = Label(label.label if label else key)
     unit = label.unit if label else None
     value = normalize(raw, label.type if label else None)
+    molar_mass = label.molar_mass if label else None
     if value is None:
-        return Value(None, _missing(name), name, unit)
+        return Value(None, _missing(name), name, unit, molar_mass=molar_mass)
     return Value(
         value,
         phrase("{name} {value}", name=name, value=_with_unit(_shown(value), unit)),
         name,
         unit,
+        molar_mass=molar_mass,
     )
 
 
@@ -734,8 +747,18 @@ def _calendar(unit: str, shift: Callable[[date, int], date]) -> Callable[[Any, _
         count = _int(amount)
         if not isinstance(day.value, date) or count is None:
             return Value(None, _missing_texts(day, amount), day.name)
-        result = shift(day.value, count)
         sign = "+" if count >= 0 else "−"
+        try:
+            result = shift(day.value, count)
+        except (ValueError, OverflowError):
+            # An implausible stored date (year 1) shifted past the calendar: unknown, not a crash.
+            outside = phrase(
+                gettext_noop("{date} shifted by {count} {unit} is outside the calendar"),
+                date=day.phrase,
+                count=sign + str(abs(count)),
+                unit=phrase(_UNIT_WORDS[unit][1]),
+            )
+            return Value(None, outside, day.name)
         one, many = _UNIT_WORDS[unit]
         text = phrase(
             "{date} " + sign + " {count} {unit} ({result})",
@@ -757,7 +780,14 @@ def _ratio(arg: Any, scope: _Scope) -> Value:
     value, uln = _pair(arg, scope, "ratio")
     if value.missing or uln.missing:
         return Value(None, _missing_texts(value, uln), value.name)
-    numerator, denominator = _number(value.value), _number(uln.value)
+    numerator = _number(value.value)
+    # The limit is converted to the value's unit first (a ULN in µmol/L beside a value in
+    # mg/dL), with the value's analyte for mass <-> substance.
+    if value.unit and uln.unit and value.unit != uln.unit:
+        limit = replace(uln, molar_mass=uln.molar_mass or value.molar_mass)
+        denominator = in_unit(limit, value.unit)
+    else:
+        denominator = _number(uln.value)
     if denominator == 0:
         return Value(None, phrase(gettext_noop("{name} is 0"), name=uln.name or "ULN"), value.name)
     result = numerator / denominator
@@ -775,8 +805,8 @@ def _crcl(arg: Any, scope: _Scope) -> Value:
     female = str(parts["sex"].value).upper().startswith("F")
     result = cockcroft_gault(
         _number(parts["age"].value),
-        _number(parts["weight_kg"].value),
-        _number(parts["creatinine_umol_l"].value),
+        in_unit(parts["weight_kg"], "kg"),
+        in_unit(parts["creatinine_umol_l"], "umol/L"),
         female,
     )
     text = phrase("{name} {value} mL/min", name=name, value=format_value(result, 1))

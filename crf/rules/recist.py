@@ -20,14 +20,13 @@ re-exported here so callers need a single import path.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
 
 from crf.rules.exact_numbers import round_half_up
-from crf.rules.phrases import Phrase, gettext_noop, phrase
 from crf.rules.recist_baseline import (
     Baseline,
     BaselineLesion,
@@ -50,6 +49,13 @@ from crf.rules.recist_bor import (
     is_disease_control,
     is_objective_response,
 )
+from crf.rules.recist_lesion_changes import (
+    Coalescence,
+    LesionNote,
+    Split,
+    coalesced_phrase,
+    split_phrase,
+)
 from crf.rules.recist_parameters import DEFAULT_PARAMETERS, RecistParameters
 from crf.rules.recist_responses import NewLesionFinding, Response, ReviewFlag, combine_overall
 from crf.rules.recist_sites import (
@@ -71,6 +77,7 @@ from crf.rules.recist_sizes import (
     mm,
     percent_change,
 )
+from edc.phrases import Phrase, gettext_noop, phrase
 
 __all__ = [
     "DEFAULT_PARAMETERS",
@@ -80,8 +87,10 @@ __all__ = [
     "BaselineLesion",
     "BaselineViolationCode",
     "BestResponse",
+    "Coalescence",
     "DatedResponse",
     "DiseaseStatus",
+    "LesionNote",
     "LesionCategory",
     "LesionClassification",
     "Modality",
@@ -98,6 +107,7 @@ __all__ = [
     "SeriesResult",
     "SiteCategory",
     "SiteCode",
+    "Split",
     "TargetMeasurement",
     "TargetProposal",
     "TargetStatus",
@@ -213,6 +223,8 @@ class Assessment:
     """One follow-up time point. Observations without their own `scan_date` use `scan_date`.
 
     A baseline target or non-target lesion missing from the assessment counts as not evaluated.
+    A target that split is given by its fragments (`splits`), not in `targets`; targets that
+    coalesced (`coalescences`) count 0 mm beside the lesion that carries the mass.
     """
 
     assessment_id: str
@@ -222,6 +234,8 @@ class Assessment:
     new_lesions: tuple[NewLesion, ...] = ()
     imaging_performed: bool = True
     tumour_markers_normal: bool | None = None
+    splits: tuple[Split, ...] = ()
+    coalescences: tuple[Coalescence, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.imaging_performed and (self.targets or self.non_targets or self.new_lesions):
@@ -230,6 +244,16 @@ class Assessment:
             ids = [item.lesion_id for item in group]
             if len(ids) != len(set(ids)):
                 raise ValueError(f"{self.assessment_id}: duplicate lesion id in one assessment")
+        measured = {m.lesion_id for m in self.targets}
+        split = [s.lesion_id for s in self.splits]
+        partners = [p for c in self.coalescences for p in c.partners]
+        changed = split + partners + [c.into for c in self.coalescences]
+        if len(changed) != len(set(changed)):
+            raise ValueError(f"{self.assessment_id}: a lesion is in more than one split/merge")
+        if (set(split) | set(partners)) & measured:
+            raise ValueError(
+                f"{self.assessment_id}: a split or coalesced-away target is also measured"
+            )
 
     def date_of(self, observation: TargetMeasurement | NonTargetObservation | NewLesion) -> date:
         return observation.scan_date or self.scan_date
@@ -266,6 +290,7 @@ class TimepointResult:
     progression_sites: frozenset[SiteCode] = frozenset()
     superseded_overall: Response | None = None
     target_sizes: tuple[tuple[str, int | None], ...] = ()
+    lesion_notes: tuple[LesionNote, ...] = ()
 
     @property
     def fully_evaluated(self) -> bool:
@@ -377,6 +402,40 @@ class _TargetOutcome:
     grown: tuple[str, ...]
     lines: tuple[Phrase, ...]
     flags: frozenset[ReviewFlag]
+    measurements: Mapping[str, TargetMeasurement] = field(default_factory=dict)
+    notes: tuple[LesionNote, ...] = ()
+
+
+def _apply_lesion_changes(
+    assessment: Assessment, measured: dict[str, TargetMeasurement]
+) -> tuple[dict[str, TargetMeasurement], list[LesionNote]]:
+    """Measurements with splits summed and coalesced partners at 0 mm, and what was done."""
+    measured = dict(measured)
+    notes: list[LesionNote] = []
+    for split in assessment.splits:
+        whole = TargetMeasurement.from_fragments(
+            split.lesion_id, [size for _, size in split.fragments]
+        )
+        measured[split.lesion_id] = whole
+        notes.append(
+            split_phrase(
+                split.lesion_id,
+                " + ".join(f"{fid} {format_mm(size)}" for fid, size in split.fragments),
+                format_mm(whole.size_tenths or 0),
+            )
+        )
+    for merged in assessment.coalescences:
+        mass = measured.get(merged.into)
+        partners = ", ".join(merged.partners)
+        if mass is None or mass.effective_tenths is None:
+            for partner in merged.partners:
+                measured[partner] = TargetMeasurement.not_evaluated(partner)
+            notes.append(coalesced_phrase(partners, merged.into, None))
+            continue
+        for partner in merged.partners:
+            measured[partner] = TargetMeasurement(partner, 0, scan_date=mass.scan_date)
+        notes.append(coalesced_phrase(partners, merged.into, format_mm(mass.effective_tenths)))
+    return measured, notes
 
 
 def _target_outcome(
@@ -394,7 +453,9 @@ def _target_outcome(
         )
     baseline_sum = baseline.sum_tenths or 0
     known = {lesion.lesion_id for lesion in targets}
-    measured = {m.lesion_id: m for m in assessment.targets}
+    measured, notes = _apply_lesion_changes(
+        assessment, {m.lesion_id: m for m in assessment.targets}
+    )
     unknown = set(measured) - known
     if unknown:
         raise ValueError(f"{assessment.assessment_id}: {sorted(unknown)} are not baseline targets")
@@ -402,7 +463,7 @@ def _target_outcome(
         lid: (measured[lid].effective_tenths if lid in measured else None)
         for lid in (lesion.lesion_id for lesion in targets)
     }
-    lines: list[Phrase] = []
+    lines: list[Phrase] = list(notes)
     for lid, m in measured.items():
         if m.status is TargetStatus.TOO_SMALL_TO_MEASURE:
             lines.append(
@@ -443,6 +504,8 @@ def _target_outcome(
                 grown,
                 tuple(lines),
                 frozenset({ReviewFlag.PD_ON_EVALUATED_TARGETS_ONLY}),
+                measured,
+                tuple(notes),
             )
         lines.append(
             phrase(
@@ -450,7 +513,9 @@ def _target_outcome(
                 comparison=comparison,
             )
         )
-        return _TargetOutcome(Response.NE, None, sizes, grown, tuple(lines), frozenset())
+        return _TargetOutcome(
+            Response.NE, None, sizes, grown, tuple(lines), frozenset(), measured, tuple(notes)
+        )
 
     total = evaluated_sum
     lines.append(phrase("SoD {sum} = {terms}", sum=format_mm(total), terms=terms))
@@ -516,7 +581,9 @@ def _target_outcome(
                 phrase(gettext_noop("{comparison}: decrease < 30% ⇒ SD"), comparison=vs_baseline)
             )
             response = Response.SD
-    return _TargetOutcome(response, total, sizes, grown, tuple(lines), flags)
+    return _TargetOutcome(
+        response, total, sizes, grown, tuple(lines), flags, measured, tuple(notes)
+    )
 
 
 @dataclass(frozen=True)
@@ -760,6 +827,7 @@ def evaluate_timepoint(
         progression_sites=sites,
         superseded_overall=superseded,
         target_sizes=tuple(target.sizes.items()),
+        lesion_notes=target.notes,
     )
 
 
@@ -792,7 +860,7 @@ def _reappeared(
 ) -> tuple[tuple[str, SiteCode, date], ...]:
     """Lesions visible again: non-nodal target > 0 mm, nodal target >= 10 mm, non-target present."""
     by_id = {lesion.lesion_id: lesion for lesion in baseline.lesions}
-    measured = {m.lesion_id: m for m in assessment.targets}
+    measured = target.measurements
     found: list[tuple[str, SiteCode, date]] = []
     for lid, size in target.sizes.items():
         if size is None:
@@ -822,7 +890,7 @@ def _progression_drivers(
         (o.lesion_id, by_id[o.lesion_id].site, assessment.date_of(o)) for o in non_target.progressed
     )
     if target.response is Response.PD:
-        measured = {m.lesion_id: m for m in assessment.targets}
+        measured = target.measurements
         drivers.extend(
             (lid, by_id[lid].site, assessment.date_of(measured[lid])) for lid in target.grown
         )

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
-from crf.rules.phrases import Phrase, gettext_noop, phrase
 from crf.rules.recist_baseline import DiseaseStatus
 from crf.rules.recist_parameters import DEFAULT_PARAMETERS, RecistParameters
 from crf.rules.recist_responses import OVERALL_RESPONSES, Response, ReviewFlag
+from edc.phrases import Phrase, gettext_noop, phrase
 
 
 class DatedResponse(Protocol):
@@ -109,7 +109,25 @@ def _bor_without_confirmation(
                 mode=mode,
                 response=_describe(hit, reference_date),
             )
-            return BestResponse(rank, (line,))
+            lines = [line]
+            flags: frozenset[ReviewFlag] = frozenset()
+            after = timepoints[list(timepoints).index(hit) + 1 :]
+            later_pr = next((tp for tp in after if tp.overall is Response.PR), None)
+            if rank is Response.CR and later_pr is not None:
+                # Disease seen after a true CR is PD (RECIST table 3 footnote): either the CR
+                # was really a PR or the PR is really PD. BOR stays CR until the reader decides.
+                flags = frozenset({ReviewFlag.CR_FOLLOWED_BY_PR})
+                lines.append(
+                    phrase(
+                        gettext_noop(
+                            "CR at {cr} followed by PR at {pr}: re-read the CR as PR or the PR "
+                            "as PD - review"
+                        ),
+                        cr=hit.assessment_id,
+                        pr=later_pr.assessment_id,
+                    )
+                )
+            return BestResponse(rank, tuple(lines), flags)
     return _bor_fallback(timepoints, reference_date, min_days, mode, frozenset(), ())
 
 

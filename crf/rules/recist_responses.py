@@ -24,6 +24,8 @@ class ReviewFlag(StrEnum):
     POST_CR_REAPPEARANCE = "post_cr_reappearance"
     RETRO_PD_CONFIRMED_NEW_LESION = "retro_pd_confirmed_new_lesion"
     UNCONFIRMED_CR_FOLLOWED_BY_PR = "unconfirmed_cr_followed_by_pr"
+    # Mode A (no confirmation): BOR stays CR, but one of the two readings is wrong (§2.7).
+    CR_FOLLOWED_BY_PR = "cr_followed_by_pr"
     DISEASE_AFTER_UNCONFIRMED_CR = "disease_after_unconfirmed_cr"
 
 

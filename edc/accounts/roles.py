@@ -30,6 +30,8 @@ class Permission(StrEnum):
     EXPORT = "export"
     VIEW_ALLOCATION_LIST = "view_allocation_list"
     ADMINISTER = "administer"
+    # A site laboratory's normal ranges (they fill the LLN/ULN items of lab forms).
+    MANAGE_LAB_RANGES = "manage_lab_ranges"
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -40,6 +42,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.SCREEN,
             Permission.RANDOMIZE,
             Permission.ANSWER_QUERY,
+            Permission.MANAGE_LAB_RANGES,
         }
     ),
     Role.INVESTIGATOR: frozenset(
@@ -51,13 +54,20 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.ANSWER_QUERY,
             Permission.SIGN,
             Permission.CONFIRM_ELIGIBILITY,
+            Permission.MANAGE_LAB_RANGES,
         }
     ),
     Role.MONITOR: frozenset(
         {Permission.VIEW_DATA, Permission.RAISE_QUERY, Permission.VERIFY_SOURCE}
     ),
     Role.DATA_MANAGER: frozenset(
-        {Permission.VIEW_DATA, Permission.RAISE_QUERY, Permission.LOCK, Permission.EXPORT}
+        {
+            Permission.VIEW_DATA,
+            Permission.RAISE_QUERY,
+            Permission.LOCK,
+            Permission.EXPORT,
+            Permission.MANAGE_LAB_RANGES,
+        }
     ),
     Role.STATISTICIAN: frozenset(
         {Permission.VIEW_DATA, Permission.EXPORT, Permission.VIEW_ALLOCATION_LIST}

@@ -7,7 +7,6 @@ as not found (404), never as forbidden, so their existence does not leak.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -18,16 +17,9 @@ from django.utils.translation import gettext
 from edc import labels
 from edc.accounts.models import Membership
 from edc.accounts.roles import Permission, Role, permissions_of
-from edc.rows import fetchall
 
 if TYPE_CHECKING:
     from edc.audit.context import ChangeContext
-
-
-_MEMBERSHIPS_SQL = (
-    f'SELECT "study_id", "site_id", "role" FROM "{Membership._meta.db_table}" '
-    'WHERE "user_id" = %s AND "is_active"'
-)
 
 
 @dataclass
@@ -43,17 +35,13 @@ class Scope:
         cached = getattr(user, "_edc_scope", None)
         if cached is not None:
             return cached
-        # Written out: built on every request, and compiling it through the ORM cost more CPU
-        # than the database spent on it.
-        return cls.remember(user, fetchall(_MEMBERSHIPS_SQL, [user.pk]))
-
-    @classmethod
-    def remember(cls, user, memberships: Iterable[tuple[int, int | None, str]]) -> Scope:
-        """The scope of `user` from its active memberships (study id, site id, role), kept on
-        the user object for the rest of the request."""
+        memberships = Membership.objects.filter(user_id=user.pk, is_active=True).values_list(
+            "study_id", "site_id", "role"
+        )
         scope = cls(user_id=user.pk)
         for study_id, site_id, role in memberships:
             scope.grants.setdefault((study_id, site_id), set()).add(role)
+        # Kept on the user object: the request asks its scope many times.
         user._edc_scope = scope
         return scope
 

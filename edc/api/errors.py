@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from edc.errors import DomainError
@@ -15,7 +16,9 @@ from edc.studies.protocol import DefinitionError
 def _first_field_error(detail) -> tuple[str, str, list]:
     details = []
     if isinstance(detail, dict):
-        for field, messages in detail.items():
+        for key, messages in detail.items():
+            # An error about the whole body names no field.
+            field = "" if key == api_settings.NON_FIELD_ERRORS_KEY else key
             for message in messages if isinstance(messages, list) else [messages]:
                 if isinstance(message, dict):
                     for sub_field, sub_messages in message.items():

@@ -13,7 +13,6 @@ from django.utils import timezone
 from edc.audit.context import ChangeContext
 from edc.audit.models import AuditEvent
 from edc.errors import DomainError
-from edc.rows import insert, unsaved
 
 
 class ReasonRequired(DomainError):
@@ -52,12 +51,11 @@ def audit_row(
     **scope: Any,
 ) -> AuditEvent:
     """An unsaved audit row, for callers that write many rows about several objects with one
-    INSERT. `scope` is study/site/subject (objects) or study_id/site_id/subject_id."""
+    ``bulk_create``. `scope` is study/site/subject (objects) or study_id/site_id/subject_id."""
     for name in ("study", "site", "subject"):
         if name not in scope and f"{name}_id" not in scope:
             scope[name] = None
-    return unsaved(
-        AuditEvent,
+    return AuditEvent(
         at=at,
         actor=ctx.actor,
         actor_username=ctx.username,
@@ -114,7 +112,7 @@ def change_rows(
     **scope: Any,
 ) -> list[AuditEvent]:
     """Unsaved rows, one per changed item of one object, for callers that insert the rows of
-    several objects with one statement (``edc.rows.insert``). `scope` as for ``audit_row``."""
+    several objects with one ``bulk_create``. `scope` as for ``audit_row``."""
     return [
         audit_row(
             ctx,
@@ -142,7 +140,9 @@ def record_changes(
     site=None,
     subject=None,
 ) -> list[AuditEvent]:
-    """One INSERT for every changed item of one object."""
+    """One INSERT for every changed item of one object. The rows come back with their ids
+    (bulk_create returns them on PostgreSQL and SQLite), for a caller that links them, e.g. to
+    the query a change answers."""
     rows = change_rows(
         ctx,
         action,
@@ -154,5 +154,5 @@ def record_changes(
         site=site,
         subject=subject,
     )
-    insert(rows)
+    AuditEvent.objects.bulk_create(rows)
     return rows

@@ -46,13 +46,26 @@ class SignForm(forms.Form):
 class LockForm(forms.Form):
     level = forms.ChoiceField(label=_("Level"), choices=LockLevel.choices)
     site = forms.ChoiceField(label=_("Site (site level)"), required=False)
-    subject = forms.CharField(label=_("Subject ID (subject level)"), required=False)
-    form_id = forms.IntegerField(label=_("Form id (form level)"), required=False, min_value=1)
+    subject = forms.ChoiceField(label=_("Subject (subject and form level)"), required=False)
+    form_id = forms.TypedChoiceField(
+        label=_("Form (form level)"), coerce=int, required=False, empty_value=None
+    )
     reason = forms.CharField(label=_("Reason"), required=False, widget=forms.TextInput)
 
-    def __init__(self, *args, site_codes: list[str], **kwargs):
+    def __init__(
+        self,
+        *args,
+        site_codes: list[str],
+        subject_ids: list[str] = (),
+        subject_forms: list[tuple[int, str]] = (),
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.fields["site"].choices = [("", "—")] + [(c, c) for c in site_codes]
+        self.fields["subject"].choices = [("", "—")] + [(s, s) for s in subject_ids]
+        self.fields["form_id"].choices = [("", _("— choose the subject, then Show its forms —"))]
+        if subject_forms:
+            self.fields["form_id"].choices = [("", "—"), *subject_forms]
 
 
 class UnlockForm(forms.Form):

@@ -305,3 +305,102 @@ class Lock(models.Model):
     @property
     def is_active(self) -> bool:
         return self.unlocked_at is None
+
+
+class QueryEmailMode(models.TextChoices):
+    IMMEDIATE = "immediate", _("One e-mail per new query")
+    DAILY = "daily", _("One daily digest of new queries")
+    OFF = "off", _("No query e-mails")
+
+
+class SiteQuerySettings(models.Model):
+    """How a site hears of new queries. A site without a row gets one e-mail per query."""
+
+    site = models.OneToOneField(
+        "studies.Site", on_delete=models.PROTECT, related_name="query_settings"
+    )
+    email_mode = models.CharField(
+        max_length=10, choices=QueryEmailMode.choices, default=QueryEmailMode.IMMEDIATE
+    )
+
+    class Meta:
+        verbose_name_plural = "site query settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(email_mode__in=QueryEmailMode.values), name="query_email_mode_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site} queries: {self.email_mode}"
+
+
+class QueryNotice(models.Model):
+    """The e-mail telling a site of new queries: one per query (immediate) or one per site and
+    day (digest). The unique constraints make a re-run or two workers unable to queue a second
+    one for the same query or day."""
+
+    class Kind(models.TextChoices):
+        IMMEDIATE = "immediate", "Immediate"
+        DIGEST = "digest", "Daily digest"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENT = "sent", "Sent"
+        SUPPRESSED = "suppressed", "Not sent"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    site = models.ForeignKey("studies.Site", on_delete=models.PROTECT, related_name="+")
+    query = models.ForeignKey(
+        Query, null=True, blank=True, on_delete=models.PROTECT, related_name="notices"
+    )
+    day = models.DateField(null=True, blank=True, help_text="The day a digest covers (UTC).")
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    recipients = models.JSONField(default=list, blank=True)
+    items = models.PositiveIntegerField(default=0)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="immediate", query__isnull=False, day__isnull=True)
+                | Q(kind="digest", query__isnull=True, day__isnull=False),
+                name="query_notice_target_matches_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["query"], condition=Q(kind="immediate"), name="query_notice_once_per_query"
+            ),
+            models.UniqueConstraint(
+                fields=["site", "day"],
+                condition=Q(kind="digest"),
+                name="query_notice_once_per_site_day",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["id"], condition=Q(state="pending"), name="query_notice_pending"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} query notice {self.pk} ({self.state})"
+
+
+class QueryChange(models.Model):
+    """Links the audit row of a value changed in answer to a query to that query. The audit
+    table is append-only, so the link lives beside it; it is never changed or deleted."""
+
+    query = models.ForeignKey(Query, on_delete=models.PROTECT, related_name="changes")
+    audit_event = models.ForeignKey("audit.AuditEvent", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["query", "audit_event"], name="query_change_once_per_audit_row"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Q{self.query_id} changed audit row {self.audit_event_id}"

@@ -6,6 +6,7 @@ The casebook and form pages call `form_flags` and `item_flags`; the export reads
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -13,23 +14,28 @@ from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QueryS
 from django.db.models.functions import Coalesce, Collate
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from crf.models import FormInstance
 from edc.accounts.roles import GRANTS, Permission
 from edc.accounts.scoping import Scope
 from edc.audit.models import AuditEvent
 from edc.datamanagement import content_hash
+from edc.datamanagement.form_states import ICONS, ORDER, FormState, form_state
+from edc.datamanagement.item_paths import query_item_path
 from edc.datamanagement.models import (
     LOCK_BREADTH,
     Lock,
     LockLevel,
     Query,
+    QueryMessage,
     Signature,
     SignatureLevel,
     SourceVerification,
 )
 from edc.datamanagement.query_states import UNRESOLVED, QueryStatus
 from edc.studies.models import Study
+from edc.studies.protocol import find_form
 from edc.subjects.models import Subject
 
 # ---- the export ------------------------------------------------------------------------
@@ -147,9 +153,8 @@ def _widest_lock() -> Subquery:
     )
 
 
-def flags_for_forms(forms: QuerySet) -> dict[int, FormFlags]:
-    """Lock, signature, SDV and query state of each form of the queryset. ONE query."""
-    rows = forms.order_by().annotate(
+def _flag_annotations() -> dict:
+    return dict(
         dm_lock=_widest_lock(),
         dm_signed=Exists(Signature.objects.filter(_signatures_over(), voided_at__isnull=True)),
         dm_resign=Exists(Signature.objects.filter(_signatures_over(), resign_required=True)),
@@ -168,6 +173,11 @@ def flags_for_forms(forms: QuerySet) -> dict[int, FormFlags]:
         ),
         dm_study_status=Subquery(Study.objects.filter(pk=OuterRef("study_id")).values("status")),
     )
+
+
+def flags_for_forms(forms: QuerySet) -> dict[int, FormFlags]:
+    """Lock, signature, SDV and query state of each form of the queryset. ONE query."""
+    rows = forms.order_by().annotate(**_flag_annotations())
     flags = {}
     for pk, lock, signed, resign, sdv, sdv_items, queries, study_status in rows.values_list(
         "pk",
@@ -365,6 +375,51 @@ def locks_of(scope: Scope, study: Study) -> QuerySet:
     )
 
 
+def lockable_subject_ids(scope: Scope, study: Study) -> list[str]:
+    """Subject IDs at the sites where the caller may lock, for the lock page's choice."""
+    return list(
+        scope.filter(Subject.objects.filter(study=study), permission=Permission.LOCK)
+        .order_by("subject_id")
+        .values_list("subject_id", flat=True)
+    )
+
+
+def subject_id_of_form(scope: Scope, study: Study, form_id: int) -> str:
+    found = (
+        scope.filter(FormInstance.objects.filter(study=study, pk=form_id))
+        .values_list("subject__subject_id", flat=True)
+        .first()
+    )
+    return found or ""
+
+
+def form_choices(scope: Scope, study: Study, subject_id: str) -> list[tuple[int, str]]:
+    """(form id, "Visit #n · Form name") of one subject's saved forms, in schedule order."""
+    from crf.definitions import study_forms
+
+    forms = list(
+        scope.filter(FormInstance.objects.filter(study=study), permission=Permission.LOCK)
+        .filter(subject__subject_id=subject_id)
+        .exclude(status="removed")
+        .values_list(
+            "pk", "protocol_version_id", "event_code", "event_repeat", "form_code", "form_repeat"
+        )
+    )
+    choices = []
+    for pk, version, event, repeat, code, form_repeat in forms:
+        index = study_forms(version)
+        order = (
+            index.event_order.index(event) if event in index.event_order else len(index.event_order)
+        )
+        event_name = index.events.get(event, {}).get("name", event)
+        form_name = index.forms.get(code, {}).get("name", code)
+        label = f"{event_name} #{repeat} · {form_name}" + (
+            f" #{form_repeat}" if form_repeat > 1 else ""
+        )
+        choices.append(((order, repeat, event, code, form_repeat), (pk, label)))
+    return [choice for _, choice in sorted(choices)]
+
+
 def get_lock(scope: Scope, study: Study, pk: int) -> Lock:
     return get_object_or_404(locks_of(scope, study), pk=pk)
 
@@ -401,3 +456,390 @@ def audit_trail(
     if object_id:
         rows = rows.filter(object_id=object_id)
     return list(rows.order_by("id")[: max(1, min(limit, 1000))])
+
+
+# ---- the site status grid --------------------------------------------------------------
+
+GRID_PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class GridForm:
+    form_code: str
+    name: str
+    event_repeat: int
+    form_repeat: int
+    state: FormState
+
+    @property
+    def icon(self) -> str:
+        return ICONS[self.state]
+
+    @property
+    def label(self) -> str:
+        return str(STATE_LABELS[self.state])
+
+
+@dataclass(frozen=True)
+class GridCell:
+    event_code: str
+    event_name: str
+    event_repeat: int  # the occurrence shown: the latest one with data, else 1
+    occurrences: int  # how many occurrences have data
+    forms: tuple[GridForm, ...]
+
+
+@dataclass(frozen=True)
+class GridRow:
+    subject: Subject
+    cells: tuple[GridCell, ...]
+
+
+@dataclass(frozen=True)
+class StatusGrid:
+    events: tuple[tuple[str, str], ...]  # (code, name) columns in schedule order
+    rows: tuple[GridRow, ...]
+    page: Any  # django.core.paginator.Page of subjects
+    state: str  # the filter, "" for all
+
+
+STATE_LABELS = {
+    FormState.NOT_STARTED: _("Not started"),
+    FormState.IN_PROGRESS: _("In progress"),
+    FormState.COMPLETE: _("Complete"),
+    FormState.OPEN_QUERY: _("Open query"),
+    FormState.VERIFIED: _("Source-verified"),
+    FormState.SIGNED: _("Signed"),
+    FormState.LOCKED: _("Locked"),
+}
+
+# States a subject row can be filtered by: the subject has at least one form in that state.
+GRID_FILTERS = tuple(s for s in ORDER if s is not FormState.NOT_STARTED)
+
+
+def _subjects_with_state(state: FormState) -> Q:
+    """Subjects (outer rows) with at least one form showing `state`, in SQL, so paging stays
+    right. The precedence of form_state() is kept: a complete form that is signed is not
+    'complete' in the grid."""
+    forms = FormInstance.objects.filter(subject_id=OuterRef("pk")).exclude(status="removed")
+    flagged = forms.annotate(**_flag_annotations())
+    unlocked = Q(dm_lock__isnull=True) & ~Q(dm_study_status="locked")
+    quiet = unlocked & Q(dm_queries=0)
+    by_state = {
+        FormState.LOCKED: ~unlocked,
+        FormState.OPEN_QUERY: unlocked & Q(dm_queries__gt=0),
+        FormState.SIGNED: quiet & Q(dm_signed=True),
+        FormState.VERIFIED: quiet & Q(dm_signed=False, dm_sdv=True),
+        FormState.COMPLETE: quiet
+        & Q(dm_signed=False, dm_sdv=False, status__in=["complete", "not_done"]),
+        FormState.IN_PROGRESS: quiet & Q(dm_signed=False, dm_sdv=False, status="in_progress"),
+    }
+    return Q(Exists(flagged.filter(by_state[state])))
+
+
+def site_status_grid(
+    scope: Scope, site, *, state: str = "", page: int | str = 1, per_page: int = GRID_PAGE_SIZE
+) -> StatusGrid:
+    """Subjects × visits of one site (the caller's Scope decides which subjects), each cell the
+    forms of the visit with the state each shows. Paged. FOUR queries whatever the number of
+    subjects: the count and the page of subjects (the paginator), their forms with every flag,
+    and the protocol definition (once per process)."""
+    from django.core.paginator import Paginator
+
+    from crf.definitions import study_forms
+
+    subjects = (
+        scope.filter(Subject.objects.filter(site=site))
+        .select_related("site")
+        .order_by("subject_id")
+    )
+    wanted = FormState(state) if state in GRID_FILTERS else None
+    if wanted is not None:
+        subjects = subjects.filter(_subjects_with_state(wanted))
+    shown = Paginator(subjects, per_page).get_page(page)
+    ids = [s.pk for s in shown]
+    rows = (
+        FormInstance.objects.filter(subject_id__in=ids)
+        .exclude(status="removed")
+        .annotate(**_flag_annotations())
+        .values_list(
+            "subject_id",
+            "event_code",
+            "event_repeat",
+            "form_code",
+            "form_repeat",
+            "status",
+            "dm_lock",
+            "dm_study_status",
+            "dm_signed",
+            "dm_sdv",
+            "dm_queries",
+        )
+        if ids
+        else []
+    )
+    saved: dict[int, dict[tuple[str, int, str, int], FormState]] = {}
+    latest: dict[tuple[int, str], int] = {}
+    counted: dict[tuple[int, str], set[int]] = {}
+    for subject_id, event, repeat, form, form_repeat, status, lock, study_status, *marks in rows:
+        signed, sdv, queries = marks
+        saved.setdefault(subject_id, {})[(event, repeat, form, form_repeat)] = form_state(
+            status,
+            locked=lock is not None or study_status == "locked",
+            signed=signed,
+            verified=sdv,
+            open_queries=queries,
+        )
+        latest[(subject_id, event)] = max(latest.get((subject_id, event), 1), repeat)
+        counted.setdefault((subject_id, event), set()).add(repeat)
+    forms = study_forms(site.study.current_version_id)
+    events = tuple((code, forms.events[code]["name"]) for code in forms.event_order)
+    grid_rows = []
+    for subject in shown:
+        states = saved.get(subject.pk, {})
+        cells = []
+        for code, name in events:
+            repeat = latest.get((subject.pk, code), 1)
+            cell_forms = []
+            for form_code in forms.events[code]["forms"]:
+                definition = forms.forms.get(form_code, {})
+                repeats = sorted(
+                    r for (e, er, f, r) in states if (e, er, f) == (code, repeat, form_code)
+                ) or [1]
+                for form_repeat in repeats:
+                    found = states.get((code, repeat, form_code, form_repeat))
+                    cell_forms.append(
+                        GridForm(
+                            form_code,
+                            definition.get("name", form_code),
+                            repeat,
+                            form_repeat,
+                            found or FormState.NOT_STARTED,
+                        )
+                    )
+            cells.append(
+                GridCell(
+                    code,
+                    name,
+                    repeat,
+                    len(counted.get((subject.pk, code), ())),
+                    tuple(cell_forms),
+                )
+            )
+        grid_rows.append(GridRow(subject, tuple(cells)))
+    return StatusGrid(events, tuple(grid_rows), shown, wanted.value if wanted else "")
+
+
+# ---- the query inbox -------------------------------------------------------------------
+
+
+def inbox_filter(scope: Scope, user) -> Q:
+    """Queries waiting for this user: open ones at the sites where they answer (assigned to
+    them or to nobody), answered ones where they raise and close queries."""
+    to_answer = (
+        Q(status=QueryStatus.OPEN)
+        & scope.site_filter(permission=Permission.ANSWER_QUERY)
+        & (Q(assignee_id=user.pk) | Q(assignee__isnull=True))
+    )
+    to_close = Q(status=QueryStatus.ANSWERED) & scope.site_filter(permission=Permission.RAISE_QUERY)
+    return to_answer | to_close
+
+
+def inbox_count(scope: Scope, user) -> int:
+    """The number shown in the header on every page. ONE query (none without memberships)."""
+    if not scope.grants:
+        return 0
+    return Query.objects.filter(inbox_filter(scope, user)).count()
+
+
+def inbox(scope: Scope, user, limit: int = 300) -> list[Query]:
+    """The user's waiting queries, oldest first, across their studies, their forms named."""
+    if not scope.grants:
+        return []
+    queries = list(
+        Query.objects.filter(inbox_filter(scope, user))
+        .select_related("study", "site", "subject", "form_instance", "raised_by", "assignee")
+        .order_by("created_at", "pk")[:limit]
+    )
+    name_forms(q.form_instance for q in queries)
+    return queries
+
+
+def name_forms(forms) -> None:
+    """Set `form_name` and `event_name` on each form, as its protocol version names them, so
+    pages show "Demographics · Screening" rather than codes. No query once the definitions
+    are cached."""
+    from crf.definitions import study_forms
+
+    for form in forms:
+        index = study_forms(form.protocol_version_id)
+        form.form_name = index.forms.get(form.form_code, {}).get("name", form.form_code)
+        event = index.events.get(form.event_code, {}).get("name", form.event_code)
+        form.event_name = event if form.event_repeat == 1 else f"{event} #{form.event_repeat}"
+
+
+# ---- forms waiting for an investigator's signature -------------------------------------
+
+
+def awaiting_signature(scope: Scope, site) -> QuerySet:
+    """Complete forms of a site that no valid signature covers and no lock freezes, for the
+    investigators who sign there (an empty queryset for anyone else)."""
+    if not scope.can(Permission.SIGN, site.study_id, site.pk):
+        return FormInstance.objects.none()
+    return (
+        FormInstance.objects.filter(site=site, status="complete")
+        .annotate(
+            dm_signed=Exists(Signature.objects.filter(_signatures_over(), voided_at__isnull=True)),
+            dm_lock=_widest_lock(),
+        )
+        .filter(dm_signed=False, dm_lock__isnull=True)
+        .select_related("subject")
+        .order_by("subject__subject_id", "event_code", "event_repeat", "form_code")
+    )
+
+
+# ---- who locked, signed or verified a form ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class FormMarks:
+    """What makes a form read-only on its page, with who did it and when."""
+
+    lock: Lock | None
+    study_locked: bool
+    signature: Signature | None
+    verification: SourceVerification | None
+
+    @property
+    def read_only(self) -> bool:
+        return bool(self.lock or self.study_locked or self.signature or self.verification)
+
+    @property
+    def locked(self) -> bool:
+        return bool(self.lock or self.study_locked)
+
+
+def form_marks(form: FormInstance) -> FormMarks:
+    """THREE queries (four when unlocked): the widest active lock, the study's status, the
+    valid signature covering the form, its whole-form verification."""
+    covering = (
+        Q(level=LockLevel.STUDY, study_id=form.study_id)
+        | Q(level=LockLevel.SITE, site_id=form.site_id)
+        | Q(level=LockLevel.SUBJECT, subject_id=form.subject_id)
+        | Q(level=LockLevel.FORM, form_instance_id=form.pk)
+    )
+    lock = (
+        Lock.objects.filter(covering, unlocked_at__isnull=True)
+        .select_related("locked_by")
+        .order_by(LOCK_BREADTH)
+        .first()
+    )
+    study_locked = lock is None and Study.objects.filter(pk=form.study_id, status="locked").exists()
+    signature = (
+        Signature.objects.filter(
+            Q(subject_id=form.subject_id)
+            & (
+                Q(level=SignatureLevel.FORM, form_instance_id=form.pk)
+                | Q(
+                    level=SignatureLevel.VISIT,
+                    event_code=form.event_code,
+                    event_repeat=form.event_repeat,
+                )
+                | Q(level=SignatureLevel.CASEBOOK)
+            ),
+            voided_at__isnull=True,
+        )
+        .order_by("-signed_at")
+        .first()
+    )
+    verification = (
+        SourceVerification.objects.filter(
+            form_instance_id=form.pk, item_code="", cleared_at__isnull=True
+        )
+        .select_related("verified_by")
+        .first()
+    )
+    return FormMarks(lock, study_locked, signature, verification)
+
+
+# ---- a query's item: its value now and its history -------------------------------------
+
+
+def item_path(query: Query) -> str:
+    """The queried item's path as the audit trail names it."""
+    form = query.form_instance
+    definition = find_form(form.protocol_version.definition, form.form_code) or {}
+    return query_item_path(definition, query.item_code, query.group_row)
+
+
+def queried_value(query: Query) -> Any:
+    """The queried item's value as stored now (None when empty)."""
+    data = query.form_instance.data or {}
+    if query.group_row is None:
+        return data.get(query.item_code)
+    for value in data.values():
+        if isinstance(value, list) and len(value) >= query.group_row:
+            row = value[query.group_row - 1]
+            if isinstance(row, dict) and query.item_code in row:
+                return row[query.item_code]
+    return None
+
+
+@dataclass(frozen=True)
+class ItemHistoryRow:
+    event: AuditEvent
+    answers_this_query: bool
+
+
+def item_history(query: Query) -> list[ItemHistoryRow]:
+    """Every audit row of the queried item, oldest first, marking those changed in answer to
+    this query. TWO queries."""
+    rows = list(
+        AuditEvent.objects.filter(
+            object_type="crf.FormInstance",
+            object_id=str(query.form_instance_id),
+            item=item_path(query),
+        ).order_by("id")
+    )
+    linked = set(query.changes.values_list("audit_event_id", flat=True))
+    return [ItemHistoryRow(row, row.pk in linked) for row in rows]
+
+
+def threads(queries: list[Query]) -> dict[int, list]:
+    """{query id: its messages in order} for several queries. ONE query."""
+    found: dict[int, list] = {q.pk: [] for q in queries}
+    if found:
+        for message in QueryMessage.objects.filter(query_id__in=list(found)).order_by(
+            "created_at", "pk"
+        ):
+            found[message.query_id].append(message)
+    return found
+
+
+@dataclass
+class ItemQuery:
+    """An unresolved query as its item shows it on the form page."""
+
+    query: Query
+    thread: list
+    can_answer: bool
+    answer: str = ""  # what the user typed, when the page is shown again
+
+
+def queries_by_item_path(
+    form: FormInstance, definition: dict, can_answer: bool
+) -> dict[str, list[ItemQuery]]:
+    """{item path: its unresolved queries with their threads} of one form. TWO queries."""
+    queries = list(
+        Query.objects.filter(form_instance_id=form.pk, status__in=UNRESOLVED).order_by(
+            "created_at", "pk"
+        )
+    )
+    messages = threads(queries)
+    found: dict[str, list[ItemQuery]] = {}
+    for query in queries:
+        path = query_item_path(definition, query.item_code, query.group_row)
+        found.setdefault(path, []).append(
+            ItemQuery(query, messages[query.pk], can_answer and query.status == QueryStatus.OPEN)
+        )
+    return found

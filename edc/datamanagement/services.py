@@ -12,16 +12,18 @@ these inside its own transaction, in this order, with a small fixed number of qu
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Subquery, Value
+from django.db.models import Count, F, Q, Subquery, Value
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy, ngettext
+from django.utils.translation import gettext as _
 
 from crf.models import FormInstance, FormStatus
 from edc.accounts.models import Membership
@@ -30,16 +32,20 @@ from edc.accounts.scoping import authorize, scope_of
 from edc.audit.context import ChangeContext
 from edc.audit.models import AuditEvent
 from edc.audit.services import audit_row, require_reason
-from edc.datamanagement import content_hash, selectors
-from edc.datamanagement.item_paths import item_and_row
+from edc.datamanagement import content_hash, query_emails, selectors
+from edc.datamanagement.item_paths import item_and_row, query_item_path
 from edc.datamanagement.models import (
     LOCK_BREADTH,
     Lock,
     LockLevel,
     Query,
+    QueryChange,
+    QueryEmailMode,
     QueryMessage,
+    QueryNotice,
     Signature,
     SignatureLevel,
+    SiteQuerySettings,
     SourceVerification,
 )
 from edc.datamanagement.query_states import (
@@ -462,6 +468,7 @@ def raise_query(
             _query_audit(query, "query_opened", "assignee", None, assignee.get_username())
         )
     _audit(ctx, entries)
+    _queue_query_notice(query)
     return query
 
 
@@ -472,14 +479,21 @@ def act_on_query(ctx: ChangeContext, query: Query, action: str, text: str = "") 
     query = Query.objects.select_for_update().get(pk=query.pk)
     if action not in QueryAction._value2member_map_:
         next_status(query.status, action)  # raises IllegalQueryTransition naming what is allowed
-    step = QueryAction(action)
+    return _step(ctx, query, QueryAction(action), text, check_locks=True)
+
+
+def _step(
+    ctx: ChangeContext, query: Query, step: QueryAction, text: str, *, check_locks: bool
+) -> Query:
+    """One step of a query the caller holds the row lock on. An answer or a re-query may
+    lead to a change of the form, so a lock refuses them (the save path checked already)."""
     authorize(ctx, REQUIRED_PERMISSION[step], query.study_id, query.site_id)
     target = next_status(query.status, step)
     if step in TEXT_REQUIRED:
         text = _text(
             text, "text", gettext("a message for %(action)s") % {"action": step.label.lower()}
         )
-    if step in (QueryAction.ANSWER, QueryAction.REQUERY):
+    if check_locks and step in (QueryAction.ANSWER, QueryAction.REQUERY):
         assert_form_writable(query.form_instance)
     now = timezone.now()
     old = query.status
@@ -499,6 +513,189 @@ def act_on_query(ctx: ChangeContext, query: Query, action: str, text: str = "") 
     )
     _audit(ctx, [_query_audit(query, f"query_{step.value}", "status", old, target.value)])
     return query
+
+
+def answer_queries_on_save(
+    ctx: ChangeContext,
+    form_instance: FormInstance,
+    answers: Mapping[int, str],
+    audit_rows: Sequence[AuditEvent],
+) -> list[Query]:
+    """Answer queries of a form from its page as it is saved, inside the save's transaction
+    (which holds the form's row lock and checked its locks). The audit row of each value the
+    save changed on a queried item is linked to that query (QueryChange), so the query shows
+    what was changed in answer to it. `audit_rows` must carry their ids.
+    Queries: 0 without answers, else 4 at most."""
+    if not answers:
+        return []
+    queries = list(
+        Query.objects.select_for_update()
+        .filter(form_instance_id=form_instance.pk, pk__in=list(answers))
+        .order_by("pk")
+    )
+    missing = sorted(set(answers) - {q.pk for q in queries})
+    if missing:
+        raise DomainError(
+            "unknown_query",
+            "query",
+            _("%(queries)s: not a query of this form")
+            % {"queries": ", ".join(f"Q{pk}" for pk in missing)},
+        )
+    definition = find_form(form_instance.protocol_version.definition, form_instance.form_code)
+    links = []
+    for query in queries:
+        _step(ctx, query, QueryAction.ANSWER, answers[query.pk], check_locks=False)
+        path = query_item_path(definition or {}, query.item_code, query.group_row)
+        links += [
+            QueryChange(query=query, audit_event_id=row.pk)
+            for row in audit_rows
+            if row.item == path
+        ]
+    if links:
+        QueryChange.objects.bulk_create(links)
+    return queries
+
+
+# ---- telling the site of new queries -----------------------------------------------------
+
+
+def _queue_query_notice(query: Query) -> QueryNotice | None:
+    """A pending e-mail for a new query, when its site wants one per query. The constraint
+    query_notice_once_per_query makes this happen once."""
+    mode = (
+        SiteQuerySettings.objects.filter(site_id=query.site_id)
+        .values_list("email_mode", flat=True)
+        .first()
+    ) or QueryEmailMode.IMMEDIATE
+    if mode != QueryEmailMode.IMMEDIATE:
+        return None
+    return QueryNotice.objects.create(
+        kind=QueryNotice.Kind.IMMEDIATE, site_id=query.site_id, query=query
+    )
+
+
+def queue_query_digests(day: dt.date) -> list[int]:
+    """One pending digest per site that wants a daily digest and had new queries raised by a
+    person on `day` (UTC). Re-running for a day queues nothing twice (ON CONFLICT DO NOTHING
+    on query_notice_once_per_site_day). Returns the ids of the notices queued now."""
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+    counts = (
+        Query.objects.filter(
+            source=QuerySource.MANUAL,
+            created_at__gte=start,
+            created_at__lt=start + dt.timedelta(days=1),
+            site_id__in=SiteQuerySettings.objects.filter(email_mode=QueryEmailMode.DAILY).values(
+                "site_id"
+            ),
+        )
+        .order_by()
+        .values("site_id")
+        .annotate(n=Count("pk"))
+        .values_list("site_id", "n")
+    )
+    before = set(
+        QueryNotice.objects.filter(kind=QueryNotice.Kind.DIGEST, day=day).values_list(
+            "pk", flat=True
+        )
+    )
+    QueryNotice.objects.bulk_create(
+        [
+            QueryNotice(kind=QueryNotice.Kind.DIGEST, site_id=site_id, day=day, items=n)
+            for site_id, n in counts
+        ],
+        ignore_conflicts=True,
+    )
+    return sorted(
+        set(
+            QueryNotice.objects.filter(kind=QueryNotice.Kind.DIGEST, day=day).values_list(
+                "pk", flat=True
+            )
+        )
+        - before
+    )
+
+
+def deliver_query_notices() -> tuple[int, int]:
+    """Send pending query e-mails, each in its own transaction holding its row lock, so two
+    workers never send the same one and a crash before the commit leaves it pending. An SMTP
+    failure raises (the task retries). Returns (sent, withheld)."""
+    from django.core.mail import EmailMessage, get_connection
+
+    from edc.reminders.services import site_recipients
+
+    sent = withheld = 0
+    connection = get_connection()
+    try:
+        while True:
+            with transaction.atomic():
+                notice = (
+                    QueryNotice.objects.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("site__study")
+                    .filter(state=QueryNotice.State.PENDING)
+                    .order_by("id")
+                    .first()
+                )
+                if notice is None:
+                    break
+                queries = _noticed_queries(notice)
+                to = site_recipients(notice.site)
+                why = "" if queries else gettext("no query to tell of")
+                why = why or ("" if to else gettext("the site has no staff e-mail address"))
+                if why:
+                    _close_notice(notice, QueryNotice.State.SUPPRESSED, why, [])
+                    withheld += 1
+                    continue
+                title, body = query_emails.message(notice, queries)
+                connection.open()  # no-op once open: one SMTP session for the run
+                EmailMessage(title, body, None, to, connection=connection).send()
+                notice.items = len(queries)
+                _close_notice(notice, QueryNotice.State.SENT, "", to)
+                sent += 1
+    finally:
+        connection.close()
+    return sent, withheld
+
+
+def _noticed_queries(notice: QueryNotice) -> list[Query]:
+    """The queries a notice tells of, read at send time: one closed or cancelled meanwhile
+    needs nobody's attention and is left out."""
+    queries = Query.objects.select_related("subject", "form_instance__protocol_version").filter(
+        status__in=UNRESOLVED
+    )
+    if notice.kind == QueryNotice.Kind.IMMEDIATE:
+        return list(queries.filter(pk=notice.query_id))
+    start = dt.datetime.combine(notice.day, dt.time.min, tzinfo=dt.UTC)
+    return list(
+        queries.filter(
+            site_id=notice.site_id,
+            source=QuerySource.MANUAL,
+            created_at__gte=start,
+            created_at__lt=start + dt.timedelta(days=1),
+        ).order_by("created_at", "pk")
+    )
+
+
+def _close_notice(notice: QueryNotice, state: str, note: str, to: list[str]) -> None:
+    notice.state = state
+    notice.note = note
+    notice.recipients = to
+    notice.sent_at = timezone.now() if state == QueryNotice.State.SENT else None
+    notice.save(update_fields=["state", "note", "recipients", "sent_at", "items"])
+    _audit(
+        ChangeContext.system(),
+        [
+            _Audit(
+                "query_notice_sent" if state == QueryNotice.State.SENT else "query_notice_withheld",
+                "datamanagement.QueryNotice",
+                notice.pk,
+                f"{notice.kind} {notice.day or ''}".strip(),
+                None,
+                {"recipients": to} if to else {"why": note},
+                notice.site.study_id,
+                notice.site_id,
+            )
+        ],
+    )
 
 
 # ---- source data verification ----------------------------------------------------------

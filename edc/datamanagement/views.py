@@ -13,12 +13,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crf.definitions import shown_forms
 from crf.models import FormInstance
 from edc import labels
 from edc.accounts.roles import Permission, permissions_of
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
 from edc.datamanagement import selectors, services
+from edc.datamanagement.form_states import ICONS, ORDER
 from edc.datamanagement.forms import (
     LockForm,
     QueryActionForm,
@@ -121,6 +123,7 @@ def query_detail(request, study_code, pk):
             messages.success(request, _("Query %(number)s updated.") % {"number": query.pk})
             return redirect("dm-query", study_code=study.code, pk=query.pk)
         query = selectors.get_query(scope, study, pk)
+    selectors.name_forms([query.form_instance])
     return render(
         request,
         "datamanagement/query_detail.html",
@@ -132,8 +135,81 @@ def query_detail(request, study_code, pk):
             "form": form,
             "error": error,
             "age": selectors.age_days(query),
+            "item_label": _item_label(query.form_instance, query.item_code),
+            "value": selectors.queried_value(query),
+            "history": selectors.item_history(query),
         },
         status=status,
+    )
+
+
+def _item_label(instance, code: str) -> str:
+    return form_items(_definition(instance)).get(code, {}).get("label", code)
+
+
+@login_required
+@require_POST
+def answer_query(request, study_code, pk):
+    """The answer typed beside a flagged item on the form page, sent without saving the form."""
+    scope, study = _study(request, study_code)
+    query = selectors.get_query(scope, study, pk)
+    text = request.POST.get(f"query_answer_{query.pk}", "")
+    try:
+        services.act_on_query(ChangeContext.web(request), query, "answer", text)
+    except DomainError as exc:
+        messages.error(
+            request, _("Query Q%(pk)s: %(problem)s") % {"pk": query.pk, "problem": exc.message}
+        )
+    else:
+        messages.success(request, _("Query Q%(pk)s answered.") % {"pk": query.pk})
+    return redirect(_next_url(request, _form_url(query.form_instance)) + f"#query-{query.pk}")
+
+
+def _form_url(instance) -> str:
+    return reverse(
+        "crf-form",
+        kwargs={
+            "study_code": instance.study.code,
+            "subject_id": instance.subject.subject_id,
+            "event_code": instance.event_code,
+            "event_repeat": instance.event_repeat,
+            "form_code": instance.form_code,
+            "form_repeat": instance.form_repeat,
+        },
+    )
+
+
+@login_required
+def inbox(request):
+    """The queries waiting for this user, across their studies."""
+    scope = scope_of(request.user)
+    return render(
+        request,
+        "datamanagement/inbox.html",
+        {"queries": selectors.inbox(scope, request.user)},
+    )
+
+
+# ---- the site status grid --------------------------------------------------------------
+
+
+@login_required
+def status_grid(request, study_code, site_code):
+    scope, study = _study(request, study_code)
+    site = subject_selectors.get_site(scope, study, site_code)
+    grid = selectors.site_status_grid(
+        scope, site, state=request.GET.get("state", ""), page=request.GET.get("page", 1)
+    )
+    return render(
+        request,
+        "datamanagement/status_grid.html",
+        {
+            "study": study,
+            "site": site,
+            "grid": grid,
+            "legend": [(s.value, ICONS[s], selectors.STATE_LABELS[s]) for s in ORDER],
+            "filters": [(s.value, selectors.STATE_LABELS[s]) for s in selectors.GRID_FILTERS],
+        },
     )
 
 
@@ -178,7 +254,8 @@ def raise_query(request, study_code, form_id):
 
 
 def _definition(instance) -> dict:
-    found = find_form(instance.protocol_version.definition, instance.form_code)
+    """The form as its reader sees it: labels and names in the active language."""
+    found = find_form(shown_forms(instance.protocol_version_id).definition, instance.form_code)
     return found or {"code": instance.form_code, "name": instance.form_code, "items": []}
 
 
@@ -395,18 +472,36 @@ def _lock_target(scope, study, data: dict):
             raise DomainError("required", "subject", _("enter the subject ID to lock"))
         return subject_selectors.get_subject(scope, study.code, data["subject"].strip())
     if not data["form_id"]:
-        raise DomainError("required", "form_id", _("enter the id of the form to lock"))
-    return selectors.get_form(scope, study, data["form_id"])
+        raise DomainError("required", "form_id", _("choose the form to lock"))
+    form = selectors.get_form(scope, study, data["form_id"])
+    if data["subject"] and form.subject.subject_id != data["subject"]:
+        raise DomainError("required", "form_id", _("choose a form of the chosen subject"))
+    return form
+
+
+def _lock_form(request, scope, study) -> LockForm:
+    """The lock form, its subjects and (once a subject is chosen) that subject's forms, all
+    named as people know them: no internal id to type."""
+    params = request.POST if request.method == "POST" else request.GET
+    subject_id = params.get("subject", "")
+    form_id = params.get("form_id", "")
+    if not subject_id and form_id.isdigit():
+        subject_id = selectors.subject_id_of_form(scope, study, int(form_id))
+    return LockForm(
+        request.POST or None,
+        initial={k: request.GET.get(k) for k in ("level", "site", "subject", "form_id")},
+        site_codes=_site_codes(scope, study),
+        subject_ids=selectors.lockable_subject_ids(scope, study),
+        subject_forms=selectors.form_choices(scope, study, subject_id) if subject_id else [],
+    )
 
 
 @login_required
 def locks(request, study_code):
     scope, study = _study(request, study_code)
-    lock_form = LockForm(
-        request.POST or None,
-        initial={k: request.GET.get(k) for k in ("level", "site", "subject", "form_id")},
-        site_codes=_site_codes(scope, study),
-    )
+    lock_form = _lock_form(request, scope, study)
+    if request.method == "POST" and request.POST.get("action") == "pick":
+        return _locks_page(request, scope, study, lock_form)  # show the subject's forms
     if request.method == "POST" and lock_form.is_valid():
         data = lock_form.cleaned_data
         try:
@@ -435,7 +530,10 @@ def unlock(request, study_code, pk):
     try:
         services.unlock(ChangeContext.web(request), lock, form.cleaned_data.get("reason", ""))
     except DomainError as exc:
-        lock_form = LockForm(site_codes=_site_codes(scope, study))
+        lock_form = LockForm(
+            site_codes=_site_codes(scope, study),
+            subject_ids=selectors.lockable_subject_ids(scope, study),
+        )
         return _locks_page(
             request,
             scope,

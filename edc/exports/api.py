@@ -154,12 +154,13 @@ class ExportDownloadView(APIView):
 
 def download_response(ctx: ChangeContext, job: ExportJob) -> FileResponse:
     """The archive as a streamed response; refused (409) until the export is done."""
-    path = services.archive_path(job)
-    if job.status != ExportStatus.DONE or path is None or not path.exists():
+    name = services.archive_storage_name(job)
+    storage = services.export_storage()
+    if job.status != ExportStatus.DONE or name is None or not storage.exists(name):
         raise DomainError("not_ready", "status", f"the export is {job.status}", status=409)
     services.record_download(ctx, job)
     return FileResponse(
-        open(path, "rb"),  # noqa: SIM115 - FileResponse closes it
+        storage.open(name, "rb"),
         as_attachment=True,
         filename=job.archive_name,
         content_type="application/zip",

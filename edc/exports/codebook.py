@@ -12,6 +12,10 @@ Layout rules, written once here and repeated in the `datasets` table of every ex
 
 When a study has several protocol versions, the layout is their union: the newest definition
 decides labels and order, and items that exist only in older versions follow.
+
+Names and codes never change with language. Labels are those of the study's first language; the
+layout also carries every label in each language the study declares (`texts_of`), for the
+codebook's labels table and the ODM file's TranslatedText elements.
 """
 
 from __future__ import annotations
@@ -21,9 +25,14 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from crf.validation import ENTERED_SUFFIX
 from edc.exports.tables import FIXED_DATASETS, sas_names
+from edc.studies.texts import languages as study_languages
+from edc.studies.texts import localized, text_fields
 
 MULTI_SEPARATOR = "|"
+NO_UNIT = ("", "", "")
+
 BOOLEAN_LABELS = {"true": "Yes", "false": "No"}
 # Codelists of the randomization table; upper case with a dot, so never a study codelist
 # (no dot) nor a form's inline choices (lower-case form code).
@@ -39,6 +48,7 @@ class ItemSpec:
     label: str
     type: str
     unit: str = ""
+    alt_units: tuple[str, ...] = ()
     max_length: int | None = None
     decimals: int | None = None
     codelist: str = ""
@@ -99,6 +109,17 @@ class StudyLayout:
     codelists: Mapping[str, tuple[tuple[str, str], ...]]
     arms: tuple[tuple[str, str], ...]
     factors: tuple[FactorSpec, ...]
+    languages: tuple[str, ...] = ("en",)
+    # language -> {text in the first language -> text in that language}
+    translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def texts_of(self, text: str) -> list[tuple[str, str]]:
+        """(language, text) of a label in every language of the study, the first language
+        first; a text without a translation stays in the first language."""
+        first, *others = self.languages
+        return [(first, text)] + [
+            (lang, self.translations.get(lang, {}).get(text, text)) for lang in others
+        ]
 
     def form(self, code: str) -> FormSpec | None:
         return next((f for f in self.forms if f.code == code), None)
@@ -137,6 +158,7 @@ def _item_spec(form: str, group: str, item: dict, order: int, codelists: Mapping
         label=item.get("label", item["code"]),
         type=item.get("type", "text"),
         unit=item.get("unit", ""),
+        alt_units=tuple(item.get("alt_units", ())),
         max_length=item.get("max_length"),
         decimals=item.get("decimals"),
         codelist=codelist,
@@ -189,6 +211,10 @@ def build_layout(definitions: list[dict]) -> StudyLayout:
     """The export layout of a study from its definitions, newest first."""
     if not definitions:
         raise ValueError("a study layout needs at least one definition")
+    langs = tuple(study_languages(definitions[0]))
+    translations = _translations(definitions, langs)
+    # From here on every text is the first language's (an inline {lang: text} gave its own).
+    definitions = [localized(d, langs[0]) for d in definitions]
     newest = definitions[0]
     codelists: dict[str, list] = {}
     events: dict[str, EventSpec] = {}
@@ -261,7 +287,26 @@ def build_layout(definitions: list[dict]) -> StudyLayout:
         },
         arms=tuple(arms.items()),
         factors=tuple(factors.values()),
+        languages=langs,
+        translations=translations,
     )
+
+
+def _translations(definitions: list[dict], langs: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """Every version's translations, the newest first; inline texts add their own."""
+    out: dict[str, dict[str, str]] = {lang: {} for lang in langs[1:]}
+    for definition in definitions:
+        blocks = definition.get("translations") or {}
+        for lang in langs[1:]:
+            for text, translated in ((blocks.get(lang) or {}).get("texts") or {}).items():
+                out[lang].setdefault(text, translated)
+        first = study_languages(definition)[0]
+        for _, text in text_fields(definition):
+            if isinstance(text, Mapping) and text.get(first):
+                for lang in langs[1:]:
+                    if text.get(lang):
+                        out[lang].setdefault(text[first], text[lang])
+    return out
 
 
 # ---- values ---------------------------------------------------------------------------------
@@ -293,7 +338,8 @@ def _label(labels: Mapping[str, str], value: Any, text: str) -> str:
 
 
 class FormExpander:
-    """Turns the stored `data` of one form into long rows (group, row, item, value, label)."""
+    """Turns the stored `data` of one form into long rows (group, row, item, value, label, unit,
+    value as entered, unit as entered)."""
 
     def __init__(self, form: FormSpec | None):
         self.top = [(i.code, i.labels) for i in form.items] if form else []
@@ -302,21 +348,40 @@ class FormExpander:
             [(g.code, [(i.code, i.labels) for i in g.items]) for g in form.groups] if form else []
         )
         self.group_codes = {code for code, _ in self.groups}
+        self.units = {i.code: i.unit for i in form.all_items if i.unit} if form else {}
+
+    def _units(self, code: str, text: str, data: Mapping[str, Any]) -> tuple[str, str, str]:
+        unit = self.units.get(code)
+        if not unit:
+            return NO_UNIT
+        entered = data.get(code + ENTERED_SUFFIX)
+        if isinstance(entered, Mapping):
+            return (unit, str(entered.get("value", "")), str(entered.get("unit", "")))
+        return (unit, text, unit)
 
     def rows(self, prefix: tuple, data: Mapping[str, Any]) -> list[tuple]:
         out: list[tuple] = []
         append = out.append
+        units = self.units
         for code, labels in self.top:
             value = data.get(code)
             if value is None:
                 continue
             if value.__class__ is str:
                 if value:
-                    append(prefix + ("", 0, code, value, labels.get(value, "") if labels else ""))
+                    append(
+                        prefix
+                        + ("", 0, code, value, labels.get(value, "") if labels else "")
+                        + (self._units(code, value, data) if code in units else NO_UNIT)
+                    )
                 continue
             text = value_text(value)
             if text is not None:
-                append(prefix + ("", 0, code, text, _label(labels, value, text)))
+                append(
+                    prefix
+                    + ("", 0, code, text, _label(labels, value, text))
+                    + self._units(code, text, data)
+                )
         if len(data) > len(out) or self.groups:
             self._rest(prefix, data, append)
         return out
@@ -324,7 +389,13 @@ class FormExpander:
     def _rest(self, prefix: tuple, data: Mapping[str, Any], append) -> None:
         # Order: unknown plain items, known groups, unknown groups, so rows of one group stay
         # together and the plain items come first.
-        extra = sorted(k for k in data if k not in self.top_codes and k not in self.group_codes)
+        extra = sorted(
+            k
+            for k in data
+            if k not in self.top_codes
+            and k not in self.group_codes
+            and not k.endswith(ENTERED_SUFFIX)
+        )
         extra_groups = []
         for key in extra:
             value = data[key]
@@ -333,14 +404,13 @@ class FormExpander:
                 continue
             text = value_text(value)
             if text is not None:
-                append(prefix + ("", 0, key, text, ""))
+                append(prefix + ("", 0, key, text, "") + NO_UNIT)
         for group, items in self.groups:
             self._group(prefix, group, items, data.get(group), append)
         for key in extra_groups:
             self._group(prefix, key, [], data[key], append)
 
-    @staticmethod
-    def _group(prefix: tuple, group: str, items: list, rows: Any, append) -> None:
+    def _group(self, prefix: tuple, group: str, items: list, rows: Any, append) -> None:
         if not isinstance(rows, list):
             return
         known = {code for code, _ in items}
@@ -351,11 +421,15 @@ class FormExpander:
                 value = row.get(code)
                 text = value_text(value)
                 if text is not None:
-                    append(prefix + (group, number, code, text, _label(labels, value, text)))
-            for code in sorted(k for k in row if k not in known):
+                    append(
+                        prefix
+                        + (group, number, code, text, _label(labels, value, text))
+                        + self._units(code, text, row)
+                    )
+            for code in sorted(k for k in row if k not in known and not k.endswith(ENTERED_SUFFIX)):
                 text = value_text(row[code])
                 if text is not None:
-                    append(prefix + (group, number, code, text, ""))
+                    append(prefix + (group, number, code, text, "") + NO_UNIT)
 
 
 # ---- codebook and codelists -----------------------------------------------------------------
@@ -383,6 +457,7 @@ def codebook_rows(layout: StudyLayout) -> Iterator[tuple]:
                 item.label,
                 item.type,
                 item.unit,
+                MULTI_SEPARATOR.join(item.alt_units),
                 item.max_length or 0,
                 "" if item.decimals is None else str(item.decimals),
                 item.codelist,
@@ -412,3 +487,29 @@ def codelist_rows(layout: StudyLayout) -> Iterable[tuple]:
     for name, values in codelist_entries(layout).items():
         for order, (code, label) in enumerate(values, start=1):
             yield (name, order, code, label)
+
+
+def label_rows(layout: StudyLayout) -> Iterator[tuple]:
+    """Every label of the study in each of its languages: (what, form, group, item, codelist,
+    code, language, text). Codes identify what is labelled; only TEXT changes with language."""
+
+    def each(kind, form="", group="", item="", codelist="", code="", text=""):
+        for lang, translated in layout.texts_of(text):
+            yield (kind, form, group, item, codelist, code, lang, translated)
+
+    yield from each("study", text=layout.title)
+    for event in layout.events:
+        yield from each("visit", code=event.code, text=event.name)
+    for form in layout.forms:
+        yield from each("form", form=form.code, text=form.name)
+        for group in form.groups:
+            yield from each("group", form=form.code, group=group.code, text=group.name)
+        for item in form.all_items:
+            yield from each(
+                "item", form=form.code, group=item.group, item=item.code, text=item.label
+            )
+    for factor in layout.factors:
+        yield from each("factor", code=factor.code, text=factor.name)
+    for name, values in codelist_entries(layout).items():
+        for code, label in values:
+            yield from each("codelist", codelist=name, code=code, text=label)

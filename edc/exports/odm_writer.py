@@ -136,12 +136,13 @@ def timestamp(moment: dt.datetime) -> str:
     )
 
 
-def _text(parent, name: str, text: str, lang: bool = True):
+def _text(parent, name: str, texts: Iterable[tuple[str, str]]):
+    """An element of TranslatedTexts, one per (language, text)."""
     holder = etree.SubElement(parent, _tag(name))
-    translated = etree.SubElement(holder, _tag("TranslatedText"))
-    if lang:
-        translated.set(XML_LANG, "en")
-    translated.text = text
+    for lang, text in texts:
+        translated = etree.SubElement(holder, _tag("TranslatedText"))
+        translated.set(XML_LANG, lang)
+        translated.text = text
     return holder
 
 
@@ -152,7 +153,7 @@ def _codelist_type(values: Iterable[tuple[str, str]]) -> str:
     return "text"
 
 
-def _item_def(parent, item: ItemSpec, units: dict[str, str]) -> None:
+def _item_def(parent, item: ItemSpec, units: dict[str, str], layout: StudyLayout) -> None:
     attrib = {
         "OID": f"I.{item.form}.{item.code}",
         "Name": item.code,
@@ -164,7 +165,7 @@ def _item_def(parent, item: ItemSpec, units: dict[str, str]) -> None:
         attrib["SignificantDigits"] = str(item.decimals)
     attrib["SASFieldName"] = item.code
     element = etree.SubElement(parent, _tag("ItemDef"), attrib)
-    _text(element, "Question", item.label)
+    _text(element, "Question", layout.texts_of(item.label))
     if item.unit:
         etree.SubElement(element, _tag("MeasurementUnitRef"), MeasurementUnitOID=units[item.unit])
     for comparator, value, hardness in (
@@ -201,7 +202,8 @@ def study_element(
     basics = etree.SubElement(study, _tag("BasicDefinitions"))
     for unit, oid in units.items():
         measurement = etree.SubElement(basics, _tag("MeasurementUnit"), OID=oid, Name=unit)
-        _text(measurement, "Symbol", unit)
+        # A unit symbol is the same in every language.
+        _text(measurement, "Symbol", [(layout.languages[0], unit)])
 
     mdv = etree.SubElement(
         study, _tag("MetaDataVersion"), OID=mdv_oid, Name=mdv_name, Description=description
@@ -219,6 +221,7 @@ def study_element(
             Repeating="Yes" if event.repeating else "No",
             Type="Unscheduled" if event.kind == "unscheduled" else "Scheduled",
         )
+        _text(definition, "Description", layout.texts_of(event.name))
         for order, form_code in enumerate(event.forms, start=1):
             if form_code in known_forms:
                 _ref(definition, "FormRef", order, FormOID=f"F.{form_code}")
@@ -230,6 +233,7 @@ def study_element(
             Name=form.name,
             Repeating="Yes" if form.repeating else "No",
         )
+        _text(definition, "Description", layout.texts_of(form.name))
         for order, (oid, _) in enumerate(_item_groups(form), start=1):
             _ref(definition, "ItemGroupRef", order, ItemGroupOID=oid)
     for form in layout.forms:
@@ -255,7 +259,7 @@ def study_element(
                 )
     for form in layout.forms:
         for item in form.all_items:
-            _item_def(mdv, item, units)
+            _item_def(mdv, item, units, layout)
     for name, values in codelist_entries(layout).items():
         if name.startswith(ALLOCATION_PREFIX):
             continue
@@ -270,7 +274,7 @@ def study_element(
             entry = etree.SubElement(
                 codelist, _tag("CodeListItem"), CodedValue=code, OrderNumber=str(order)
             )
-            _text(entry, "Decode", label)
+            _text(entry, "Decode", layout.texts_of(label))
     return study
 
 
@@ -341,7 +345,7 @@ class _FormBuilder:
                 group_element = etree.SubElement(
                     element, _tag("ItemGroupData"), ItemGroupOID=f"IG.{record.form}"
                 )
-            for _, _, item, value, _ in cells:
+            for _, _, item, value, *_ in cells:
                 etree.SubElement(
                     group_element,
                     _tag("ItemData"),

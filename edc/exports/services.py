@@ -20,6 +20,8 @@ from itertools import islice
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import Storage, storages
 from django.db import connection, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -30,7 +32,7 @@ from edc.audit.services import record
 from edc.datamanagement.selectors import dataset_snapshot
 from edc.errors import DomainError
 from edc.exports import selectors, tables
-from edc.exports.codebook import StudyLayout, codebook_rows, codelist_rows
+from edc.exports.codebook import StudyLayout, codebook_rows, codelist_rows, label_rows
 from edc.exports.csv_writer import write_csv
 from edc.exports.manifest import FileEntry, build_manifest, entry_for, write_manifest
 from edc.exports.models import FORMATS, ExportJob, ExportStatus
@@ -111,6 +113,7 @@ def _plan(export: ExportScope, snapshot: Snapshot) -> _Plan:
         (tables.AUDIT_TRAIL, lambda: selectors.audit_rows(export, snapshot), 1),
         (tables.CODEBOOK, lambda: codebook_rows(layout), 1),
         (tables.CODELISTS, lambda: codelist_rows(layout), 1),
+        (tables.LABELS, lambda: label_rows(layout), 1),
     ]
     every_table = [t for t, _, _ in plan.tables] + [tables.DATASETS]
     plan.tables.append((tables.DATASETS, lambda: tables.dataset_rows(every_table), 1))
@@ -317,7 +320,14 @@ class JobProgress:
 
 
 def export_root() -> Path:
+    """Where the worker builds an export: its own disk, not seen by the web instances."""
     return Path(settings.EXPORT_ROOT)
+
+
+def export_storage() -> Storage:
+    """Where finished archives live for every web instance: STORAGES["exports"], a shared
+    folder or an object store (S3 through django-storages)."""
+    return storages["exports"]
 
 
 def job_folder(job: ExportJob) -> Path:
@@ -325,10 +335,32 @@ def job_folder(job: ExportJob) -> Path:
     return export_root() / job.study.code / f"{job.pk:06d}-{stamp}"
 
 
-def archive_path(job: ExportJob) -> Path | None:
+def archive_storage_name(job: ExportJob) -> str | None:
+    """The archive's name in the exports storage."""
     if not job.archive_name:
         return None
-    return export_root() / job.study.code / job.archive_name
+    return f"{job.study.code}/{job.archive_name}"
+
+
+def store_archive(local: Path, name: str) -> str:
+    """Put the packed archive into the exports storage under `name` (a re-run after a crash
+    replaces what an earlier run stored) and return the name it was stored under."""
+    storage = export_storage()
+    if storage.exists(name):
+        storage.delete(name)
+    with open(local, "rb") as handle:
+        stored = storage.save(name, File(handle, name=Path(name).name))
+    # With the default folder storage both paths may be one file; never delete the stored one.
+    if local.exists() and not _same_file(local, storage, stored):
+        local.unlink()
+    return stored
+
+
+def _same_file(local: Path, storage: Storage, name: str) -> bool:
+    try:
+        return Path(storage.path(name)).resolve() == local.resolve()
+    except NotImplementedError:  # object stores have no local path
+        return False
 
 
 def archive_name(job: ExportJob) -> str:
@@ -411,9 +443,14 @@ def run_job(job_id: int) -> ExportJob:
                 requested_by=job.requested_by_name,
                 progress=progress,
             )
-        archive = pack(
-            folder, export_root() / job.study.code / archive_name(job), snapshot.data_cut
+        name = f"{job.study.code}/{archive_name(job)}"
+        local = pack(
+            folder,
+            export_root() / job.study.code / f"{archive_name(job)}.packed",
+            snapshot.data_cut,
         )
+        archive_bytes = local.stat().st_size
+        stored = store_archive(local, name)
     except Exception as exc:
         ExportJob.objects.filter(pk=job.pk).update(
             status=ExportStatus.FAILED,
@@ -429,8 +466,8 @@ def run_job(job_id: int) -> ExportJob:
         progress=100,
         progress_note="Done",
         out_dir=str(folder),
-        archive_name=archive.name,
-        archive_bytes=archive.stat().st_size,
+        archive_name=Path(stored).name,
+        archive_bytes=archive_bytes,
         manifest=manifest,
         data_cut=snapshot.data_cut,
         finished_at=timezone.now(),

@@ -91,6 +91,11 @@ FORM_COLUMNS = (
     Column("ITEM", "Item code (variable name)"),
     Column("VALUE", "Raw value as collected"),
     Column("LABEL", "Label of a coded value"),
+    # VALUE is in the item's unit; an item that accepts alternative units keeps what was
+    # entered in ORRES / ORRESU (SDTM names), otherwise they repeat VALUE and UNIT.
+    Column("UNIT", "Unit of VALUE (UCUM code)"),
+    Column("ORRES", "Value as entered"),
+    Column("ORRESU", "Unit as entered (UCUM code)"),
 )
 
 FORM_INSTANCE_COLUMNS = (
@@ -184,6 +189,7 @@ CODEBOOK_COLUMNS = (
     Column("LABEL", "Item label (question)"),
     Column("TYPE", "Data type"),
     Column("UNIT", "Unit"),
+    Column("ALTUNITS", "Other accepted units, | separated"),
     Column("LENGTH", "Maximum length, 0 if none", "int"),
     Column("DECIMALS", "Decimal places, empty if none"),
     Column("CODELIST", "Codelist of the coded values"),
@@ -198,6 +204,17 @@ CODELIST_COLUMNS = (
     Column("ORDER", "Position within the codelist", "int"),
     Column("CODE", "Coded value"),
     Column("LABEL", "Label"),
+)
+
+LABEL_COLUMNS = (
+    Column("OBJTYPE", "What is labelled (form, item, codelist)"),
+    Column("FORM", "Form code"),
+    Column("IGROUP", "Repeating group code, empty if none"),
+    Column("ITEM", "Item code (variable name)"),
+    Column("CODELIST", "Codelist name"),
+    Column("CODE", "Coded value, visit or factor code"),
+    Column("LANG", "Language (BCP 47 tag)"),
+    Column("TEXT", "Label in that language"),
 )
 
 DATASET_COLUMNS = (
@@ -220,6 +237,7 @@ FIXED_DATASETS = {
     "audit_trail": "AUDIT",
     "codebook": "CODEBOOK",
     "codelists": "CODELIST",
+    "labels": "LABELS",
     "datasets": "DATASETS",
 }
 
@@ -266,6 +284,13 @@ CODELISTS = fixed_table(
     CODELIST_COLUMNS,
     "Codelists",
     "One row per coded value: the raw code and its label.",
+)
+LABELS = fixed_table(
+    "labels",
+    LABEL_COLUMNS,
+    "Labels in every language of the study",
+    "One row per label of a study, form, group, item, visit, factor or coded value in each "
+    "language the study declares.",
 )
 DATASETS = fixed_table(
     "datasets",

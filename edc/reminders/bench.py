@@ -337,15 +337,18 @@ def _performed(visit, last_day, rng):
 LAG_DAYS = (0, 1, 2, 3, 4)  # days between a history's last recorded event and the scan's eve
 
 
-def insert_cohort(total, studies, sites, templates, rng) -> tuple[int, int]:
+def insert_cohort(
+    total, studies, sites, templates, rng, *, scan_day: dt.date = SCAN_DAY
+) -> tuple[int, int]:
     """Subjects are copied in; their visits are a template's visits shifted to the subject's
-    calendar, expanded in SQL from staged template rows (stored as yesterday's scan left them)."""
+    calendar, expanded in SQL from staged template rows (stored as yesterday's scan left them).
+    `scan_day`: the day the cohort is followed up to (the site-day benchmark uses today)."""
     from django.db import connection
     from django.utils import timezone
 
     from edc.reminders.models import ScanProgress
 
-    yesterday = SCAN_DAY - dt.timedelta(days=1)
+    yesterday = scan_day - dt.timedelta(days=1)
     now = timezone.now()
     weights = [share for _, share in KINDS]
     ids: dict[int, int] = {}  # id(template) -> template number

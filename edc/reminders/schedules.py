@@ -17,6 +17,7 @@ from edc.audit.context import ChangeContext
 from edc.audit.models import AuditEvent
 from edc.audit.services import audit_row
 from edc.errors import DomainError
+from edc.phrases import Phrase, in_language
 from edc.reminders.event_codec import decode, encode
 from edc.reminders.models import OPEN_AND_ACTIVE, PlannedVisit, ScheduleEvent
 from edc.reminders.timeline import window_dates
@@ -105,7 +106,8 @@ def replay_rows(definition: ScheduleDefinition, rows: Iterable[ScheduleEvent]) -
         try:
             state = apply_event(state, event)
         except ScheduleEventError as exc:
-            conflicts[row.pk] = str(exc)
+            # A phrase: stored as its English text, shown in the reader's language.
+            conflicts[row.pk] = exc.phrase
     return Replay(state, conflicts)
 
 
@@ -114,7 +116,8 @@ def check_applies(definition: ScheduleDefinition, rows: Sequence[ScheduleEvent])
     new = rows[-1]
     conflicts = replay_rows(definition, rows).conflicts
     if new.pk in conflicts:
-        raise ScheduleConflict(conflicts[new.pk])
+        conflict = conflicts[new.pk]
+        raise ScheduleConflict(in_language(conflict) if isinstance(conflict, Phrase) else conflict)
 
 
 class AuditBatch:

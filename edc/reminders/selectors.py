@@ -145,10 +145,12 @@ class NextDue:
     target: dt.date
     status: VisitStatus
 
+    @property
+    def status_text(self) -> str:
+        return self.status.value.replace("_", " ")
+
     def __str__(self) -> str:
-        return (
-            f"{self.name} {self.occurrence} · {self.target} ({self.status.value.replace('_', ' ')})"
-        )
+        return f"{self.name} {self.occurrence} · {self.target} ({self.status_text})"
 
 
 def next_due(subjects: Sequence[Subject], today: dt.date) -> dict[int, NextDue]:

@@ -817,8 +817,11 @@ def visit_facts(visit: PlannedVisit) -> emails.VisitFacts:
         study_code=visit.study.code,
         site_code=visit.site.code,
         subject_id=visit.subject.subject_id,
-        # The study's text in the active language: e-mails are rendered in the reader's.
-        visit_name=study_text(visit.study.definition, visit.name),
+        # The visit's name in the language the message is written in (the study's first
+        # language unless the caller activated the recipient's).
+        visit_name=study_text(study_forms(visit.study.current_version_id).definition, visit.name)
+        if visit.study.current_version_id
+        else visit.name,
         event_code=visit.event_code,
         sequence=visit.sequence,
         cycle=visit.cycle if visit.kind == EventKind.DOSING else None,

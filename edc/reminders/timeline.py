@@ -33,16 +33,25 @@ class WindowDates:
     missed_after: dt.date  # last `overdue` day; the day after it the visit is missed
 
 
+def shift(day: dt.date, days: int) -> dt.date:
+    """``day`` moved by ``days``, held at the calendar's ends: an implausible anchor (a consent
+    typed as 0001-01-01 before dates were checked) gives nonsense windows, never a crash."""
+    try:
+        return day + dt.timedelta(days=days)
+    except OverflowError:
+        return dt.date.min if days < 0 else dt.date.max
+
+
 def window_dates(
     target: dt.date, window_before: int, window_after: int, lead_days: int, grace_days: int
 ) -> WindowDates:
-    start = target - dt.timedelta(days=window_before)
-    end = target + dt.timedelta(days=window_after)
+    start = shift(target, -window_before)
+    end = shift(target, window_after)
     return WindowDates(
         window_start=start,
         window_end=end,
-        reminder_from=start - dt.timedelta(days=lead_days),
-        missed_after=end + dt.timedelta(days=grace_days),
+        reminder_from=shift(start, -lead_days),
+        missed_after=shift(end, grace_days),
     )
 
 
@@ -55,8 +64,8 @@ def boundaries(visit: VisitFacts) -> tuple[dt.date, ...]:
         dates.reminder_from,
         dates.window_start,
         visit.target,
-        dates.window_end + dt.timedelta(days=1),
-        dates.missed_after + dt.timedelta(days=1),
+        shift(dates.window_end, 1),
+        shift(dates.missed_after, 1),
     )
 
 

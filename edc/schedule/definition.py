@@ -180,7 +180,6 @@ _EVENT_KEYS = frozenset(
     {
         "code",
         "name",
-        "email_subject",
         "kind",
         "phase",
         "anchor",

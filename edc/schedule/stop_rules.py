@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
+from edc.phrases import Phrase, gettext_noop, phrase
 from edc.schedule.definition import (
     Anchor,
     EventDefinition,
@@ -62,7 +63,14 @@ from edc.schedule.state import (
 
 
 class ScheduleEventError(ValueError):
-    """A recorded event that contradicts the subject's schedule (wrong order, stopped series, unknown code)."""
+    """A recorded event that contradicts the subject's schedule (wrong order, stopped series, unknown code).
+
+    Its message is a translatable phrase (edc/phrases.py): `str()` gives the English, `phrase`
+    the template and values a page renders in its reader's language."""
+
+    def __init__(self, message: Phrase):
+        super().__init__(message)
+        self.phrase = message
 
 
 _RESPONDERS = frozenset({"CR", "PR"})
@@ -71,13 +79,26 @@ _RESPONDERS = frozenset({"CR", "PR"})
 def apply_event(state: SubjectScheduleState, event: ClinicalEvent) -> SubjectScheduleState:
     if state.last_event_on is not None and event.on < state.last_event_on:
         raise ScheduleEventError(
-            f"{type(event).__name__} on {event.on} is earlier than the last event ({state.last_event_on}); "
-            "replay the subject's events in date order"
+            phrase(
+                gettext_noop(
+                    "{event} on {date} is earlier than the last event ({last}); replay the "
+                    "subject's events in date order"
+                ),
+                event=type(event).__name__,
+                date=event.on.isoformat(),
+                last=state.last_event_on.isoformat(),
+            )
         )
     if state.study_stop is not None and not isinstance(event, AnchorCorrected):
         raise ScheduleEventError(
-            f"the subject's schedule ended on {state.study_stop.on} ({state.study_stop.reason}); "
-            f"{type(event).__name__} cannot be applied"
+            phrase(
+                gettext_noop(
+                    "the subject's schedule ended on {date} ({reason}); {event} cannot be applied"
+                ),
+                date=state.study_stop.on.isoformat(),
+                reason=str(state.study_stop.reason),
+                event=type(event).__name__,
+            )
         )
     handler = _HANDLERS[type(event)]
     return replace(handler(state, event), last_event_on=event.on)
@@ -174,12 +195,17 @@ def _randomized(state: SubjectScheduleState, event: Randomized) -> SubjectSchedu
         and state.induction_stop.reason != StopReason.INDUCTION_COMPLETED
     ):
         raise ScheduleEventError(
-            f"induction ended with {state.induction_stop.reason}: the subject cannot be randomized"
+            phrase(
+                gettext_noop("induction ended with {reason}: the subject cannot be randomized"),
+                reason=str(state.induction_stop.reason),
+            )
         )
     try:
         state.definition.arm(event.arm)
     except KeyError:
-        raise ScheduleEventError(f"unknown arm {event.arm!r}") from None
+        raise ScheduleEventError(
+            phrase(gettext_noop("unknown arm {arm}"), arm=repr(event.arm))
+        ) from None
     state = _with_anchor(state, Anchor.RANDOMIZATION, event.on)
     state = _set_stop(state, "induction_stop", event.on, StopReason.INDUCTION_COMPLETED)
     return replace(state, arm=event.arm, status=SubjectStatus.RANDOMIZED)
@@ -189,7 +215,11 @@ def _dose_given(state: SubjectScheduleState, event: DoseGiven) -> SubjectSchedul
     definition, series, target = _open_series(state, event)
     if series.closed and event.on < series.closed[-1].on:
         raise ScheduleEventError(
-            f"{definition.code}: dose on {event.on} precedes the previous dose"
+            phrase(
+                gettext_noop("{event}: dose on {date} precedes the previous dose"),
+                event=definition.code,
+                date=event.on.isoformat(),
+            )
         )
     closed = ClosedOccurrence(target=target, outcome=DoseOutcome.GIVEN, on=event.on)
     state = _with_series(state, definition, DosingSeries(closed=(*series.closed, closed)))
@@ -208,7 +238,11 @@ def _dose_held(state: SubjectScheduleState, event: DoseHeld) -> SubjectScheduleS
     definition, series, _ = _open_series(state, event)
     if series.held_since is not None:
         raise ScheduleEventError(
-            f"{definition.code}: dosing is already on hold since {series.held_since}"
+            phrase(
+                gettext_noop("{event}: dosing is already on hold since {date}"),
+                event=definition.code,
+                date=series.held_since.isoformat(),
+            )
         )
     return _with_series(state, definition, replace(series, held_since=event.on))
 
@@ -216,7 +250,9 @@ def _dose_held(state: SubjectScheduleState, event: DoseHeld) -> SubjectScheduleS
 def _dose_resumed(state: SubjectScheduleState, event: DoseResumed) -> SubjectScheduleState:
     definition, series, target = _open_series(state, event)
     if series.held_since is None:
-        raise ScheduleEventError(f"{definition.code}: dosing is not on hold")
+        raise ScheduleEventError(
+            phrase(gettext_noop("{event}: dosing is not on hold"), event=definition.code)
+        )
     closed = ClosedOccurrence(target=target, outcome=DoseOutcome.HELD, on=event.on)
     new_series = DosingSeries(closed=(*series.closed, closed), next_target_override=event.on)
     return _stop_if_capped(_with_series(state, definition, new_series), event.on)
@@ -250,7 +286,9 @@ def _rt_completed(
 
 def _progression(state: SubjectScheduleState, event: Progression) -> SubjectScheduleState:
     if state.status == SubjectStatus.SCREENING:
-        raise ScheduleEventError("progression before registration is not a study event")
+        raise ScheduleEventError(
+            phrase(gettext_noop("progression before registration is not a study event"))
+        )
     if state.status in PRE_RANDOMIZATION_STATUSES:
         return _fail_induction(state, event.on, StopReason.INDUCTION_FAILURE)
     if state.status == SubjectStatus.INDUCTION_FAILED:
@@ -328,7 +366,10 @@ def _study_ended(state: SubjectScheduleState, event: StudyEnded) -> SubjectSched
 def _anchor_corrected(state: SubjectScheduleState, event: AnchorCorrected) -> SubjectScheduleState:
     if event.anchor not in state.anchors:
         raise ScheduleEventError(
-            f"anchor {event.anchor} has no date yet, so there is nothing to correct"
+            phrase(
+                gettext_noop("anchor {anchor} has no date yet, so there is nothing to correct"),
+                anchor=str(event.anchor),
+            )
         )
     return _with_anchor(state, event.anchor, event.corrected_date, overwrite=True)
 
@@ -440,27 +481,54 @@ def _open_series(
     try:
         definition = state.definition.event(event.event_code)
     except KeyError:
-        raise ScheduleEventError(f"unknown schedule event {event.event_code!r}") from None
+        raise ScheduleEventError(
+            phrase(gettext_noop("unknown schedule event {event}"), event=repr(event.event_code))
+        ) from None
     if definition.kind != EventKind.DOSING:
-        raise ScheduleEventError(f"{definition.code} is not a dosing event")
+        raise ScheduleEventError(
+            phrase(gettext_noop("{event} is not a dosing event"), event=definition.code)
+        )
     if not definition.applies_to(state.arm):
-        raise ScheduleEventError(f"{definition.code} does not apply to arm {state.arm}")
+        raise ScheduleEventError(
+            phrase(
+                gettext_noop("{event} does not apply to arm {arm}"),
+                event=definition.code,
+                arm=str(state.arm),
+            )
+        )
     if state.dosing_stop is not None:
         raise ScheduleEventError(
-            f"dosing stopped on {state.dosing_stop.on} ({state.dosing_stop.reason})"
+            phrase(
+                gettext_noop("dosing stopped on {date} ({reason})"),
+                date=state.dosing_stop.on.isoformat(),
+                reason=str(state.dosing_stop.reason),
+            )
         )
     if definition.is_induction_dosing and state.induction_stop is not None:
         raise ScheduleEventError(
-            f"induction ended on {state.induction_stop.on} ({state.induction_stop.reason})"
+            phrase(
+                gettext_noop("induction ended on {date} ({reason})"),
+                date=state.induction_stop.on.isoformat(),
+                reason=str(state.induction_stop.reason),
+            )
         )
     view = outlook(state, definition)
     if view.state == SeriesState.NOT_STARTED:
         raise ScheduleEventError(
-            f"{definition.code} has no target yet: its anchor {definition.anchor} is unknown"
+            phrase(
+                gettext_noop("{event} has no target yet: its anchor {anchor} is unknown"),
+                event=definition.code,
+                anchor=str(definition.anchor),
+            )
         )
     if view.state == SeriesState.CAPPED:
         raise ScheduleEventError(
-            f"{definition.code} is complete: {view.doses_counted} doses, cap date {view.cap_date}"
+            phrase(
+                gettext_noop("{event} is complete: {doses} doses, cap date {date}"),
+                event=definition.code,
+                doses=str(view.doses_counted),
+                date=str(view.cap_date),
+            )
         )
     target = pending_target(state, definition)
     assert target is not None
@@ -495,6 +563,12 @@ def _require_status(
     allowed = frozenset(allowed)
     if state.status not in allowed:
         raise ScheduleEventError(
-            f"{type(event).__name__} is not possible while the subject is {state.status} "
-            f"(possible from: {', '.join(sorted(allowed))})"
+            phrase(
+                gettext_noop(
+                    "{event} is not possible while the subject is {status} (possible from: {allowed})"
+                ),
+                event=type(event).__name__,
+                status=str(state.status),
+                allowed=", ".join(sorted(allowed)),
+            )
         )

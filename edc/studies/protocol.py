@@ -17,6 +17,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from crf.rules import units
 from edc.studies.texts import missing_texts
 
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
@@ -49,6 +50,7 @@ CONTEXT_DATES = {
     "today",
 }
 COMPARATORS = {"<", "<=", ">", ">=", "==", "!="}
+DATE_TYPES = {"date", "partial_date", "datetime"}
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,7 @@ class _Refs:
             for code, f in self.forms.items()
             for g in f.get("groups", [])
         }
+        self.birth_date = data.get("dates", {}).get("birth_date")
         # A repeating form is a group of its own rows.
         for code, form in self.forms.items():
             if form.get("repeating"):
@@ -303,6 +306,17 @@ def reference_problems(data: dict) -> list[Problem]:
                         )
                     )
 
+    problems += unit_problems(data, refs)
+    birth = refs.birth_date
+    if birth is not None:
+        item = refs.items.get(birth["form"], {}).get(birth["item"])
+        if item is None:
+            problems.append(
+                Problem("dates.birth_date", f"names unknown item {birth['form']}.{birth['item']}")
+            )
+        elif item["type"] != "date":
+            problems.append(Problem("dates.birth_date", "must name a full date item"))
+
     randomization = data["randomization"]
     ratio_sum = sum(a["ratio"] for a in arms)
     if randomization["method"] == "stratified_permuted_block":
@@ -351,6 +365,11 @@ def reference_problems(data: dict) -> list[Problem]:
                     )
                 )
     problems += _duplicates(randomization.get("factors", []), "code", "randomization.factors")
+    if not problems:
+        # Everything go-live and an allocation check, so what passes here goes live.
+        from randomization.scheme_params import section_problems
+
+        problems += [Problem(path, message) for path, message in section_problems(data)]
 
     for e, event in enumerate(data["schedule"]["events"]):
         for i, code in enumerate(event.get("forms", [])):
@@ -407,10 +426,169 @@ def _item_problems(item: dict, where: str, refs: _Refs, form: dict) -> list[Prob
             problems.append(Problem(f"{where}.{key}", "min must not exceed max"))
         if bounds and item["type"] not in {"integer", "decimal"}:
             problems.append(Problem(f"{where}.{key}", "only numeric items have a range"))
+    dated = item["type"] in DATE_TYPES
+    for key in ("allow_future", "not_before"):
+        if key in item and not dated:
+            problems.append(Problem(f"{where}.{key}", "only date items have date limits"))
+    if "birth" in item.get("not_before", ()) and refs.birth_date is None:
+        problems.append(
+            Problem(f"{where}.not_before", "names birth, but the study sets no dates.birth_date")
+        )
     for key in ("uln_item", "lln_item"):
         if key in item and item[key] not in form_items(form):
             problems.append(
                 Problem(f"{where}.{key}", f"names unknown item {item[key]!r} on this form")
+            )
+    return problems
+
+
+# ---- units ------------------------------------------------------------------------------
+
+# What each unit-aware operator needs of its arguments: argument name -> the UCUM unit the
+# computation works in. The engine converts an item declared in another unit.
+DERIVATION_UNITS = {
+    "crcl_cockcroft_gault": {"weight_kg": "kg", "creatinine_umol_l": "umol/L"},
+}
+
+
+def _unit_of(ref: str, refs: _Refs, local_form: str | None) -> tuple[str, dict] | None:
+    """(form code, item) named by an item reference, when it resolves."""
+    form, code = ref.split(".", 1) if "." in ref else (local_form, ref)
+    item = refs.items.get(form or "", {}).get(code)
+    return (form, item) if item is not None else None
+
+
+def _expression_item(expr: Any, refs: _Refs, local_form: str | None) -> tuple[str, dict] | None:
+    """The item an expression reads, when it is an item or the latest value of one."""
+    if not isinstance(expr, dict) or len(expr) != 1:
+        return None
+    ((op, arg),) = expr.items()
+    if op == "item" and isinstance(arg, str):
+        return _unit_of(arg, refs, local_form)
+    if op == "latest_within" and isinstance(arg, dict) and isinstance(arg.get("item"), str):
+        return _unit_of(arg["item"], refs, local_form)
+    return None
+
+
+def _molar_mass_problem(
+    item: dict, source: str, target: str, analytes: dict, what: str
+) -> str | None:
+    """The problem with expressing `item` (in `source`) in `target`, or None."""
+    try:
+        kind = units.conversion(source, target)
+    except units.UnitError as exc:
+        return f"{what}: {exc}"
+    if kind is units.Conversion.INCOMPATIBLE:
+        return f"{what} is in {source}, which cannot be converted to {target}"
+    if kind is units.Conversion.NEEDS_MOLAR_MASS:
+        analyte = item.get("analyte")
+        if not analyte or analyte not in analytes:
+            return (
+                f"{what} is in {source}; converting it to {target} needs a molar mass: give the "
+                "item an analyte and declare its molar_mass under analytes"
+            )
+    return None
+
+
+def _unit_wiring(
+    expr: Any, path: str, refs: _Refs, local_form: str | None, analytes: dict
+) -> Iterator[Problem]:
+    if isinstance(expr, list):
+        for i, part in enumerate(expr):
+            yield from _unit_wiring(part, f"{path}[{i}]", refs, local_form, analytes)
+        return
+    if not isinstance(expr, dict) or len(expr) != 1:
+        return
+    ((op, arg),) = expr.items()
+    here = f"{path}.{op}"
+    if op in DERIVATION_UNITS and isinstance(arg, dict):
+        for key, needed in DERIVATION_UNITS[op].items():
+            found = _expression_item(arg.get(key), refs, local_form)
+            unit = found[1].get("unit") if found else None
+            if found and unit:
+                what = f"{found[0]}.{found[1]['code']}"
+                if problem := _molar_mass_problem(found[1], unit, needed, analytes, what):
+                    yield Problem(f"{here}.{key}", problem)
+    if op == "ratio" and isinstance(arg, list) and len(arg) == 2:
+        value = _expression_item(arg[0], refs, local_form)
+        limit = _expression_item(arg[1], refs, local_form)
+        if value and limit and value[1].get("unit") and limit[1].get("unit"):
+            what = f"{limit[0]}.{limit[1]['code']}"
+            # The limit is converted to the value's unit, with the value's analyte.
+            analyte_item = {**limit[1], "analyte": value[1].get("analyte")}
+            problem = _molar_mass_problem(
+                analyte_item, limit[1]["unit"], value[1]["unit"], analytes, what
+            )
+            if problem:
+                yield Problem(f"{here}[1]", problem)
+    if isinstance(arg, dict | list):
+        children = arg.items() if isinstance(arg, dict) else enumerate(arg)
+        for key, value in children:
+            sub = f"{here}[{key}]" if isinstance(key, int) else f"{here}.{key}"
+            yield from _unit_wiring(value, sub, refs, local_form, analytes)
+
+
+def _item_unit_problems(item: dict, where: str, form: dict, analytes: dict) -> Iterator[Problem]:
+    unit = item.get("unit")
+    if unit and not units.is_known(unit):
+        yield Problem(f"{where}.unit", f"unknown unit {unit!r}: use a UCUM code such as umol/L")
+        return
+    if "analyte" in item and item["analyte"] not in analytes:
+        yield Problem(f"{where}.analyte", f"names undeclared analyte {item['analyte']!r}")
+    for i, alt in enumerate(item.get("alt_units", [])):
+        if not unit:
+            yield Problem(f"{where}.alt_units", "an item with alternative units needs a unit")
+            break
+        if not units.is_known(alt):
+            yield Problem(f"{where}.alt_units[{i}]", f"unknown unit {alt!r}: use a UCUM code")
+        elif problem := _molar_mass_problem(item, alt, unit, analytes, f"alternative unit {alt}"):
+            yield Problem(f"{where}.alt_units[{i}]", problem)
+    items = form_items(form)
+    for key in ("uln_item", "lln_item"):
+        limit = items.get(item.get(key, ""))
+        if unit and limit and limit.get("unit") and units.is_known(limit["unit"]):
+            what = f"{key} {limit['code']}"
+            probe = {**limit, "analyte": item.get("analyte")}
+            if problem := _molar_mass_problem(probe, limit["unit"], unit, analytes, what):
+                yield Problem(f"{where}.{key}", problem)
+    needed = {"HEIGHT": "cm", "WEIGHT": "kg"}.get(item["code"])
+    if needed and unit and units.conversion(unit, needed) is not units.Conversion.SAME_DIMENSION:
+        yield Problem(
+            f"{where}.unit", f"{item['code']} feeds BSA and doses: needs a unit of {needed}"
+        )
+    if dose := item.get("planned_dose"):
+        if not unit or units.conversion(unit, "mg") is not units.Conversion.SAME_DIMENSION:
+            yield Problem(f"{where}.planned_dose", "the given dose needs a mass unit such as mg")
+        reason = dose.get("reason_item")
+        if reason and reason not in items:
+            yield Problem(
+                f"{where}.planned_dose.reason_item", f"names unknown item {reason!r} on this form"
+            )
+
+
+def unit_problems(data: dict, refs: _Refs | None = None) -> list[Problem]:
+    """Units that are not UCUM codes, and wiring that mixes dimensions or needs a molar mass
+    the study does not declare."""
+    refs = refs or _Refs(data)
+    analytes = data.get("analytes", {})
+    problems: list[Problem] = []
+    for f, form in enumerate(data.get("forms", [])):
+        where = f"forms[{f}]"
+        for i, item in enumerate(form.get("items", [])):
+            problems += _item_unit_problems(item, f"{where}.items[{i}]", form, analytes)
+        for g, group in enumerate(form.get("groups", [])):
+            for i, item in enumerate(group["items"]):
+                problems += _item_unit_problems(
+                    item, f"{where}.groups[{g}].items[{i}]", form, analytes
+                )
+        for c, check in enumerate(form.get("edit_checks", [])):
+            problems += _unit_wiring(
+                check["rule"], f"{where}.edit_checks[{c}].rule", refs, form["code"], analytes
+            )
+    for c, criterion in enumerate(data.get("eligibility", [])):
+        if "rule" in criterion:
+            problems += _unit_wiring(
+                criterion["rule"], f"eligibility[{c}].rule", refs, None, analytes
             )
     return problems
 

@@ -40,7 +40,6 @@ _TEXT_FIELDS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("randomization", "factors", "*"), "name"),
     (("randomization", "factors", "*", "levels", "*"), "label"),
     (("schedule", "events", "*"), "name"),
-    (("schedule", "events", "*"), "email_subject"),
     (("forms", "*"), "name"),
     (("forms", "*", "items", "*"), "label"),
     (("forms", "*", "items", "*"), "help"),

@@ -7,6 +7,7 @@ with screen_failed and induction_failed as ends of the pre-randomization path.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from django.utils.translation import gettext as _
@@ -127,3 +128,128 @@ def check_transition(
     if nxt == Status.OFF_STUDY and not off_study_reason:
         raise IllegalTransition(now, nxt, "a reason for going off study is required")
     return nxt
+
+
+# ---- status actions: the moves people make from the subject page --------------------------
+
+_ON_TREATMENT = frozenset(
+    {
+        Status.RANDOMIZED,
+        Status.ON_TREATMENT,
+        Status.REIRRADIATION_PENDING,
+        Status.REIRRADIATING,
+        Status.ON_TREATMENT_POST_RT,
+    }
+)
+_ALIVE_ON_STUDY = frozenset(s for s in Status if Status.OFF_STUDY in ALLOWED[s])
+
+
+class Action(StrEnum):
+    """What a person does on the subject page; each is one lifecycle move with its inputs.
+    Randomization is not here: only an allocation moves a subject to randomized."""
+
+    REGISTER = "register"
+    SCREEN_FAIL = "screen-fail"
+    START_INDUCTION = "start-induction"
+    FAIL_INDUCTION = "fail-induction"
+    START_TREATMENT = "start-treatment"
+    PLAN_REIRRADIATION = "plan-reirradiation"
+    START_REIRRADIATION = "start-reirradiation"
+    COMPLETE_REIRRADIATION = "complete-reirradiation"
+    END_TREATMENT = "end-treatment"
+    WITHDRAW_FROM_TREATMENT = "withdraw-from-treatment"
+    SURVIVAL_FOLLOW_UP = "survival-follow-up"
+    WITHDRAW_FROM_FOLLOW_UP = "withdraw-from-follow-up"
+    OFF_STUDY = "off-study"
+    DEATH = "death"
+
+
+@dataclass(frozen=True)
+class ActionRule:
+    """``target`` from any of ``sources``. ``reason``: the audit trail needs a written reason.
+    ``off_study_reason``: fixed (death, withdrawal), or None to let the person choose one of
+    ``OFF_STUDY_CHOICES`` when the target is off study."""
+
+    target: Status
+    sources: frozenset[Status]
+    reason: bool = False
+    dated: bool = False
+    off_study_reason: OffStudyReason | None = None
+    death: bool = False
+    withdraws_treatment_consent: bool = False
+    enrolment_model: EnrolmentModel | None = None
+
+
+# The reasons offered by the plain "off study" action; the others have an action of their own.
+OFF_STUDY_CHOICES = (
+    OffStudyReason.COMPLETED,
+    OffStudyReason.LOST_TO_FOLLOW_UP,
+    OffStudyReason.INVESTIGATOR_DECISION,
+    OffStudyReason.STUDY_END,
+)
+
+ACTIONS: dict[Action, ActionRule] = {
+    Action.REGISTER: ActionRule(Status.REGISTERED, frozenset({Status.SCREENING}), dated=True),
+    Action.SCREEN_FAIL: ActionRule(
+        Status.SCREEN_FAILED, frozenset({Status.SCREENING, Status.REGISTERED}), reason=True
+    ),
+    Action.START_INDUCTION: ActionRule(
+        Status.INDUCTION,
+        frozenset({Status.REGISTERED}),
+        enrolment_model=EnrolmentModel.REGISTER_BEFORE_INDUCTION,
+    ),
+    Action.FAIL_INDUCTION: ActionRule(
+        Status.INDUCTION_FAILED, frozenset({Status.INDUCTION}), reason=True
+    ),
+    Action.START_TREATMENT: ActionRule(Status.ON_TREATMENT, frozenset({Status.RANDOMIZED})),
+    Action.PLAN_REIRRADIATION: ActionRule(
+        Status.REIRRADIATION_PENDING, frozenset({Status.ON_TREATMENT})
+    ),
+    Action.START_REIRRADIATION: ActionRule(
+        Status.REIRRADIATING, frozenset({Status.REIRRADIATION_PENDING})
+    ),
+    Action.COMPLETE_REIRRADIATION: ActionRule(
+        Status.ON_TREATMENT_POST_RT, frozenset({Status.REIRRADIATING})
+    ),
+    Action.END_TREATMENT: ActionRule(Status.OFF_TREATMENT_FOLLOWUP, _ON_TREATMENT, reason=True),
+    # Consent to treatment withdrawn: no more dosing, but visits and survival contact go on.
+    Action.WITHDRAW_FROM_TREATMENT: ActionRule(
+        Status.OFF_TREATMENT_FOLLOWUP,
+        _ON_TREATMENT,
+        reason=True,
+        withdraws_treatment_consent=True,
+    ),
+    Action.SURVIVAL_FOLLOW_UP: ActionRule(
+        Status.SURVIVAL_FOLLOWUP, _ON_TREATMENT | {Status.OFF_TREATMENT_FOLLOWUP}
+    ),
+    # Consent to all follow-up withdrawn: off study, never contacted again.
+    Action.WITHDRAW_FROM_FOLLOW_UP: ActionRule(
+        Status.OFF_STUDY,
+        _ALIVE_ON_STUDY,
+        reason=True,
+        dated=True,
+        off_study_reason=OffStudyReason.WITHDRAWAL_ALL,
+    ),
+    Action.OFF_STUDY: ActionRule(Status.OFF_STUDY, _ALIVE_ON_STUDY, reason=True, dated=True),
+    Action.DEATH: ActionRule(
+        Status.OFF_STUDY,
+        _ALIVE_ON_STUDY,
+        off_study_reason=OffStudyReason.DEATH,
+        death=True,
+    ),
+}
+
+
+def available_actions(current: str, enrolment_model: str) -> list[Action]:
+    """The actions whose move is allowed from ``current`` in this enrolment model, in the
+    order of the subject's path through the study."""
+    if current not in Status._value2member_map_:
+        return []
+    now = Status(current)
+    return [
+        action
+        for action, rule in ACTIONS.items()
+        if now in rule.sources
+        and rule.target in ALLOWED[now]
+        and (rule.enrolment_model is None or rule.enrolment_model == enrolment_model)
+    ]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import connection, transaction
+from django.db import transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from edc.accounts.roles import Permission
@@ -13,9 +14,17 @@ from edc.accounts.scoping import authorize
 from edc.audit.context import ChangeContext
 from edc.audit.services import Change, record_changes, require_reason
 from edc.errors import DomainError
-from edc.rows import execute
 from edc.studies.models import Site, StudyStatus
-from edc.subjects.lifecycle import Status, check_transition
+from edc.subjects.lifecycle import (
+    ACTIONS,
+    ALLOWED,
+    OFF_STUDY_CHOICES,
+    Action,
+    IllegalTransition,
+    OffStudyReason,
+    Status,
+    check_transition,
+)
 from edc.subjects.models import Consent, Subject
 
 
@@ -46,14 +55,27 @@ def _sync_schedule(ctx: ChangeContext, subject: Subject) -> None:
     on_subject_changed(ctx, subject)
 
 
+# A clinical date before this is a typing slip (0001-01-01), never a real consent or visit.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+
+
 def _check_date(field: str, value: dt.date, *, not_after: dt.date | None = None) -> None:
+    """A plausible date: a real date, not before 1900, not after ``not_after`` (the site's
+    day for anything that has happened)."""
     if not isinstance(value, dt.date):
         raise SubjectError("invalid_date", field, _("must be a date (YYYY-MM-DD)"))
+    if value < EARLIEST_DATE:
+        raise SubjectError(
+            "date_implausible",
+            field,
+            _("%(date)s is before %(earliest)s: check the year")
+            % {"date": value.isoformat(), "earliest": EARLIEST_DATE.isoformat()},
+        )
     if not_after and value > not_after:
         raise SubjectError(
             "date_in_future",
             field,
-            _("must not be after %(day)s") % {"day": not_after.isoformat()},
+            _("must not be after %(day)s (today at the site)") % {"day": not_after.isoformat()},
         )
 
 
@@ -68,7 +90,6 @@ def screen_subject(
 ) -> Subject:
     """Create a subject at a site with its study-scoped ID and record informed consent."""
     authorize(ctx, Permission.SCREEN, site.study_id, site.pk)
-    # The site's own day: at a site east of UTC a consent dated today is not in the future.
     today = site.today()
     screening_date = screening_date or today
     _check_date("consent_date", consent_date, not_after=today)
@@ -205,20 +226,46 @@ def transition(
     on_date: dt.date | None = None,
     off_study_reason: str | None = None,
     death_date: dt.date | None = None,
+    withdraw_treatment_consent: bool = False,
     permission: Permission = Permission.ENTER_DATA,
+    row_version: int | None = None,
 ) -> Subject:
-    """Move a subject through the lifecycle (domain spec §4.4); illegal moves are refused."""
+    """Move a subject through the lifecycle (domain spec §4.4); illegal moves are refused.
+    With ``row_version``, a subject changed since the caller read it is refused (409)."""
     subject = (
         Subject.objects.select_for_update(of=("self",))
         .select_related("study__current_version", "site")
         .get(pk=subject.pk)
     )
     authorize(ctx, permission, subject.study_id, subject.site_id)
+    if row_version is not None and subject.row_version != row_version:
+        raise StaleWrite("subject")
     enrolment_model = subject.study.definition.get("enrolment_model", "enrol_after_induction")
     new_status = check_transition(
         subject.status, target, enrolment_model, off_study_reason=off_study_reason
     )
-    on_date = on_date or subject.site.today()
+    today = subject.site.today()
+    for field, day in (("death_date", death_date), ("on_date", on_date)):
+        if day is None:
+            continue
+        _check_date(field, day, not_after=today)
+        if day < subject.screening_date:
+            raise SubjectError(
+                "before_screening",
+                field,
+                _("must not be before the screening date (%(day)s)")
+                % {"day": subject.screening_date.isoformat()},
+            )
+    if death_date is not None and subject.death_date and subject.death_date != death_date:
+        # A death is recorded once; a different date is a correction, not a second death.
+        raise SubjectError(
+            "death_already_recorded",
+            "death_date",
+            _("a death on %(day)s is already recorded for this subject")
+            % {"day": subject.death_date.isoformat()},
+            status=409,
+        )
+    on_date = on_date or today
     changes = [Change("status", subject.status, new_status.value)]
     subject.status = new_status.value
     date_field = _DATE_FIELD_FOR.get(new_status)
@@ -230,9 +277,12 @@ def transition(
             Change("off_study_reason", subject.off_study_reason or None, off_study_reason)
         )
         subject.off_study_reason = off_study_reason
-    if death_date:
+    if death_date and not subject.death_date:
         changes.append(Change("death_date", None, death_date.isoformat()))
         subject.death_date = death_date
+    if withdraw_treatment_consent and not subject.treatment_consent_withdrawn:
+        changes.append(Change("treatment_consent_withdrawn", False, True))
+        subject.treatment_consent_withdrawn = True
     subject.row_version += 1
     subject.save()
     record_changes(
@@ -251,10 +301,89 @@ def transition(
     return subject
 
 
-_MARK_RANDOMIZED = (
-    f'UPDATE "{Subject._meta.db_table}" SET "status" = %s, "randomization_date" = %s, '
-    '"row_version" = "row_version" + 1 WHERE "id" = %s AND "status" = %s'
-)
+@transaction.atomic
+def apply_action(
+    ctx: ChangeContext,
+    subject: Subject,
+    action: str,
+    *,
+    row_version: int,
+    on_date: dt.date | None = None,
+    reason: str = "",
+    off_study_reason: str = "",
+    death_date: dt.date | None = None,
+) -> Subject:
+    """One status action of the subject page (lifecycle.ACTIONS): its inputs checked, then its
+    lifecycle move, in one transaction with the audit rows (the written reason on each)."""
+    try:
+        rule = ACTIONS[Action(action)]
+    except ValueError:
+        raise SubjectError("invalid", "action", _("unknown action")) from None
+    reason = (reason or "").strip()
+    if rule.reason and not reason:
+        raise SubjectError(
+            "reason_required", "reason", _("give a reason: the audit trail keeps it")
+        )
+    if rule.death and death_date is None:
+        raise SubjectError("required", "death_date", _("the date of death is required"))
+    chosen = rule.off_study_reason
+    if rule.target == Status.OFF_STUDY and chosen is None:
+        if off_study_reason not in {r.value for r in OFF_STUDY_CHOICES}:
+            raise SubjectError(
+                "required", "off_study_reason", _("choose why the subject goes off study")
+            )
+        chosen = OffStudyReason(off_study_reason)
+    if rule.dated and on_date is None:
+        raise SubjectError("required", "on_date", _("the date is required"))
+    if subject.status not in rule.sources or rule.target not in ALLOWED[Status(subject.status)]:
+        raise IllegalTransition(subject.status, rule.target)
+    return transition(
+        ctx.with_reason(reason) if reason else ctx,
+        subject,
+        rule.target,
+        on_date=on_date or death_date,
+        off_study_reason=chosen.value if chosen else None,
+        death_date=death_date,
+        withdraw_treatment_consent=rule.withdraws_treatment_consent,
+        row_version=row_version,
+    )
+
+
+@transaction.atomic
+def record_death(ctx: ChangeContext, subject: Subject, death_date: dt.date, *, field: str) -> bool:
+    """The subject's one death record, written from a form that reports a death (a survival
+    contact): set when none is recorded, nothing when the same date is, refused (409, naming
+    ``field``) when another date is. The status action "Record death" reads and writes the same
+    ``Subject.death_date``. Returns whether it was written."""
+    subject = (
+        Subject.objects.select_for_update(of=("self",)).select_related("site").get(pk=subject.pk)
+    )
+    if subject.death_date == death_date:
+        return False
+    if subject.death_date is not None:
+        raise SubjectError(
+            "death_already_recorded",
+            field,
+            _("a death on %(day)s is already recorded for this subject; correct it there first")
+            % {"day": subject.death_date.isoformat()},
+            status=409,
+        )
+    _check_date(field, death_date, not_after=subject.site.today())
+    subject.death_date = death_date
+    subject.row_version += 1
+    subject.save(update_fields=["death_date", "row_version"])
+    record_changes(
+        ctx,
+        "update",
+        [Change("death_date", None, death_date.isoformat())],
+        object_type="subjects.Subject",
+        object_id=subject.pk,
+        study=subject.site.study,
+        site=subject.site,
+        subject=subject,
+    )
+    _sync_schedule(ctx, subject)
+    return True
 
 
 def mark_randomized(subject: Subject, on_date: dt.date) -> list[Change] | None:
@@ -263,14 +392,10 @@ def mark_randomized(subject: Subject, on_date: dt.date) -> list[Change] | None:
 
     One UPDATE, conditional on the status the move was checked from: of two requests for one
     subject only the first passes; the other waits for its commit and gets None."""
-    moved = execute(
-        _MARK_RANDOMIZED,
-        [
-            Status.RANDOMIZED.value,
-            connection.ops.adapt_datefield_value(on_date),
-            subject.pk,
-            subject.status,
-        ],
+    moved = Subject.objects.filter(pk=subject.pk, status=subject.status).update(
+        status=Status.RANDOMIZED.value,
+        randomization_date=on_date,
+        row_version=F("row_version") + 1,
     )
     if moved != 1:
         return None

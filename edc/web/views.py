@@ -7,6 +7,7 @@ from edc.accounts.roles import Permission
 from edc.accounts.scoping import scope_of
 from edc.reminders.selectors import attach_next_due
 from edc.subjects import selectors as subject_selectors
+from edc.web.selectors import SHOWN, site_work
 from randomization.selectors import with_arm_names
 
 
@@ -14,7 +15,11 @@ from randomization.selectors import with_arm_names
 def home(request):
     scope = scope_of(request.user)
     studies = scope.studies().select_related("current_version")
-    return render(request, "web/home.html", {"studies": studies})
+    return render(
+        request,
+        "web/home.html",
+        {"studies": studies, "work": site_work(scope, request.user), "shown": SHOWN},
+    )
 
 
 @login_required

@@ -25,8 +25,15 @@ from randomization.engine.commitment import (
 )
 from randomization.engine.drbg import GENERATOR_VERSION, HmacDrbg, RandomSource, generate_seed
 from randomization.engine.metrics import MetricEstimate, RunMetrics, sequence_metrics
-from randomization.engine.minimization import MinimizationDecision, minimization_assign
+from randomization.engine.minimization import (
+    MinimizationDecision,
+    minimization_assign,
+    minimization_assign_preserving_ratio,
+    ratio_units,
+)
 from randomization.engine.simulation import (
+    RATIO_SCALED,
+    RATIO_UNITS,
     CompleteRandomizationDesign,
     Factor,
     MinimizationDesign,
@@ -36,6 +43,8 @@ from randomization.engine.simulation import (
 )
 
 __all__ = [
+    "RATIO_SCALED",
+    "RATIO_UNITS",
     "GENERATOR_VERSION",
     "SITE_FACTOR",
     "UNSTRATIFIED_KEY",
@@ -62,6 +71,8 @@ __all__ = [
     "iter_stratum_slots",
     "list_commitment",
     "minimization_assign",
+    "minimization_assign_preserving_ratio",
+    "ratio_units",
     "seed_commitment",
     "sequence_metrics",
     "simulate",

@@ -14,6 +14,17 @@ on stream ``minimization`` with block = 1-based allocation number):
    is at most 1,000,000 (0.8 -> 4/5); if ``u < num`` the preferred arm is assigned;
 3. otherwise ``others[randbelow(K - 1)]``, the other arms in arm order, so they share ``1 - p``
    equally.
+
+Unequal ratios. Scaling counts by the ratio (``minimization_assign``) does not preserve the
+allocation ratio: with 2:1:1 and p = 0.8 the first patient goes to A with probability 0.8, not
+0.5 (randomization.md §0 point 3, Table 2). ``minimization_assign_preserving_ratio`` follows
+Kuznetsova & Tymofyeyev (Stat Med 2012): the ratio w_1:...:w_K (divided by its greatest common
+divisor) is expanded to S = sum w_k equal "units" (arm k owns w_k of them, unit 1..w_k), the
+equal-allocation procedure above runs over the S units on their own counts (ties broken
+uniformly at random), and a patient assigned a unit goes to the unit's arm. The procedure is
+symmetric in the units, so every unit has probability 1/S at every allocation, and arm k has
+w_k / S: the allocation ratio holds at every position. With equal ratios the units are the arms
+and the draws are exactly those of ``minimization_assign``.
 """
 
 from __future__ import annotations
@@ -35,6 +46,18 @@ class MinimizationDecision:
     preferred_arm: str
     minimizing_arms: tuple[str, ...]
     scores: dict[str, Fraction]
+    # Which of the arm's ratio units was assigned (1 unless the ratio-preserving procedure
+    # runs with unequal ratios); its counts are kept per unit.
+    unit: int = 1
+
+
+def ratio_units(arms: Sequence[Arm]) -> tuple[tuple[int, int], ...]:
+    """The S equal units of an allocation ratio: (arm index, unit number 1..w_k / g) with g the
+    ratios' greatest common divisor, in arm order."""
+    divisor = math.gcd(*(arm.ratio for arm in arms))
+    return tuple(
+        (k, unit) for k, arm in enumerate(arms) for unit in range(1, arm.ratio // divisor + 1)
+    )
 
 
 def probability_fraction(p: float | Fraction, arm_count: int) -> Fraction:
@@ -75,18 +98,22 @@ def arm_scores(
     scales: Sequence[int],
     common: int,
 ) -> list[Fraction]:
-    """G_k for every arm; ``level_counts[f][j]`` = arm j's count at the patient's level of f."""
+    """G_k for every arm; ``level_counts[f][j]`` = arm j's count at the patient's level of f.
+    Summed in integers over the weights' common denominator (the simulations' hot path), so
+    the result is exact."""
+    denominator = math.lcm(*(Fraction(w).denominator for w in factor_weights))
+    integral = [int(Fraction(w) * denominator) for w in factor_weights]
     arm_count = len(scales)
-    scores = [Fraction(0)] * arm_count
-    for counts, weight in zip(level_counts, factor_weights, strict=True):
+    totals = [0] * arm_count
+    for counts, weight in zip(level_counts, integral, strict=True):
         if not weight:
             continue
         scaled = [count * scale for count, scale in zip(counts, scales, strict=True)]
         for k in range(arm_count):
             scaled[k] += scales[k]
-            scores[k] += weight * Fraction(max(scaled) - min(scaled), common)
+            totals[k] += weight * (max(scaled) - min(scaled))
             scaled[k] -= scales[k]
-    return scores
+    return [Fraction(total, denominator * common) for total in totals]
 
 
 def choose_arm_index(
@@ -145,4 +172,51 @@ def minimization_assign(
         preferred_arm=arms[preferred].code,
         minimizing_arms=tuple(arms[k].code for k in minimizing),
         scores={arm.code: score for arm, score in zip(arms, scores, strict=True)},
+    )
+
+
+def minimization_assign_preserving_ratio(
+    counts: Mapping[str, Mapping[str, Mapping[tuple[str, int], int]]],
+    patient_levels: Mapping[str, str],
+    arms: Sequence[Arm],
+    weights: Mapping[str, float | Fraction],
+    p: float | Fraction = 0.8,
+    *,
+    drbg: RandomSource,
+) -> MinimizationDecision:
+    """Assign one patient by the ratio-unit expansion (module docstring);
+    ``counts[factor][level][(arm code, unit)]`` are the counts per unit before this patient."""
+    arms = tuple(arms)
+    validate_arms(arms)
+    units = ratio_units(arms)
+    p_exact = probability_fraction(p, len(units))
+    exact = exact_weights(weights)
+    missing = sorted(set(exact) - set(patient_levels))
+    if missing:
+        raise ValueError(f"the patient has no level for factors {missing}")
+    unknown = sorted(set(patient_levels) - set(exact))
+    if unknown:
+        raise ValueError(f"no weight given for factors {unknown}")
+    level_counts = []
+    for name in exact:
+        by_unit = counts.get(name, {}).get(patient_levels[name], {})
+        row = []
+        for k, unit in units:
+            count = by_unit.get((arms[k].code, unit), 0)
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise ValueError(
+                    f"count for {name}={patient_levels[name]}, arm {arms[k].code} unit {unit} "
+                    f"is {count!r}"
+                )
+            row.append(count)
+        level_counts.append(row)
+    scores = arm_scores(level_counts, list(exact.values()), (1,) * len(units), 1)
+    assigned, preferred, minimizing = choose_arm_index(scores, p_exact, drbg)
+    arm_of = [arms[k].code for k, _ in units]
+    return MinimizationDecision(
+        arm=arm_of[assigned],
+        preferred_arm=arm_of[preferred],
+        minimizing_arms=tuple(dict.fromkeys(arm_of[u] for u in minimizing)),
+        scores={f"{arm_of[u]}#{unit}": scores[u] for u, (_, unit) in enumerate(units)},
+        unit=units[assigned][1],
     )

@@ -7,7 +7,9 @@ study code ``SIM``. Within a run:
   order, ``u = randbelow(2**53)`` picks the first level whose cumulative probability, scaled to
   ``2**53`` and rounded, exceeds ``u``;
 * permuted blocks use the production schedule generator, one list per stratum key, read in order;
-* minimization uses stream ``minimization`` with block = 1-based allocation number;
+* minimization uses stream ``minimization`` with block = 1-based allocation number, over the
+  ratio's units (``procedure="ratio_units"``, allocation-ratio preserving) or, for comparison,
+  on ratio-scaled arm counts (``"ratio_scaled"``, which does not preserve an unequal ratio);
 * complete randomization uses stream ``complete``, block 1, one ``randbelow(W)`` per patient.
 """
 
@@ -30,13 +32,19 @@ from randomization.engine.blocks import (
     validate_arms,
 )
 from randomization.engine.drbg import HmacDrbg, validate_seed
-from randomization.engine.metrics import MetricEstimate, arp_deviation, sequence_metrics
+from randomization.engine.metrics import (
+    MetricEstimate,
+    arp_deviation,
+    imbalance,
+    sequence_metrics,
+)
 from randomization.engine.minimization import (
     arm_scores,
     choose_arm_index,
     exact_weights,
     probability_fraction,
     ratio_scales,
+    ratio_units,
 )
 from randomization.engine.tokens import validate_positive_int, validate_token
 
@@ -101,14 +109,21 @@ class CompleteRandomizationDesign:
     site: Factor | None = None
 
 
+RATIO_UNITS = "ratio_units"
+RATIO_SCALED = "ratio_scaled"
+
+
 @dataclass(frozen=True)
 class MinimizationDesign:
-    """Pocock–Simon minimization over ``factors`` (strata for metrics = all factor cells)."""
+    """Pocock–Simon minimization over ``factors`` (strata for metrics = all factor cells).
+    ``procedure``: ``ratio_units`` preserves an unequal allocation ratio (Kuznetsova &
+    Tymofyeyev); ``ratio_scaled`` is the naive one, kept to show its ARP failure."""
 
     arms: tuple[Arm, ...]
     factors: tuple[Factor, ...]
     weights: Mapping[str, float]
     p: float = 0.8
+    procedure: str = RATIO_UNITS
 
 
 Design = PermutedBlockDesign | CompleteRandomizationDesign | MinimizationDesign
@@ -131,6 +146,8 @@ class SimulationResult:
     correct_guess_overall_history: MetricEstimate
     informed_correct_guess: MetricEstimate | None
     position_arm_counts: tuple[tuple[int, ...], ...] = field(repr=False)
+    # Per factor: the final imbalance (against the ratio) at the factor's worst level.
+    factor_imbalance: dict[str, MetricEstimate] = field(default_factory=dict)
 
     def arp_deviation(self) -> float:
         return arp_deviation(self.position_arm_counts, self.ratios)
@@ -188,6 +205,8 @@ class _Runner:
     arms: tuple[Arm, ...]
     stratum_count: int
     run: Callable[[bytes, int], RunOutcome]
+    # The factors whose cells the stratum indices number, in order.
+    factors: tuple[Factor, ...] = ()
 
 
 def _permuted_block_runner(design: PermutedBlockDesign) -> _Runner:
@@ -217,7 +236,7 @@ def _permuted_block_runner(design: PermutedBlockDesign) -> _Runner:
             strata.append(stratum)
         return arms, strata, None
 
-    return _Runner(scheme.arms, len(keys), run)
+    return _Runner(scheme.arms, len(keys), run, tuple(factors))
 
 
 def _complete_runner(design: CompleteRandomizationDesign) -> _Runner:
@@ -236,7 +255,7 @@ def _complete_runner(design: CompleteRandomizationDesign) -> _Runner:
             arms.append(table[drbg.randbelow(len(table))])
         return arms, strata, None
 
-    return _Runner(arms_spec, math.prod(len(f.levels) for f in factors), run)
+    return _Runner(arms_spec, math.prod(len(f.levels) for f in factors), run, tuple(factors))
 
 
 def _minimization_runner(design: MinimizationDesign) -> _Runner:
@@ -247,16 +266,24 @@ def _minimization_runner(design: MinimizationDesign) -> _Runner:
         raise ValueError("minimization needs at least one factor")
     if set(design.weights) != {f.name for f in factors}:
         raise ValueError("minimization weights must name exactly the design's factors")
-    arm_count = len(arms_spec)
+    if design.procedure not in (RATIO_UNITS, RATIO_SCALED):
+        raise ValueError(f"unknown minimization procedure {design.procedure!r}")
     weights = exact_weights(design.weights)
     factor_weights = [weights[f.name] for f in factors]
-    p = probability_fraction(design.p, arm_count)
-    common, scales = ratio_scales([arm.ratio for arm in arms_spec])
+    if design.procedure == RATIO_UNITS:
+        # Equal allocation over the ratio's units; a unit's arm is the patient's arm.
+        unit_arms = [k for k, _ in ratio_units(arms_spec)]
+        common, scales = 1, (1,) * len(unit_arms)
+    else:
+        unit_arms = list(range(len(arms_spec)))
+        common, scales = ratio_scales([arm.ratio for arm in arms_spec])
+    unit_count = len(unit_arms)
+    p = probability_fraction(design.p, unit_count)
 
     def run(seed: bytes, n: int) -> RunOutcome:
         sampler = _PatientSampler(seed, factors)
         drbg = HmacDrbg(seed, SIMULATION_STUDY, "minimization")
-        counts = [[[0] * arm_count for _ in f.levels] for f in factors]
+        counts = [[[0] * unit_count for _ in f.levels] for f in factors]
         informed_credit = 0.0
         arms: list[int] = []
         strata: list[int] = []
@@ -270,11 +297,11 @@ def _minimization_runner(design: MinimizationDesign) -> _Runner:
                 informed_credit += 1.0 / len(minimizing)
             for row in level_counts:
                 row[assigned] += 1
-            arms.append(assigned)
+            arms.append(unit_arms[assigned])
             strata.append(_cell_index(levels, factors))
         return arms, strata, informed_credit / n
 
-    return _Runner(arms_spec, math.prod(len(f.levels) for f in factors), run)
+    return _Runner(arms_spec, math.prod(len(f.levels) for f in factors), run, tuple(factors))
 
 
 def _runner(design: Design) -> _Runner:
@@ -317,8 +344,11 @@ def simulate(
             "informed",
         )
     }
+    by_factor: dict[str, list[float]] = {f.name: [] for f in runner.factors}
     for run in range(runs):
         sequence, strata, informed = runner.run(run_seed(master_seed, run), n)
+        for name, worst in _factor_imbalances(sequence, strata, runner.factors, ratios).items():
+            by_factor[name].append(worst)
         for row, arm in zip(position_counts, sequence, strict=True):
             row[arm] += 1
         metrics = sequence_metrics(sequence, strata, ratios)
@@ -348,4 +378,23 @@ def simulate(
         correct_guess_overall_history=estimate(collected["correct_guess_overall_history"]),
         informed_correct_guess=estimate(collected["informed"]) if collected["informed"] else None,
         position_arm_counts=tuple(tuple(row) for row in position_counts),
+        factor_imbalance={name: estimate(values) for name, values in by_factor.items()},
     )
+
+
+def _factor_imbalances(
+    sequence: Sequence[int],
+    strata: Sequence[int],
+    factors: Sequence[Factor],
+    ratios: Sequence[int],
+) -> dict[str, float]:
+    """Per factor, the largest final imbalance (against the ratio) over its levels."""
+    counts = [[[0] * len(ratios) for _ in f.levels] for f in factors]
+    for arm, cell in zip(sequence, strata, strict=True):
+        for f in range(len(factors) - 1, -1, -1):
+            cell, level = divmod(cell, len(factors[f].levels))
+            counts[f][level][arm] += 1
+    return {
+        factor.name: max(imbalance(row, ratios) for row in by_level)
+        for factor, by_level in zip(factors, counts, strict=True)
+    }

@@ -213,3 +213,20 @@ def test_a_thirty_item_save_over_http_adds_only_the_requests_own_queries(
         assert len(reads) == 1 and reads[0].endswith('FOR UPDATE OF "crf_forminstance"')
         assert "JOIN" not in reads[0]
     assert counts[0] == counts[1]
+
+
+def test_save_and_go_to_the_next_form_of_the_visit(client, subject):
+    from crf.selectors import form_slot
+
+    slot = form_slot(subject, "SCREENING", 1, "dm", 1, with_instance=False)
+    codes = slot.event["forms"]
+    following = slot.forms.forms[codes[codes.index("dm") + 1]]
+    page = client.get(url(subject)).content.decode()
+    assert f"Save and go to {following['name']}" in page
+    response = post(client, url(subject), DM, action="save_next")
+    assert response.status_code == 302
+    assert response.url == url(subject, form=following["code"])
+    assert FormInstance.objects.get(form_code="dm").status == "complete"
+    # The visit's last form offers no next form.
+    last = codes[-1]
+    assert 'value="save_next"' not in client.get(url(subject, form=last)).content.decode()

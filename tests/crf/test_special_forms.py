@@ -149,11 +149,25 @@ def test_scenario_s_a_responses_are_calculated_with_their_derivation(staff, subj
     assert any("PD" in line for line in note["derivation"])
 
 
-def test_investigator_response_differing_from_the_calculation_needs_confirmation(staff, subject):
+def test_investigator_response_differing_from_the_calculation_needs_a_reason_and_confirmation(
+    staff, subject
+):
     baseline(staff, subject)
-    with pytest.raises(WarningsNeedConfirmation) as caught:
+    with pytest.raises(FormInvalid) as caught:
         follow_up(staff, subject, 1, 42, FOLLOW_UPS[42], "SD")
-    assert caught.value.details[0]["code"] == "TU10"
+    assert caught.value.field == "RSOVRSN"
+    assert [d["code"] for d in caught.value.details if d["severity"] == "error"] == [
+        "response_override_reason_required"
+    ]
+    why = "Radiology review: L1 measured on a different sequence"
+    with pytest.raises(WarningsNeedConfirmation) as caught:
+        follow_up(staff, subject, 1, 42, FOLLOW_UPS[42], "SD", RSOVRSN=why)
+    assert [d["code"] for d in caught.value.details] == ["response_override"]
+    saved = follow_up(staff, subject, 1, 42, FOLLOW_UPS[42], "SD", reason="-", RSOVRSN=why)
+    assert (saved.data["RSCALC"], saved.data["RSORRES"], saved.data["RSOVRSN"]) == ("PR", "SD", why)
+    override = AuditEvent.objects.get(action="response_override", object_id=str(saved.pk))
+    assert (override.item, override.old_value, override.new_value) == ("RSORRES", "PR", "SD")
+    assert override.reason == why
 
 
 def test_editing_an_earlier_assessment_recalculates_the_later_ones(staff, subject):

@@ -28,6 +28,20 @@ from randomization.models import Allocation, Stratum
 from randomization.services import go_live
 from tests.factories import SiteFactory, UserFactory, member, screen
 
+
+def use_export_folder(settings, root: Path) -> Path:
+    """Build exports under `root` and keep their archives there (the "exports" storage)."""
+    settings.EXPORT_ROOT = root
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "exports": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(root)},
+        },
+    }
+    return root
+
+
 STUDY_FILE = Path(__file__).with_name("export_study.yaml")
 SCHEMA = "ODM1-3-2.xsd"
 

@@ -12,6 +12,7 @@ from edc.exports.codebook import (
     build_layout,
     codebook_rows,
     codelist_rows,
+    label_rows,
     value_text,
 )
 from edc.exports.tables import FIXED_DATASETS, Column, sas_label, sas_names
@@ -132,11 +133,11 @@ def test_a_form_becomes_long_rows_with_labels():
         },
     )
     assert rows == [
-        ("K", "", 0, "BRTHDAT", "1970-01-02", ""),
-        ("K", "", 0, "SEX", "F", "Female"),
-        ("K", "", 0, "RACE", "ASIAN|OTHER", "Asian|Other"),
-        ("K", "", 0, "SMOKER", "false", "No"),
-        ("K", "", 0, "ZEXTRA", "legacy", ""),
+        ("K", "", 0, "BRTHDAT", "1970-01-02", "", "", "", ""),
+        ("K", "", 0, "SEX", "F", "Female", "", "", ""),
+        ("K", "", 0, "RACE", "ASIAN|OTHER", "Asian|Other", "", "", ""),
+        ("K", "", 0, "SMOKER", "false", "No", "", "", ""),
+        ("K", "", 0, "ZEXTRA", "legacy", "", "", "", ""),
     ]
 
 
@@ -149,20 +150,20 @@ def test_group_rows_are_numbered_from_one_and_follow_plain_items():
     }
     rows = FormExpander(layout.form("tumour")).rows((), data)
     assert rows == [
-        ("", 0, "TUDAT", "2026-02-01", ""),
-        ("lesions", 1, "LESID", "T1", ""),
-        ("lesions", 1, "LOC", "NP", "Nasopharynx"),
-        ("lesions", 1, "LDIAM", "23.0", ""),
-        ("lesions", 2, "LESID", "T2", ""),
-        ("lesions", 2, "NEW", "x", ""),
-        ("other", 1, "A", "1", ""),
+        ("", 0, "TUDAT", "2026-02-01", "", "", "", ""),
+        ("lesions", 1, "LESID", "T1", "", "", "", ""),
+        ("lesions", 1, "LOC", "NP", "Nasopharynx", "", "", ""),
+        ("lesions", 1, "LDIAM", "23.0", "", "mm", "23.0", "mm"),
+        ("lesions", 2, "LESID", "T2", "", "", "", ""),
+        ("lesions", 2, "NEW", "x", "", "", "", ""),
+        ("other", 1, "A", "1", "", "", "", ""),
     ]
 
 
 def test_an_unknown_form_still_exports_its_values():
     assert FormExpander(None).rows((), {"B": "2", "A": "1"}) == [
-        ("", 0, "A", "1", ""),
-        ("", 0, "B", "2", ""),
+        ("", 0, "A", "1", "", "", "", ""),
+        ("", 0, "B", "2", "", "", "", ""),
     ]
 
 
@@ -173,7 +174,7 @@ def test_codebook_and_codelists():
     weight = next(r for r in book if r[5] == "WEIGHT")
     assert weight == (
         "DEMOGRAP", "demographics", "Demographics", "DM", "", "WEIGHT", 3, "Weight", "decimal",
-        "kg", 0, "1", "", "20", "250", "N", "N",
+        "kg", "", 0, "1", "", "20", "250", "N", "N",
     )  # fmt: skip
     ldiam = next(r for r in book if r[5] == "LDIAM")
     assert ldiam[4] == "lesions" and ldiam[9] == "mm"
@@ -189,3 +190,66 @@ def test_codebook_and_codelists():
     assert ("LOC", 2, "NECK", "Neck node") in lists
     assert ("ae.AETOXGR", 3, "3", "Severe") in lists
     assert ("RANDOMIZATION.ARM", 1, "A", "Immediate re-irradiation") in lists
+
+
+def test_an_item_with_alternative_units_exports_its_value_and_what_was_entered():
+    definition = {
+        **DEFINITION,
+        "forms": [
+            {
+                "code": "lab",
+                "name": "Lab",
+                "domain": "LB",
+                "items": [
+                    {
+                        "code": "CREAT",
+                        "label": "Creatinine",
+                        "type": "decimal",
+                        "unit": "umol/L",
+                        "alt_units": ["mg/dL"],
+                        "analyte": "creatinine",
+                    },
+                    {"code": "CREATULN", "label": "ULN", "type": "decimal", "unit": "umol/L"},
+                ],
+            }
+        ],
+    }
+    layout = build_layout([definition])
+    data = {
+        "CREAT": "160.0071",
+        "CREAT__entered": {"value": "1.81", "unit": "mg/dL"},
+        "CREATULN": "104",
+    }
+    assert FormExpander(layout.form("lab")).rows((), data) == [
+        ("", 0, "CREAT", "160.0071", "", "umol/L", "1.81", "mg/dL"),
+        ("", 0, "CREATULN", "104", "", "umol/L", "104", "umol/L"),
+    ]
+    creat = next(r for r in codebook_rows(layout) if r[5] == "CREAT")
+    assert creat[9:11] == ("umol/L", "mg/dL")
+
+
+def test_labels_table_carries_every_label_in_each_declared_language():
+    definition = copy.deepcopy(DEFINITION)
+    definition["languages"] = ["en", "zh-Hans"]
+    definition["translations"] = {
+        "zh-Hans": {"texts": {"Sex": "性别", "Male": "男", "Neck node": "颈部淋巴结"}}
+    }
+    definition["schedule"]["events"][0]["name"] = {"en": "Screening", "zh-Hans": "筛选"}
+    layout = build_layout([definition])
+    rows = list(label_rows(layout))
+    assert ("item", "demographics", "", "SEX", "", "", "en", "Sex") in rows
+    assert ("item", "demographics", "", "SEX", "", "", "zh-Hans", "性别") in rows
+    assert ("codelist", "", "", "", "LOC", "NECK", "zh-Hans", "颈部淋巴结") in rows
+    assert ("codelist", "", "", "", "demographics.SEX", "M", "zh-Hans", "男") in rows
+    assert ("visit", "", "", "", "", "SCREEN", "zh-Hans", "筛选") in rows
+    # Every label appears once per language; the codebook itself keeps the first language.
+    assert len(rows) == 2 * len([r for r in rows if r[6] == "en"])
+    assert {r[6] for r in rows} == {"en", "zh-Hans"}
+    assert next(e for e in layout.events if e.code == "SCREEN").name == "Screening"
+    assert next(r for r in codebook_rows(layout) if r[5] == "SEX")[7] == "Sex"
+
+
+def test_a_study_in_one_language_has_one_label_row_per_text():
+    rows = list(label_rows(build_layout([DEFINITION])))
+    assert {r[6] for r in rows} == {"en"}
+    assert ("study", "", "", "", "", "", "en", DEFINITION["title"]) in rows

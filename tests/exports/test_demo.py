@@ -13,7 +13,7 @@ from edc.datamanagement.demo import seed_demo_datamanagement
 from edc.demo.services import seed_demo
 from edc.exports.demo import seed_demo_exports
 from edc.exports.models import ExportJob
-from tests.exports.conftest import schema_path
+from tests.exports.conftest import schema_path, use_export_folder
 from tests.factories import load_study
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def export_root(settings, tmp_path):
-    settings.EXPORT_ROOT = tmp_path / "exports"
+    use_export_folder(settings, tmp_path / "exports")
 
 
 def test_demo_locks_a_site_and_leaves_a_downloadable_export():

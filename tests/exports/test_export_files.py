@@ -70,51 +70,52 @@ def audit_until(f, lock):
 
 
 def expected_demographics(f):
+    # Value rows end with the unit of VALUE and the value and unit as entered.
     s1, s2, study = f.s1.subject_id, f.s2.subject_id, f.study.code
     k1 = (study, "01", s1, "SCREEN", 1, 1, "", 0)
     k2 = (study, "02", s2, "SCREEN", 1, 1, "", 0)
     return [
-        k1 + ("BRTHDAT", "1970-01-02", ""),
-        k1 + ("SEX", "F", "Female"),
-        k1 + ("WEIGHT", "61.5", ""),
-        k1 + ("HOMETOWN", '广州, "Canton"', ""),
-        k1 + ("RACE", "ASIAN|OTHER", "Asian|Other"),
-        k1 + ("SMOKER", "false", "No"),
-        k1 + ("DIAGDAT", "2025-03", ""),
-        k2 + ("BRTHDAT", "1980-05-06", ""),
-        k2 + ("SEX", "M", "Male"),
-        k2 + ("WEIGHT", "80", ""),
-        k2 + ("SMOKER", "true", "Yes"),
+        k1 + ("BRTHDAT", "1970-01-02", "", "", "", ""),
+        k1 + ("SEX", "F", "Female", "", "", ""),
+        k1 + ("WEIGHT", "61.5", "", "kg", "61.5", "kg"),
+        k1 + ("HOMETOWN", '广州, "Canton"', "", "", "", ""),
+        k1 + ("RACE", "ASIAN|OTHER", "Asian|Other", "", "", ""),
+        k1 + ("SMOKER", "false", "No", "", "", ""),
+        k1 + ("DIAGDAT", "2025-03", "", "", "", ""),
+        k2 + ("BRTHDAT", "1980-05-06", "", "", "", ""),
+        k2 + ("SEX", "M", "Male", "", "", ""),
+        k2 + ("WEIGHT", "80", "", "kg", "80", "kg"),
+        k2 + ("SMOKER", "true", "Yes", "", "", ""),
     ]
 
 
 def expected_tumour(f):
     base = (f.study.code, "01", f.s1.subject_id, "CYCLE")
     return [
-        base + (1, 1, "", 0, "TUDAT", "2026-02-01", ""),
-        base + (1, 1, "lesions", 1, "LESID", "T1", ""),
-        base + (1, 1, "lesions", 1, "LOC", "NP", "Nasopharynx"),
-        base + (1, 1, "lesions", 1, "LDIAM", "23.0", ""),
-        base + (1, 1, "lesions", 2, "LESID", "T2", ""),
-        base + (1, 1, "lesions", 2, "LOC", "NECK", "Neck node"),
-        base + (1, 1, "lesions", 2, "LDIAM", "15.5", ""),
-        base + (2, 1, "", 0, "TUDAT", "2026-02-22", ""),
-        base + (2, 1, "", 0, "TUNOTE", "line one\nline two", ""),
-        base + (2, 1, "lesions", 1, "LESID", "T1", ""),
-        base + (2, 1, "lesions", 1, "LOC", "NP", "Nasopharynx"),
-        base + (2, 1, "lesions", 1, "LDIAM", "20.0", ""),
+        base + (1, 1, "", 0, "TUDAT", "2026-02-01", "", "", "", ""),
+        base + (1, 1, "lesions", 1, "LESID", "T1", "", "", "", ""),
+        base + (1, 1, "lesions", 1, "LOC", "NP", "Nasopharynx", "", "", ""),
+        base + (1, 1, "lesions", 1, "LDIAM", "23.0", "", "mm", "23.0", "mm"),
+        base + (1, 1, "lesions", 2, "LESID", "T2", "", "", "", ""),
+        base + (1, 1, "lesions", 2, "LOC", "NECK", "Neck node", "", "", ""),
+        base + (1, 1, "lesions", 2, "LDIAM", "15.5", "", "mm", "15.5", "mm"),
+        base + (2, 1, "", 0, "TUDAT", "2026-02-22", "", "", "", ""),
+        base + (2, 1, "", 0, "TUNOTE", "line one\nline two", "", "", "", ""),
+        base + (2, 1, "lesions", 1, "LESID", "T1", "", "", "", ""),
+        base + (2, 1, "lesions", 1, "LOC", "NP", "Nasopharynx", "", "", ""),
+        base + (2, 1, "lesions", 1, "LDIAM", "20.0", "", "mm", "20.0", "mm"),
     ]
 
 
 def expected_ae(f):
     base = (f.study.code, "01", f.s1.subject_id, "CYCLE", 1)
     return [
-        base + (1, "", 0, "AETERM", "Nausea", ""),
-        base + (1, "", 0, "AETOXGR", "2", "Moderate"),
-        base + (1, "", 0, "AESER", "N", "No"),
-        base + (1, "", 0, "AESTDAT", "2026-02", ""),
-        base + (2, "", 0, "AETERM", "Fatigue", ""),
-        base + (2, "", 0, "AETOXGR", "1", "Mild"),
+        base + (1, "", 0, "AETERM", "Nausea", "", "", "", ""),
+        base + (1, "", 0, "AETOXGR", "2", "Moderate", "", "", ""),
+        base + (1, "", 0, "AESER", "N", "No", "", "", ""),
+        base + (1, "", 0, "AESTDAT", "2026-02", "", "", "", ""),
+        base + (2, "", 0, "AETERM", "Fatigue", "", "", "", ""),
+        base + (2, "", 0, "AETOXGR", "1", "Mild", "", "", ""),
     ]
 
 

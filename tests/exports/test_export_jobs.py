@@ -21,7 +21,7 @@ from edc.audit.models import AuditEvent, Channel
 from edc.datamanagement import services as dm_services
 from edc.exports import services
 from edc.exports.models import ExportJob
-from tests.exports.conftest import lock_study
+from tests.exports.conftest import lock_study, use_export_folder
 from tests.factories import UserFactory, member
 
 NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
@@ -29,8 +29,7 @@ NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
 
 @pytest.fixture(autouse=True)
 def export_root(settings, tmp_path):
-    settings.EXPORT_ROOT = tmp_path / "exports"
-    return settings.EXPORT_ROOT
+    return use_export_folder(settings, tmp_path / "exports")
 
 
 def api_for(user) -> APIClient:

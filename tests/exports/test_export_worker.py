@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 
 from edc.celery import app
 from edc.exports.models import ExportJob
+from tests.exports.conftest import use_export_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -39,7 +40,7 @@ def worker_env(var_dir: Path) -> dict:
 
 def test_export_runs_in_a_celery_worker_and_downloads(filled, tmp_path, settings):
     var_dir = tmp_path / "var"
-    settings.EXPORT_ROOT = var_dir / "exports"
+    use_export_folder(settings, var_dir / "exports")
     app.control.purge()
     log = (tmp_path / "worker.log").open("w")
     worker = subprocess.Popen(

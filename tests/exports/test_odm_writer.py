@@ -1,6 +1,7 @@
 """The ODM 1.3.2 writer on its own: schema-valid, keys and repeat keys in the right places,
 audit records referring to users and locations that AdminData declares."""
 
+import copy
 import datetime as dt
 from pathlib import Path
 
@@ -146,3 +147,118 @@ def test_same_input_gives_the_same_bytes(tmp_path):
     write(tmp_path / "a.xml")
     write(tmp_path / "b.xml")
     assert (tmp_path / "a.xml").read_bytes() == (tmp_path / "b.xml").read_bytes()
+
+
+def two_languages() -> dict:
+    """The export study declaring English and Simplified Chinese, with one text given inline."""
+    definition = copy.deepcopy(DEFINITION)
+    definition["languages"] = ["en", "zh-Hans"]
+    definition["translations"] = {
+        "zh-Hans": {
+            "texts": {
+                "Sex": "性别",
+                "Male": "男",
+                "Female": "女",
+                "Yes": "是",
+                "No": "否",
+                "Demographics": "人口学资料",
+                "Screening": "筛选",
+            }
+        }
+    }
+    definition["forms"][0]["items"][0]["label"] = {"en": "Date of birth", "zh-Hans": "出生日期"}
+    return definition
+
+
+def test_two_languages_give_one_translated_text_per_language_and_still_validate(tmp_path):
+    path = tmp_path / "study.xml"
+    layout = build_layout([two_languages()])
+    write_odm(
+        path,
+        OdmHeader("F.T-EXP.snap", CUT, CUT, "test", "npc-edc test"),
+        layout,
+        study_oid="S.T-EXP",
+        mdv_oid="MDV.1",
+        mdv_name="Protocol version 1",
+        mdv_description="v1",
+        effective=dt.date(2026, 1, 1),
+        usernames=["staff_a"],
+        sites=[OdmSite("01", "Hospital One"), OdmSite("02", "Hospital Two")],
+        forms=iter(FORMS),
+        audit=iter(AUDIT),
+    )
+    schema = etree.XMLSchema(etree.parse(str(schema_path())))
+    document = etree.parse(str(path))
+    assert schema.validate(document), schema.error_log
+
+    def texts(xpath):
+        (holder,) = document.xpath(xpath, namespaces=NS)
+        return [
+            (t.get("{http://www.w3.org/XML/1998/namespace}lang"), t.text)
+            for t in holder.xpath("odm:TranslatedText", namespaces=NS)
+        ]
+
+    assert texts("//odm:ItemDef[@OID='I.demographics.SEX']/odm:Question") == [
+        ("en", "Sex"),
+        ("zh-Hans", "性别"),
+    ]
+    assert texts("//odm:ItemDef[@OID='I.demographics.BRTHDAT']/odm:Question") == [
+        ("en", "Date of birth"),
+        ("zh-Hans", "出生日期"),
+    ]
+    assert texts("//odm:CodeList[@OID='CL.NY']/odm:CodeListItem[@CodedValue='Y']/odm:Decode") == [
+        ("en", "Yes"),
+        ("zh-Hans", "是"),
+    ]
+    assert texts("//odm:FormDef[@OID='F.demographics']/odm:Description") == [
+        ("en", "Demographics"),
+        ("zh-Hans", "人口学资料"),
+    ]
+    # Names, OIDs and coded values stay language-neutral.
+    (form,) = document.xpath("//odm:FormDef[@OID='F.demographics']", namespaces=NS)
+    assert form.get("Name") == "Demographics"
+    (item,) = document.xpath("//odm:ItemDef[@OID='I.demographics.SEX']", namespaces=NS)
+    assert item.get("Name") == "SEX"
+    # A text the study did not translate keeps its first-language text in both.
+    assert texts("//odm:ItemDef[@OID='I.demographics.WEIGHT']/odm:Question") == [
+        ("en", "Weight"),
+        ("zh-Hans", "Weight"),
+    ]
+
+
+def test_a_seed_study_in_english_and_chinese_validates(tmp_path):
+    from django.conf import settings
+
+    from edc.studies.protocol import check_file
+
+    data, problems = check_file(settings.STUDIES_DIR / "t-reirr.yaml")
+    assert not problems
+    path = tmp_path / "reirr.xml"
+    write_odm(
+        path,
+        OdmHeader("F.T-REIRR.snap", CUT, CUT, "test", "npc-edc test"),
+        build_layout([data]),
+        study_oid="S.T-REIRR",
+        mdv_oid="MDV.1",
+        mdv_name="Protocol version 1",
+        mdv_description="v1",
+        effective=dt.date(2026, 1, 1),
+        usernames=[],
+        sites=[OdmSite("01", "Hospital One")],
+        forms=iter([]),
+        audit=iter([]),
+    )
+    schema = etree.XMLSchema(etree.parse(str(schema_path())))
+    document = etree.parse(str(path))
+    assert schema.validate(document), schema.error_log
+    questions = document.xpath("//odm:ItemDef/odm:Question", namespaces=NS)
+    assert questions
+    for question in questions:
+        langs = question.xpath("odm:TranslatedText/@xml:lang", namespaces=NS)
+        assert langs == ["en", "zh-Hans"]
+    decode = document.xpath(
+        "//odm:CodeList[@OID='CL.RECIST_RESPONSE']/odm:CodeListItem[@CodedValue='CR']"
+        "/odm:Decode/odm:TranslatedText[@xml:lang='zh-Hans']",
+        namespaces=NS,
+    )
+    assert [d.text for d in decode] == ["完全缓解(CR)"]

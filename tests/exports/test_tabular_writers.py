@@ -10,9 +10,9 @@ from edc.exports.tables import FORM_COLUMNS, Table
 
 TABLE = Table("t", "T", "Test", FORM_COLUMNS)
 ROWS = [
-    ("S", "01", "S-01-0001", "SCREEN", 1, 1, "", 0, "NAME", '广州, "Canton"', ""),
-    ("S", "01", "S-01-0001", "SCREEN", 1, 1, "", 0, "NOTE", "line one\nline two", ""),
-    ("S", "02", "S-02-0001", "CYCLE", 12, 2, "lesions", 3, "LDIAM", "23.0", ""),
+    ("S", "01", "S-01-0001", "SCREEN", 1, 1, "", 0, "NAME", '广州, "Canton"', "", "", "", ""),
+    ("S", "01", "S-01-0001", "SCREEN", 1, 1, "", 0, "NOTE", "line one\nline two", "", "", "", ""),
+    ("S", "02", "S-02-0001", "CYCLE", 12, 2, "lesions", 3, "LDIAM", "23.0", "", "mm", "23.0", "mm"),
 ]
 
 

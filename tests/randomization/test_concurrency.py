@@ -124,18 +124,16 @@ def test_a_follow_up_under_way_in_another_worker_is_skipped_not_repeated(
     import psycopg
 
     from randomization.selectors import awaiting_follow_up
-    from randomization.services import follow_up_allocations, randomize
+    from randomization.services import FOLLOW_UP_LOCK_CLASS, follow_up_allocations, randomize
 
     go_live(ChangeContext.system(), study)
     made = [
         randomize(ChangeContext(coordinator_a, "api"), registered_subject(site_a, "CR")).allocation
         for _ in range(2)
     ]
-    # Another worker holds the first allocation's row, as follow_up does while it works.
+    # Another worker holds the first allocation's claim, as follow_up does while it works.
     with psycopg.connect(database_url()) as other:
-        other.execute(
-            "SELECT id FROM randomization_allocation WHERE id = %s FOR UPDATE", [made[0].pk]
-        )
+        other.execute("SELECT pg_advisory_xact_lock(%s, %s)", [FOLLOW_UP_LOCK_CLASS, made[0].pk])
         assert follow_up_allocations() == (1, 0)
         assert list(awaiting_follow_up()) == [made[0]]
     assert follow_up_allocations() == (1, 0)

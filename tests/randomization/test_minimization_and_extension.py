@@ -21,6 +21,9 @@ def variant(code, **randomization):
     data = copy.deepcopy(yaml.safe_load((FIXTURES / "minimal_study.yaml").read_text()))
     data["code"] = code
     data["randomization"].update(randomization)
+    if data["randomization"]["method"] == "minimization":
+        # Block sizes do not apply to minimization (check_study refuses them).
+        data["randomization"].pop("block_sizes")
     study = load_study_definition(ChangeContext.system(), data, source_name=f"{code}.yaml").study
     return study
 

@@ -7,6 +7,7 @@ from fractions import Fraction
 import pytest
 
 from randomization.engine import (
+    RATIO_SCALED,
     Arm,
     CompleteRandomizationDesign,
     Factor,
@@ -164,11 +165,12 @@ def test_minimization_balances_better_than_complete_randomization():
     assert complete.informed_correct_guess is None
 
 
-def test_minimization_with_unequal_ratio_lacks_allocation_ratio_preservation():
+def test_naive_minimization_with_unequal_ratio_lacks_allocation_ratio_preservation():
     # The first patient ties on raw counts but not on ratio-scaled ones, so P(T1 = A) = p,
-    # not 2/3: the known ARP failure of ratio-weighted minimization (randomization.md §1).
+    # not 2/3: the known ARP failure of ratio-weighted minimization (randomization.md §1),
+    # which is why allocations use the ratio-unit procedure instead.
     design = MinimizationDesign(
-        (Arm("A", 2), Arm("B", 1)), (Factor("all", ("all",)),), {"all": 1.0}, 0.9
+        (Arm("A", 2), Arm("B", 1)), (Factor("all", ("all",)),), {"all": 1.0}, 0.9, RATIO_SCALED
     )
     result = simulate(design, 4, 2000, SEED)
     assert result.position_arm_counts[0][0] / 2000 == pytest.approx(0.9, abs=0.03)

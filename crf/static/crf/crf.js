@@ -94,12 +94,11 @@
   });
 
   // Adverse events: the grades a CTCAE term does not define cannot be chosen.
-  const term = form.querySelector("select.ctcae-term");
+  const term = form.querySelector("input.ctcae-term");
   const grade = form.querySelector('[name="AETOXGR"]');
   function limitGrades() {
     if (!term || !grade) return;
-    const option = term.selectedOptions[0];
-    const allowed = option && option.dataset.grades ? option.dataset.grades.split(",") : null;
+    const allowed = term.dataset.grades ? term.dataset.grades.split(",") : null;
     const choices = grade.tagName === "SELECT" ? [...grade.options] : [...form.querySelectorAll('[name="AETOXGR"]')];
     for (const choice of choices) {
       if (!choice.value) continue;
@@ -107,7 +106,76 @@
     }
   }
   if (term) {
-    term.addEventListener("change", limitGrades);
+    termTypeAhead(term, limitGrades);
     limitGrades();
+  }
+
+  // CTCAE type-ahead (ARIA combobox): suggestions from the term endpoint as you type; arrow keys
+  // move, Enter or a click chooses, Escape closes. Without this the datalist still suggests.
+  function termTypeAhead(input, chosen) {
+    const list = document.getElementById(input.getAttribute("aria-controls"));
+    if (!list || !window.fetch) return;
+    input.removeAttribute("list");
+    let terms = [];
+    let active = -1;
+    let timer = null;
+    let asked = 0;
+    function show() {
+      list.replaceChildren(...terms.map((t, i) => {
+        const li = document.createElement("li");
+        li.id = `ctcae-option-${i}`;
+        li.setAttribute("role", "option");
+        li.setAttribute("aria-selected", String(i === active));
+        li.textContent = `${t.term} (${t.meddra_code})`;
+        li.addEventListener("mousedown", (event) => { event.preventDefault(); choose(i); });
+        return li;
+      }));
+      list.hidden = terms.length === 0;
+      input.setAttribute("aria-expanded", String(!list.hidden));
+      if (active >= 0) input.setAttribute("aria-activedescendant", `ctcae-option-${active}`);
+      else input.removeAttribute("aria-activedescendant");
+    }
+    function close() { terms = []; active = -1; show(); }
+    function choose(i) {
+      const t = terms[i];
+      input.value = `${t.term} (${t.meddra_code})`;
+      input.dataset.grades = t.grades.join(",");
+      close();
+      chosen();
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+    async function suggest() {
+      const q = input.value.trim();
+      if (q.length < 2) { close(); return; }
+      const mine = ++asked;
+      const url = `${input.dataset.source}?q=${encodeURIComponent(q)}&limit=12`;
+      const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (!response.ok || mine !== asked) return;
+      terms = await response.json();
+      active = terms.length ? 0 : -1;
+      show();
+    }
+    input.addEventListener("input", () => {
+      delete input.dataset.grades;
+      chosen();
+      clearTimeout(timer);
+      timer = setTimeout(suggest, 120);
+    });
+    input.addEventListener("keydown", (event) => {
+      if (list.hidden) return;
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        const step = event.key === "ArrowDown" ? 1 : -1;
+        active = (active + step + terms.length) % terms.length;
+        show();
+        document.getElementById(`ctcae-option-${active}`).scrollIntoView({ block: "nearest" });
+      } else if (event.key === "Enter" && active >= 0) {
+        event.preventDefault();
+        choose(active);
+      } else if (event.key === "Escape") {
+        close();
+      }
+    });
+    input.addEventListener("blur", () => setTimeout(close, 150));
   }
 })();

@@ -5,7 +5,6 @@ from django import template
 
 from edc import labels
 from edc.audit.models import Channel
-from edc.studies.texts import study_text
 
 register = template.Library()
 
@@ -28,13 +27,6 @@ def _filter(table):
 
 for _name, _table in _FILTERS.items():
     register.filter(_name, _filter(_table))
-
-
-@register.filter(name="study_text")
-def study_text_filter(text, study):
-    """`{{ visit.name|study_text:study }}`: a text of the study's definition in the reader's
-    language (edc.studies.texts), as written when the study has no translation of it."""
-    return study_text(study.definition, text) if study is not None else text
 
 
 @register.filter

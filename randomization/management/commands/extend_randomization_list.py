@@ -21,6 +21,10 @@ class Command(BaseCommand):
         found = Study.objects.filter(code=study).first()
         if found is None:
             raise CommandError(gettext("no study %(study)s") % {"study": study})
+        if min_slots is not None and min_slots < 1:
+            raise CommandError(
+                gettext("--min-slots must be at least 1, got %(value)s") % {"value": min_slots}
+            )
         try:
             commitment = extend_list(
                 ChangeContext.system(reason=reason), found, min_slots_per_stratum=min_slots

@@ -30,6 +30,10 @@ class Command(BaseCommand):
         found = Study.objects.filter(code=study).first()
         if found is None:
             raise CommandError(gettext("no study %(study)s") % {"study": study})
+        if min_slots is not None and min_slots < 1:
+            raise CommandError(
+                gettext("--min-slots must be at least 1, got %(value)s") % {"value": min_slots}
+            )
         if seed_out is not None and seed_out.exists():
             raise CommandError(
                 gettext("%(file)s exists; refusing to overwrite a seed file") % {"file": seed_out}

@@ -45,6 +45,12 @@ class Command(BaseCommand):
                 if action == "in-error":
                     flag_randomized_in_error(ctx, allocation)
                 else:
+                    malformed = [value for value in values if "=" not in value]
+                    if malformed or not values:
+                        raise CommandError(
+                            "stratum-error needs FACTOR=LEVEL values, got "
+                            + (", ".join(malformed) or "none")
+                        )
                     correct = dict(value.split("=", 1) for value in values)
                     record_stratum_error(ctx, allocation, correct)
         except DomainError as exc:

@@ -1,6 +1,8 @@
 """Monte Carlo operating characteristics of a study's randomization design."""
 
 import hashlib
+import math
+from dataclasses import dataclass
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext
@@ -8,6 +10,8 @@ from django.utils.translation import gettext
 from edc.studies.models import Site, Study
 from randomization import scheme_params
 from randomization.engine import (
+    RATIO_SCALED,
+    RATIO_UNITS,
     SITE_FACTOR,
     Factor,
     MinimizationDesign,
@@ -29,7 +33,10 @@ def design_for(params: dict):
     if params["method"] == scheme_params.MINIMIZATION:
         all_factors = factors + ((site,) if site else ())
         weights = {f.name: params["weights"].get(f.name, 1.0) for f in all_factors}
-        return MinimizationDesign(scheme_params.arms(params), all_factors, weights, params["p"])
+        procedure = RATIO_UNITS if scheme_params.preserves_ratio(params) else RATIO_SCALED
+        return MinimizationDesign(
+            scheme_params.arms(params), all_factors, weights, params["p"], procedure
+        )
     return PermutedBlockDesign(scheme_params.block_scheme(params), factors, site)
 
 
@@ -43,19 +50,61 @@ def describe(params: dict) -> str:
     return f"permuted blocks of {{{sizes}}}, {arms}, {strata} strata"
 
 
+@dataclass(frozen=True)
+class AllocationProbabilities:
+    rows: list[list[float]]
+    worst: float
+    worst_position: int
+    worst_arm: str
+    tolerance: float
+    worst_z: float
+
+
+def allocation_probabilities(result) -> AllocationProbabilities:
+    """Observed P(T_i = k) per position and arm, the worst deviation from w_k / W, and the
+    largest deviation in Monte Carlo standard errors (randomization.md §2)."""
+    ratio_sum = sum(result.ratios)
+    rows, worst, worst_z = [], (-1.0, 0, "", 0.0), 0.0
+    for position, counts in enumerate(result.position_arm_counts, start=1):
+        runs = sum(counts)
+        rows.append([count / runs for count in counts])
+        for code, count, ratio in zip(result.arm_codes, counts, result.ratios, strict=True):
+            target = ratio / ratio_sum
+            deviation = abs(count / runs - target)
+            se = math.sqrt(target * (1 - target) / runs)
+            if deviation > worst[0]:
+                worst = (deviation, position, code, 4 * se)
+            worst_z = max(worst_z, deviation / se if se else 0.0)
+    return AllocationProbabilities(rows, worst[0], worst[1], worst[2], worst[3], worst_z)
+
+
+def target_text(result) -> str:
+    ratio_sum = sum(result.ratios)
+    return ", ".join(
+        f"{code} {ratio / ratio_sum:.3f}"
+        for code, ratio in zip(result.arm_codes, result.ratios, strict=True)
+    )
+
+
 class Command(BaseCommand):
     help = (
-        "Simulate STUDY's design: expected final and maximum imbalance and the Blackwell–Hodges "
-        "correct-guess proportion, overall and within strata."
+        "Simulate STUDY's design: expected final and maximum imbalance (against the allocation "
+        "ratio) overall, within strata and per factor level, the Blackwell–Hodges correct-guess "
+        "proportion, and the allocation probability by position and arm (ARP)."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("study")
         parser.add_argument("--runs", type=int, default=10000)
         parser.add_argument("--n", type=int, default=None, help="subjects per trial")
-        parser.add_argument("--seed", default=None, help="master seed, 64 hex digits")
+        parser.add_argument(
+            "--seed", default=None, help="master seed, 64 hex digits, for a reproducible run"
+        )
+        parser.add_argument(
+            "--positions", type=int, default=10, help="positions listed in the ARP table"
+        )
 
-    def handle(self, *args, study, runs, n, seed, **options):
+    def handle(self, *args, study, runs, n, seed, positions, **options):
         found = Study.objects.select_related("current_version").filter(code=study).first()
         if found is None or not found.current_version_id:
             raise CommandError(gettext("no study %(study)s") % {"study": study})
@@ -66,16 +115,30 @@ class Command(BaseCommand):
             sites = Site.objects.filter(study=found, is_active=True).values_list("code", flat=True)
             params = scheme_params.scheme_params(found.definition, list(sites) or ["01"])
         n = n or found.target_enrollment or 100
-        master = (
-            bytes.fromhex(seed)
-            if seed
-            else hashlib.sha256(f"simulate_randomization|{study}".encode()).digest()
-        )
+        try:
+            master = (
+                bytes.fromhex(seed)
+                if seed
+                else hashlib.sha256(f"simulate_randomization|{study}".encode()).digest()
+            )
+        except ValueError:
+            master = b""
         if len(master) != 32:
-            raise CommandError(gettext("--seed must be 64 hex digits"))
+            raise CommandError(
+                gettext("--seed must be 64 hex digits (32 bytes), got %(value)s")
+                % {"value": repr(seed)}
+            )
         if runs < 2:
             raise CommandError(gettext("--runs must be at least 2"))
-        result = simulate(design_for(params), n, runs, master)
+        if n < 1:
+            raise CommandError(gettext("--n must be at least 1"))
+        try:
+            result = simulate(design_for(params), n, runs, master)
+        except (TypeError, ValueError) as exc:
+            raise CommandError(
+                gettext("%(study)s: the design cannot be simulated: %(problem)s")
+                % {"study": study, "problem": exc}
+            ) from exc
         out = self.stdout.write
         out(f"{study}: {describe(params)}; n={n}, {runs} runs")
         rows = [
@@ -92,14 +155,33 @@ class Command(BaseCommand):
         ]
         if result.informed_correct_guess is not None:
             rows.append(("correct-guess, fully informed guesser", result.informed_correct_guess))
+        for name, estimate in result.factor_imbalance.items():
+            rows.append((f"expected final imbalance, worst level of {name}", estimate))
         width = max(len(label) for label, _ in rows)
         for label, estimate in rows:
             out(f"{label.ljust(width)}  {estimate.mean:.4f}  (SE {estimate.standard_error:.4f})")
+        arp = allocation_probabilities(result)
+        out("")
+        out("allocation probability by position (target " + target_text(result) + "):")
+        out("position  " + "  ".join(code.rjust(6) for code in result.arm_codes))
+        for position, row in enumerate(arp.rows[:positions], start=1):
+            out(f"{position:>8}  " + "  ".join(f"{p:6.3f}" for p in row))
+        out(
+            f"worst ARP deviation {arp.worst:.4f} at position {arp.worst_position}, arm "
+            f"{arp.worst_arm} (4 Monte Carlo SE there: {arp.tolerance:.4f}; "
+            f"{'within' if arp.worst_z <= 4 else 'OUTSIDE'} 4 SE everywhere: "
+            f"largest |z| {arp.worst_z:.2f})"
+        )
         out(
             f"RESULT final_imbalance={result.final_imbalance.mean:.4f} "
             f"max_imbalance={result.max_imbalance.mean:.4f} "
             f"stratum_final_imbalance={result.stratum_final_imbalance.mean:.4f} "
             f"stratum_max_imbalance={result.stratum_max_imbalance.mean:.4f} "
             f"correct_guess_overall={result.correct_guess_overall_history.mean:.4f} "
-            f"correct_guess_within_strata={result.correct_guess.mean:.4f}"
+            f"correct_guess_within_strata={result.correct_guess.mean:.4f} "
+            f"arp_deviation={arp.worst:.4f} arp_max_z={arp.worst_z:.2f}"
+            + "".join(
+                f" imbalance_{name}={estimate.mean:.4f}"
+                for name, estimate in result.factor_imbalance.items()
+            )
         )

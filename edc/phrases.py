@@ -10,7 +10,8 @@ the English working, which is what the engines' own tests and stored records rea
 is a `str` subclass, so code that handled the English lines before handles phrases unchanged.
 
 Templates are marked with `gettext_noop` so that makemessages finds them; they are translated
-only when rendered. Pure module: no Django import.
+only when rendered. Pure module: Django's gettext is imported only by `in_language`, when a
+page or message renders a phrase.
 """
 
 from __future__ import annotations
@@ -117,6 +118,21 @@ def _render(
         for name, value in params
     }
     return translate(template).format(**values)
+
+
+def joined(parts: Sequence[Phrase], separator: str = "; ") -> Phrase:
+    """Several steps of one explanation, one after another (the separator is punctuation)."""
+    if len(parts) == 1:
+        return parts[0]
+    template = separator.join(f"{{p{i}}}" for i in range(len(parts)))
+    return phrase(template, **{f"p{i}": part for i, part in enumerate(parts)})
+
+
+def in_language(p: Phrase, label: Callable[[str], str] = _same, *, working: bool = False) -> str:
+    """The phrase in the reader's language (Django's active one), study texts through `label`."""
+    from django.utils.translation import gettext
+
+    return render(p, gettext, label, working=working)
 
 
 def english(phrases: Sequence[Phrase], separator: str = "; ") -> str:

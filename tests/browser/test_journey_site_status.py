@@ -1,0 +1,300 @@
+"""Journeys (a), (b) and (e) of issue 11, one person page by page in Chromium against the app
+served for real (gunicorn, a Celery worker with beat, an SMTP inbox):
+
+a. a coordinator screens a new T-REFR patient (randomized at enrolment), enters every
+   screening form, registers the patient; an investigator confirms eligibility by
+   e-signature; the coordinator randomizes, and the site's e-mail arrives;
+b. a screen failure with a reason;
+e. a subject goes off study with a reason.
+
+Setup before a journey (study, site, users, go-live) uses services; inside it there is no
+API call, no ORM write and no shortcut URL: only clicks and typing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from crf.definitions import study_forms
+from crf.demo import RAND_STRATA, _lesion_rows, _overrides, _prior_line
+from crf.sample_values import sample_form
+from edc.audit.context import ChangeContext
+from edc.audit.models import AuditEvent
+from edc.subjects import services as subject_services
+from edc.subjects.lifecycle import Status
+from edc.subjects.models import Subject
+from randomization.models import Allocation
+from randomization.selectors import arm_name
+from randomization.services import go_live
+from tests.browser.journey import sign_in, step
+from tests.factories import PASSWORD, SiteFactory, UserFactory, load_study, member
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+STUDY = "T-REFR"  # enrols (and randomizes) straight after screening: no induction on study
+SITE_EMAIL = "site01.t-refr@example.org"
+
+
+@pytest.fixture
+def refr(served):
+    """T-REFR loaded, site 01 with a coordinator and an investigator, randomization live."""
+    study = load_study("t-refr.yaml")
+    site = SiteFactory(
+        study=study, code="01", name="Sun Yat-sen University Cancer Center", staff_email=SITE_EMAIL
+    )
+    coordinator = UserFactory(username="coordinator", first_name="Mei", last_name="Lin")
+    member(coordinator, site, "site_staff")
+    investigator = UserFactory(username="investigator", first_name="Hai", last_name="Mai")
+    member(investigator, site, "investigator")
+    go_live(ChangeContext.system(), study)
+    return site
+
+
+def screening_values(site, consent: dt.date, today: dt.date) -> list[tuple[str, str, dict]]:
+    """(event, form name, values) for every screening form and the randomization form, as a
+    coordinator would read them off the source documents: the demo's coherent values."""
+    forms = study_forms(site.study.current_version_id)
+    day = consent + dt.timedelta(days=1)
+    entries = []
+    for code in forms.events["SCREENING"]["forms"]:
+        form = forms.forms[code]
+        if code == "tu_bl":
+            values = {
+                "TUDAT": day.isoformat(),
+                "TUMETH": ["MRI", "CT"],
+                "TUSLICE": "3.0",
+                "TUEPIS": "1",
+                "lesions": _lesion_rows(None, False),
+            }
+        else:
+            extra = {}
+            if code == "prior":
+                extra = {"PTANY": "Y", "tx": [_prior_line(consent)]}
+            elif code == "elig":
+                extra = {"IEDAT": (day + dt.timedelta(days=1)).isoformat()}
+            on = today - dt.timedelta(days=3) if code == "lb" else day
+            known = {i["code"] for i in form.get("items", [])} | {
+                g["code"] for g in form.get("groups", [])
+            }
+            overrides = {
+                k: v
+                for k, v in {**_overrides(code, STUDY, forms, on, consent), **extra}.items()
+                if k in known
+            }
+            values = sample_form(form, forms.codelists, on, overrides)
+        entries.append(("SCREENING", form["name"], values))
+    entries.append(("RANDOMIZATION", forms.forms["rand"]["name"], dict(RAND_STRATA[STUDY])))
+    return entries
+
+
+def fill_field(page: Page, name: str, value) -> None:
+    """Type or choose one value the way a person would; an item the page does not show (a
+    skipped branch) is left alone."""
+    fields = page.locator(f'[name="{name}"]')
+    if fields.count() == 0:
+        return
+    kind = fields.first.evaluate("e => e.tagName.toLowerCase() + ':' + (e.type || '')")
+    if fields.first.evaluate("e => { const d = e.closest('details'); return !!d && !d.open; }"):
+        # In a collapsed section: open it, as a person would to reach the field.
+        page.locator(f'details:has([name="{name}"]) > summary').last.click()
+    if kind.endswith(("radio", "checkbox")):
+        for one in value if isinstance(value, list) else [value]:
+            code = {True: "Y", False: "N"}.get(one, one) if isinstance(one, bool) else one
+            choice = page.locator(f'[name="{name}"][value="{code}"]')
+            if choice.count() and choice.first.is_visible():
+                choice.first.check()
+        return
+    if not fields.first.is_visible():
+        return
+    if kind.startswith("select"):
+        fields.first.select_option(str(value))
+    else:
+        fields.first.fill(str(value))
+
+
+def fill_form(page: Page, values: dict) -> None:
+    for code, value in values.items():
+        if value is None or value == "":
+            continue
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            group = page.locator(f"#group-{code}")
+            for index, row in enumerate(value):
+                if group.locator(f'[name^="{code}.{index}."]').count() == 0:
+                    group.locator("button.add-row").click()
+                for item, item_value in row.items():
+                    if item_value is not None:
+                        fill_field(page, f"{code}.{index}.{item}", item_value)
+            continue
+        fill_field(page, code, value)
+
+
+def save_form(page: Page, name: str) -> None:
+    page.locator("#save").click()
+    page.wait_for_load_state()
+    if page.locator("#confirm-box").count():  # warnings shown: the coordinator confirms them
+        page.locator("#save").click()
+        page.wait_for_load_state()
+    problem = page.locator("#problem")
+    assert problem.count() == 0, f"{name}: {problem.inner_text()}"
+    expect(page.locator(".messages")).to_contain_text(f"{name} saved")
+
+
+def open_subject(page: Page, subject_id: str) -> None:
+    page.locator(".crumbs").get_by_role("link", name=subject_id).click()
+
+
+def screen_new_patient(page: Page, consent: dt.date) -> str:
+    page.get_by_role("link", name=STUDY, exact=True).first.click()
+    page.get_by_role("link", name="01", exact=True).click()
+    page.get_by_role("link", name="Screen a new subject").click()
+    step(page, "screen a new subject")
+    page.get_by_label("Informed consent date").fill(consent.isoformat())
+    page.get_by_label("ICF version signed").fill("1.0")
+    page.get_by_role("button", name="Screen subject").click()
+    expect(page.locator("#subject-summary")).to_be_visible()
+    return page.locator("#subject-heading").inner_text().split()[0]
+
+
+def test_a_coordinator_screens_registers_and_randomizes_with_the_investigator_s_signature(
+    served, refr, browser
+):
+    browser.name = "a-screen-to-randomized"
+    today = refr.today()
+    consent = today - dt.timedelta(days=10)
+    forms = screening_values(refr, consent, today)
+    coordinator = sign_in(browser, served.url, "coordinator")
+    start = browser.page_loads
+
+    subject_id = screen_new_patient(coordinator, consent)
+    step(coordinator, "screened: the subject summary")
+    expect(coordinator.locator("#randomization-missing")).to_contain_text(
+        "Register the subject first."
+    )
+
+    # Every screening form, from the subject page's to-do list.
+    for event, name, values in forms:
+        if event == "RANDOMIZATION":
+            continue
+        coordinator.locator("#todo").get_by_role("link", name=name, exact=True).click()
+        fill_form(coordinator, values)
+        save_form(coordinator, name)
+        step(coordinator, f"form {name}")
+        open_subject(coordinator, subject_id)
+
+    # Register: the button, then the page that says what will happen.
+    coordinator.locator("#action-register").click()
+    expect(coordinator.locator("#what-will-happen")).to_contain_text("registered in the study")
+    coordinator.get_by_label("Registration date").fill(today.isoformat())
+    step(coordinator, "register: confirmation page")
+    coordinator.locator("#confirm-action").click()
+    expect(coordinator.locator("#subject-status")).to_have_text("Registered")
+
+    # The randomization form (planned chemotherapy: the stratification factor), from the link
+    # beside what randomization still needs.
+    event, name, values = forms[-1]
+    expect(coordinator.locator("#randomization-missing")).to_contain_text(
+        "Complete the randomization form"
+    )
+    coordinator.locator("#randomization-missing").get_by_role(
+        "link", name="Randomization form"
+    ).click()
+    fill_form(coordinator, values)
+    save_form(coordinator, name)
+    open_subject(coordinator, subject_id)
+    expect(coordinator.locator("#randomization-missing")).to_contain_text(
+        "Eligibility has not been confirmed by an investigator."
+    )
+    step(coordinator, "registered: waiting for the investigator")
+
+    # The investigator confirms eligibility with an e-signature.
+    investigator_start = browser.page_loads
+    investigator = sign_in(browser, served.url, "investigator")
+    investigator.get_by_role("link", name=STUDY, exact=True).first.click()
+    investigator.get_by_role("link", name="01", exact=True).click()
+    investigator.get_by_role("link", name=subject_id).click()
+    investigator.locator("#summary-eligibility").get_by_role("link", name="Eligibility").click()
+    expect(investigator.locator("#verdict")).to_contain_text("an investigator must confirm")
+    step(investigator, "eligibility: every criterion met")
+    investigator.get_by_label("Your password").fill(PASSWORD)
+    investigator.get_by_role("button", name="Sign: I confirm eligibility").click()
+    expect(investigator.locator("#verdict")).to_contain_text("confirmed by Hai Mai")
+    step(investigator, "eligibility confirmed")
+    investigator_loads = browser.page_loads - investigator_start
+    investigator.context.close()
+
+    # Back to the coordinator: Randomize is offered now.
+    coordinator.reload()
+    coordinator.locator("#randomize-button").click()
+    step(coordinator, "randomize: check the strata")
+    coordinator.locator("#confirm-randomize").click()
+    expect(coordinator.locator(".messages")).to_contain_text("randomized to")
+    step(coordinator, "randomized")
+    loads = browser.page_loads - start
+    print(
+        f"RESULT page_loads={loads} investigator_page_loads={investigator_loads} forms={len(forms)}"
+    )
+
+    allocation = Allocation.objects.select_related("scheme").get(subject__subject_id=subject_id)
+    served.wait_for(lambda: served.inbox.messages, "e-mail to the site")
+    (to, message), *_ = served.inbox.messages
+    assert to == [SITE_EMAIL]
+    arm = arm_name(allocation.scheme, allocation.arm)
+    assert subject_id in str(message["Subject"]) and arm in str(message["Subject"])
+    assert f"Randomization number: {allocation.sequence}" in message.get_content()
+    subject = Subject.objects.get(subject_id=subject_id)
+    assert (subject.status, subject.registration_date) == (Status.RANDOMIZED, today)
+
+
+def test_b_a_coordinator_records_a_screen_failure_with_a_reason(served, refr, browser):
+    browser.name = "b-screen-failure"
+    today = refr.today()
+    coordinator = sign_in(browser, served.url, "coordinator")
+    subject_id = screen_new_patient(coordinator, today - dt.timedelta(days=3))
+    coordinator.locator("#action-screen-fail").click()
+    expect(coordinator.locator("#what-will-happen")).to_contain_text("This is final")
+    coordinator.locator("#confirm-action").click()  # no reason yet: refused beside the field
+    expect(coordinator.locator("#id_reason-error")).to_be_visible()
+    step(coordinator, "screen failure needs a reason")
+    reason = "HBV DNA 5,000 IU/mL at screening"
+    coordinator.get_by_label("Reason (kept in the audit trail)").fill(reason)
+    coordinator.locator("#confirm-action").click()
+    expect(coordinator.locator("#subject-status")).to_have_text("Screen failure")
+    expect(coordinator.locator("#status-actions")).to_have_count(0)
+    step(coordinator, "screen failure recorded")
+    assert "screen_failed" not in coordinator.locator("main").inner_text()
+    row = AuditEvent.objects.get(subject__subject_id=subject_id, action="transition", item="status")
+    assert (row.new_value, row.reason) == ("screen_failed", reason)
+
+
+def test_e_a_subject_goes_off_study_with_a_reason(served, refr, browser):
+    browser.name = "e-off-study"
+    today = refr.today()
+    ctx = ChangeContext.system()
+    subject = subject_services.screen_subject(
+        ctx, refr, consent_date=today - dt.timedelta(days=20), icf_version="1.0"
+    )
+    subject_services.transition(ctx, subject, Status.REGISTERED, on_date=today)
+    coordinator = sign_in(browser, served.url, "coordinator")
+    coordinator.get_by_role("link", name=STUDY, exact=True).first.click()
+    coordinator.get_by_role("link", name="01", exact=True).click()
+    coordinator.get_by_role("link", name=subject.subject_id).click()
+    step(coordinator, "registered subject")
+    coordinator.locator("#action-off-study").click()
+    coordinator.get_by_label("Off-study date").fill(today.isoformat())
+    coordinator.get_by_label("Reason for going off study").select_option("lost_to_follow_up")
+    coordinator.get_by_label("Reason (kept in the audit trail)").fill(
+        "Moved to another province; three calls unanswered"
+    )
+    step(coordinator, "off study: confirmation page")
+    coordinator.locator("#confirm-action").click()
+    expect(coordinator.locator("#subject-status")).to_have_text("Off study")
+    expect(coordinator.locator("#subject-summary")).to_contain_text("Lost to follow-up")
+    step(coordinator, "off study")
+    subject.refresh_from_db()
+    assert (subject.status, subject.off_study_reason, subject.off_study_date) == (
+        Status.OFF_STUDY,
+        "lost_to_follow_up",
+        today,
+    )

@@ -1,0 +1,436 @@
+"""What check_study accepts goes live and randomizes; what it refuses names a path (issue 14).
+Study files are variants of the minimal study with their own randomization section and the
+randomization form's items to match."""
+
+import copy
+import datetime as dt
+import random
+import threading
+
+import pytest
+import yaml
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from edc.audit.context import ChangeContext
+from edc.errors import DomainError
+from edc.studies.protocol import validate
+from edc.studies.services import create_site, load_study_definition
+from edc.subjects.services import transition
+from randomization.models import Allocation, Commitment
+from randomization.selectors import balance, balance_row
+from randomization.services import follow_up_allocations, go_live, randomize
+from tests.factories import FIXTURES, UserFactory, member, screen
+from tests.randomization.conftest import FIXED_SEED
+from tests.randomization.helpers import make_eligible, store_form
+
+ARM_CODES = "ABCDEF"
+
+
+def study_data(code: str, *, arms=None, factors=(), **settings) -> dict:
+    """The minimal study with ``arms`` [(code, ratio)], ``factors`` [(code, [level codes])]
+    read from choice items of the randomization form, and the section's other settings."""
+    data = copy.deepcopy(yaml.safe_load((FIXTURES / "minimal_study.yaml").read_text()))
+    data["code"] = code
+    if arms is not None:
+        data["arms"] = [{"code": c, "name": f"Arm {c}", "ratio": r} for c, r in arms]
+    form = next(f for f in data["forms"] if f["code"] == "randomization")
+    form["items"] = [
+        {
+            "code": f"F{i}",
+            "label": f"Factor {name}",
+            "type": "choice",
+            "choices": [{"code": level, "label": f"Level {level}"} for level in levels],
+        }
+        for i, (name, levels) in enumerate(factors)
+    ]
+    data["randomization"] = {
+        "factors": [
+            {
+                "code": name,
+                "name": name,
+                "source": {"form": "randomization", "item": f"F{i}"},
+                "levels": [{"code": level, "label": f"Level {level}"} for level in levels],
+            }
+            for i, (name, levels) in enumerate(factors)
+        ],
+        **settings,
+    }
+    return data
+
+
+def paths(data) -> list[str]:
+    return [problem.path for problem in validate(data)]
+
+
+def load(data):
+    return load_study_definition(ChangeContext.system(), data, source_name="x.yaml").study
+
+
+def ready_subject(site, values: dict):
+    """Registered, randomization form entered with ``values`` (by item), eligibility signed."""
+    subject = screen(site)
+    subject = transition(ChangeContext.system(), subject, "registered", on_date=dt.date.today())
+    store_form(subject, "RAND", "randomization", values)
+    make_eligible([subject])
+    return subject
+
+
+def staff(site):
+    user = UserFactory()
+    member(user, site, "site_staff")
+    return ChangeContext(user, "api")
+
+
+# ---- each listed case -------------------------------------------------------------------
+
+
+def test_integer_levels_go_live_and_randomize_and_are_committed_as_text(db):
+    study = load(
+        study_data(
+            "T-INT",
+            factors=[("ecog", [0, 1])],
+            method="stratified_permuted_block",
+            block_sizes=[2, 4],
+        )
+    )
+    site = create_site(ChangeContext.system(), study, code="01", name="One")
+    live = go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+    assert [level["code"] for level in live.scheme.params["factors"][0]["levels"]] == ["0", "1"]
+    assert sorted(live.scheme.strata.values_list("key", flat=True)) == ["ecog=0", "ecog=1"]
+    allocation = randomize(staff(site), ready_subject(site, {"F0": 1})).allocation
+    assert allocation.stratum.key == "ecog=1" and allocation.stratum_values["ecog"] == "1"
+
+
+def test_minimization_with_integer_levels_goes_live_and_randomizes(db):
+    study = load(
+        study_data(
+            "T-INTM",
+            factors=[("ecog", [0, 1])],
+            method="minimization",
+            minimization_probability=0.8,
+        )
+    )
+    site = create_site(ChangeContext.system(), study, code="01", name="One")
+    go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+    made = [randomize(staff(site), ready_subject(site, {"F0": n % 2})).allocation for n in range(4)]
+    assert [a.stratum_values["ecog"] for a in made] == ["0", "1", "0", "1"]
+
+
+def test_a_level_and_its_text_cannot_both_be_levels():
+    data = study_data(
+        "T-DUP", factors=[("ecog", [0, "0"])], method="stratified_permuted_block", block_sizes=[2]
+    )
+    assert paths(data) == ["randomization.factors[0].levels[1].code"]
+
+
+def test_duplicate_block_sizes_are_refused_at_their_path():
+    data = study_data("T-DUPS", method="stratified_permuted_block", block_sizes=[4, 4])
+    assert paths(data) == ["randomization.block_sizes[1]"]
+
+
+@pytest.mark.parametrize("p", [1.0, 0.5, 0.3])
+def test_a_probability_without_a_random_element_is_refused(p):
+    data = study_data("T-P", method="minimization", minimization_probability=p)
+    assert paths(data) == ["randomization.minimization_probability"]
+
+
+@pytest.mark.parametrize(
+    "method, setting, value",
+    [
+        ("stratified_permuted_block", "minimization_probability", 0.8),
+        ("minimization", "block_sizes", [2, 4]),
+        ("minimization", "list_length_per_stratum", 50),
+    ],
+)
+def test_a_setting_that_does_not_apply_to_the_method_is_an_error(method, setting, value):
+    settings = {"block_sizes": [2, 4]} if method == "stratified_permuted_block" else {}
+    data = study_data("T-SET", method=method, **{**settings, setting: value})
+    problems = validate(data)
+    assert [p.path for p in problems] == [f"randomization.{setting}"]
+    assert "applies only to" in problems[0].message
+
+
+def test_a_stratum_cap_does_not_apply_to_minimization():
+    data = study_data("T-CAPM", method="minimization", caps={"stratum": 10})
+    assert paths(data) == ["randomization.caps.stratum"]
+
+
+def test_simulate_randomization_reports_a_bad_seed_as_a_command_error(db):
+    load(study_data("T-SEED", method="stratified_permuted_block", block_sizes=[2, 4]))
+    for seed in ("1", "zz" * 32, "ab" * 31):
+        with pytest.raises(CommandError, match="--seed must be 64 hex digits"):
+            call_command("simulate_randomization", "T-SEED", "--seed", seed, "--runs", "2")
+
+
+def test_simulate_randomization_prints_arp_and_factor_imbalance_for_unequal_minimization(db):
+    from io import StringIO
+
+    load(
+        study_data(
+            "T-SIM3",
+            arms=[("A", 2), ("B", 1), ("C", 1)],
+            factors=[("ecog", [0, 1]), ("stage", ["III", "IV"])],
+            method="minimization",
+            minimization_probability=0.8,
+        )
+    )
+    out = StringIO()
+    call_command(
+        "simulate_randomization",
+        "T-SIM3",
+        "--runs",
+        "200",
+        "--n",
+        "12",
+        "--seed",
+        "ab" * 32,
+        stdout=out,
+    )
+    text = out.getvalue()
+    assert "allocation probability by position (target A 0.500, B 0.250, C 0.250)" in text
+    assert "worst ARP deviation" in text and "within 4 SE everywhere" in text
+    assert "worst level of ecog" in text and "worst level of stage" in text
+    result = text.strip().splitlines()[-1]
+    assert "arp_deviation=" in result and "imbalance_ecog=" in result
+    again = StringIO()
+    call_command(
+        "simulate_randomization",
+        "T-SIM3",
+        "--runs",
+        "200",
+        "--n",
+        "12",
+        "--seed",
+        "ab" * 32,
+        stdout=again,
+    )
+    assert again.getvalue() == text  # a fixed seed reproduces the run
+
+
+# ---- the ratio-aware balance ------------------------------------------------------------
+
+
+def test_121_59_60_against_2_1_1_is_on_target():
+    row = balance_row("All", {"A": 121, "B": 59, "C": 60}, {"A": 2, "B": 1, "C": 1})
+    assert row.expected == {"A": 120.0, "B": 60.0, "C": 60.0}
+    assert row.deviation == {"A": 1.0, "B": -1.0, "C": 0.0}
+    assert row.imbalance == 1.0
+    # The old report's "imbalance 62" for this row was max - min of raw counts.
+    assert balance_row("S", {"A": 31, "B": 18, "C": 13}, {"A": 2, "B": 1, "C": 1}).imbalance == 2.5
+    assert balance_row("E", {"A": 5, "B": 3}, {"A": 1, "B": 1}).imbalance == 1.0
+
+
+def test_the_balance_report_reads_an_exact_2_1_1_block_as_on_target(db):
+    study = load(
+        study_data(
+            "T-211",
+            arms=[("A", 2), ("B", 1), ("C", 1)],
+            factors=[("response", ["CR", "PR"])],
+            method="stratified_permuted_block",
+            block_sizes=[4],
+        )
+    )
+    site = create_site(ChangeContext.system(), study, code="01", name="One")
+    go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+    ctx = staff(site)
+    for _ in range(4):
+        randomize(ctx, ready_subject(site, {"F0": "CR"}))
+    report = balance(study)
+    assert report.overall.counts == {"A": 2, "B": 1, "C": 1}
+    assert report.overall.imbalance == 0
+    assert [row.imbalance for row in report.by_stratum] == [0]
+
+
+# ---- the property: accepted goes live and randomizes, refused names a path -----------------
+
+
+def generated_section(rng: random.Random) -> tuple[list, list, dict]:
+    arm_count = rng.randint(2, 6)
+    ratios = (
+        [1] * arm_count if rng.random() < 0.4 else [rng.randint(1, 3) for _ in range(arm_count)]
+    )
+    arms = list(zip(ARM_CODES[:arm_count], ratios, strict=True))
+    factors = []
+    for f in range(rng.randint(0, 2)):
+        count = rng.randint(2, 3)
+        if rng.random() < 0.5:
+            levels = list(range(count))
+            if rng.random() < 0.15:
+                levels[-1] = "0"  # the text of another level: refused
+        else:
+            levels = [f"L{n}" for n in range(count)]
+        factors.append((f"factor_{f}", levels))
+    settings: dict = {"stratify_by_site": rng.random() < 0.5}
+    total = sum(ratios)
+    if rng.random() < 0.5:
+        settings["method"] = "stratified_permuted_block"
+        sizes = [total * m for m in rng.sample([1, 2, 3], rng.randint(1, 2))]
+        if rng.random() < 0.15:
+            sizes.append(sizes[0])  # duplicate: refused
+        if rng.random() < 0.1:
+            sizes.append(total + 1)  # not a multiple of the ratio sum: refused
+        settings["block_sizes"] = sizes
+        if rng.random() < 0.15:
+            settings["minimization_probability"] = 0.8  # does not apply: refused
+    else:
+        settings["method"] = "minimization"
+        settings["minimization_probability"] = rng.choice([0.6, 0.75, 0.8, 0.9, 0.95, 1.0])
+        if rng.random() < 0.1:
+            settings["block_sizes"] = [total]  # does not apply: refused
+    return arms, factors, settings
+
+
+def test_whatever_check_study_accepts_goes_live_and_makes_50_allocations(db):
+    rng = random.Random(20261206)
+    accepted_methods, refused = set(), 0
+    for case in range(14):
+        arms, factors, settings = generated_section(rng)
+        data = study_data(f"T-GEN{case}", arms=arms, factors=factors, **settings)
+        problems = validate(data)
+        if problems:
+            refused += 1
+            assert all(p.path.startswith(("randomization", "arms")) for p in problems), problems
+            continue
+        study = load(data)
+        site = create_site(ChangeContext.system(), study, code="01", name="One")
+        go_live(ChangeContext.system(), study, seed=FIXED_SEED, min_slots_per_stratum=60)
+        ctx = staff(site)
+        for _ in range(50):
+            values = {f"F{i}": rng.choice(levels) for i, (_, levels) in enumerate(factors)}
+            randomize(ctx, ready_subject(site, values))
+        assert Allocation.objects.filter(study=study).count() == 50, (arms, factors, settings)
+        accepted_methods.add(settings["method"])
+    assert accepted_methods == {"stratified_permuted_block", "minimization"} and refused >= 2
+
+
+# ---- enrolment caps ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_20_simultaneous_randomizations_into_a_site_with_5_places_left(smtp):
+    assert connection.vendor == "postgresql"
+    study = load(
+        study_data(
+            "T-CAP",
+            factors=[("response", ["CR", "PR"])],
+            method="stratified_permuted_block",
+            block_sizes=[2, 4],
+            stratify_by_site=True,
+            caps={"site": 8},
+        )
+    )
+    site = create_site(ChangeContext.system(), study, code="01", name="One")
+    go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+    ctx = staff(site)
+    for n in range(3):
+        randomize(ctx, ready_subject(site, {"F0": ["CR", "PR"][n % 2]}))
+    waiting = [ready_subject(site, {"F0": ["CR", "PR"][n % 2]}) for n in range(20)]
+    barrier = threading.Barrier(len(waiting))
+    outcomes: list = [None] * len(waiting)
+
+    def allocate(index, subject):
+        try:
+            barrier.wait()
+            outcomes[index] = randomize(ctx, subject).allocation.sequence
+        except DomainError as refusal:
+            outcomes[index] = refusal.code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=allocate, args=(i, s)) for i, s in enumerate(waiting)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sum(isinstance(o, int) for o in outcomes) == 5, outcomes
+    assert outcomes.count("site_cap_reached") == 15, outcomes
+    assert Allocation.objects.filter(site=site).count() == 8
+    # The 7th allocation reached 80 % of the cap (6.4), the 8th 100 %; the admin is e-mailed.
+    alerts = [
+        alert
+        for alerts in Allocation.objects.order_by("id").values_list("cap_alerts", flat=True)
+        if alerts
+        for alert in alerts
+    ]
+    assert alerts == [
+        {"cap": "site", "percent": 80, "used": 7, "limit": 8},
+        {"cap": "site", "percent": 100, "used": 8, "limit": 8},
+    ]
+    follow_up_allocations()
+    to_admin = [m["Subject"] for to, m in smtp.messages if to == ["admin@example.org"]]
+    assert "[T-CAP] enrolment cap 80% reached: site 01" in to_admin
+    assert "[T-CAP] enrolment cap 100% reached: site 01" in to_admin
+
+
+def test_a_study_cap_and_a_stratum_cap_refuse_with_their_codes(db):
+    study = load(
+        study_data(
+            "T-CAPS",
+            factors=[("response", ["CR", "PR"])],
+            method="stratified_permuted_block",
+            block_sizes=[2],
+            caps={"study": 3, "stratum": 2},
+        )
+    )
+    site = create_site(ChangeContext.system(), study, code="01", name="One")
+    go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+    ctx = staff(site)
+    randomize(ctx, ready_subject(site, {"F0": "CR"}))
+    randomize(ctx, ready_subject(site, {"F0": "CR"}))
+    with pytest.raises(DomainError) as stratum_full:
+        randomize(ctx, ready_subject(site, {"F0": "CR"}))
+    assert (stratum_full.value.code, stratum_full.value.field) == ("stratum_cap_reached", "strata")
+    randomize(ctx, ready_subject(site, {"F0": "PR"}))
+    subject = ready_subject(site, {"F0": "PR"})
+    with pytest.raises(DomainError) as study_full:
+        randomize(ctx, subject)
+    assert (study_full.value.code, study_full.value.field) == ("study_cap_reached", "study")
+    subject.refresh_from_db()
+    assert subject.status == "registered"  # the refusal wrote nothing
+    assert Allocation.objects.filter(study=study).count() == 3
+    assert Commitment.objects.filter(scheme__study=study).count() == 1
+
+
+@pytest.mark.parametrize(
+    "command, arguments, message",
+    [
+        ("go_live", ["--min-slots", "0"], "--min-slots must be at least 1"),
+        ("go_live", ["--min-slots", "-4"], "--min-slots must be at least 1"),
+        (
+            "extend_randomization_list",
+            ["--min-slots", "0", "--reason", "longer list"],
+            "--min-slots must be at least 1",
+        ),
+        ("simulate_randomization", ["--runs", "1"], "--runs must be at least 2"),
+        ("simulate_randomization", ["--n", "0"], "--n must be at least 1"),
+    ],
+)
+def test_commands_report_bad_arguments_as_command_errors(db, command, arguments, message):
+    load(study_data("T-CMD", method="stratified_permuted_block", block_sizes=[2, 4]))
+    with pytest.raises(CommandError, match=message):
+        call_command(command, "T-CMD", *arguments)
+
+
+def test_a_stratum_error_without_factor_level_values_is_a_command_error(db):
+    study = load(
+        study_data(
+            "T-CORR",
+            factors=[("response", ["CR", "PR"])],
+            method="stratified_permuted_block",
+            block_sizes=[2],
+        )
+    )
+    site = create_site(ChangeContext.system(), study, code="01", name="One")
+    go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+    subject = randomize(staff(site), ready_subject(site, {"F0": "CR"})).allocation.subject
+    with pytest.raises(CommandError, match="FACTOR=LEVEL"):
+        call_command(
+            "randomization_correction",
+            "T-CORR",
+            "stratum-error",
+            subject.subject_id,
+            "PR",
+            "--reason",
+            "typo",
+        )
