@@ -188,7 +188,12 @@ class FormView(APIView):
             "Hard errors answer 400 `invalid` with every problem in `details`; soft warnings "
             "answer 400 `confirm_warnings` until sent again with `confirm_warnings: true`; a "
             "changed saved value needs `reason` (400 `reason_required`); a stale `row_version` "
-            "answers 409 `stale_write` and saves nothing."
+            "answers 409 `stale_write` and saves nothing. On a RECIST follow-up, an investigator "
+            "response (RSORRES) that differs from the calculated one (RSCALC) needs the reason "
+            "RSOVRSN (else 400 `invalid` with a detail `response_override_reason_required`) and "
+            "`confirm_warnings: true` (the `response_override` warning opens a query). Date "
+            "items answer `date_too_early`, `future_date`, `date_too_far_ahead`, `before_birth` "
+            "or `before_consent` in the details, naming the item."
         ),
     )
     def put(

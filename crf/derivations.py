@@ -429,7 +429,8 @@ def dependent_derivations(
 
 
 def ctcae_term(code: Any) -> ae_form.TermInfo | None:
-    if code in (None, ""):
+    # A MedDRA code is digits; anything else (even a NUL PostgreSQL cannot take) names no term.
+    if not isinstance(code, str | int) or not str(code).isdigit():
         return None
     row = CtcaeTerm.objects.filter(meddra_code=str(code)).order_by("-version").first()
     if row is None:

@@ -255,7 +255,7 @@ _MEDDRA_CODE = re.compile(r"^\d{8}$")
 def ctcae_code_of(text: Any) -> str | None:
     """The MedDRA code a type-ahead entry names: "Anaemia (10002272)", "10002272" or the exact
     term in any case. None when it names no term (one query at most)."""
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str) or not text.strip() or "\x00" in text:
         return None
     text = text.strip()
     if match := _PICKED_TERM.search(text):
