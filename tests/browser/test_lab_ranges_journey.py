@@ -125,7 +125,7 @@ def test_staff_enter_a_range_and_the_lab_form_takes_its_limits(world, live_serve
     shot(page, "03-lab-form-entered")
     page.get_by_role("button", name="Save draft").click()
     expect(page.locator(".messages")).to_contain_text("saved as draft")
-    alt_uln = page.get_by_label("ALT: upper limit of normal (U/L)", exact=True)
+    alt_uln = page.get_by_label("ALT: Upper limit of normal (U/L)", exact=True)
     expect(alt_uln).to_have_value("35")
     expect(page.locator('[data-item="ALTULN"] .note')).to_contain_text(
         f"From the site's normal range effective from {EFFECTIVE}: 35 U/L"
