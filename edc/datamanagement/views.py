@@ -64,6 +64,8 @@ def dashboard(request, study_code):
             "study_lock": selectors.study_lock(study),
             "active_locks": selectors.locks_of(scope, study).filter(unlocked_at__isnull=True)[:50],
             "can_lock": scope.can_anywhere(Permission.LOCK, study.pk),
+            # The overrides page is for those who raise queries; site staff get no dead link.
+            "can_review_overrides": scope.can_anywhere(Permission.RAISE_QUERY, study.pk),
         },
     )
 
