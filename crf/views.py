@@ -343,7 +343,7 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
         saved += "; " + _("answered %(queries)s") % {
             "queries": ", ".join(f"Q{pk}" for pk in sorted(answers))
         }
-    messages.success(request, saved + ".")
+    messages.success(request, saved)
     following = _next_form(slot) if action == "save_next" else None
     return redirect(
         "crf-form",
