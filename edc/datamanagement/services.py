@@ -16,6 +16,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -619,8 +620,10 @@ def deliver_query_notices() -> tuple[int, int]:
     """Send pending query e-mails, each in its own transaction holding its row lock, so two
     workers never send the same one and a crash before the commit leaves it pending. An SMTP
     failure raises (the task retries). Returns (sent, withheld)."""
-    from django.core.mail import EmailMessage, get_connection
+    from django.core.mail import get_connection
 
+    from edc.accounts.selectors import readers_of
+    from edc.mail import send_to_readers
     from edc.reminders.services import site_recipients
 
     sent = withheld = 0
@@ -645,9 +648,13 @@ def deliver_query_notices() -> tuple[int, int]:
                     _close_notice(notice, QueryNotice.State.SUPPRESSED, why, [])
                     withheld += 1
                     continue
-                title, body = query_emails.message(notice, queries)
                 connection.open()  # no-op once open: one SMTP session for the run
-                EmailMessage(title, body, None, to, connection=connection).send()
+                # Each recipient reads it in their language and zone (edc.mail).
+                send_to_readers(
+                    readers_of(to, notice.site),
+                    partial(query_emails.message, notice, queries),
+                    connection=connection,
+                )
                 notice.items = len(queries)
                 _close_notice(notice, QueryNotice.State.SENT, "", to)
                 sent += 1
