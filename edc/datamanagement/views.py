@@ -250,7 +250,7 @@ def raise_query(request, study_code, form_id):
     return render(
         request,
         "datamanagement/raise_query.html",
-        {"study": study, "instance": instance, "form": form},
+        {"study": study, "instance": instance, "form": form, "definition": _definition(instance)},
         status=status,
     )
 
