@@ -3,8 +3,10 @@ from django.urls import path
 from crf import api
 
 # Included at api/v1/.
-SUBJECT = "studies/<slug:study_code>/subjects/<str:subject_id>"
-FORM = f"{SUBJECT}/forms/<str:event_code>/<int:event_repeat>/<str:form_code>/<int:form_repeat>"
+SUBJECT = "studies/<slug:study_code>/subjects/<segment:subject_id>"
+FORM = (
+    f"{SUBJECT}/forms/<segment:event_code>/<int:event_repeat>/<segment:form_code>/<int:form_repeat>"
+)
 
 urlpatterns = [
     path(f"{SUBJECT}/forms/", api.SubjectFormsView.as_view(), name="api-crf-forms"),

@@ -3,7 +3,7 @@ from django.urls import path
 from crf import eligibility_views, lab_range_views, views
 
 # Included at studies/<slug:study_code>/.
-FORM = "subjects/<str:subject_id>/forms/<str:event_code>/<int:event_repeat>/<str:form_code>"
+FORM = "subjects/<segment:subject_id>/forms/<segment:event_code>/<int:event_repeat>/<segment:form_code>"
 
 urlpatterns = [
     path(f"{FORM}/<int:form_repeat>/", views.form_entry, name="crf-form"),
@@ -11,18 +11,18 @@ urlpatterns = [
     path(f"{FORM}/new/", views.new_form, name="crf-form-new"),
     path("response-overrides/", views.response_overrides, name="crf-response-overrides"),
     path(
-        "subjects/<str:subject_id>/eligibility/",
+        "subjects/<segment:subject_id>/eligibility/",
         eligibility_views.eligibility,
         name="crf-eligibility",
     ),
-    path("sites/<str:site_code>/lab-ranges/", lab_range_views.lab_ranges, name="lab-ranges"),
+    path("sites/<segment:site_code>/lab-ranges/", lab_range_views.lab_ranges, name="lab-ranges"),
     path(
-        "sites/<str:site_code>/lab-ranges/new/",
+        "sites/<segment:site_code>/lab-ranges/new/",
         lab_range_views.lab_range_edit,
         name="lab-range-new",
     ),
     path(
-        "sites/<str:site_code>/lab-ranges/<int:pk>/",
+        "sites/<segment:site_code>/lab-ranges/<int:pk>/",
         lab_range_views.lab_range_edit,
         name="lab-range-edit",
     ),

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.staticfiles.storage import staticfiles_storage
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from django.views.generic import RedirectView
 from drf_spectacular.views import (
     SpectacularAPIView,
@@ -10,10 +10,14 @@ from drf_spectacular.views import (
 
 from edc.accounts import views as account_views
 from edc.accounts.api import ObtainTokenView
+from edc.converters import SegmentConverter
 from edc.datamanagement import views as datamanagement_views
 from edc.subjects import api as subject_api
 from edc.subjects import views as subject_views
 from edc.web import views as web_views
+
+# Before any pattern (the included url modules too) uses it.
+register_converter(SegmentConverter, "segment")
 
 api_v1 = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
@@ -23,12 +27,12 @@ api_v1 = [
         name="api-subjects",
     ),
     path(
-        "studies/<slug:study_code>/subjects/<str:subject_id>/",
+        "studies/<slug:study_code>/subjects/<segment:subject_id>/",
         subject_api.SubjectDetailView.as_view(),
         name="api-subject",
     ),
     path(
-        "studies/<slug:study_code>/subjects/<str:subject_id>/transitions/",
+        "studies/<slug:study_code>/subjects/<segment:subject_id>/transitions/",
         subject_api.SubjectTransitionView.as_view(),
         name="api-subject-transition",
     ),
@@ -66,22 +70,22 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("studies/<slug:study_code>/", web_views.study_detail, name="study-detail"),
     path(
-        "studies/<slug:study_code>/sites/<str:site_code>/",
+        "studies/<slug:study_code>/sites/<segment:site_code>/",
         web_views.site_subjects,
         name="site-subjects",
     ),
     path(
-        "studies/<slug:study_code>/sites/<str:site_code>/screen/",
+        "studies/<slug:study_code>/sites/<segment:site_code>/screen/",
         subject_views.screen_subject,
         name="screen-subject",
     ),
     path(
-        "studies/<slug:study_code>/subjects/<str:subject_id>/",
+        "studies/<slug:study_code>/subjects/<segment:subject_id>/",
         subject_views.subject_detail,
         name="subject-detail",
     ),
     path(
-        "studies/<slug:study_code>/subjects/<str:subject_id>/status/<slug:action>/",
+        "studies/<slug:study_code>/subjects/<segment:subject_id>/status/<slug:action>/",
         subject_views.subject_action,
         name="subject-action",
     ),

@@ -4,7 +4,7 @@ from randomization import api
 
 urlpatterns = [
     path(
-        "studies/<slug:study_code>/subjects/<str:subject_id>/randomization/",
+        "studies/<slug:study_code>/subjects/<segment:subject_id>/randomization/",
         api.SubjectRandomizationView.as_view(),
         name="api-randomization",
     ),

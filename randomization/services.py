@@ -392,6 +392,11 @@ def _randomize_candidate(
     key = (idempotency_key or "").strip()
     if len(key) > 100:
         raise _refuse("invalid", "idempotency_key", gettext("at most 100 characters"), status=400)
+    if "\x00" in key:
+        # PostgreSQL text cannot hold NUL: refuse it by name rather than fail in the INSERT.
+        raise _refuse(
+            "invalid", "idempotency_key", gettext("must not contain a NUL character"), status=400
+        )
     try:
         return _randomize(ctx, found, strata, key)
     except IntegrityError as exc:

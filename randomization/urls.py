@@ -4,12 +4,12 @@ from randomization import views
 
 urlpatterns = [
     path(
-        "subjects/<str:subject_id>/randomize/",
+        "subjects/<segment:subject_id>/randomize/",
         views.randomize_subject,
         name="randomize-subject",
     ),
     path(
-        "subjects/<str:subject_id>/allocation/",
+        "subjects/<segment:subject_id>/allocation/",
         views.subject_allocation,
         name="subject-allocation",
     ),

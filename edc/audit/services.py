@@ -13,6 +13,7 @@ from django.utils import timezone
 from edc.audit.context import ChangeContext
 from edc.audit.models import AuditEvent
 from edc.errors import DomainError
+from edc.text_limits import REASON_MAX_LENGTH, check_length
 
 
 class ReasonRequired(DomainError):
@@ -66,7 +67,7 @@ def audit_row(
         item=item,
         old_value=old,
         new_value=new,
-        reason=ctx.reason or "",
+        reason=check_length(ctx.reason or "", "reason", REASON_MAX_LENGTH),
         **scope,
     )
 

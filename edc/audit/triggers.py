@@ -2,7 +2,7 @@
 
 Migrations run these statements one by one (schema_editor.execute), so whatever reaches the
 database, through the application or not, cannot UPDATE or DELETE a row. TRUNCATE is left to
-privileges (deploy/postgres-roles.sql): the test runner empties tables with it between tests.
+privileges (manage.py create_db_roles, edc/dbroles.py): the test runner empties tables with it between tests.
 
 `tables` maps each table to the prefix of its trigger names (`<prefix>_no_update`,
 `<prefix>_no_delete`); on PostgreSQL the tables share one trigger function, `function`.

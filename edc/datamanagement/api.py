@@ -31,8 +31,8 @@ class QuerySerializer(serializers.ModelSerializer):
     event_code = serializers.CharField(source="form_instance.event_code")
     event_repeat = serializers.IntegerField(source="form_instance.event_repeat")
     form_code = serializers.CharField(source="form_instance.form_code")
-    assignee = serializers.CharField(source="assignee.username", default=None)
-    raised_by = serializers.CharField(source="raised_by.username", default=None)
+    assignee = serializers.CharField(source="assignee.username", default=None, allow_null=True)
+    raised_by = serializers.CharField(source="raised_by.username", default=None, allow_null=True)
     age_days = serializers.SerializerMethodField()
 
     class Meta:
@@ -118,7 +118,9 @@ class LockSerializer(serializers.ModelSerializer):
     subject = serializers.CharField(source="subject.subject_id", default=None)
     form_id = serializers.IntegerField(source="form_instance_id", allow_null=True)
     locked_by = serializers.CharField(source="locked_by.username", default=None)
-    unlocked_by = serializers.CharField(source="unlocked_by.username", default=None)
+    unlocked_by = serializers.CharField(
+        source="unlocked_by.username", default=None, allow_null=True
+    )
     active = serializers.BooleanField(source="is_active")
 
     class Meta:

@@ -62,6 +62,7 @@ from edc.errors import DomainError
 from edc.studies.models import Site, Study, StudyStatus
 from edc.studies.protocol import find_form, form_items
 from edc.subjects.models import Subject
+from edc.text_limits import MESSAGE_MAX_LENGTH, check_length
 
 
 class Locked(DomainError):
@@ -126,7 +127,7 @@ def _text(value: str | None, field: str, what: str) -> str:
     text = (value or "").strip()
     if not text:
         raise DomainError("required", field, gettext("%(what)s is required") % {"what": what})
-    return text
+    return check_length(text, field, MESSAGE_MAX_LENGTH)
 
 
 def _display_name(user) -> str:

@@ -6,20 +6,22 @@ from django.urls import path
 from edc.reminders import views
 
 urlpatterns = [
-    path("schedule/sites/<str:site_code>/todo/", views.site_todo, name="reminders-todo"),
-    path("schedule/subjects/<str:subject_id>/", views.subject_calendar, name="reminders-calendar"),
+    path("schedule/sites/<segment:site_code>/todo/", views.site_todo, name="reminders-todo"),
     path(
-        "schedule/subjects/<str:subject_id>/anchor/",
+        "schedule/subjects/<segment:subject_id>/", views.subject_calendar, name="reminders-calendar"
+    ),
+    path(
+        "schedule/subjects/<segment:subject_id>/anchor/",
         views.correct_anchor,
         name="reminders-correct-anchor",
     ),
     path(
-        "schedule/subjects/<str:subject_id>/visits/<int:visit_id>/not-done/",
+        "schedule/subjects/<segment:subject_id>/visits/<int:visit_id>/not-done/",
         views.visit_not_done,
         name="reminders-visit-not-done",
     ),
     path(
-        "schedule/subjects/<str:subject_id>/visits/<int:visit_id>/performed/",
+        "schedule/subjects/<segment:subject_id>/visits/<int:visit_id>/performed/",
         views.visit_performed,
         name="reminders-visit-performed",
     ),

@@ -101,6 +101,10 @@ def bench_size(size: int, steps: list[int], args, admin_url: str, deadline: floa
                 flush=True,
             )
             if step["p95_ms"] > P95_LIMIT_MS or step["errors"] or step["requests"] == 0:
+                if not held["users"]:  # nothing held: say what the lowest load gave
+                    held.update(
+                        first_users=users, first_p95_ms=step["p95_ms"], first_rps=step["rps"]
+                    )
                 break
             held = {
                 "subjects": size,

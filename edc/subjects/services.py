@@ -245,16 +245,21 @@ def transition(
         subject.status, target, enrolment_model, off_study_reason=off_study_reason
     )
     today = subject.site.today()
+    consented = None
     for field, day in (("death_date", death_date), ("on_date", on_date)):
         if day is None:
             continue
         _check_date(field, day, not_after=today)
-        if day < subject.screening_date:
+        consented = consented or (
+            subject.consents.order_by("consent_date").values_list("consent_date", flat=True).first()
+        )
+        if consented and day < consented:
+            # Nothing on study happens before informed consent.
             raise SubjectError(
-                "before_screening",
+                "before_consent",
                 field,
-                _("must not be before the screening date (%(day)s)")
-                % {"day": subject.screening_date.isoformat()},
+                _("must not be before the informed consent date (%(day)s)")
+                % {"day": consented.isoformat()},
             )
     if death_date is not None and subject.death_date and subject.death_date != death_date:
         # A death is recorded once; a different date is a correction, not a second death.

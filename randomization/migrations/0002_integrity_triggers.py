@@ -5,7 +5,7 @@ SQLite alike (mirrors edc/audit/migrations/0002):
 * a live scheme refuses UPDATE and DELETE, so its parameters cannot change after go-live;
 * a slot refuses DELETE and any UPDATE except withdrawing it (available true -> false).
 
-TRUNCATE stays possible for the test runner; production roles lack it (deploy/postgres-roles.sql).
+TRUNCATE stays possible for the test runner; production roles lack it (manage.py create_db_roles, edc/dbroles.py).
 """
 
 from django.db import migrations

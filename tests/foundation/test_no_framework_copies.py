@@ -40,7 +40,7 @@ def test_no_code_uses_djangos_private_model_loading_api():
     assert found == []
 
 
-def test_the_pattern_finds_what_edc_rows_used():
+def test_the_pattern_finds_the_private_calls_the_removed_helper_made():
     for line in (
         "from django.db.models.base import ModelState",
         "converters = connection.ops.get_db_converters(column)",

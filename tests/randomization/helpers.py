@@ -1,7 +1,6 @@
 """Subjects ready for randomization, built through the real services: screened, registered,
 eligibility data entered and confirmed by an investigator's e-signature (crf.services)."""
 
-
 from crf.models import FormInstance, FormStatus
 from crf.services import confirm_eligibility
 from edc.accounts.models import Membership

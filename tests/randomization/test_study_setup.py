@@ -434,3 +434,26 @@ def test_a_stratum_error_without_factor_level_values_is_a_command_error(db):
             "--reason",
             "typo",
         )
+
+
+def test_unequal_ratio_minimization_records_its_units_and_replays_from_the_seed(db):
+    from randomization.verification import verify
+
+    study = load(
+        study_data(
+            "T-M211",
+            arms=[("A", 2), ("B", 1), ("C", 1)],
+            factors=[("ecog", [0, 1])],
+            method="minimization",
+            minimization_probability=0.8,
+        )
+    )
+    site = create_site(ChangeContext.system(), study, code="01", name="One")
+    live = go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+    assert live.scheme.params["procedure"] == "ratio_units"
+    ctx = staff(site)
+    made = [randomize(ctx, ready_subject(site, {"F0": n % 2})).allocation for n in range(8)]
+    assert {a.ratio_unit for a in made if a.arm == "A"} <= {1, 2}
+    assert {a.ratio_unit for a in made if a.arm != "A"} <= {1}
+    assert all(check.ok for check in verify(study, FIXED_SEED, live.salt))
+    assert not all(check.ok for check in verify(study, bytes(32), live.salt))

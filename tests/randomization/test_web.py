@@ -105,7 +105,7 @@ def test_report_shows_balance_chart_and_list_use_to_the_statistician_only(
             for arm in ("A", "B")
         ]
         # Each count cell also shows its distance from the ratio's expectation (<small>).
-        row = re.search(rf"<td>{re.escape(key)} · site {site}</td>(.*?)</tr>", table)
+        row = re.search(rf"<td>{re.escape(key)} · site {site}</td>(.*?)</tr>", table, re.S)
         assert [int(n) for n in re.findall(r"<td>(\d+) <small", row.group(1))] == counts
     assert "<svg" in html and 'id="balance-chart"' in html
     use = html[html.index('id="list-use"') :]

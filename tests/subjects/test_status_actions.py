@@ -193,7 +193,14 @@ def test_a_death_is_recorded_once_on_the_subject(randomized_subject, coordinator
     client = client_for(coordinator_a)
     subject = randomized_subject
     assert post(client, subject, "death").status_code == 400  # the date is required
-    died = TODAY  # screened today: a death cannot predate screening
+    consented = subject.consents.get().consent_date
+    before = post(
+        client, subject, "death", death_date=(consented - dt.timedelta(days=1)).isoformat()
+    )
+    assert (
+        before.status_code == 400 and "before the informed consent date" in before.content.decode()
+    )
+    died = TODAY - dt.timedelta(days=2)
     assert post(client, subject, "death", death_date=died.isoformat()).status_code == 302
     subject.refresh_from_db()
     assert (subject.status, subject.off_study_reason, subject.death_date) == (

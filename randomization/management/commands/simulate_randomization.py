@@ -114,6 +114,8 @@ class Command(BaseCommand):
         else:
             sites = Site.objects.filter(study=found, is_active=True).values_list("code", flat=True)
             params = scheme_params.scheme_params(found.definition, list(sites) or ["01"])
+        if n is not None and n < 1:
+            raise CommandError(gettext("--n must be at least 1, got %(value)s") % {"value": n})
         n = n or found.target_enrollment or 100
         try:
             master = (
@@ -130,8 +132,6 @@ class Command(BaseCommand):
             )
         if runs < 2:
             raise CommandError(gettext("--runs must be at least 2"))
-        if n < 1:
-            raise CommandError(gettext("--n must be at least 1"))
         try:
             result = simulate(design_for(params), n, runs, master)
         except (TypeError, ValueError) as exc:
