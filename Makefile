@@ -11,7 +11,7 @@ PG_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 TEST_PG_URL ?= $(or $(DATABASE_URL),postgres://edc_owner@127.0.0.1:5432/edc)
 REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test setup setup-dev services chromium nginx db-roles lint bench-site compose-check bench-randomize bench-crf bench-export bench-reminders
+.PHONY: run test setup setup-dev services chromium gettext messages nginx db-roles lint bench-site compose-check bench-randomize bench-crf bench-export bench-reminders
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,8 +59,19 @@ db-roles: setup services
 	psql "$(PG_ADMIN_URL)" -qtAc "SELECT 1 FROM pg_database WHERE datname = '$(TEST_DB)'" | grep -q 1 \
 		&& psql "$(PG_ADMIN_URL)" -qc 'ALTER DATABASE "$(TEST_DB)" OWNER TO edc_owner' || true
 
+# The catalogue tests run makemessages (xgettext) and read compiled catalogues.
+gettext:
+	command -v xgettext >/dev/null && command -v msgfmt >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext)
+
+# Regenerate the zh-Hans catalogue from the code, then compile it. New entries arrive empty:
+# translate them in edc/locale/zh_Hans/LC_MESSAGES/django.po and run this again (the .mo is
+# committed, so `make run` needs only Python). tests/i18n uses the same options.
+messages: setup gettext
+	$(PY) manage.py makemessages -l zh_Hans --no-location --no-obsolete --ignore "tests/*" --ignore "var/*" --ignore "deploy/*"
+	$(PY) manage.py compilemessages -l zh_Hans
+
 # Lint, then every test, against PostgreSQL and Redis, no skips.
-test: setup-dev services chromium nginx db-roles
+test: setup-dev services chromium gettext nginx db-roles
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 	DATABASE_URL=$(TEST_PG_URL) CELERY_BROKER_URL=$(REDIS_URL) $(VENV)/bin/pytest -q
 

@@ -8,10 +8,12 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from crf import selectors, services
 from crf.explanations import explain
+from edc import labels
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
@@ -60,7 +62,11 @@ def eligibility(request, study_code, subject_id):
                 services.confirm_eligibility(
                     ctx, subject, point, password=request.POST.get("password", "")
                 )
-                messages.success(request, f"Eligibility at {point.replace('_', ' ')} confirmed.")
+                messages.success(
+                    request,
+                    gettext("Eligibility at %(point)s confirmed.")
+                    % {"point": labels.label(labels.ELIGIBILITY_POINT, point)},
+                )
             elif action == "waive":
                 services.waive_criterion(
                     ctx,
@@ -74,10 +80,11 @@ def eligibility(request, study_code, subject_id):
                 )
                 messages.success(
                     request,
-                    f"Waiver of {request.POST.get('criterion_id')} recorded as a protocol deviation.",
+                    gettext("Waiver of %(criterion)s recorded as a protocol deviation.")
+                    % {"criterion": request.POST.get("criterion_id")},
                 )
             else:
-                raise DomainError("invalid", "action", "unknown action")
+                raise DomainError("invalid", "action", gettext("unknown action"))
         except DomainError as exc:
             status, problem = exc.status, exc.message
         else:
@@ -120,5 +127,5 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
         raise DomainError(
-            "invalid", "approved_on", "the approval date must be YYYY-MM-DD"
+            "invalid", "approved_on", gettext("the approval date must be YYYY-MM-DD")
         ) from None

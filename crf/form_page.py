@@ -1,6 +1,6 @@
 """What a form page shows: fields built from the form definition with values, errors and help.
 
-Pure Python: no Django import. The template only loops over what is built here, so every form
+No database; Django only translates words. The template only loops over what is built here, so every form
 renders from its definition in the study file and nothing about a form is hard-coded in HTML.
 """
 
@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.utils.translation import gettext
 
 from crf.rules.units import display_unit
 from crf.validation import ENTERED_SUFFIX, UNIT_SUFFIX, Issue
@@ -79,6 +81,12 @@ class Field:
     @property
     def inputmode(self) -> str:
         return NUMERIC_INPUT.get(self.item["type"], "")
+
+    @property
+    def input_type(self) -> str:
+        """A full date gets the browser's date picker; its value is ISO (YYYY-MM-DD) in every
+        language. Partial dates (YYYY-MM) and the rest stay text."""
+        return "date" if self.item["type"] == "date" else "text"
 
     @property
     def placeholder(self) -> str:
@@ -260,7 +268,10 @@ def build_page(
             f.note = _note_text(notes[f.code])
         elif "lab_grades" in notes and f.code in notes["lab_grades"]:
             suggestion = notes["lab_grades"][f.code]
-            f.note = f"Suggested CTCAE grade {suggestion['grade']}: {suggestion['reason']}"
+            f.note = gettext("Suggested CTCAE grade %(grade)s: %(reason)s") % {
+                "grade": suggestion["grade"],
+                "reason": suggestion["reason"],
+            }
         return f
 
     top = []
@@ -291,7 +302,7 @@ def build_page(
                             codelists,
                             name=f"{code}.{index}.{item['code']}",
                             path=f"{code}[{index + 1}].{item['code']}",
-                            row_label=f"row {index + 1}",
+                            row_label=gettext("row %(row)s") % {"row": index + 1},
                         )
                     )
                     for item in group["items"]
@@ -304,7 +315,7 @@ def build_page(
                 codelists,
                 name=f"{code}.{INDEX}.{item['code']}",
                 path="",
-                row_label=f"row {NUMBER}",
+                row_label=gettext("row %(row)s") % {"row": NUMBER},
             )
             for item in group["items"]
         ]

@@ -5,10 +5,10 @@ from django.utils.translation import gettext_lazy as _
 
 
 class FormStatus(models.TextChoices):
-    IN_PROGRESS = "in_progress", "In progress"
-    COMPLETE = "complete", "Complete"
-    NOT_DONE = "not_done", "Not done"
-    REMOVED = "removed", "Removed"
+    IN_PROGRESS = "in_progress", _("In progress")
+    COMPLETE = "complete", _("Complete")
+    NOT_DONE = "not_done", _("Not done")
+    REMOVED = "removed", _("Removed")
 
 
 class FormInstance(models.Model):
@@ -68,10 +68,10 @@ class FormInstance(models.Model):
 
 
 class DeviationKind(models.TextChoices):
-    ELIGIBILITY_WAIVER = "eligibility_waiver", "Eligibility criterion waived"
-    VISIT_OUT_OF_WINDOW = "visit_out_of_window", "Visit out of window"
-    TREATMENT = "treatment", "Treatment deviation"
-    OTHER = "other", "Other"
+    ELIGIBILITY_WAIVER = "eligibility_waiver", _("Eligibility criterion waived")
+    VISIT_OUT_OF_WINDOW = "visit_out_of_window", _("Visit out of window")
+    TREATMENT = "treatment", _("Treatment deviation")
+    OTHER = "other", _("Other")
 
 
 class ProtocolDeviation(models.Model):
@@ -103,9 +103,9 @@ class ProtocolDeviation(models.Model):
 
 
 class EligibilityPoint(models.TextChoices):
-    REGISTRATION = "registration", "Registration"
-    RANDOMIZATION = "randomization", "Randomization"
-    FIRST_DOSE = "first_dose", "First dose"
+    REGISTRATION = "registration", _("Registration")
+    RANDOMIZATION = "randomization", _("Randomization")
+    FIRST_DOSE = "first_dose", _("First dose")
 
 
 class EligibilityWaiver(models.Model):

@@ -43,6 +43,7 @@ from crf.validation import (
     is_blank,
     run_edit_checks,
 )
+from edc import labels
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import authorize, scope_of
 from edc.audit.context import ChangeContext
@@ -59,11 +60,14 @@ class FormInvalid(DomainError):
 
     def __init__(self, errors: list[Issue], warnings: list[Issue]):
         first = errors[0]
-        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        more = len(errors) - 1
         super().__init__(
             "invalid",
             first.path,
-            first.message + more,
+            gettext("%(message)s (and %(count)s more problem(s))")
+            % {"message": first.message, "count": more}
+            if more
+            else first.message,
             details=[i.as_dict() for i in errors + warnings],
         )
         self.errors = errors
@@ -78,8 +82,11 @@ class WarningsNeedConfirmation(DomainError):
         super().__init__(
             "confirm_warnings",
             first.path,
-            f"{len(warnings)} warning(s) need confirmation before saving; confirming opens a "
-            f"query for each. First: {first.message}",
+            gettext(
+                "%(count)s warning(s) need confirmation before saving; confirming opens a "
+                "query for each. First: %(message)s"
+            )
+            % {"count": len(warnings), "message": first.message},
             details=[w.as_dict() for w in warnings],
         )
         self.warnings = warnings
@@ -648,8 +655,11 @@ def _create(
         raise DomainError(
             "stale_write",
             "row_version",
-            f"{form_code} at {event_code} was just saved by someone else; reload the form and "
-            "re-enter your change",
+            gettext(
+                "%(form)s at %(event)s was just saved by someone else; reload the form and "
+                "re-enter your change"
+            )
+            % {"form": form_code, "event": event_code},
             status=409,
         ) from None
 
@@ -670,9 +680,11 @@ def record_deviation(
     """A protocol deviation detected by any feature (eligibility waiver, schedule, dosing...).
     Call inside the caller's transaction; writes its audit row."""
     if kind not in DeviationKind.values:
-        raise DomainError("invalid", "kind", f"unknown deviation kind {kind!r}")
+        raise DomainError(
+            "invalid", "kind", gettext("unknown deviation kind %(kind)s") % {"kind": repr(kind)}
+        )
     if not description.strip():
-        raise DomainError("required", "description", "a deviation needs a description")
+        raise DomainError("required", "description", gettext("a deviation needs a description"))
     deviation = ProtocolDeviation.objects.create(
         subject=subject,
         study_id=subject.study_id,
@@ -699,7 +711,7 @@ def record_deviation(
 
 def _require_investigator(ctx: ChangeContext, subject: Subject) -> None:
     if ctx.user is None:
-        raise PermissionDenied("eligibility is confirmed by an investigator")
+        raise PermissionDenied(gettext("eligibility is confirmed by an investigator"))
     scope_of(ctx.user).require(Permission.CONFIRM_ELIGIBILITY, subject.study_id, subject.site_id)
 
 
@@ -723,24 +735,46 @@ def waive_criterion(
     line = next((x for x in state.lines if x.id == criterion_id), None)
     if line is None:
         raise DomainError(
-            "unknown_criterion", "criterion_id", f"{criterion_id} is not due at {point}"
+            "unknown_criterion",
+            "criterion_id",
+            gettext("%(criterion)s is not due at %(point)s")
+            % {"criterion": criterion_id, "point": point},
         )
     if line.satisfied:
         raise DomainError(
-            "not_needed", "criterion_id", f"{criterion_id} is {line.status}: nothing to waive"
+            "not_needed",
+            "criterion_id",
+            gettext("%(criterion)s is %(result)s: nothing to waive")
+            % {
+                "criterion": criterion_id,
+                "result": labels.label(labels.CRITERION_RESULT, line.status),
+            },
         )
     if line.waiver is not None:
-        raise DomainError("already_waived", "criterion_id", f"{criterion_id} is already waived")
+        raise DomainError(
+            "already_waived",
+            "criterion_id",
+            gettext("%(criterion)s is already waived") % {"criterion": criterion_id},
+        )
     fields = {
         "sponsor_approval_reference": sponsor_approval_reference.strip(),
         "sponsor_approver": sponsor_approver.strip(),
         "reason": reason.strip(),
     }
+    what = {
+        "sponsor_approval_reference": gettext("the sponsor approval reference"),
+        "sponsor_approver": gettext("the sponsor approver"),
+        "reason": gettext("the reason"),
+    }
     for name, value in fields.items():
         if not value:
-            raise DomainError("required", name, f"{name.replace('_', ' ')} is required")
+            raise DomainError(
+                "required", name, gettext("%(what)s is required") % {"what": what[name]}
+            )
     if approved_on > subject.site.today():
-        raise DomainError("future_date", "approved_on", "the approval date is in the future")
+        raise DomainError(
+            "future_date", "approved_on", gettext("the approval date is in the future")
+        )
     deviation = record_deviation(
         ctx,
         subject,
@@ -788,14 +822,31 @@ def waive_criterion(
 def eligibility_meaning(user, subject: Subject, point: str, state) -> str:
     waived = [line.id for line in state.lines if line.waiver is not None]
     name = user.get_full_name() or user.get_username()
-    text = (
-        f"I, {name}, confirm as investigator that subject {subject.subject_id} meets every "
-        f"eligibility criterion due at {point.replace('_', ' ')} as listed "
-        f"({len(state.lines)} criteria, evaluated {state.as_of})"
-    )
+    facts = {
+        "name": name,
+        "subject": subject.subject_id,
+        "point": labels.label(labels.ELIGIBILITY_POINT, point),
+        "count": len(state.lines),
+        "day": state.as_of,
+        "waived": ", ".join(waived),
+    }
     if waived:
-        text += f", with sponsor-approved waivers of {', '.join(waived)}"
-    return text + "."
+        return (
+            gettext(
+                "I, %(name)s, confirm as investigator that subject %(subject)s meets every "
+                "eligibility criterion due at %(point)s as listed (%(count)s criteria, evaluated "
+                "%(day)s), with sponsor-approved waivers of %(waived)s."
+            )
+            % facts
+        )
+    return (
+        gettext(
+            "I, %(name)s, confirm as investigator that subject %(subject)s meets every "
+            "eligibility criterion due at %(point)s as listed (%(count)s criteria, evaluated "
+            "%(day)s)."
+        )
+        % facts
+    )
 
 
 def confirm_eligibility(
@@ -820,7 +871,9 @@ def confirm_eligibility(
                 site=subject.site,
                 subject=subject,
             )
-        raise DomainError("bad_credentials", "password", "the password is not correct", status=403)
+        raise DomainError(
+            "bad_credentials", "password", gettext("the password is not correct"), status=403
+        )
     return _record_confirmation(ctx, subject, point)
 
 
@@ -839,8 +892,15 @@ def _record_confirmation(
         raise DomainError(
             "not_eligible",
             "eligibility",
-            f"{len(state.blocking)} criterion/criteria not met at {point}: "
-            + "; ".join(f"{x.id} {x.status}" for x in state.blocking),
+            gettext("%(count)s criterion/criteria not met at %(point)s: %(list)s")
+            % {
+                "count": len(state.blocking),
+                "point": point,
+                "list": "; ".join(
+                    f"{x.id} {labels.label(labels.CRITERION_RESULT, x.status)}"
+                    for x in state.blocking
+                ),
+            },
             status=409,
             details=[{"field": x.id, "message": f"{x.status}: {x.reason}"} for x in state.blocking],
         )

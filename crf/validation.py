@@ -1,4 +1,5 @@
-"""Checking submitted CRF values against their form definition. Pure Python: no Django import.
+"""Checking submitted CRF values against their form definition. No database; Django only
+translates the messages.
 
 `validate_form` turns raw input (strings from an HTML form, or JSON values from the API) into the
 stored representation of `FormInstance.data` and lists every problem: hard errors block the save,
@@ -18,6 +19,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crf.rules import units
 from crf.rules.violations import Severity
@@ -95,7 +99,7 @@ class _Invalid(Exception):
 
 def _text_of(raw: Any) -> str:
     if isinstance(raw, bool):
-        raise _Invalid("type", "a yes/no value is not valid here")
+        raise _Invalid("type", _("a yes/no value is not valid here"))
     if isinstance(raw, float):
         # JSON numbers arrive as floats; repr gives back the shortest text that was sent.
         return repr(raw)
@@ -106,7 +110,9 @@ def _text_of(raw: Any) -> str:
             # PostgreSQL cannot store NUL in text or JSON: refuse it here, by name, not later.
             raise _Invalid("type", "contains a NUL character, which is not valid text")
         return raw.strip()
-    raise _Invalid("type", f"expected a single value, got {type(raw).__name__}")
+    raise _Invalid(
+        "type", _("expected a single value, got %(kind)s") % {"kind": type(raw).__name__}
+    )
 
 
 def is_blank(raw: Any) -> bool:
@@ -126,25 +132,37 @@ def _number_text(value: Decimal) -> str:
 def _parse_integer(raw: Any) -> str:
     text = _text_of(raw)
     if not _INTEGER.match(text):
-        raise _Invalid("type", f"{text!r} is not a whole number")
+        raise _Invalid("type", _("%(value)s is not a whole number") % {"value": repr(text)})
     if len(text) > MAX_DIGITS:
-        raise _Invalid("type", f"a number of {len(text)} digits is not plausible here")
+        raise _Invalid(
+            "type",
+            _("a number of %(count)s digits is not plausible here") % {"count": len(text)},
+        )
     return str(int(text))
 
 
 def _parse_decimal(raw: Any, decimals: int | None) -> str:
     text = _text_of(raw)
     if not _DECIMAL.match(text):
-        raise _Invalid("type", f"{text!r} is not a number (digits with an optional decimal point)")
+        raise _Invalid(
+            "type",
+            _("%(value)s is not a number (digits with an optional decimal point)")
+            % {"value": repr(text)},
+        )
     if len(text) > MAX_DIGITS:
-        raise _Invalid("type", f"a number of {len(text)} characters is not plausible here")
+        raise _Invalid(
+            "type",
+            _("a number of %(count)s characters is not plausible here") % {"count": len(text)},
+        )
     value = Decimal(text)
     if decimals is not None:
         exponent = value.as_tuple().exponent
         places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
         if places > decimals:
             raise _Invalid(
-                "decimals", f"{text} has {places} decimal places; at most {decimals} allowed"
+                "decimals",
+                _("%(value)s has %(places)s decimal places; at most %(allowed)s allowed")
+                % {"value": text, "places": places, "allowed": decimals},
             )
     return _number_text(value)
 
@@ -153,7 +171,9 @@ def _real_date(year: int, month: int, day: int, text: str) -> dt.date:
     try:
         return dt.date(year, month, day)
     except ValueError:
-        raise _Invalid("date", f"{text!r} is not a real calendar date") from None
+        raise _Invalid(
+            "date", _("%(value)s is not a real calendar date") % {"value": repr(text)}
+        ) from None
 
 
 def _parse_date(raw: Any) -> str:
@@ -163,9 +183,12 @@ def _parse_date(raw: Any) -> str:
         if _PARTIAL.match(text):
             raise _Invalid(
                 "partial_date_not_allowed",
-                f"{text!r} is incomplete; this item needs a full date YYYY-MM-DD",
+                _("%(value)s is incomplete; this item needs a full date YYYY-MM-DD")
+                % {"value": repr(text)},
             )
-        raise _Invalid("date", f"{text!r} is not a date written YYYY-MM-DD")
+        raise _Invalid(
+            "date", _("%(value)s is not a date written YYYY-MM-DD") % {"value": repr(text)}
+        )
     year, month, day = (int(part) for part in match.groups())
     return _real_date(year, month, day, text).isoformat()
 
@@ -175,15 +198,22 @@ def _parse_partial_date(raw: Any) -> str:
     match = _PARTIAL.match(text)
     if not match:
         raise _Invalid(
-            "date", f"{text!r} is not a date written YYYY-MM-DD, YYYY-MM (day unknown) or YYYY"
+            "date",
+            _("%(value)s is not a date written YYYY-MM-DD, YYYY-MM (day unknown) or YYYY")
+            % {"value": repr(text)},
         )
     year, month, day = match.groups()
     if month is not None and not 1 <= int(month) <= 12:
-        raise _Invalid("date", f"{text!r} has no month {month}")
+        raise _Invalid(
+            "date", _("%(value)s has no month %(month)s") % {"value": repr(text), "month": month}
+        )
     if day is not None:
         _real_date(int(year), int(month), int(day), text)
     if int(year) < EARLIEST_YEAR:
-        raise _Invalid("date_too_early", f"{text} is before {EARLIEST_YEAR}")
+        raise _Invalid(
+            "date_too_early",
+            _("%(value)s is before %(year)s") % {"value": text, "year": EARLIEST_YEAR},
+        )
     return text
 
 
@@ -191,17 +221,20 @@ def _parse_time(raw: Any) -> str:
     text = _text_of(raw)
     match = _TIME.match(text)
     if not match:
-        raise _Invalid("time", f"{text!r} is not a time written HH:MM")
+        raise _Invalid("time", _("%(value)s is not a time written HH:MM") % {"value": repr(text)})
     hours, minutes, seconds = match.groups()
     if int(hours) > 23 or int(minutes) > 59 or (seconds is not None and int(seconds) > 59):
-        raise _Invalid("time", f"{text!r} is not a real time of day")
+        raise _Invalid("time", _("%(value)s is not a real time of day") % {"value": repr(text)})
     return text
 
 
 def _parse_datetime(raw: Any) -> str:
     text = _text_of(raw).replace(" ", "T", 1)
     if "T" not in text:
-        raise _Invalid("datetime", f"{text!r} is not a date and time written YYYY-MM-DDTHH:MM")
+        raise _Invalid(
+            "datetime",
+            _("%(value)s is not a date and time written YYYY-MM-DDTHH:MM") % {"value": repr(text)},
+        )
     day_part, time_part = text.split("T", 1)
     try:
         day = _parse_date(day_part)
@@ -219,7 +252,7 @@ def _parse_boolean(raw: Any) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise _Invalid("type", f"{text!r} is not yes or no")
+    raise _Invalid("type", _("%(value)s is not yes or no") % {"value": repr(text)})
 
 
 def _choice_codes(item: Mapping, codelists: Mapping) -> list:
@@ -234,7 +267,11 @@ def _parse_choice(raw: Any, codes: list) -> Any:
         if str(code) == text:
             return code
     shown = ", ".join(str(c) for c in codes)
-    raise _Invalid("choice", f"{text!r} is not one of the allowed choices ({shown})")
+    raise _Invalid(
+        "choice",
+        _("%(value)s is not one of the allowed choices (%(allowed)s)")
+        % {"value": repr(text), "allowed": shown},
+    )
 
 
 def _earliest_day(value: str) -> dt.date:
@@ -258,7 +295,10 @@ def _latest_day(value: str) -> dt.date:
 
 EARLIEST_YEAR = 1900
 DEFAULT_FUTURE_YEARS = 2
-NOT_BEFORE = {"birth": "the date of birth", "consent": "the informed consent date"}
+NOT_BEFORE = {
+    "birth": gettext_lazy("the date of birth"),
+    "consent": gettext_lazy("the informed consent date"),
+}
 
 
 @dataclass(frozen=True)
@@ -284,20 +324,34 @@ def _date_problem(item: Mapping, value: str, bounds: DateBounds) -> tuple[str, s
     """(code, message) when a well-formed date is implausible for this item and subject."""
     earliest = _earliest_day(value)
     if earliest.year < EARLIEST_YEAR:
-        return "date_too_early", f"{value} is before {EARLIEST_YEAR}"
+        return "date_too_early", _("%(value)s is before %(year)s") % {
+            "value": value,
+            "year": EARLIEST_YEAR,
+        }
     if earliest > bounds.today:
         if not item.get("allow_future"):
-            return "future_date", f"{value} is in the future (today is {bounds.today})"
+            return "future_date", _("%(value)s is in the future (today is %(today)s)") % {
+                "value": value,
+                "today": bounds.today,
+            }
         if earliest > bounds.latest_future:
             return (
                 "date_too_far_ahead",
-                f"{value} is more than {bounds.future_years} years ahead "
-                f"(latest {bounds.latest_future})",
+                _("%(value)s is more than %(years)s years ahead (latest %(latest)s)")
+                % {
+                    "value": value,
+                    "years": bounds.future_years,
+                    "latest": bounds.latest_future,
+                },
             )
     for anchor in item.get("not_before", ()):
         limit = bounds.birth if anchor == "birth" else bounds.consent
         if limit is not None and _latest_day(value) < limit:
-            return f"before_{anchor}", f"{value} is before {NOT_BEFORE[anchor]} ({limit})"
+            return f"before_{anchor}", _("%(value)s is before %(anchor)s (%(limit)s)") % {
+                "value": value,
+                "anchor": NOT_BEFORE[anchor],
+                "limit": limit,
+            }
     return None
 
 
@@ -321,9 +375,15 @@ def describe_range(bounds: Mapping, unit: str = "") -> str:
 def _range_problem(value: Decimal, bounds: Mapping, unit: str) -> str | None:
     low, high = bounds.get("min"), bounds.get("max")
     if low is not None and value < _bound_text(low):
-        return f"{_with_unit(_number_text(value), unit)} is below {_with_unit(str(low), unit)}"
+        return _("%(value)s is below %(bound)s") % {
+            "value": _with_unit(_number_text(value), unit),
+            "bound": _with_unit(str(low), unit),
+        }
     if high is not None and value > _bound_text(high):
-        return f"{_with_unit(_number_text(value), unit)} is above {_with_unit(str(high), unit)}"
+        return _("%(value)s is above %(bound)s") % {
+            "value": _with_unit(_number_text(value), unit),
+            "bound": _with_unit(str(high), unit),
+        }
     return None
 
 
@@ -361,7 +421,12 @@ def _to_canonical(
     unit = item["unit"] if is_blank(raw_unit) else str(raw_unit).strip()
     if unit not in accepted:
         shown = ", ".join(units.display_unit(u) for u in accepted)
-        out.error(code, "unit", f"{label}: {unit!r} is not an accepted unit ({shown})")
+        out.error(
+            code,
+            "unit",
+            _("%(item)s: %(unit)s is not an accepted unit (%(allowed)s)")
+            % {"item": label, "unit": repr(unit), "allowed": shown},
+        )
         return None
     entered = {"value": value, "unit": unit}
     if unit == item["unit"]:
@@ -404,7 +469,9 @@ def clean_item(
             limit = item.get("max_length")
             if limit is not None and len(value) > limit:
                 raise _Invalid(
-                    "max_length", f"{len(value)} characters entered; at most {limit} allowed"
+                    "max_length",
+                    _("%(count)s characters entered; at most %(allowed)s allowed")
+                    % {"count": len(value), "allowed": limit},
                 )
         elif kind == "integer":
             value = _parse_integer(raw)
@@ -428,7 +495,7 @@ def clean_item(
             chosen = [_parse_choice(part, codes) for part in parts if not is_blank(part)]
             value = [c for c in codes if c in chosen]
         else:
-            raise _Invalid("type", f"unsupported item type {kind!r}")
+            raise _Invalid("type", _("unsupported item type %(kind)s") % {"kind": repr(kind)})
     except _Invalid as exc:
         out.error(code, exc.code, f"{label}: {exc.message}")
         return None
@@ -445,15 +512,22 @@ def clean_item(
         unit = units.display_unit(item.get("unit", ""))
         if "range" in item and (problem := _range_problem(number, item["range"], unit)):
             out.error(
-                code, "range", f"{label}: {problem} (allowed {describe_range(item['range'], unit)})"
+                code,
+                "range",
+                _("%(item)s: %(problem)s (allowed %(range)s)")
+                % {"item": label, "problem": problem, "range": describe_range(item["range"], unit)},
             )
             return None
         if "soft_range" in item and (problem := _range_problem(number, item["soft_range"], unit)):
             out.warning(
                 code,
                 "soft_range",
-                f"{label}: {problem} (expected {describe_range(item['soft_range'], unit)}); "
-                "confirm the value is correct",
+                _("%(item)s: %(problem)s (expected %(range)s); confirm the value is correct")
+                % {
+                    "item": label,
+                    "problem": problem,
+                    "range": describe_range(item["soft_range"], unit),
+                },
             )
     if kind in {"date", "partial_date", "datetime"}:
         problem = _date_problem(item, value, bounds or DateBounds(today))
@@ -501,7 +575,9 @@ def _clean_items(
         )
         if value is None:
             if check_required and item.get("required") and is_blank(raw.get(item["code"])):
-                out.error(item["code"], "required", f"{label_of(item)} is required")
+                out.error(
+                    item["code"], "required", _("%(item)s is required") % {"item": label_of(item)}
+                )
             continue
         cleaned[item["code"]] = value
         if item["code"] in entered:
@@ -519,9 +595,18 @@ def _unknown_keys(
 ) -> None:
     for key in raw:
         if key in derived:
-            out.error(key, "derived_item", f"{key} is computed by the system and cannot be entered")
+            out.error(
+                key,
+                "derived_item",
+                _("%(item)s is computed by the system and cannot be entered") % {"item": key},
+            )
         elif key not in allowed:
-            out.error(key, "unknown_item", f"{key!r} is not an item of form {form_code}")
+            out.error(
+                key,
+                "unknown_item",
+                _("%(item)s is not an item of form %(form)s")
+                % {"item": repr(key), "form": form_code},
+            )
 
 
 def clean_form(
@@ -541,7 +626,7 @@ def clean_form(
     result = ValidationResult()
     out = Collector(result.errors, result.warnings)
     if not isinstance(raw, Mapping):
-        out.error("", "type", "the form values must be an object keyed by item code")
+        out.error("", "type", _("the form values must be an object keyed by item code"))
         return result
     derived = _derived_codes(form)
     groups = {g["code"]: g for g in form.get("groups", [])}
@@ -580,8 +665,11 @@ def run_edit_checks(
         if truth is not False:
             continue
         item = (check.get("items") or [""])[0]
-        because = f"{reason}; " if reason else ""
-        message = f"{check['message']} ({because}edit check {check['code']})"
+        message = (
+            _("%(message)s (%(reason)s; edit check %(check)s)")
+            if reason
+            else _("%(message)s (edit check %(check)s)")
+        ) % {"message": check["message"], "reason": reason, "check": check["code"]}
         if check["severity"] == "error":
             out.error(item, check["code"], message)
         else:
@@ -626,7 +714,9 @@ def _clean_group(
     if raw_rows is None:
         raw_rows = []
     if not isinstance(raw_rows, list | tuple):
-        out.errors.append(Issue("", "type", f"{name}: must be a list of rows", group=code))
+        out.errors.append(
+            Issue("", "type", _("%(group)s: must be a list of rows") % {"group": name}, group=code)
+        )
         return []
     item_codes = {i["code"] for i in group["items"]}
     unit_inputs = unit_keys(group["items"])
@@ -634,9 +724,20 @@ def _clean_group(
     for index, raw_row in enumerate(raw_rows, start=1):
         row_out = Collector(out.errors, out.warnings, code, index)
         if not isinstance(raw_row, Mapping):
-            row_out.error("", "type", f"{name} row {index}: must be an object keyed by item code")
+            row_out.error(
+                "",
+                "type",
+                _("%(group)s row %(row)s: must be an object keyed by item code")
+                % {"group": name, "row": index},
+            )
             continue
-        _unknown_keys(raw_row, item_codes | unit_inputs, derived, f"{code} row {index}", row_out)
+        _unknown_keys(
+            raw_row,
+            item_codes | unit_inputs,
+            derived,
+            _("%(group)s row %(row)s") % {"group": code, "row": index},
+            row_out,
+        )
         if all(is_blank(raw_row.get(c)) for c in item_codes):
             continue
         row = _clean_items(
@@ -652,11 +753,23 @@ def _clean_group(
             rows.append(row)
     if complete and "min" in group and len(rows) < group["min"]:
         out.errors.append(
-            Issue("", "min_rows", f"{name}: at least {group['min']} row(s) required", group=code)
+            Issue(
+                "",
+                "min_rows",
+                _("%(group)s: at least %(count)s row(s) required")
+                % {"group": name, "count": group["min"]},
+                group=code,
+            )
         )
     if "max" in group and len(rows) > group["max"]:
         out.errors.append(
-            Issue("", "max_rows", f"{name}: at most {group['max']} row(s) allowed", group=code)
+            Issue(
+                "",
+                "max_rows",
+                _("%(group)s: at most %(count)s row(s) allowed")
+                % {"group": name, "count": group["max"]},
+                group=code,
+            )
         )
     return rows
 

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -255,7 +256,7 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
     if request.method != "POST":
         return HttpResponseNotAllowed(["GET", "POST"])
     if not can_edit:
-        raise PermissionDenied("your role does not allow data entry here")
+        raise PermissionDenied(gettext("your role does not allow data entry here"))
     values = _submitted(slot, request.POST)
     action = request.POST.get("action", "save")
     reason = request.POST.get("reason", "").strip()
@@ -288,7 +289,7 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
     except ValueError:
         return again(
             status=400,
-            problem="The form's version marker was missing or altered; reload the form.",
+            problem=gettext("The form's version marker was missing or altered; reload the form."),
         )
     try:
         instance = services.save_form(
@@ -310,7 +311,12 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
             status=400,
             errors=exc.errors,
             warnings=exc.warnings,
-            problem=f"Nothing was saved: {len(exc.errors)} problem(s) to correct.",
+            problem=ngettext(
+                "Nothing was saved: %(count)s problem to correct.",
+                "Nothing was saved: %(count)s problems to correct.",
+                len(exc.errors),
+            )
+            % {"count": len(exc.errors)},
             row_version=row_version,
         )
     except services.WarningsNeedConfirmation as exc:
@@ -325,14 +331,19 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
             row_version=row_version,
         )
     opened = len(instance.confirmed_warnings)
-    note = f"; {opened} quer{'y' if opened == 1 else 'ies'} opened" if opened else ""
+    name = study_text(slot.forms.definition, slot.form["name"])
+    facts = {"form": name, "version": instance.row_version, "count": opened}
+    if action == "draft":
+        saved = gettext("%(form)s saved as draft (version %(version)s)") % facts
+    else:
+        saved = gettext("%(form)s saved (version %(version)s)") % facts
+    if opened:
+        saved += ngettext("; %(count)s query opened", "; %(count)s queries opened", opened) % facts
     if answers:
-        note += "; " + _("answered %(queries)s") % {
+        saved += "; " + _("answered %(queries)s") % {
             "queries": ", ".join(f"Q{pk}" for pk in sorted(answers))
         }
-    state = "saved as draft" if action == "draft" else "saved"
-    name = study_text(slot.forms.definition, slot.form["name"])
-    messages.success(request, f"{name} {state} (version {instance.row_version}){note}.")
+    messages.success(request, saved)
     following = _next_form(slot) if action == "save_next" else None
     return redirect(
         "crf-form",

@@ -59,9 +59,14 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "edc.web.cache_headers.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions, before CommonMiddleware (Django's documented order): the browser's
+    # Accept-Language, else LANGUAGE_CODE.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A signed-in reader's saved language (over the browser's) and time zone.
+    "edc.accounts.middleware.ReaderPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -79,7 +84,15 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
                 "edc.datamanagement.context_processors.query_inbox",
+            ],
+            # On every page: `{{ moment|stamp }}` (reader's zone, zone named), code labels, study texts.
+            "builtins": [
+                "edc.web.templatetags.edc_time",
+                "edc.web.templatetags.edc_labels",
+                # `{{ text|study_text:study }}`: study texts in the reader's language.
+                "edc.studies.templatetags.study_texts",
             ],
         },
     },
@@ -147,7 +160,13 @@ CONTENT_SECURITY_POLICY = {
 LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", 5))
 LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", 15))
 
-LANGUAGE_CODE = "en"
+# The language when neither a saved preference nor the browser names one we have.
+LANGUAGE_CODE = os.environ.get("EDC_LANGUAGE_CODE", "en")
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+# Catalogues live with the code: edc/locale/ for the project; an app may keep its own locale/.
+LOCALE_PATHS = [BASE_DIR / "edc" / "locale"]
+# Timestamps are stored in UTC; pages and e-mails show them in the reader's zone
+# (edc.accounts.middleware), always with the zone named (edc.localtime).
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -64,6 +64,8 @@ urlpatterns = [
     path("queries/", datamanagement_views.inbox, name="query-inbox"),
     path("accounts/login/", account_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", account_views.LogoutView.as_view(), name="logout"),
+    path("accounts/preferences/", account_views.preferences, name="preferences"),
+    path("accounts/language/", account_views.switch_language, name="switch-language"),
     path("admin/login/", account_views.LoginView.as_view()),
     path("admin/", admin.site.urls),
     path("studies/<slug:study_code>/", web_views.study_detail, name="study-detail"),

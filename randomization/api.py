@@ -3,6 +3,7 @@ code (edc.api.errors); a subject outside the caller's sites is 404."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -90,7 +91,7 @@ def _idempotency_key(request, field: str) -> str:
         raise DomainError(
             "idempotency_key_conflict",
             "idempotency_key",
-            "the Idempotency-Key header and the idempotency_key field differ",
+            gettext("the Idempotency-Key header and the idempotency_key field differ"),
         )
     return header or field
 

@@ -5,16 +5,17 @@ commitments, seeds, allocations and corrections append-only and a live scheme fr
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Method(models.TextChoices):
-    PERMUTED_BLOCKS = "permuted_blocks", "Stratified permuted blocks"
-    MINIMIZATION = "minimization", "Minimization (Pocock–Simon)"
+    PERMUTED_BLOCKS = "permuted_blocks", _("Stratified permuted blocks")
+    MINIMIZATION = "minimization", _("Minimization (Pocock–Simon)")
 
 
 class SchemeStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    LIVE = "live", "Live"
+    DRAFT = "draft", _("Draft")
+    LIVE = "live", _("Live")
 
 
 class RandomizationScheme(models.Model):
@@ -55,8 +56,8 @@ class RandomizationScheme(models.Model):
 
 
 class CommitmentKind(models.TextChoices):
-    GO_LIVE = "go_live", "Go-live"
-    EXTENSION = "extension", "List extension"
+    GO_LIVE = "go_live", _("Go-live")
+    EXTENSION = "extension", _("List extension")
 
 
 class Commitment(models.Model):
@@ -232,9 +233,9 @@ class AllocationFollowUp(models.Model):
 
 
 class CorrectionKind(models.TextChoices):
-    SLOT_WITHDRAWN = "slot_withdrawn", "Slot withdrawn (never to be used)"
-    RANDOMIZED_IN_ERROR = "randomized_in_error", "Randomized in error"
-    STRATUM_ERROR = "stratum_error", "Stratum values recorded in error"
+    SLOT_WITHDRAWN = "slot_withdrawn", _("Slot withdrawn (never to be used)")
+    RANDOMIZED_IN_ERROR = "randomized_in_error", _("Randomized in error")
+    STRATUM_ERROR = "stratum_error", _("Stratum values recorded in error")
 
 
 class AllocationCorrection(models.Model):

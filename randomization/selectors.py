@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, CharField, Count, F, QuerySet, Value, When
 from django.http import Http404
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from crf.definitions import study_forms
@@ -78,7 +79,9 @@ def awaiting_follow_up() -> QuerySet[Allocation]:
 
 
 def arm_name(scheme: RandomizationScheme, code: str) -> str:
-    return scheme_params.arm_names(scheme.params).get(code, code)
+    """The arm's name in the reader's language (the study's text for it)."""
+    name = scheme_params.arm_names(scheme.params).get(code, code)
+    return study_text(scheme.study.definition, name)
 
 
 def subject_allocation(scope: Scope, study_code: str, subject_id: str) -> Allocation:
@@ -103,7 +106,9 @@ def allocation_of(subject) -> Allocation | None:
 def require_list_access(scope: Scope, study: Study) -> None:
     """The list, future slots and the seed: statisticians with study-wide membership only."""
     if not scope.can(Permission.VIEW_ALLOCATION_LIST, study.pk):
-        raise PermissionDenied("only the study statistician may see the randomization list")
+        raise PermissionDenied(
+            gettext("only the study statistician may see the randomization list")
+        )
 
 
 def can_view_reports(scope: Scope, study: Study) -> bool:
@@ -114,7 +119,9 @@ def can_view_reports(scope: Scope, study: Study) -> bool:
 
 def require_report_access(scope: Scope, study: Study) -> None:
     if not can_view_reports(scope, study):
-        raise PermissionDenied("randomization reports are for the statistician and study admin")
+        raise PermissionDenied(
+            gettext("randomization reports are for the statistician and study admin")
+        )
 
 
 def study_for_reports(scope: Scope, study_code: str) -> Study:
@@ -220,7 +227,7 @@ def balance(study: Study) -> BalanceReport | None:
     scheme = scheme_of(study)
     if scheme is None:
         return None
-    arms = [(a["code"], a["name"]) for a in scheme.params["arms"]]
+    arms = [(a["code"], study_text(study.definition, a["name"])) for a in scheme.params["arms"]]
     ratios = {a["code"]: a["ratio"] for a in scheme.params["arms"]}
     rows = (
         Allocation.objects.filter(scheme=scheme)
@@ -248,7 +255,9 @@ def balance(study: Study) -> BalanceReport | None:
         by_stratum_and_site=[
             balance_row(
                 # A site-stratified key already names its site.
-                key if f"site={site}" in key.split("|") else f"{key} · site {site}",
+                key
+                if f"site={site}" in key.split("|")
+                else gettext("%(stratum)s · site %(site)s") % {"stratum": key, "site": site},
                 by_both[(key, site)],
                 ratios,
             )
@@ -306,7 +315,9 @@ def randomization_preview(subject) -> Preview:
 
     scheme = live_scheme(subject.study)
     if scheme is None:
-        return Preview(live=False, problem="Randomization has not gone live for this study.")
+        return Preview(
+            live=False, problem=gettext("Randomization has not gone live for this study.")
+        )
     verdict = eligibility_verdict(subject)
     preview = Preview(
         live=True,
@@ -327,7 +338,7 @@ def randomization_preview(subject) -> Preview:
         # study_text filter (the page's study), so it stays as stored here.
         label = study_text(definition, labels.get(code, code))
         preview.strata.append((factor["name"], f"{label} ({code})"))
-    preview.strata.append(("Site", f"{subject.site.code} {subject.site.name}"))
+    preview.strata.append((gettext("Site"), f"{subject.site.code} {subject.site.name}"))
     return preview
 
 

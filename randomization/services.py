@@ -17,6 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from crf.definitions import study_forms
@@ -26,6 +27,7 @@ from edc.audit.context import ChangeContext
 from edc.audit.models import AuditEvent
 from edc.audit.services import Change, change_rows, record_changes, require_reason
 from edc.errors import DomainError
+from edc.localtime import stamp
 from edc.reminders.services import on_randomized
 from edc.studies.models import Site, Study, StudyStatus
 from edc.subjects.lifecycle import Status, check_transition
@@ -158,15 +160,24 @@ def go_live(
         raise _refuse(
             "already_live",
             "study",
-            f"randomization of {study.code} went live on {scheme.went_live_at:%Y-%m-%d %H:%M} UTC; "
-            "the scheme cannot change (use a list extension or an audited correction)",
+            gettext(
+                "randomization of %(study)s went live on %(when)s; the scheme cannot change (use "
+                "a list extension or an audited correction)"
+            )
+            % {"study": study.code, "when": stamp(scheme.went_live_at)},
         )
     if not study.current_version_id or "randomization" not in study.definition:
-        raise _refuse("no_randomization", "study", f"{study.code} defines no randomization")
+        raise _refuse(
+            "no_randomization",
+            "study",
+            gettext("%(study)s defines no randomization") % {"study": study.code},
+        )
     sites = {s.code: s for s in Site.objects.filter(study=study, is_active=True)}
     definition = study.definition
     if definition["randomization"].get("stratify_by_site") and not sites:
-        raise _refuse("no_sites", "study", "randomization by site needs at least one active site")
+        raise _refuse(
+            "no_sites", "study", gettext("randomization by site needs at least one active site")
+        )
     params = scheme_params.scheme_params(definition, list(sites), min_slots_per_stratum)
     seed = seed if seed is not None else generate_seed()
     salt = generate_salt()
@@ -230,11 +241,15 @@ def extend_list(
         .first()
     )
     if scheme is None:
-        raise _refuse("randomization_not_live", "study", f"{study.code} has not gone live")
+        raise _refuse(
+            "randomization_not_live",
+            "study",
+            gettext("%(study)s has not gone live") % {"study": study.code},
+        )
     latest = scheme.commitments.order_by("-id").first()
     params = dict(latest.params)
     if params["method"] != scheme_params.PERMUTED_BLOCKS:
-        raise _refuse("not_a_list", "study", "minimization has no list to extend")
+        raise _refuse("not_a_list", "study", gettext("minimization has no list to extend"))
     sites = {s.code: s for s in Site.objects.filter(study=study)}
     if params["stratify_by_site"]:
         active = {code for code, site in sites.items() if site.is_active}
@@ -242,11 +257,16 @@ def extend_list(
     if min_slots_per_stratum is not None:
         if min_slots_per_stratum < params["min_slots_per_stratum"]:
             raise _refuse(
-                "list_shrink", "min_slots_per_stratum", "a list can only be lengthened", status=400
+                "list_shrink",
+                "min_slots_per_stratum",
+                gettext("a list can only be lengthened"),
+                status=400,
             )
         params["min_slots_per_stratum"] = min_slots_per_stratum
     if params == latest.params:
-        raise _refuse("nothing_to_extend", "study", "no new site and no longer list requested")
+        raise _refuse(
+            "nothing_to_extend", "study", gettext("no new site and no longer list requested")
+        )
     seed = unwrap_seed(scheme.seed)
     lists = scheme_params.generate_lists(seed, params)
     hashes = scheme_params.commitment_hashes(seed, bytes(scheme.seed.salt), params, lists)
@@ -292,9 +312,15 @@ class AlreadyRandomized(DomainError):
         super().__init__(
             "already_randomized",
             "subject",
-            f"{allocation.subject.subject_id} was already randomized at "
-            f"{allocation.randomized_at:%Y-%m-%d %H:%M} UTC (sequence {allocation.sequence}); "
-            "repeat the original Idempotency-Key to read that allocation",
+            gettext(
+                "%(subject)s was already randomized at %(when)s (sequence %(number)s); repeat "
+                "the original Idempotency-Key to read that allocation"
+            )
+            % {
+                "subject": allocation.subject.subject_id,
+                "when": stamp(allocation.randomized_at),
+                "number": allocation.sequence,
+            },
         )
 
 
@@ -318,8 +344,8 @@ def _live(candidate: selectors.Candidate) -> RandomizationScheme:
         raise _refuse(
             "randomization_not_live",
             "study",
-            f"randomization of {candidate.subject.study.code} has not gone live "
-            "(no committed list)",
+            gettext("randomization of %(study)s has not gone live (no committed list)")
+            % {"study": candidate.subject.study.code},
         )
     return scheme
 
@@ -365,10 +391,12 @@ def _randomize_candidate(
 ) -> AllocationResult:
     key = (idempotency_key or "").strip()
     if len(key) > 100:
-        raise _refuse("invalid", "idempotency_key", "at most 100 characters", status=400)
+        raise _refuse("invalid", "idempotency_key", gettext("at most 100 characters"), status=400)
     if "\x00" in key:
         # PostgreSQL text cannot hold NUL: refuse it by name rather than fail in the INSERT.
-        raise _refuse("invalid", "idempotency_key", "must not contain a NUL character", status=400)
+        raise _refuse(
+            "invalid", "idempotency_key", gettext("must not contain a NUL character"), status=400
+        )
     try:
         return _randomize(ctx, found, strata, key)
     except IntegrityError as exc:
@@ -376,8 +404,10 @@ def _randomize_candidate(
             raise _refuse(
                 "idempotency_key_reused",
                 "idempotency_key",
-                "this Idempotency-Key was already used for another subject; use a new key "
-                "per subject",
+                gettext(
+                    "this Idempotency-Key was already used for another subject; use a new key "
+                    "per subject"
+                ),
             ) from exc
         raise
 
@@ -392,17 +422,23 @@ def _randomize(
         raise _refuse(
             "not_site_member",
             "subject",
-            f"you are not a member of site {site.code} with the right to randomize",
+            gettext("you are not a member of site %(site)s with the right to randomize")
+            % {"site": site.code},
             status=403,
         )
     if found.allocation_id is not None:
         return _replay_or_refuse(_existing(subject.pk), key)
     if study.status != StudyStatus.OPEN:
         raise _refuse(
-            "study_not_open", "study", f"{study.code} is {study.get_status_display().lower()}"
+            "study_not_open",
+            "study",
+            gettext("%(study)s is %(status)s")
+            % {"study": study.code, "status": str(study.get_status_display()).lower()},
         )
     if not site.is_active:
-        raise _refuse("site_inactive", "site", f"site {site.code} is not active")
+        raise _refuse(
+            "site_inactive", "site", gettext("site %(site)s is not active") % {"site": site.code}
+        )
     scheme = _live(found)
     params = scheme.params
     definition = study_forms(study.current_version_id).definition
@@ -645,8 +681,11 @@ def _take_slot_locked(scheme_id: int, stratum_key: str) -> tuple[Stratum, int, s
         raise _refuse(
             "list_exhausted",
             "strata",
-            f"the list of stratum {stratum_key} is used up ({slots_total} slots); "
-            "the study admin was told when it ran out",
+            gettext(
+                "the list of stratum %(stratum)s is used up (%(count)s slots); the study admin "
+                "was told when it ran out"
+            )
+            % {"stratum": stratum_key, "count": slots_total},
         )
     return taken
 
@@ -655,7 +694,10 @@ def _stratum_not_available(stratum_key: str) -> DomainError:
     return _refuse(
         "stratum_not_available",
         "strata",
-        f"stratum {stratum_key} has no list (a site opened after go-live needs a list extension)",
+        gettext(
+            "stratum %(stratum)s has no list (a site opened after go-live needs a list extension)"
+        )
+        % {"stratum": stratum_key},
     )
 
 
@@ -771,16 +813,32 @@ def withdraw_slot(ctx: ChangeContext, study: Study, stratum_key: str, sequence: 
         .first()
     )
     if stratum is None:
-        raise _refuse("not_found", "stratum", f"no stratum {stratum_key}", status=404)
+        raise _refuse(
+            "not_found",
+            "stratum",
+            gettext("no stratum %(stratum)s") % {"stratum": stratum_key},
+            status=404,
+        )
     slot = Slot.objects.filter(stratum=stratum, sequence=sequence).first()
     if slot is None:
-        raise _refuse("not_found", "sequence", f"no slot {sequence} in {stratum_key}", status=404)
+        raise _refuse(
+            "not_found",
+            "sequence",
+            gettext("no slot %(number)s in %(stratum)s")
+            % {"number": sequence, "stratum": stratum_key},
+            status=404,
+        )
     if sequence < stratum.next_sequence:
         raise _refuse(
-            "slot_already_passed", "sequence", "only future slots can be withdrawn", status=409
+            "slot_already_passed",
+            "sequence",
+            gettext("only future slots can be withdrawn"),
+            status=409,
         )
     if not slot.available:
-        raise _refuse("slot_already_withdrawn", "sequence", "the slot is already withdrawn")
+        raise _refuse(
+            "slot_already_withdrawn", "sequence", gettext("the slot is already withdrawn")
+        )
     slot.available = False
     slot.save(update_fields=["available"])
     correction = AllocationCorrection.objects.create(
@@ -809,7 +867,9 @@ def flag_randomized_in_error(ctx: ChangeContext, allocation: Allocation) -> Allo
     authorize(ctx, Permission.ADMINISTER, allocation.study_id)
     reason = require_reason(ctx)
     if allocation.corrections.filter(kind=CorrectionKind.RANDOMIZED_IN_ERROR).exists():
-        raise _refuse("already_flagged", "allocation", "already recorded as randomized in error")
+        raise _refuse(
+            "already_flagged", "allocation", gettext("already recorded as randomized in error")
+        )
     correction = AllocationCorrection.objects.create(
         scheme=allocation.scheme,
         kind=CorrectionKind.RANDOMIZED_IN_ERROR,
@@ -866,7 +926,7 @@ def reveal_seed(ctx: ChangeContext, study: Study) -> tuple[bytes, bytes]:
         if not scope.can(Permission.VIEW_ALLOCATION_LIST, study.pk):
             from django.core.exceptions import PermissionDenied
 
-            raise PermissionDenied("only the study statistician may see the seed")
+            raise PermissionDenied(gettext("only the study statistician may see the seed"))
     seed_row = (
         Seed.objects.filter(scheme__study=study, scheme__status=SchemeStatus.LIVE)
         .select_related("scheme")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.translation import gettext
+
 from crf.models import FormInstance, FormStatus
 from edc.errors import DomainError
 from randomization.scheme_params import level_code
@@ -15,11 +17,13 @@ class StrataMissing(DomainError):
         super().__init__(
             "strata_missing",
             f"strata.{factors[0]}",
-            "no value on the CRF for stratification factor(s) "
-            + ", ".join(f"{f} ({w})" for f, w in zip(factors, where, strict=True))
-            + "; complete the randomization form first",
+            gettext(
+                "no value on the CRF for stratification factor(s) %(factors)s; complete the "
+                "randomization form first"
+            )
+            % {"factors": ", ".join(f"{f} ({w})" for f, w in zip(factors, where, strict=True))},
             details=[
-                {"field": f"strata.{f}", "message": f"missing on {w}"}
+                {"field": f"strata.{f}", "message": gettext("missing on %(where)s") % {"where": w}}
                 for f, w in zip(factors, where, strict=True)
             ],
         )
@@ -72,8 +76,15 @@ def crf_strata_and_form(
             raise DomainError(
                 "strata_invalid",
                 f"strata.{factor['code']}",
-                f"the CRF value {value!r} of {source['form']}.{source['item']} is not a level of "
-                f"{factor['code']} ({', '.join(levels)})",
+                gettext(
+                    "the CRF value %(value)s of %(item)s is not a level of %(factor)s (%(levels)s)"
+                )
+                % {
+                    "value": repr(value),
+                    "item": f"{source['form']}.{source['item']}",
+                    "factor": factor["code"],
+                    "levels": ", ".join(levels),
+                },
             )
         values[factor["code"]] = value
     if missing:
@@ -97,8 +108,8 @@ def check_caller_strata(
         raise DomainError(
             "strata_unknown",
             f"strata.{unknown[0]}",
-            f"{', '.join(unknown)} is not a stratification factor of this study "
-            f"(factors: {', '.join(sorted(known)) or 'none'})",
+            gettext("%(unknown)s is not a stratification factor of this study (factors: %(known)s)")
+            % {"unknown": ", ".join(unknown), "known": ", ".join(sorted(known))},
         )
     actual = {**from_crf, "site": site_code}
     for code in sorted(sent):
@@ -106,7 +117,10 @@ def check_caller_strata(
             raise DomainError(
                 "strata_mismatch",
                 f"strata.{code}",
-                f"{code} was sent as {sent[code]!r} but the subject's record says {actual.get(code)!r}; "
-                "correct the CRF or the request",
+                gettext(
+                    "%(factor)s was sent as %(sent)s but the subject's record says %(actual)s; "
+                    "correct the CRF or the request"
+                )
+                % {"factor": code, "sent": repr(sent[code]), "actual": repr(actual.get(code))},
                 status=409,
             )

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from edc.accounts.roles import Permission
@@ -26,7 +27,7 @@ def randomize_subject(request, study_code, subject_id):
     scope = scope_of(request.user)
     subject = get_subject(scope, study_code, subject_id)
     if not scope.can(Permission.RANDOMIZE, subject.study_id, subject.site_id):
-        raise PermissionDenied("your role does not allow randomizing at this site")
+        raise PermissionDenied(gettext("your role does not allow randomizing at this site"))
     if selectors.allocation_of(subject) is not None:
         return redirect("subject-allocation", study_code=study_code, subject_id=subject_id)
     error = ""
@@ -43,8 +44,11 @@ def randomize_subject(request, study_code, subject_id):
             allocation = result.allocation
             messages.success(
                 request,
-                f"{subject.subject_id} randomized to "
-                f"{selectors.arm_name(allocation.scheme, allocation.arm)}; site staff are being e-mailed.",
+                gettext("%(subject)s randomized to %(arm)s; site staff are being e-mailed.")
+                % {
+                    "subject": subject.subject_id,
+                    "arm": selectors.arm_name(allocation.scheme, allocation.arm),
+                },
             )
             return redirect("subject-allocation", study_code=study_code, subject_id=subject_id)
     preview = selectors.randomization_preview(subject)

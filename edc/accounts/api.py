@@ -1,4 +1,5 @@
 from django.contrib.auth import authenticate
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
@@ -34,13 +35,19 @@ class ObtainTokenView(APIView):
         if is_locked_out(username):
             record_login_failure(username, Channel.API, locked=True)
             raise DomainError(
-                "account_locked", "username", "locked after repeated failed sign-ins", status=403
+                "account_locked",
+                "username",
+                gettext("locked after repeated failed sign-ins"),
+                status=403,
             )
         user = authenticate(request, username=username, password=body.validated_data["password"])
         if user is None:
             record_login_failure(username, Channel.API)
             raise DomainError(
-                "invalid_credentials", "password", "username or password is wrong", status=401
+                "invalid_credentials",
+                "password",
+                gettext("username or password is wrong"),
+                status=401,
             )
         record_login(user, Channel.API)
         token, _ = Token.objects.get_or_create(user=user)

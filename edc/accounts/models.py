@@ -1,7 +1,9 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
+from edc import labels
 from edc.accounts.roles import Role
 
 
@@ -18,9 +20,9 @@ class Membership(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="memberships",
-        help_text="Empty means every site of the study.",
+        help_text=_("Empty means every site of the study."),
     )
-    role = models.CharField(max_length=20, choices=[(r.value, r.label) for r in Role])
+    role = models.CharField(max_length=20, choices=[(r.value, labels.ROLE[r.value]) for r in Role])
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -56,3 +58,27 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username}: {self.count} failed sign-in(s)"
+
+
+class Preference(models.Model):
+    """What a person chose for reading: language and time zone. Empty means "not chosen": the
+    language then comes from the browser, else the system default; the zone from the person's
+    site (edc.accounts.selectors.reader_zone_name)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="preference",
+    )
+    language = models.CharField(
+        max_length=10,
+        blank=True,
+        choices=settings.LANGUAGES,
+        verbose_name=_("language"),
+    )
+    time_zone = models.CharField(max_length=60, blank=True, verbose_name=_("time zone"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.language or '-'} {self.time_zone or '-'}"

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
+from edc import labels
 from edc.accounts.models import Membership
 from edc.accounts.roles import Permission, Role, permissions_of
 
@@ -63,7 +65,8 @@ class Scope:
     def require(self, permission: Permission, study_id: int, site_id: int | None = None) -> None:
         if not self.can(permission, study_id, site_id):
             raise PermissionDenied(
-                f"your role does not allow {permission.value.replace('_', ' ')} here"
+                gettext("your role does not allow %(action)s here")
+                % {"action": labels.label(labels.PERMISSION, permission.value)}
             )
 
     def study_ids(self, permission: Permission = Permission.VIEW_DATA) -> set[int]:

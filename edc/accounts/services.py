@@ -8,10 +8,14 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from edc.accounts.models import LoginFailure, Membership
+from edc.accounts.models import LoginFailure, Membership, Preference
+from edc.accounts.selectors import reader_settings
 from edc.audit.context import ChangeContext
 from edc.audit.services import Change, record, record_changes
+from edc.errors import DomainError
+from edc.localtime import zone_or_none
 
 
 def is_locked_out(username: str) -> bool:
@@ -120,3 +124,47 @@ def change_membership(
             site=membership.site,
         )
     return membership
+
+
+@transaction.atomic(durable=True)
+def set_preferences(
+    ctx: ChangeContext, user, *, language: str, time_zone: str | None = None
+) -> Preference:
+    """Save what `user` chose to read in. Empty values mean "not chosen" (browser language, site
+    zone); time_zone None keeps the zone as it is. Only people whose roles span sites may choose
+    a zone; site-bound people read in their site's zone, so for them a chosen zone is refused."""
+    if language not in {code for code, _name in settings.LANGUAGES} | {""}:
+        raise DomainError(
+            "invalid_language",
+            "language",
+            _("%(value)s is not a language of this system") % {"value": language},
+        )
+    if time_zone is not None and time_zone and zone_or_none(time_zone) is None:
+        raise DomainError(
+            "invalid_timezone",
+            "time_zone",
+            _("%(value)s is not an IANA time zone name") % {"value": time_zone},
+        )
+    if time_zone and not reader_settings(user).may_choose_zone:
+        raise DomainError(
+            "zone_fixed", "time_zone", _("your time zone is your site's and cannot be changed")
+        )
+    preference, _created = Preference.objects.select_for_update().get_or_create(user=user)
+    if time_zone is None:
+        time_zone = preference.time_zone
+    changes = [
+        Change(name, getattr(preference, name), value)
+        for name, value in (("language", language), ("time_zone", time_zone))
+        if getattr(preference, name) != value
+    ]
+    if changes:
+        preference.language, preference.time_zone = language, time_zone
+        preference.save()
+        record_changes(
+            ctx,
+            "preferences_changed",
+            changes,
+            object_type="accounts.Preference",
+            object_id=user.pk,
+        )
+    return preference

@@ -1,9 +1,31 @@
 from django import forms
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
-from edc.accounts.services import is_locked_out, record_login, record_login_failure, record_logout
+from edc.accounts.forms import PreferencesForm
+from edc.accounts.middleware import remember_reader
+from edc.accounts.models import Preference
+from edc.accounts.selectors import reader_settings
+from edc.accounts.services import (
+    is_locked_out,
+    record_login,
+    record_login_failure,
+    record_logout,
+    set_preferences,
+)
+from edc.audit.context import ChangeContext
 from edc.audit.models import Channel
+from edc.errors import DomainError
 
 
 class LockoutAuthenticationForm(AuthenticationForm):
@@ -12,7 +34,10 @@ class LockoutAuthenticationForm(AuthenticationForm):
         if username and is_locked_out(username):
             record_login_failure(username, Channel.WEB, locked=True)
             raise forms.ValidationError(
-                "This account is locked after repeated failed sign-ins. Try again later or ask a study admin.",
+                gettext_lazy(
+                    "This account is locked after repeated failed sign-ins. "
+                    "Try again later or ask a study admin."
+                ),
                 code="locked",
             )
         try:
@@ -37,3 +62,70 @@ class LogoutView(auth_views.LogoutView):
         if request.user.is_authenticated:
             record_logout(request.user, Channel.WEB)
         return super().post(request, *args, **kwargs)
+
+
+def _with_language_cookie(response, language: str):
+    """The cookie LocaleMiddleware reads, so the sign-in page keeps the language too."""
+    if language:
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Lax",
+        )
+    else:
+        response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
+    return response
+
+
+@require_POST
+def switch_language(request):
+    """The header's language switch. Saved as the person's preference when signed in."""
+    language = request.POST.get("language", "")
+    if language not in {code for code, _name in settings.LANGUAGES}:
+        language = ""
+    if request.user.is_authenticated:
+        set_preferences(ChangeContext.web(request), request.user, language=language)
+        remember_reader(request, request.user)
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = "/"
+    return _with_language_cookie(HttpResponseRedirect(target), language)
+
+
+@login_required
+def preferences(request):
+    current = reader_settings(request.user)
+    chosen = Preference.objects.filter(user=request.user).first()
+    initial = {
+        "language": chosen.language if chosen else "",
+        "time_zone": chosen.time_zone if chosen and current.may_choose_zone else "",
+    }
+    form = PreferencesForm(
+        request.POST or None,
+        initial=initial,
+        may_choose_zone=current.may_choose_zone,
+        site_zone=current.site_zone,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            set_preferences(
+                ChangeContext.web(request),
+                request.user,
+                language=form.cleaned_data["language"],
+                time_zone=form.cleaned_data.get("time_zone", ""),
+            )
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            remember_reader(request, request.user)
+            language = form.cleaned_data["language"]
+            if language:
+                translation.activate(language)
+            messages.success(request, _("Your preferences are saved."))
+            return _with_language_cookie(redirect("preferences"), language)
+    return render(request, "accounts/preferences.html", {"form": form, "reader": current})

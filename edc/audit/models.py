@@ -1,13 +1,14 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Channel(models.TextChoices):
-    WEB = "web", "Web"
-    API = "api", "API"
-    ADMIN = "admin", "Admin"
-    SYSTEM = "system", "System"
-    IMPORT = "import", "Import"
+    WEB = "web", _("Web")
+    API = "api", _("API")
+    ADMIN = "admin", _("Admin")
+    SYSTEM = "system", _("System")
+    IMPORT = "import", _("Import")
 
 
 class AuditEvent(models.Model):

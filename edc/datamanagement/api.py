@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -481,7 +482,9 @@ class StudyAuditView(APIView):
             scope.can_anywhere(Permission.LOCK, study.pk)
             or scope.can_anywhere(Permission.EXPORT, study.pk)
         ):
-            raise PermissionDenied("the audit trail is for data managers and statisticians")
+            raise PermissionDenied(
+                gettext("the audit trail is for data managers and statisticians")
+            )
         params = request.query_params
         rows = selectors.audit_trail(
             scope,

@@ -6,11 +6,15 @@ from edc.datamanagement.services import DEFAULT_MEANING
 
 
 class RaiseQueryForm(forms.Form):
-    item_code = forms.ChoiceField(label="Item")
-    group_row = forms.IntegerField(label="Row (repeating groups only)", required=False, min_value=1)
-    text = forms.CharField(label="Question to the site", widget=forms.Textarea(attrs={"rows": 3}))
+    item_code = forms.ChoiceField(label=_("Item"))
+    group_row = forms.IntegerField(
+        label=_("Row (repeating groups only)"), required=False, min_value=1
+    )
+    text = forms.CharField(
+        label=_("Question to the site"), widget=forms.Textarea(attrs={"rows": 3})
+    )
     assignee = forms.ModelChoiceField(
-        label="Assign to", queryset=None, required=False, empty_label="Anyone at the site"
+        label=_("Assign to"), queryset=None, required=False, empty_label=_("Anyone at the site")
     )
 
     def __init__(self, *args, items: list[tuple[str, str]], assignees, **kwargs):
@@ -22,18 +26,18 @@ class RaiseQueryForm(forms.Form):
 class QueryActionForm(forms.Form):
     action = forms.CharField(widget=forms.HiddenInput)
     text = forms.CharField(
-        label="Message", required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Message"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 
 
 class SignForm(forms.Form):
     meaning = forms.CharField(
-        label="Meaning of this signature",
+        label=_("Meaning of this signature"),
         initial=DEFAULT_MEANING,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     password = forms.CharField(
-        label="Your password",
+        label=_("Your password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
@@ -65,4 +69,6 @@ class LockForm(forms.Form):
 
 
 class UnlockForm(forms.Form):
-    reason = forms.CharField(label="Reason for unlocking", required=False, widget=forms.TextInput)
+    reason = forms.CharField(
+        label=_("Reason for unlocking"), required=False, widget=forms.TextInput
+    )

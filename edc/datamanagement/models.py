@@ -4,17 +4,18 @@ from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from edc import labels
 from edc.datamanagement.query_states import QuerySource, QueryStatus
 
 # Named here so the API schema can give them one enum (SPECTACULAR_SETTINGS ENUM_NAME_OVERRIDES).
-QUERY_STATUS_CHOICES = [(s.value, s.label) for s in QueryStatus]
+QUERY_STATUS_CHOICES = [(s.value, labels.QUERY_STATUS[s.value]) for s in QueryStatus]
 
 
 class LockLevel(models.TextChoices):
-    FORM = "form", "Form"
-    SUBJECT = "subject", "Subject"
-    SITE = "site", "Site"
-    STUDY = "study", "Study"
+    FORM = "form", _("Form")
+    SUBJECT = "subject", _("Subject")
+    SITE = "site", _("Site")
+    STUDY = "study", _("Study")
 
 
 # Orders locks widest first, so a check names the lock a data manager would have to lift.
@@ -28,9 +29,9 @@ LOCK_BREADTH = Case(
 
 
 class SignatureLevel(models.TextChoices):
-    FORM = "form", "Form"
-    VISIT = "visit", "Visit"
-    CASEBOOK = "casebook", "Casebook"
+    FORM = "form", _("Form")
+    VISIT = "visit", _("Visit")
+    CASEBOOK = "casebook", _("Casebook")
 
 
 class Query(models.Model):
@@ -45,10 +46,12 @@ class Query(models.Model):
     )
     item_code = models.CharField(max_length=60)
     group_row = models.PositiveIntegerField(
-        null=True, blank=True, help_text="1-based row of a repeating group, empty for plain items"
+        null=True,
+        blank=True,
+        help_text=_("1-based row of a repeating group, empty for plain items"),
     )
     source = models.CharField(
-        max_length=12, choices=[(s.value, s.value.replace("_", " ")) for s in QuerySource]
+        max_length=12, choices=[(s.value, labels.QUERY_SOURCE[s.value]) for s in QuerySource]
     )
     status = models.CharField(
         max_length=10,
@@ -61,7 +64,7 @@ class Query(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="Empty means anyone at the site who answers queries.",
+        help_text=_("Empty means anyone at the site who answers queries."),
     )
     raised_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -69,7 +72,7 @@ class Query(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="Empty for queries opened by an edit check.",
+        help_text=_("Empty for queries opened by an edit check."),
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -132,7 +135,7 @@ class SourceVerification(models.Model):
         "crf.FormInstance", on_delete=models.PROTECT, related_name="source_verifications"
     )
     item_code = models.CharField(
-        max_length=60, blank=True, help_text="Empty when the whole form was verified."
+        max_length=60, blank=True, help_text=_("Empty when the whole form was verified.")
     )
     verified_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

@@ -16,13 +16,14 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, Subquery, Value
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 
 from crf.models import FormInstance, FormStatus
@@ -75,7 +76,7 @@ class BadCredentials(DomainError):
     status = 403
 
     def __init__(self):
-        super().__init__("bad_credentials", "password", "the password is not correct")
+        super().__init__("bad_credentials", "password", gettext("the password is not correct"))
 
 
 class Conflict(DomainError):
@@ -125,7 +126,7 @@ def _audit(ctx: ChangeContext, entries: Iterable[_Audit]) -> list[AuditEvent]:
 def _text(value: str | None, field: str, what: str) -> str:
     text = (value or "").strip()
     if not text:
-        raise DomainError("required", field, f"{what} is required")
+        raise DomainError("required", field, gettext("%(what)s is required") % {"what": what})
     return check_length(text, field, MESSAGE_MAX_LENGTH)
 
 
@@ -162,11 +163,14 @@ def _raise_if_locked(study_id: int, site_id: int, subject_id: int, form_ids: Seq
     study_status, level = row
     if level is not None:
         raise Locked(
-            f"this data is locked ({level} lock); a data manager must unlock it, with a reason, "
-            "before it can change"
+            gettext(
+                "this data is locked (%(level)s lock); a data manager must unlock it, with a "
+                "reason, before it can change"
+            )
+            % {"level": level}
         )
     if study_status == StudyStatus.LOCKED:
-        raise Locked("the study is locked; its data can no longer change")
+        raise Locked(gettext("the study is locked; its data can no longer change"))
 
 
 def assert_form_writable(target: FormInstance | Subject) -> None:
@@ -363,7 +367,11 @@ def open_automatic_queries(
 def _form_definition(form: FormInstance) -> dict:
     definition = find_form(form.protocol_version.definition, form.form_code)
     if definition is None:
-        raise DomainError("unknown_form", "form", f"form {form.form_code} is not in the protocol")
+        raise DomainError(
+            "unknown_form",
+            "form",
+            gettext("form %(form)s is not in the protocol") % {"form": form.form_code},
+        )
     return definition
 
 
@@ -378,7 +386,10 @@ def _check_item(form: FormInstance, item_code: str, group_row: int | None) -> No
     definition = _form_definition(form)
     if item_code not in form_items(definition):
         raise DomainError(
-            "unknown_item", "item_code", f"{item_code!r} is not an item of {form.form_code}"
+            "unknown_item",
+            "item_code",
+            gettext("%(item)s is not an item of %(form)s")
+            % {"item": repr(item_code), "form": form.form_code},
         )
     if group_row is None:
         return
@@ -387,14 +398,16 @@ def _check_item(form: FormInstance, item_code: str, group_row: int | None) -> No
         raise DomainError(
             "not_in_group",
             "group_row",
-            f"{item_code} is not in a repeating group: leave the row empty",
+            gettext("%(item)s is not in a repeating group: leave the row empty")
+            % {"item": item_code},
         )
     rows = form.data.get(group) or []
     if not 1 <= group_row <= len(rows):
         raise DomainError(
             "no_such_row",
             "group_row",
-            f"{group} has {len(rows)} row(s); row {group_row} does not exist",
+            gettext("%(group)s has %(count)s row(s); row %(row)s does not exist")
+            % {"group": group, "count": len(rows), "row": group_row},
         )
 
 
@@ -406,7 +419,7 @@ def _check_assignee(assignee, study_id: int, site_id: int) -> None:
         raise DomainError(
             "invalid_assignee",
             "assignee",
-            "the assignee must be a member of this site who answers queries",
+            gettext("the assignee must be a member of this site who answers queries"),
         )
 
 
@@ -423,7 +436,7 @@ def raise_query(
     """A monitor or data manager asks the site about one item (and row) of a form."""
     form = FormInstance.objects.select_related("protocol_version").get(pk=form_instance.pk)
     authorize(ctx, Permission.RAISE_QUERY, form.study_id, form.site_id)
-    text = _text(text, "text", "the question")
+    text = _text(text, "text", gettext("the question"))
     _check_item(form, item_code, group_row)
     if assignee is not None:
         _check_assignee(assignee, form.study_id, form.site_id)
@@ -479,7 +492,9 @@ def _step(
     authorize(ctx, REQUIRED_PERMISSION[step], query.study_id, query.site_id)
     target = next_status(query.status, step)
     if step in TEXT_REQUIRED:
-        text = _text(text, "text", f"a message for {step.label.lower()}")
+        text = _text(
+            text, "text", gettext("a message for %(action)s") % {"action": step.label.lower()}
+        )
     if check_locks and step in (QueryAction.ANSWER, QueryAction.REQUERY):
         assert_form_writable(query.form_instance)
     now = timezone.now()
@@ -606,8 +621,10 @@ def deliver_query_notices() -> tuple[int, int]:
     """Send pending query e-mails, each in its own transaction holding its row lock, so two
     workers never send the same one and a crash before the commit leaves it pending. An SMTP
     failure raises (the task retries). Returns (sent, withheld)."""
-    from django.core.mail import EmailMessage, get_connection
+    from django.core.mail import get_connection
 
+    from edc.accounts.selectors import readers_of
+    from edc.mail import send_to_readers
     from edc.reminders.services import site_recipients
 
     sent = withheld = 0
@@ -632,9 +649,13 @@ def deliver_query_notices() -> tuple[int, int]:
                     _close_notice(notice, QueryNotice.State.SUPPRESSED, why, [])
                     withheld += 1
                     continue
-                title, body = query_emails.message(notice, queries)
                 connection.open()  # no-op once open: one SMTP session for the run
-                EmailMessage(title, body, None, to, connection=connection).send()
+                # Each recipient reads it in their language and zone (edc.mail).
+                send_to_readers(
+                    readers_of(to, notice.site),
+                    partial(query_emails.message, notice, queries),
+                    connection=connection,
+                )
                 notice.items = len(queries)
                 _close_notice(notice, QueryNotice.State.SENT, "", to)
                 sent += 1
@@ -701,16 +722,21 @@ def verify_source(
     )
     authorize(ctx, Permission.VERIFY_SOURCE, form.study_id, form.site_id)
     if ctx.user is None or not ctx.user.is_authenticated:
-        raise PermissionDenied("source data verification needs a signed-in monitor")
+        raise PermissionDenied(gettext("source data verification needs a signed-in monitor"))
     assert_form_writable(form)
     if form.status != FormStatus.COMPLETE:
-        raise Conflict("not_complete", "form", "only a complete form can be source-verified")
+        raise Conflict(
+            "not_complete", "form", gettext("only a complete form can be source-verified")
+        )
     codes = list(dict.fromkeys(items)) or [""]
     known = form_items(_form_definition(form))
     unknown = [code for code in codes if code and code not in known]
     if unknown:
         raise DomainError(
-            "unknown_item", "items", f"not items of {form.form_code}: {', '.join(unknown)}"
+            "unknown_item",
+            "items",
+            gettext("not items of %(form)s: %(items)s")
+            % {"form": form.form_code, "items": ", ".join(unknown)},
         )
     current = set(
         SourceVerification.objects.filter(
@@ -765,7 +791,8 @@ class VisitRef:
     event_repeat: int = 1
 
 
-DEFAULT_MEANING = (
+# Lazy: the sign page offers it in the signer's language; what is signed is the text submitted.
+DEFAULT_MEANING = gettext_lazy(
     "I attest that I have reviewed the data recorded here and that, to the best of my knowledge, "
     "it is complete and accurate."
 )
@@ -799,7 +826,9 @@ class _SignTarget:
 
 def _sign_target(level: str, target: Any) -> _SignTarget:
     if level not in SignatureLevel.values:
-        raise DomainError("invalid_level", "level", "level must be form, visit or casebook")
+        raise DomainError(
+            "invalid_level", "level", gettext("level must be form, visit or casebook")
+        )
     level = SignatureLevel(level)
     if level == SignatureLevel.FORM and isinstance(target, FormInstance):
         subject = Subject.objects.get(pk=target.subject_id)
@@ -827,7 +856,11 @@ def _sign_target(level: str, target: Any) -> _SignTarget:
         )
     if level == SignatureLevel.CASEBOOK and isinstance(target, Subject):
         return _SignTarget(level, target, Q(subject_id=target.pk), target.subject_id)
-    raise DomainError("invalid_target", "target", f"a {level} signature needs a {level} to sign")
+    raise DomainError(
+        "invalid_target",
+        "target",
+        gettext("a %(level)s signature needs a %(level)s to sign") % {"level": level},
+    )
 
 
 def sign(ctx: ChangeContext, *, level: str, target: Any, password: str, meaning: str) -> Signature:
@@ -840,9 +873,9 @@ def sign(ctx: ChangeContext, *, level: str, target: Any, password: str, meaning:
     spec = _sign_target(level, target)
     user = ctx.user
     if user is None or not user.is_authenticated:
-        raise PermissionDenied("only a signed-in investigator can sign")
+        raise PermissionDenied(gettext("only a signed-in investigator can sign"))
     scope_of(user).require(Permission.SIGN, spec.subject.study_id, spec.subject.site_id)
-    meaning = _text(meaning, "meaning", "the meaning of the signature")
+    meaning = _text(meaning, "meaning", gettext("the meaning of the signature"))
     if not password or not user.check_password(password):
         _audit(
             ctx,
@@ -871,7 +904,11 @@ def _record_signature(ctx: ChangeContext, spec: _SignTarget, meaning: str) -> Si
     list(Subject.objects.select_for_update().filter(pk=subject.pk).values("pk"))
     forms = list(FormInstance.objects.select_for_update().filter(spec.forms).order_by("pk"))
     if not forms:
-        raise Conflict("nothing_to_sign", "target", f"{spec.label} has no forms to sign")
+        raise Conflict(
+            "nothing_to_sign",
+            "target",
+            gettext("%(target)s has no forms to sign") % {"target": spec.label},
+        )
     _raise_if_locked(subject.study_id, subject.site_id, subject.pk, [f.pk for f in forms])
     pending = [f for f in forms if f.status not in _SIGNABLE and f.status != FormStatus.REMOVED]
     if spec.level == SignatureLevel.FORM and forms[0].status not in _SIGNABLE:
@@ -880,11 +917,19 @@ def _record_signature(ctx: ChangeContext, spec: _SignTarget, meaning: str) -> Si
         raise Conflict(
             "not_complete",
             "target",
-            "only complete forms can be signed; not complete: "
-            + ", ".join(f"{f.event_code}#{f.event_repeat} {f.form_code}" for f in pending),
+            gettext("only complete forms can be signed; not complete: %(forms)s")
+            % {
+                "forms": ", ".join(
+                    f"{f.event_code}#{f.event_repeat} {f.form_code}" for f in pending
+                )
+            },
         )
     if Signature.objects.filter(spec.same_target, voided_at__isnull=True).exists():
-        raise Conflict("already_signed", "target", f"{spec.label} is already signed")
+        raise Conflict(
+            "already_signed",
+            "target",
+            gettext("%(target)s is already signed") % {"target": spec.label},
+        )
     digest = content_hash.sha256_hex(
         content_hash.signed_content(
             spec.level.value,
@@ -908,7 +953,11 @@ def _record_signature(ctx: ChangeContext, spec: _SignTarget, meaning: str) -> Si
                 content_sha256=digest,
             )
     except IntegrityError as exc:
-        raise Conflict("already_signed", "target", f"{spec.label} is already signed") from exc
+        raise Conflict(
+            "already_signed",
+            "target",
+            gettext("%(target)s is already signed") % {"target": spec.label},
+        ) from exc
     Signature.objects.filter(spec.same_target, resign_required=True).update(resign_required=False)
 
     def entry(item: str, new: Any) -> _Audit:
@@ -969,7 +1018,11 @@ def _lock_fields(level: LockLevel, target: Any) -> dict:
             "subject_id": target.subject_id,
             "form_instance_id": target.pk,
         }
-    raise DomainError("invalid_target", "target", f"a {level} lock needs a {level} to lock")
+    raise DomainError(
+        "invalid_target",
+        "target",
+        gettext("a %(level)s lock needs a %(level)s to lock") % {"level": level},
+    )
 
 
 def _narrowest(fields: dict) -> tuple[str, int]:
@@ -1013,7 +1066,9 @@ def lock(ctx: ChangeContext, level: str, target: Any, reason: str = "") -> Lock:
     """Lock a form, subject, site or study (data managers). A study lock freezes the dataset:
     it records a snapshot id and the hash of every form, and marks the study locked."""
     if level not in LockLevel.values:
-        raise DomainError("invalid_level", "level", "level must be form, subject, site or study")
+        raise DomainError(
+            "invalid_level", "level", gettext("level must be form, subject, site or study")
+        )
     level = LockLevel(level)
     fields = _lock_fields(level, target)
     authorize(ctx, Permission.LOCK, fields["study_id"], fields["site_id"])
@@ -1026,13 +1081,22 @@ def lock(ctx: ChangeContext, level: str, target: Any, reason: str = "") -> Lock:
     if Lock.objects.filter(
         level=level, unlocked_at__isnull=True, **_same_lock_target(level, fields)
     ).exists():
-        raise Conflict("already_locked", "target", f"this {level} is already locked")
+        raise Conflict(
+            "already_locked",
+            "target",
+            gettext("this %(level)s is already locked") % {"level": level},
+        )
     unresolved = Query.objects.filter(_covered_queries(fields), status__in=UNRESOLVED).count()
     if unresolved:
         raise Conflict(
             "open_queries",
             "target",
-            f"{unresolved} query(ies) are still open or answered here; close or cancel them first",
+            ngettext(
+                "%(count)s query is still open or answered here; close or cancel it first",
+                "%(count)s queries are still open or answered here; close or cancel them first",
+                unresolved,
+            )
+            % {"count": unresolved},
         )
     new = Lock(level=level, reason=ctx.reason, locked_by=ctx.actor, **fields)
     entries = []
@@ -1052,7 +1116,11 @@ def lock(ctx: ChangeContext, level: str, target: Any, reason: str = "") -> Lock:
         with transaction.atomic():
             new.save(force_insert=True)
     except IntegrityError as exc:
-        raise Conflict("already_locked", "target", f"this {level} is already locked") from exc
+        raise Conflict(
+            "already_locked",
+            "target",
+            gettext("this %(level)s is already locked") % {"level": level},
+        ) from exc
     entries.append(_lock_audit(new, "lock", "level", None, level.value))
     if new.snapshot_id:
         entries.append(_lock_audit(new, "lock", "snapshot_id", None, str(new.snapshot_id)))
@@ -1082,7 +1150,7 @@ def unlock(ctx: ChangeContext, lock: Lock, reason: str) -> Lock:
     ctx = ctx.with_reason(reason or "")
     require_reason(ctx)
     if lock.unlocked_at is not None:
-        raise Conflict("not_locked", "lock", "this lock was already released")
+        raise Conflict("not_locked", "lock", gettext("this lock was already released"))
     lock.unlocked_at = timezone.now()
     lock.unlocked_by = ctx.actor
     lock.unlock_reason = ctx.reason.strip()

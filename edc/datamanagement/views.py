@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from crf.definitions import shown_forms
 from crf.models import FormInstance
+from edc import labels
 from edc.accounts.roles import Permission, permissions_of
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
@@ -30,7 +31,9 @@ from edc.datamanagement.forms import (
 from edc.datamanagement.models import LockLevel, SignatureLevel
 from edc.datamanagement.query_states import QueryStatus, allowed_actions
 from edc.errors import DomainError
+from edc.localtime import stamp
 from edc.studies.protocol import find_form, form_items
+from edc.studies.texts import study_text
 from edc.subjects import selectors as subject_selectors
 
 
@@ -56,11 +59,13 @@ def dashboard(request, study_code):
         {
             "study": study,
             "counts": counts,
-            "statuses": [s.value for s in QueryStatus],
+            "statuses": [(s.value, labels.QUERY_STATUS[s.value]) for s in QueryStatus],
             "totals": {s.value: sum(c.counts[s.value] for c in counts) for s in QueryStatus},
             "study_lock": selectors.study_lock(study),
             "active_locks": selectors.locks_of(scope, study).filter(unlocked_at__isnull=True)[:50],
             "can_lock": scope.can_anywhere(Permission.LOCK, study.pk),
+            # The overrides page is for those who raise queries; site staff get no dead link.
+            "can_review_overrides": scope.can_anywhere(Permission.RAISE_QUERY, study.pk),
         },
     )
 
@@ -86,7 +91,11 @@ def query_list(request, study_code):
             "study": study,
             "rows": [(q, selectors.age_days(q)) for q in queries],
             "status": status,
-            "statuses": ["unresolved", *[s.value for s in QueryStatus], ""],
+            "statuses": [
+                ("unresolved", labels.QUERY_STATUS_FILTER["unresolved"]),
+                *[(s.value, labels.QUERY_STATUS[s.value]) for s in QueryStatus],
+                ("", labels.QUERY_STATUS_FILTER[""]),
+            ],
             "sites": scope.sites().filter(study=study),
             "site": request.GET.get("site", ""),
             "subject": request.GET.get("subject", ""),
@@ -113,7 +122,7 @@ def query_detail(request, study_code, pk):
         except DomainError as exc:
             error, status = exc.message, exc.status
         else:
-            messages.success(request, f"Query {query.pk} updated.")
+            messages.success(request, _("Query %(number)s updated.") % {"number": query.pk})
             return redirect("dm-query", study_code=study.code, pk=query.pk)
         query = selectors.get_query(scope, study, pk)
     selectors.name_forms([query.form_instance])
@@ -232,12 +241,16 @@ def raise_query(request, study_code, form_id):
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             status = exc.status
         else:
-            messages.success(request, f"Query {query.pk} raised on {query.item_code}.")
+            messages.success(
+                request,
+                _("Query %(number)s raised on %(item)s.")
+                % {"number": query.pk, "item": query.item_code},
+            )
             return redirect("dm-query", study_code=study.code, pk=query.pk)
     return render(
         request,
         "datamanagement/raise_query.html",
-        {"study": study, "instance": instance, "form": form},
+        {"study": study, "instance": instance, "form": form, "definition": _definition(instance)},
         status=status,
     )
 
@@ -249,8 +262,9 @@ def _definition(instance) -> dict:
 
 
 def _item_choices(instance) -> list[tuple[str, str]]:
+    definition = instance.protocol_version.definition
     return [
-        (code, f"{item.get('label', code)} ({code})")
+        (code, f"{study_text(definition, item.get('label', code))} ({code})")
         for code, item in form_items(_definition(instance)).items()
     ]
 
@@ -265,7 +279,7 @@ def _form_review(request, scope, study, instance, *, error: str = "", status: in
     rows = [
         {
             "code": item["code"],
-            "label": item.get("label", item["code"]),
+            "label": study_text(study.definition, item.get("label", item["code"])),
             "value": instance.data.get(item["code"]),
             "flags": detail.item(item["code"]),
         }
@@ -274,11 +288,11 @@ def _form_review(request, scope, study, instance, *, error: str = "", status: in
     groups = [
         {
             "code": group["code"],
-            "name": group.get("name", group["code"]),
+            "name": study_text(study.definition, group.get("name", group["code"])),
             "items": [
                 {
                     "code": i["code"],
-                    "label": i.get("label", i["code"]),
+                    "label": study_text(study.definition, i.get("label", i["code"])),
                     "flags": detail.item(i["code"]),
                 }
                 for i in group.get("items", [])
@@ -342,11 +356,11 @@ def verify(request, study_code, form_id):
         made = services.verify_source(ChangeContext.web(request), instance, items)
     except DomainError as exc:
         return _form_review(request, scope, study, instance, error=exc.message, status=exc.status)
-    what = ", ".join(items) if items else "the whole form"
+    what = ", ".join(items) if items else _("the whole form")
     if made:
-        messages.success(request, f"Source-verified: {what}.")
+        messages.success(request, _("Source-verified: %(what)s.") % {"what": what})
     else:
-        messages.info(request, f"Already source-verified: {what}.")
+        messages.info(request, _("Already source-verified: %(what)s.") % {"what": what})
     fallback = reverse("dm-form", kwargs={"study_code": study.code, "form_id": instance.pk})
     return redirect(_next_url(request, fallback))
 
@@ -359,11 +373,11 @@ def _sign_target(scope, study, params):
     if level == SignatureLevel.FORM:
         form_id = params.get("form", "")
         if not form_id.isdigit():
-            raise Http404("no such form")
+            raise Http404(_("no such form"))
         instance = selectors.get_form(scope, study, int(form_id))
         return level, instance, instance.subject, [instance]
     if level not in (SignatureLevel.VISIT, SignatureLevel.CASEBOOK):
-        raise Http404("choose a form, visit or casebook to sign")
+        raise Http404(_("choose a form, visit or casebook to sign"))
     subject = subject_selectors.get_subject(scope, study.code, params.get("subject", ""))
     forms = subject.forms.order_by("event_code", "event_repeat", "form_code", "form_repeat")
     if level == SignatureLevel.CASEBOOK:
@@ -398,7 +412,8 @@ def sign(request, study_code):
         else:
             messages.success(
                 request,
-                f"Signed by {signature.signer_name} at {signature.signed_at:%Y-%m-%d %H:%M} UTC.",
+                _("Signed by %(signer)s at %(when)s.")
+                % {"signer": signature.signer_name, "when": stamp(signature.signed_at)},
             )
             fallback = reverse(
                 "subject-detail",
@@ -452,11 +467,11 @@ def _lock_target(scope, study, data: dict):
         return study
     if level == LockLevel.SITE:
         if not data["site"]:
-            raise DomainError("required", "site", "choose the site to lock")
+            raise DomainError("required", "site", _("choose the site to lock"))
         return subject_selectors.get_site(scope, study, data["site"])
     if level == LockLevel.SUBJECT:
         if not data["subject"]:
-            raise DomainError("required", "subject", "enter the subject ID to lock")
+            raise DomainError("required", "subject", _("enter the subject ID to lock"))
         return subject_selectors.get_subject(scope, study.code, data["subject"].strip())
     if not data["form_id"]:
         raise DomainError("required", "form_id", _("choose the form to lock"))
@@ -498,7 +513,11 @@ def locks(request, study_code):
             field = exc.field if exc.field in lock_form.fields else None
             lock_form.add_error(field, exc.message)
             return _locks_page(request, scope, study, lock_form, status=exc.status)
-        messages.success(request, f"{lock.get_level_display()} lock {lock.pk} set.")
+        messages.success(
+            request,
+            _("%(level)s lock %(number)s set.")
+            % {"level": lock.get_level_display(), "number": lock.pk},
+        )
         return redirect(_next_url(request, reverse("dm-locks", kwargs={"study_code": study.code})))
     return _locks_page(request, scope, study, lock_form)
 
@@ -522,8 +541,8 @@ def unlock(request, study_code, pk):
             scope,
             study,
             lock_form,
-            error=f"Lock {lock.pk}: {exc.message}",
+            error=_("Lock %(number)s: %(problem)s") % {"number": lock.pk, "problem": exc.message},
             status=exc.status,
         )
-    messages.success(request, f"Lock {lock.pk} released.")
+    messages.success(request, _("Lock %(number)s released.") % {"number": lock.pk})
     return redirect(_next_url(request, reverse("dm-locks", kwargs={"study_code": study.code})))

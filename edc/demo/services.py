@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import translation
 
 from crf.demo import seed_demo_crf
 from edc.accounts.models import Membership
@@ -28,6 +29,8 @@ from edc.subjects.models import Subject
 from randomization.demo import seed_demo_randomization
 
 DEMO_PASSWORD = "demo-edc-2026"
+# The seed trials' sites (Guangzhou, Nanning) read e-mail in Simplified Chinese.
+DEMO_SITE_LANGUAGE = "zh-hans"
 DEMO_SITES = [
     ("01", "Sun Yat-sen University Cancer Center"),
     ("02", "Guangxi Medical University Cancer Hospital"),
@@ -118,6 +121,7 @@ def seed_demo(today: dt.date | None = None) -> list[DemoStudy]:
                 code=code,
                 name=name,
                 staff_email=f"site{code}.{study.code.lower()}@example.org",
+                language=DEMO_SITE_LANGUAGE,
             )
             sites[code] = site
         for username, (role, site_code) in DEMO_USERS.items():
@@ -132,11 +136,14 @@ def seed_demo(today: dt.date | None = None) -> list[DemoStudy]:
             subjects[code] = existing or _subjects_at_stages(ctx, study, site, today)
         seeded.append(DemoStudy(study, sites, subjects))
     # Each feature adds its own demo data, in dependency order, so the demo shows every feature.
-    seed_demo_crf(seeded, today)
-    seed_demo_randomization(seeded, today)
-    seed_demo_reminders(seeded, today)
-    seed_demo_datamanagement(seeded, today)
-    seed_demo_exports(seeded, today)
+    # The demo sites work in Chinese: texts the system writes on their staff's behalf while
+    # entering data (edit-check queries, reasons) are stored in the language of whoever entered.
+    with translation.override(DEMO_SITE_LANGUAGE):
+        seed_demo_crf(seeded, today)
+        seed_demo_randomization(seeded, today)
+        seed_demo_reminders(seeded, today)
+        seed_demo_datamanagement(seeded, today)
+        seed_demo_exports(seeded, today)
     return seeded
 
 

@@ -1,15 +1,16 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 FORMATS = ("csv", "xpt", "parquet", "odm")
 
 
 class ExportStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
 
 
 class ExportJob(models.Model):
@@ -27,7 +28,7 @@ class ExportJob(models.Model):
     requested_by_name = models.CharField(max_length=150, blank=True)
     channel = models.CharField(max_length=10)
     all_sites = models.BooleanField(default=True)
-    site_codes = models.JSONField(default=list, help_text="Sites in the export, by code.")
+    site_codes = models.JSONField(default=list, help_text=_("Sites in the export, by code."))
     formats = models.JSONField(default=list)
     status = models.CharField(
         max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED

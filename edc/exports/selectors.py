@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Count, IntegerField, TextField, Value, When
 from django.db.models.functions import Cast
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 
 from crf.models import FormInstance, FormStatus
 from edc.accounts.roles import Permission
@@ -73,7 +74,7 @@ class ExportScope:
 def require_exporter(scope: Scope, study: Study) -> None:
     """Exports are for data managers and statisticians; anyone else is refused (403)."""
     if not scope.can_anywhere(Permission.EXPORT, study.pk):
-        raise PermissionDenied("only data managers and statisticians may export data")
+        raise PermissionDenied(gettext("only data managers and statisticians may export data"))
 
 
 def export_scope(scope: Scope, study: Study, site_codes: list[str] | None = None) -> ExportScope:

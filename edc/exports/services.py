@@ -24,6 +24,7 @@ from django.core.files import File
 from django.core.files.storage import Storage, storages
 from django.db import connection, connections, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from edc.accounts.scoping import Scope
 from edc.audit.context import ChangeContext
@@ -64,10 +65,11 @@ def parse_formats(requested: Iterable[str]) -> list[str]:
                 raise DomainError(
                     "unknown_format",
                     "formats",
-                    f"unknown format {name!r}: use csv, xpt, parquet, odm or all",
+                    gettext("unknown format %(format)s: use csv, xpt, parquet, odm or all")
+                    % {"format": repr(name)},
                 )
     if not wanted:
-        raise DomainError("no_format", "formats", "choose at least one format")
+        raise DomainError("no_format", "formats", gettext("choose at least one format"))
     return [f for f in FORMATS if f in wanted]
 
 
@@ -380,7 +382,7 @@ def start_export(
     export = selectors.export_scope(scope, study, site_codes)
     chosen = parse_formats(formats)
     if not export.sites:
-        raise DomainError("no_sites", "sites", "this study has no site to export yet")
+        raise DomainError("no_sites", "sites", gettext("this study has no site to export yet"))
     job = ExportJob.objects.create(
         study=study,
         requested_by=ctx.actor,
@@ -499,8 +501,11 @@ def _snapshot_of_job(job: ExportJob, export: ExportScope) -> Snapshot:
         raise DomainError(
             "lock_released",
             "snapshot_id",
-            f"the lock {job.snapshot_id} was released after the export was requested; "
-            "request a new export",
+            gettext(
+                "the lock %(snapshot)s was released after the export was requested; request a "
+                "new export"
+            )
+            % {"snapshot": job.snapshot_id},
             status=409,
         )
     return current
@@ -551,7 +556,12 @@ def export_for_command(
             wanted = set(site_codes)
             unknown = sorted(wanted - set(export.site_codes))
             if unknown:
-                raise DomainError("unknown_site", "sites", f"no site {unknown[0]!r} in {study}")
+                raise DomainError(
+                    "unknown_site",
+                    "sites",
+                    gettext("no site %(site)s in %(study)s")
+                    % {"site": repr(unknown[0]), "study": study},
+                )
             sites = tuple(s for s in export.sites if s.code in wanted)
             export = ExportScope(study, sites, len(sites) == len(export.sites))
     chosen = parse_formats(formats)

@@ -5,8 +5,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
+from edc import labels
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
 from edc.errors import DomainError
@@ -47,7 +49,7 @@ def export_list(request, study_code):
         except DomainError as exc:
             error = exc.message
         else:
-            messages.success(request, f"Export {job.pk} started.")
+            messages.success(request, gettext("Export %(number)s started.") % {"number": job.pk})
             return redirect("export-detail", study_code=study.code, job_id=job.pk)
     snapshot = selectors.snapshot_for(export, timezone.now())
     jobs = selectors.visible_jobs(scope, study, request.user)[:50]
@@ -82,7 +84,7 @@ def export_progress(request, study_code, job_id):
         {
             "status": job.status,
             "progress": job.progress,
-            "note": job.progress_note,
+            "note": labels.export_progress_note(job.progress_note),
             "finished": job.is_finished,
         }
     )

@@ -1,4 +1,5 @@
-"""The text of reminder and digest e-mails. Pure Python, no Django.
+"""The text of reminder and digest e-mails, in the active language (the sender overrides it per
+recipient). No database; Django only translates the words.
 
 A message names the subject only by its study ID: the facts passed in hold nothing else about
 the patient, so no template change can leak a name.
@@ -10,6 +11,10 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from edc.labels import VISIT_STATUS, label
 from edc.schedule.windows import VisitStatus
 
 
@@ -29,80 +34,123 @@ class VisitFacts:
 
     @property
     def occurrence(self) -> str:
-        number = f"cycle {self.cycle}" if self.cycle else f"#{self.sequence}"
+        cycle = _("cycle %(cycle)s") % {"cycle": self.cycle}
+        number = cycle if self.cycle else f"#{self.sequence}"
         return f"{self.visit_name} ({self.event_code} {number})"
 
 
-_HEADLINES = {
-    VisitStatus.UPCOMING: "window opens soon",
-    VisitStatus.WINDOW_OPEN: "window is open",
-    VisitStatus.DUE: "is due",
-    VisitStatus.OVERDUE: "is overdue",
-    VisitStatus.MISSED: "was missed",
+# Whole sentences per transition, so each language orders its own words.
+_TITLES = {
+    VisitStatus.UPCOMING: gettext_lazy(
+        "[%(study)s] %(subject)s: %(visit)s window opens soon (target %(target)s)"
+    ),
+    VisitStatus.WINDOW_OPEN: gettext_lazy(
+        "[%(study)s] %(subject)s: %(visit)s window is open (target %(target)s)"
+    ),
+    VisitStatus.DUE: gettext_lazy("[%(study)s] %(subject)s: %(visit)s is due (target %(target)s)"),
+    VisitStatus.OVERDUE: gettext_lazy(
+        "[%(study)s] %(subject)s: %(visit)s is overdue (target %(target)s)"
+    ),
+    VisitStatus.MISSED: gettext_lazy(
+        "[%(study)s] %(subject)s: %(visit)s was missed (target %(target)s)"
+    ),
 }
+# The transitions a reminder is sent for.
+ANNOUNCED = tuple(_TITLES)
+
+
+def _title(facts: VisitFacts, transition: VisitStatus) -> str:
+    return str(_TITLES[transition]) % {
+        "study": facts.study_code,
+        "subject": facts.subject_id,
+        "visit": facts.occurrence,
+        "target": facts.target,
+    }
 
 
 def _action(facts: VisitFacts, transition: VisitStatus, day: dt.date) -> str:
     if transition == VisitStatus.UPCOMING:
         days = (facts.window_start - day).days
-        return f"The visit window opens on {facts.window_start} (in {days} day(s)). Plan the visit."
+        return _("The visit window opens on %(start)s (in %(days)s day(s)). Plan the visit.") % {
+            "start": facts.window_start,
+            "days": days,
+        }
     if transition in (VisitStatus.WINDOW_OPEN, VisitStatus.DUE):
-        return f"Perform the visit by {facts.window_end}, the last day of its window."
+        return _("Perform the visit by %(end)s, the last day of its window.") % {
+            "end": facts.window_end
+        }
     if transition == VisitStatus.OVERDUE:
-        return (
-            f"The window closed on {facts.window_end}. Perform the visit by {facts.missed_after} "
-            "or record it as not done with a reason; a late visit is a protocol deviation."
-        )
-    return (
+        return _(
+            "The window closed on %(end)s. Perform the visit by %(missed)s or record it as not "
+            "done with a reason; a late visit is a protocol deviation."
+        ) % {"end": facts.window_end, "missed": facts.missed_after}
+    return _(
         "Record the visit as not done with a reason in the EDC. A missed visit is not data: "
         "do not enter values for it."
     )
 
 
 def reminder(facts: VisitFacts, transition: VisitStatus, day: dt.date) -> tuple[str, str]:
-    """(subject line, body) of the message for one visit transition."""
-    title = (
-        f"[{facts.study_code}] {facts.subject_id}: {facts.occurrence} "
-        f"{_HEADLINES[transition]} (target {facts.target})"
-    )
+    """(subject line, body) of the message for one visit transition, in the active language."""
     body = "\n".join(
         [
-            f"Visit status on {day}: {transition.value.replace('_', ' ')}.",
+            _("Visit status on %(day)s: %(status)s.")
+            % {"day": day, "status": label(VISIT_STATUS, transition.value)},
             "",
-            f"Study: {facts.study_code}",
-            f"Site: {facts.site_code}",
-            f"Subject: {facts.subject_id}",
-            f"Visit: {facts.occurrence}",
-            f"Target date: {facts.target}",
-            f"Window: {facts.window_start} to {facts.window_end}",
+            _("Study: %(study)s") % {"study": facts.study_code},
+            _("Site: %(site)s") % {"site": facts.site_code},
+            _("Subject: %(subject)s") % {"subject": facts.subject_id},
+            _("Visit: %(visit)s") % {"visit": facts.occurrence},
+            _("Target date: %(day)s") % {"day": facts.target},
+            _("Window: %(start)s to %(end)s")
+            % {"start": facts.window_start, "end": facts.window_end},
             "",
             _action(facts, transition, day),
             "",
-            "This reminder was sent by the EDC to the site's staff. It names the subject by study "
-            "ID only.",
+            _(
+                "This reminder was sent by the EDC to the site's staff. It names the subject by "
+                "study ID only."
+            ),
         ]
     )
-    return title, body
+    return _title(facts, transition), body
 
 
 def digest(
     study_code: str, site_code: str, day: dt.date, overdue: Sequence[VisitFacts]
 ) -> tuple[str, str]:
-    """(subject line, body) of a site's daily list of overdue visits."""
-    title = f"[{study_code}] Site {site_code}: {len(overdue)} overdue visit(s) on {day}"
+    """(subject line, body) of a site's daily list of overdue visits, in the active language."""
+    title = ngettext(
+        "[%(study)s] Site %(site)s: %(count)s overdue visit on %(day)s",
+        "[%(study)s] Site %(site)s: %(count)s overdue visits on %(day)s",
+        len(overdue),
+    ) % {"study": study_code, "site": site_code, "count": len(overdue), "day": day}
     lines = [
-        f"Overdue visits at site {site_code} of {study_code} on {day}:",
+        _("Overdue visits at site %(site)s of %(study)s on %(day)s:")
+        % {"site": site_code, "study": study_code, "day": day},
         "",
     ]
     for facts in overdue:
         late = (day - facts.window_end).days
         lines.append(
-            f"- {facts.subject_id}: {facts.occurrence}, target {facts.target}, window closed "
-            f"{facts.window_end} ({late} day(s) ago), missed after {facts.missed_after}"
+            _(
+                "- %(subject)s: %(visit)s, target %(target)s, window closed %(end)s "
+                "(%(late)s day(s) ago), missed after %(missed)s"
+            )
+            % {
+                "subject": facts.subject_id,
+                "visit": facts.occurrence,
+                "target": facts.target,
+                "end": facts.window_end,
+                "late": late,
+                "missed": facts.missed_after,
+            }
         )
     lines += [
         "",
-        "Perform each visit or record it as not done with a reason. Subjects are named by study "
-        "ID only.",
+        _(
+            "Perform each visit or record it as not done with a reason. Subjects are named by "
+            "study ID only."
+        ),
     ]
     return title, "\n".join(lines)

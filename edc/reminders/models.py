@@ -9,6 +9,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from edc.schedule.windows import VisitStatus
 
@@ -172,9 +173,9 @@ class ScanProgress(models.Model):
 
 
 class Delivery(models.TextChoices):
-    PENDING = "pending", "Waiting to be sent"
-    SENT = "sent", "Sent"
-    SUPPRESSED = "suppressed", "Not sent"
+    PENDING = "pending", _("Waiting to be sent")
+    SENT = "sent", _("Sent")
+    SUPPRESSED = "suppressed", _("Not sent")
 
 
 class ReminderMessage(models.Model):

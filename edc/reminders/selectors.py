@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import connection
+from django.utils.translation import gettext
 
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import Scope
@@ -27,7 +28,7 @@ COMING = (VisitStatus.WINDOW_OPEN, VisitStatus.UPCOMING)
 def occurrence_label(visit: PlannedVisit) -> str:
     """Which occurrence of a visit: a dose by its cycle, any other visit by its number."""
     if visit.kind == EventKind.DOSING and visit.cycle:
-        return f"cycle {visit.cycle}"
+        return gettext("cycle %(cycle)s") % {"cycle": visit.cycle}
     return f"#{visit.sequence}"
 
 

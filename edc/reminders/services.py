@@ -19,20 +19,25 @@ import logging
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import get_connection
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from crf.definitions import study_forms
 from crf.models import DeviationKind, FormInstance, FormStatus, ProtocolDeviation
+from edc import labels
 from edc.accounts.models import Membership
 from edc.accounts.roles import Permission, Role
 from edc.accounts.scoping import authorize
+from edc.accounts.selectors import Readers, readers_of
 from edc.audit.context import ChangeContext
 from edc.audit.services import record, require_reason
 from edc.errors import DomainError
+from edc.mail import send_to_readers
 from edc.reminders import bulk_sql, emails
 from edc.reminders.form_events import affects_schedule, events_from_form, first_visit_date
 from edc.reminders.models import (
@@ -193,21 +198,28 @@ def correct_anchor(
     try:
         anchor = Anchor(anchor)
     except ValueError:
-        raise DomainError("invalid", "anchor", f"{anchor!r} is not a schedule anchor") from None
+        raise DomainError(
+            "invalid",
+            "anchor",
+            gettext("%(anchor)s is not a schedule anchor") % {"anchor": repr(anchor)},
+        ) from None
     with transaction.atomic():
         subject = lock_subject(subject)
         authorize(ctx, Permission.ENTER_DATA, subject.study_id, subject.site_id)
         definition = definition_for(subject)
         today = today or subject.site.today()
         if new_date > today:
-            raise DomainError("date_in_future", "new_date", f"must not be after {today}")
+            raise DomainError(
+                "date_in_future", "new_date", gettext("must not be after %(day)s") % {"day": today}
+            )
         rows = live_events(subject)
         old = replay_rows(definition, rows).state.anchors.get(anchor)
         if old is None:
             raise DomainError(
                 "anchor_unknown",
                 "anchor",
-                f"{anchor.value} has no date yet, so nothing to correct",
+                gettext("%(anchor)s has no date yet, so nothing to correct")
+                % {"anchor": labels.label(labels.SCHEDULE_ANCHOR, anchor.value)},
                 status=409,
             )
         if old == new_date:
@@ -254,18 +266,25 @@ def record_visit_performed(
         visit = PlannedVisit.objects.select_for_update(of=("self",)).get(pk=visit.pk)
         if visit.kind == EventKind.DOSING:
             raise DomainError(
-                "dose_is_an_event", "performed_on", "record the dose on the treatment form instead"
+                "dose_is_an_event",
+                "performed_on",
+                gettext("record the dose on the treatment form instead"),
             )
         if visit.cancelled:
             raise DomainError(
                 "visit_cancelled",
                 "performed_on",
-                f"{visit_label(visit)} was cancelled ({visit.cancelled_reason})",
+                gettext("%(visit)s was cancelled (%(reason)s)")
+                % {"visit": visit_label(visit), "reason": visit.cancelled_reason},
                 status=409,
             )
         today = today or subject.site.today()
         if performed_on > today:
-            raise DomainError("date_in_future", "performed_on", f"must not be after {today}")
+            raise DomainError(
+                "date_in_future",
+                "performed_on",
+                gettext("must not be after %(day)s") % {"day": today},
+            )
         if visit.performed_on is not None and visit.performed_on != performed_on:
             require_reason(ctx)  # a change to saved data
         audit = AuditBatch(ctx, subject)
@@ -285,7 +304,7 @@ def mark_visit_not_done(
     recorded as not done, never as data: §4.5)."""
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError("required", "reason", "say why the visit is not done")
+        raise DomainError("required", "reason", gettext("say why the visit is not done"))
     with transaction.atomic():
         subject = lock_subject(visit.subject)
         authorize(ctx, Permission.ENTER_DATA, subject.study_id, subject.site_id)
@@ -294,7 +313,8 @@ def mark_visit_not_done(
             raise DomainError(
                 "visit_closed",
                 "reason",
-                f"{visit_label(visit)} is already closed (performed, cancelled or not done)",
+                gettext("%(visit)s is already closed (performed, cancelled or not done)")
+                % {"visit": visit_label(visit)},
                 status=409,
             )
         today = today or subject.site.today()
@@ -824,7 +844,9 @@ def deliver_reminders(limit: int | None = None) -> DeliveryResult:
             with transaction.atomic():
                 message = (
                     ReminderMessage.objects.select_for_update(skip_locked=True, of=("self",))
-                    .select_related("visit__subject", "visit__study", "visit__site")
+                    .select_related(
+                        "visit__subject", "visit__study__current_version", "visit__site"
+                    )
                     .filter(state=Delivery.PENDING)
                     .order_by("id")
                     .first()
@@ -842,10 +864,12 @@ def deliver_reminders(limit: int | None = None) -> DeliveryResult:
                     _close(message, Delivery.SUPPRESSED, reason, [])
                     withheld += 1
                     continue
-                title, body = emails.reminder(
-                    visit_facts(visit), VisitStatus(message.transition), message.day
+                transition = VisitStatus(message.transition)
+                _send(
+                    connection,
+                    readers_of(recipients[visit.site_id], visit.site),
+                    partial(_reminder_email, visit, transition, message.day),
                 )
-                _send(connection, title, body, recipients[visit.site_id])
                 _close(message, Delivery.SENT, "", recipients[visit.site_id])
                 sent += 1
     finally:
@@ -853,9 +877,20 @@ def deliver_reminders(limit: int | None = None) -> DeliveryResult:
     return DeliveryResult(sent=sent, withheld=withheld)
 
 
-def _send(connection, title: str, body: str, to: list[str]) -> None:
+def _reminder_email(visit: PlannedVisit, transition: VisitStatus, day: dt.date) -> tuple[str, str]:
+    return emails.reminder(visit_facts(visit), transition, day)
+
+
+def _digest_email(digest: DigestMessage, visits: list[PlannedVisit]) -> tuple[str, str]:
+    return emails.digest(
+        digest.site.study.code, digest.site.code, digest.day, [visit_facts(v) for v in visits]
+    )
+
+
+def _send(connection, readers: list[Readers], render) -> None:
+    """One message per language and zone among the recipients, each rendered in theirs."""
     connection.open()  # no-op once open: one SMTP session for the whole run
-    EmailMessage(title, body, None, to, connection=connection).send()
+    send_to_readers(readers, render, connection=connection)
 
 
 def _close(message: ReminderMessage | DigestMessage, state: str, note: str, to: list[str]) -> None:
@@ -916,7 +951,7 @@ def deliver_digests() -> DeliveryResult:
                 visits = list(
                     _overdue(digest.day)
                     .filter(site=digest.site)
-                    .select_related("subject", "study", "site")
+                    .select_related("subject", "study__current_version", "site")
                     .order_by("window_end", "subject__subject_id", "event_code", "sequence")
                 )
                 to = site_recipients(digest.site)
@@ -926,13 +961,9 @@ def deliver_digests() -> DeliveryResult:
                     _close(digest, Delivery.SUPPRESSED, reason, [])
                     withheld += 1
                     continue
-                title, body = emails.digest(
-                    digest.site.study.code,
-                    digest.site.code,
-                    digest.day,
-                    [visit_facts(v) for v in visits],
+                _send(
+                    connection, readers_of(to, digest.site), partial(_digest_email, digest, visits)
                 )
-                _send(connection, title, body, to)
                 digest.items = len(visits)
                 digest.save(update_fields=["items"])
                 _close(digest, Delivery.SENT, "", to)

@@ -8,8 +8,10 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
+from edc import labels
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
@@ -20,7 +22,9 @@ from edc.schedule.definition import Anchor
 from edc.subjects import selectors as subject_selectors
 
 CORRECTABLE_ANCHORS = [
-    (a.value, a.value.replace("_", " ")) for a in Anchor if a not in (Anchor.NONE, Anchor.CONSENT)
+    (a.value, labels.SCHEDULE_ANCHOR[a.value])
+    for a in Anchor
+    if a not in (Anchor.NONE, Anchor.CONSENT)
 ]
 
 
@@ -66,7 +70,7 @@ def _date(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except (TypeError, ValueError):
-        raise DomainError("invalid_date", "date", "must be a date (YYYY-MM-DD)") from None
+        raise DomainError("invalid_date", "date", gettext("must be a date (YYYY-MM-DD)")) from None
 
 
 @login_required
@@ -80,7 +84,11 @@ def visit_not_done(request, study_code, subject_id, visit_id):
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"{visit.name} #{visit.sequence} recorded as not done.")
+        messages.success(
+            request,
+            gettext("%(visit)s #%(number)s recorded as not done.")
+            % {"visit": visit.name, "number": visit.sequence},
+        )
     return _back(study_code, subject_id)
 
 
@@ -94,7 +102,11 @@ def visit_performed(request, study_code, subject_id, visit_id):
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"{visit.name} #{visit.sequence} recorded as performed.")
+        messages.success(
+            request,
+            gettext("%(visit)s #%(number)s recorded as performed.")
+            % {"visit": visit.name, "number": visit.sequence},
+        )
     return _back(study_code, subject_id)
 
 
@@ -112,7 +124,10 @@ def correct_anchor(request, study_code, subject_id):
     else:
         messages.success(
             request,
-            f"Anchor corrected: {len(result.moved)} future target(s) moved, "
-            f"{len(result.kept)} past or completed visit(s) kept their target.",
+            gettext(
+                "Anchor corrected: %(moved)s future target(s) moved, %(kept)s past or completed "
+                "visit(s) kept their target."
+            )
+            % {"moved": len(result.moved), "kept": len(result.kept)},
         )
     return _back(study_code, subject_id)

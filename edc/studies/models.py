@@ -4,13 +4,14 @@ import zoneinfo
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class StudyStatus(models.TextChoices):
-    DRAFT = "draft", "Draft (set-up)"
-    OPEN = "open", "Open to enrolment"
-    CLOSED = "closed", "Closed to enrolment"
-    LOCKED = "locked", "Locked"
+    DRAFT = "draft", _("Draft (set-up)")
+    OPEN = "open", _("Open to enrolment")
+    CLOSED = "closed", _("Closed to enrolment")
+    LOCKED = "locked", _("Locked")
 
 
 class Study(models.Model):
@@ -77,6 +78,9 @@ class Site(models.Model):
     code = models.CharField(max_length=10)
     name = models.CharField(max_length=200)
     timezone = models.CharField(max_length=60, default="Asia/Shanghai")
+    # The language of e-mails to the site's shared address (people's own e-mails follow their
+    # preferences).
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES, default="en")
     staff_email = models.EmailField(blank=True)
     is_active = models.BooleanField(default=True)
 

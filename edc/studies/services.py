@@ -6,6 +6,7 @@ import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 
@@ -100,6 +101,7 @@ def create_site(
     name: str,
     timezone: str = "Asia/Shanghai",
     staff_email: str = "",
+    language: str = "en",
 ) -> Site:
     try:
         zoneinfo.ZoneInfo(timezone)
@@ -107,8 +109,17 @@ def create_site(
         raise DomainError(
             "invalid_timezone", "timezone", f"{timezone!r} is not an IANA time zone name"
         ) from None
+    if language not in {code for code, _name in settings.LANGUAGES}:
+        raise DomainError(
+            "invalid_language", "language", f"{language!r} is not a language of this system"
+        )
     site = Site.objects.create(
-        study=study, code=code, name=name, timezone=timezone, staff_email=staff_email
+        study=study,
+        code=code,
+        name=name,
+        timezone=timezone,
+        staff_email=staff_email,
+        language=language,
     )
     record_changes(
         ctx,

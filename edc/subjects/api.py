@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -101,8 +102,8 @@ class SubjectTransitionView(APIView):
             raise DomainError(
                 "use_randomization_api",
                 "status",
-                "a subject becomes randomized only through the randomization API "
-                f"(POST /api/v1/studies/{study_code}/subjects/{subject_id}/randomization/)",
+                _("a subject becomes randomized only through the randomization API (POST %(url)s)")
+                % {"url": f"/api/v1/studies/{study_code}/subjects/{subject_id}/randomization/"},
                 status=409,
             )
         subject = services.transition(

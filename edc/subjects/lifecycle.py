@@ -1,4 +1,4 @@
-"""The subject state machine of domain spec §4.4. Pure Python: no Django import.
+"""The subject state machine of domain spec §4.4. No database; Django only translates messages.
 
 screening → registered → induction → randomized → on_treatment → [reirradiation_pending →
 reirradiating → on_treatment_post_rt] → off_treatment_followup → survival_followup → off_study,
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+from django.utils.translation import gettext as _
 
 from edc.errors import DomainError
 
@@ -82,14 +84,15 @@ class IllegalTransition(DomainError):
         allowed = (
             ALLOWED.get(Status(current), set()) if current in Status._value2member_map_ else set()
         )
-        detail = (
-            why
-            or f"allowed from {current}: {', '.join(sorted(allowed)) or 'nothing (final state)'}"
-        )
+        detail = why or _("allowed from %(current)s: %(allowed)s") % {
+            "current": current,
+            "allowed": ", ".join(sorted(allowed)) or _("nothing (final state)"),
+        }
         super().__init__(
             "illegal_transition",
             "status",
-            f"cannot move a subject from {current} to {target} ({detail})",
+            _("cannot move a subject from %(current)s to %(target)s (%(detail)s)")
+            % {"current": current, "target": target, "detail": detail},
         )
         self.current = current
         self.target = target

@@ -1,6 +1,7 @@
 from django.db import models
 from django.db.models import Q
 
+from edc import labels
 from edc.subjects.lifecycle import OffStudyReason, Status
 
 
@@ -11,7 +12,9 @@ class Subject(models.Model):
     site = models.ForeignKey("studies.Site", on_delete=models.PROTECT, related_name="subjects")
     subject_id = models.CharField(max_length=30)
     status = models.CharField(
-        max_length=30, choices=[(s.value, s.label) for s in Status], default=Status.SCREENING
+        max_length=30,
+        choices=[(s.value, labels.SUBJECT_STATUS[s.value]) for s in Status],
+        default=Status.SCREENING,
     )
     protocol_version = models.ForeignKey(
         "studies.ProtocolVersion", on_delete=models.PROTECT, related_name="+"
@@ -21,7 +24,9 @@ class Subject(models.Model):
     randomization_date = models.DateField(null=True, blank=True)
     off_study_date = models.DateField(null=True, blank=True)
     off_study_reason = models.CharField(
-        max_length=40, blank=True, choices=[(r.value, r.value) for r in OffStudyReason]
+        max_length=40,
+        blank=True,
+        choices=[(r.value, labels.OFF_STUDY_REASON[r.value]) for r in OffStudyReason],
     )
     death_date = models.DateField(null=True, blank=True)
     treatment_consent_withdrawn = models.BooleanField(default=False)

@@ -39,7 +39,11 @@ class StaleWrite(DomainError):
         super().__init__(
             "stale_write",
             "row_version",
-            f"this {what} was changed by someone else since you opened it; reload and re-apply your change",
+            _(
+                "this %(what)s was changed by someone else since you opened it; reload and "
+                "re-apply your change"
+            )
+            % {"what": what},
         )
 
 
@@ -94,19 +98,24 @@ def screen_subject(
         raise SubjectError(
             "consent_after_screening",
             "consent_date",
-            "consent must be on or before the screening date",
+            _("consent must be on or before the screening date"),
         )
     if not (icf_version or "").strip():
-        raise SubjectError("required", "icf_version", "the ICF version signed is required")
+        raise SubjectError("required", "icf_version", _("the ICF version signed is required"))
     # Serialise ID allocation per site: the site row is the lock.
     site = Site.objects.select_for_update().select_related("study").get(pk=site.pk)
     study = site.study
     if study.status != StudyStatus.OPEN:
         raise SubjectError(
-            "study_not_open", "study", f"{study.code} is {study.get_status_display().lower()}"
+            "study_not_open",
+            "study",
+            _("%(study)s is %(status)s")
+            % {"study": study.code, "status": str(study.get_status_display()).lower()},
         )
     if not site.is_active:
-        raise SubjectError("site_inactive", "site", f"site {site.code} is not active")
+        raise SubjectError(
+            "site_inactive", "site", _("site %(site)s is not active") % {"site": site.code}
+        )
     number = Subject.objects.filter(site=site).count() + 1
     subject = Subject.objects.create(
         study=study,
@@ -172,7 +181,7 @@ def correct_consent(
             raise SubjectError(
                 "consent_after_screening",
                 "consent_date",
-                "consent must be on or before the screening date",
+                _("consent must be on or before the screening date"),
             )
         changes.append(
             Change("consent_date", consent.consent_date.isoformat(), consent_date.isoformat())
@@ -180,7 +189,7 @@ def correct_consent(
         consent.consent_date = consent_date
     if icf_version is not None and icf_version.strip() != consent.icf_version:
         if not icf_version.strip():
-            raise SubjectError("required", "icf_version", "the ICF version signed is required")
+            raise SubjectError("required", "icf_version", _("the ICF version signed is required"))
         changes.append(Change("icf_version", consent.icf_version, icf_version.strip()))
         consent.icf_version = icf_version.strip()
     if not changes:

@@ -3,7 +3,9 @@ served for real (gunicorn, a Celery worker with beat, an SMTP inbox):
 
 a. a coordinator screens a new T-REFR patient (randomized at enrolment), enters every
    screening form, registers the patient; an investigator confirms eligibility by
-   e-signature; the coordinator randomizes, and the site's e-mail arrives;
+   e-signature; the coordinator randomizes, and the site's e-mail arrives. It runs in English
+   and in Simplified Chinese (a Guangzhou site: pages, study texts and the site's e-mail in
+   Chinese, times in Shanghai time);
 b. a screen failure with a reason;
 e. a subject goes off study with a reason.
 
@@ -13,8 +15,10 @@ API call, no ORM write and no shortcut URL: only clicks and typing."""
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 
 import pytest
+from django.utils import translation
 from playwright.sync_api import Page, expect
 
 from crf.definitions import study_forms
@@ -22,6 +26,8 @@ from crf.demo import RAND_STRATA, _lesion_rows, _overrides, _prior_line
 from crf.sample_values import sample_form
 from edc.audit.context import ChangeContext
 from edc.audit.models import AuditEvent
+from edc.localtime import stamp
+from edc.studies.texts import study_text
 from edc.subjects import services as subject_services
 from edc.subjects.lifecycle import Status
 from edc.subjects.models import Subject
@@ -89,6 +95,12 @@ def screening_values(site, consent: dt.date, today: dt.date) -> list[tuple[str, 
     return entries
 
 
+def t(language: str, text: str, **values) -> str:
+    """`text` (a catalogue string) as a reader of `language` sees it."""
+    with translation.override(language):
+        return (translation.gettext(text) % values) if values else translation.gettext(text)
+
+
 def fill_field(page: Page, name: str, value) -> None:
     """Type or choose one value the way a person would; an item the page does not show (a
     skipped branch) is left alone."""
@@ -130,7 +142,7 @@ def fill_form(page: Page, values: dict) -> None:
         fill_field(page, code, value)
 
 
-def save_form(page: Page, name: str, button: str = "#save") -> None:
+def save_form(page: Page, name: str, button: str = "#save", language: str = "en") -> None:
     """Save (or, with ``#save-next``, save and open the visit's next form)."""
     page.locator(button).click()
     page.wait_for_load_state()
@@ -139,90 +151,114 @@ def save_form(page: Page, name: str, button: str = "#save") -> None:
         page.wait_for_load_state()
     problem = page.locator("#problem")
     assert problem.count() == 0, f"{name}: {problem.inner_text()}"
-    expect(page.locator(".messages")).to_contain_text(f"{name} saved")
+    expect(page.locator(".messages")).to_contain_text(
+        t(language, "%(form)s saved (version %(version)s)", form=name, version="@").split("@")[0]
+    )
 
 
 def open_subject(page: Page, subject_id: str) -> None:
     page.locator(".crumbs").get_by_role("link", name=subject_id).click()
 
 
-def screen_new_patient(page: Page, consent: dt.date) -> str:
+def screen_new_patient(page: Page, consent: dt.date, language: str = "en") -> str:
     page.get_by_role("link", name=STUDY, exact=True).first.click()
     page.get_by_role("link", name="01", exact=True).click()
-    page.get_by_role("link", name="Screen a new subject").click()
+    page.get_by_role("link", name=t(language, "Screen a new subject")).click()
     step(page, "screen a new subject")
-    page.get_by_label("Informed consent date").fill(consent.isoformat())
-    page.get_by_label("ICF version signed").fill("1.0")
-    page.get_by_role("button", name="Screen subject").click()
+    page.get_by_label(t(language, "Informed consent date")).fill(consent.isoformat())
+    page.get_by_label(t(language, "ICF version signed")).fill("1.0")
+    page.get_by_role("button", name=t(language, "Screen subject")).click()
     expect(page.locator("#subject-summary")).to_be_visible()
     return page.locator("#subject-heading").inner_text().split()[0]
 
 
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
 def test_a_coordinator_screens_registers_and_randomizes_with_the_investigator_s_signature(
-    served, refr, browser
+    served, refr, browser, language
 ):
-    browser.name = "a-screen-to-randomized"
+    browser.name = "a-screen-to-randomized" + ("" if language == "en" else f"-{language}")
+    if language != "en":
+        # A Guangzhou site: its staff read Chinese, its mailbox reads Chinese in Shanghai time.
+        refr.language, refr.timezone = language, "Asia/Shanghai"
+        refr.save(update_fields=["language", "timezone"])
+    definition = refr.study.definition
+
+    def text(value: str) -> str:  # a study text (form name, arm) as the reader sees it
+        return study_text(definition, value, language)
+
     today = refr.today()
     consent = today - dt.timedelta(days=10)
     forms = screening_values(refr, consent, today)
-    coordinator = sign_in(browser, served.url, "coordinator")
+    coordinator = sign_in(browser, served.url, "coordinator", language=language)
     start = browser.page_loads
 
-    subject_id = screen_new_patient(coordinator, consent)
+    subject_id = screen_new_patient(coordinator, consent, language)
     step(coordinator, "screened: the subject summary")
+    expect(coordinator.locator("html")).to_have_attribute("lang", language)
     expect(coordinator.locator("#randomization-missing")).to_contain_text(
-        "Register the subject first."
+        t(language, "Register the subject first.")
     )
 
     # Every screening form: the first from the subject page's to-do list, each next one by
     # "Save and go to ...", the last saved on its own.
     screening = [(name, values) for event, name, values in forms if event == "SCREENING"]
-    coordinator.locator("#todo").get_by_role("link", name=screening[0][0], exact=True).click()
+    first = text(screening[0][0])
+    coordinator.locator("#todo").get_by_role("link", name=first, exact=True).click()
     for index, (name, values) in enumerate(screening):
-        expect(coordinator.locator("h1").first).to_contain_text(name)
+        expect(coordinator.locator("h1").first).to_contain_text(text(name))
         fill_form(coordinator, values)
         step(coordinator, f"form {name}")
         last = index == len(screening) - 1
-        save_form(coordinator, name, "#save" if last else "#save-next")
+        save_form(coordinator, text(name), "#save" if last else "#save-next", language)
     open_subject(coordinator, subject_id)
 
     # Register: the button, then the page that says what will happen.
     coordinator.locator("#action-register").click()
-    expect(coordinator.locator("#what-will-happen")).to_contain_text("registered in the study")
-    coordinator.get_by_label("Registration date").fill(today.isoformat())
+    expect(coordinator.locator("#what-will-happen")).to_contain_text(
+        t(
+            language,
+            "The subject is registered in the study on the date you give. The visit calendar "
+            "starts from registration; eligibility is then confirmed by an investigator.",
+        )
+    )
+    coordinator.get_by_label(t(language, "Registration date")).fill(today.isoformat())
     step(coordinator, "register: confirmation page")
     coordinator.locator("#confirm-action").click()
-    expect(coordinator.locator("#subject-status")).to_have_text("Registered")
+    expect(coordinator.locator("#subject-status")).to_have_text(t(language, "Registered"))
 
     # The randomization form (planned chemotherapy: the stratification factor), from the link
     # beside what randomization still needs.
     event, name, values = forms[-1]
     expect(coordinator.locator("#randomization-missing")).to_contain_text(
-        "Complete the randomization form"
+        t(language, "Complete the randomization form: %(items)s.", items="@").split("@")[0]
     )
     coordinator.locator("#randomization-missing").get_by_role(
-        "link", name="Randomization form"
+        "link", name=t(language, "Randomization form")
     ).click()
     fill_form(coordinator, values)
-    save_form(coordinator, name)
+    save_form(coordinator, text(name), language=language)
     open_subject(coordinator, subject_id)
     expect(coordinator.locator("#randomization-missing")).to_contain_text(
-        "Eligibility has not been confirmed by an investigator."
+        t(language, "Eligibility has not been confirmed by an investigator.")
     )
     step(coordinator, "registered: waiting for the investigator")
 
     # The investigator confirms eligibility with an e-signature.
     investigator_start = browser.page_loads
-    investigator = sign_in(browser, served.url, "investigator")
+    investigator = sign_in(browser, served.url, "investigator", language=language)
     investigator.get_by_role("link", name=STUDY, exact=True).first.click()
     investigator.get_by_role("link", name="01", exact=True).click()
     investigator.get_by_role("link", name=subject_id).click()
-    investigator.locator("#summary-eligibility").get_by_role("link", name="Eligibility").click()
-    expect(investigator.locator("#verdict")).to_contain_text("an investigator must confirm")
+    investigator.locator("#summary-eligibility").get_by_role(
+        "link", name=t(language, "Eligibility")
+    ).click()
+    expect(investigator.locator("#verdict")).to_contain_text(
+        t(language, "Every criterion is met; an investigator must confirm by e-signature")
+    )
     step(investigator, "eligibility: every criterion met")
-    investigator.get_by_label("Your password").fill(PASSWORD)
-    investigator.get_by_role("button", name="Sign: I confirm eligibility").click()
-    expect(investigator.locator("#verdict")).to_contain_text("confirmed by Hai Mai")
+    investigator.get_by_label(t(language, "Your password")).fill(PASSWORD)
+    investigator.get_by_role("button", name=t(language, "Sign: I confirm eligibility")).click()
+    expect(investigator.locator("#verdict")).to_contain_text("Hai Mai")
     step(investigator, "eligibility confirmed")
     investigator_loads = browser.page_loads - investigator_start
     investigator.context.close()
@@ -232,20 +268,42 @@ def test_a_coordinator_screens_registers_and_randomizes_with_the_investigator_s_
     coordinator.locator("#randomize-button").click()
     step(coordinator, "randomize: check the strata")
     coordinator.locator("#confirm-randomize").click()
-    expect(coordinator.locator(".messages")).to_contain_text("randomized to")
+    allocation = Allocation.objects.select_related("scheme").get(subject__subject_id=subject_id)
+    arm = text(arm_name(allocation.scheme, allocation.arm))
+    expect(coordinator.locator(".messages")).to_contain_text(
+        t(
+            language,
+            "%(subject)s randomized to %(arm)s; site staff are being e-mailed.",
+            subject=subject_id,
+            arm=arm,
+        )
+    )
     step(coordinator, "randomized")
     loads = browser.page_loads - start
     print(
-        f"RESULT page_loads={loads} investigator_page_loads={investigator_loads} forms={len(forms)}"
+        f"RESULT language={language} page_loads={loads} investigator_page_loads={investigator_loads}"
+        f" forms={len(forms)}"
     )
 
-    allocation = Allocation.objects.select_related("scheme").get(subject__subject_id=subject_id)
     served.wait_for(lambda: served.inbox.messages, "e-mail to the site")
     (to, message), *_ = served.inbox.messages
     assert to == [SITE_EMAIL]
-    arm = arm_name(allocation.scheme, allocation.arm)
+    body = message.get_content()
     assert subject_id in str(message["Subject"]) and arm in str(message["Subject"])
-    assert f"Randomization number: {allocation.sequence}" in message.get_content()
+    assert (
+        t(
+            language,
+            "Randomization number: %(number)s in stratum %(stratum)s",
+            number=allocation.sequence,
+            stratum=allocation.stratum.key,
+        )
+        in body
+    )
+    # The time in the site's zone, named: "2026-12-06 20:41 CST" in Guangzhou.
+    when = stamp(allocation.randomized_at, zoneinfo.ZoneInfo(refr.timezone))
+    assert t(language, "Randomized at: %(when)s", when=when) in body
+    if language != "en":
+        assert "CST" in when and "随机化时间" in body and "Randomized" not in body
     subject = Subject.objects.get(subject_id=subject_id)
     assert (subject.status, subject.registration_date) == (Status.RANDOMIZED, today)
 

@@ -1,8 +1,6 @@
 """Subjects ready for randomization, built through the real services: screened, registered,
 eligibility data entered and confirmed by an investigator's e-signature (crf.services)."""
 
-import datetime as dt
-
 from crf.models import FormInstance, FormStatus
 from crf.services import confirm_eligibility
 from edc.accounts.models import Membership
@@ -53,7 +51,7 @@ def make_eligible(subjects, investigator=None):
 def registered_subject(site, response="CR", *, eligibility="signed"):
     """``eligibility``: "signed" (ready), "entered" (data but no signature) or "none"."""
     subject = screen(site)
-    subject = transition(ChangeContext.system(), subject, "registered", on_date=dt.date.today())
+    subject = transition(ChangeContext.system(), subject, "registered", on_date=site.today())
     if response is not None:
         store_form(subject, "RAND", "randomization", {"STRESP": response})
     if eligibility == "signed":

@@ -141,7 +141,7 @@ def test_daily_digest_lists_the_site_overdue_visits_once(site):
 
     assert DigestMessage.objects.filter(day=day, state=Delivery.SENT).count() == 2
     (site_email,) = [m for m in mail.outbox if m.to == [site.staff_email]]
-    assert site_email.subject == f"[T-REIRR] Site 01: 1 overdue visit(s) on {day}"
+    assert site_email.subject == f"[T-REIRR] Site 01: 1 overdue visit on {day}"
     assert alive.subject_id in site_email.body and dead.subject_id not in site_email.body
     assert other.subject_id not in site_email.body
     assert (

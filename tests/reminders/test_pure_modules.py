@@ -175,7 +175,7 @@ FACTS = emails.VisitFacts(
 )  # fmt: skip
 
 
-@pytest.mark.parametrize("transition", sorted(emails._HEADLINES))
+@pytest.mark.parametrize("transition", sorted(emails.ANNOUNCED))
 def test_every_announced_transition_has_a_message_naming_the_study_id(transition):
     title, body = emails.reminder(FACTS, transition, D(2026, 5, 19))
     assert title.startswith("[T-REIRR] T-REIRR-01-0007: PD-1 maintenance dose (PD1 cycle 4)")
@@ -188,5 +188,5 @@ def test_reminder_tells_what_to_do():
     _, overdue = emails.reminder(FACTS, VisitStatus.OVERDUE, D(2026, 5, 29))
     assert "by 2026-06-04" in overdue and "protocol deviation" in overdue
     title, body = emails.digest("T-REIRR", "01", D(2026, 5, 30), [FACTS])
-    assert title == "[T-REIRR] Site 01: 1 overdue visit(s) on 2026-05-30"
+    assert title == "[T-REIRR] Site 01: 1 overdue visit on 2026-05-30"
     assert "- T-REIRR-01-0007: PD-1 maintenance dose (PD1 cycle 4), target 2026-05-25" in body

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
 
 from crf.ctcae_services import import_terms
 from crf.ctcae_table import TableError, read_table
@@ -17,7 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: Path, **options):
         if not file.exists():
-            raise CommandError(f"{file}: no such file")
+            raise CommandError(gettext("%(file)s: no such file") % {"file": file})
         try:
             rows = read_table(file)
         except TableError as exc:
@@ -26,6 +27,15 @@ class Command(BaseCommand):
             ChangeContext.system(reason=f"import_ctcae {file.name}"), rows, source=file.name
         )
         self.stdout.write(
-            f"{len(rows)} terms read from {file.name}: {summary.created} added, "
-            f"{summary.updated} updated, {summary.unchanged} unchanged"
+            gettext(
+                "%(count)s terms read from %(file)s: %(added)s added, %(updated)s updated, "
+                "%(unchanged)s unchanged"
+            )
+            % {
+                "count": len(rows),
+                "file": file.name,
+                "added": summary.created,
+                "updated": summary.updated,
+                "unchanged": summary.unchanged,
+            }
         )

@@ -1,6 +1,7 @@
 """Add strata for new sites or lengthen every list, from the committed seed, with a reason."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
 
 from edc.audit.context import ChangeContext
 from edc.errors import DomainError
@@ -19,13 +20,18 @@ class Command(BaseCommand):
     def handle(self, *args, study, min_slots, reason, **options):
         found = Study.objects.filter(code=study).first()
         if found is None:
-            raise CommandError(f"no study {study}")
+            raise CommandError(gettext("no study %(study)s") % {"study": study})
         if min_slots is not None and min_slots < 1:
-            raise CommandError(f"--min-slots must be at least 1, got {min_slots}")
+            raise CommandError(
+                gettext("--min-slots must be at least 1, got %(value)s") % {"value": min_slots}
+            )
         try:
             commitment = extend_list(
                 ChangeContext.system(reason=reason), found, min_slots_per_stratum=min_slots
             )
         except DomainError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
-        self.stdout.write(f"{study}: list extended; list_sha256 {commitment.list_sha256}")
+        self.stdout.write(
+            gettext("%(study)s: list extended; list_sha256 %(sha)s")
+            % {"study": study, "sha": commitment.list_sha256}
+        )

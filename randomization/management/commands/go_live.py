@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
 
 from edc.audit.context import ChangeContext
 from edc.errors import DomainError
@@ -28,11 +29,15 @@ class Command(BaseCommand):
     def handle(self, *args, study, min_slots, seed_out, **options):
         found = Study.objects.filter(code=study).first()
         if found is None:
-            raise CommandError(f"no study {study}")
+            raise CommandError(gettext("no study %(study)s") % {"study": study})
         if min_slots is not None and min_slots < 1:
-            raise CommandError(f"--min-slots must be at least 1, got {min_slots}")
+            raise CommandError(
+                gettext("--min-slots must be at least 1, got %(value)s") % {"value": min_slots}
+            )
         if seed_out is not None and seed_out.exists():
-            raise CommandError(f"{seed_out} exists; refusing to overwrite a seed file")
+            raise CommandError(
+                gettext("%(file)s exists; refusing to overwrite a seed file") % {"file": seed_out}
+            )
         try:
             result = go_live(
                 ChangeContext.system(reason="go_live command"),
@@ -46,10 +51,15 @@ class Command(BaseCommand):
             with os.fdopen(descriptor, "w") as handle:
                 handle.write(seed_file_text(study, result.seed, result.salt) + "\n")
         commitment = result.commitment
-        self.stdout.write(f"{study}: randomization is live ({result.scheme.method})")
-        self.stdout.write(f"slots generated: {commitment.slot_count}")
+        self.stdout.write(
+            gettext("%(study)s: randomization is live (%(method)s)")
+            % {"study": study, "method": result.scheme.method}
+        )
+        self.stdout.write(gettext("slots generated: %(count)s") % {"count": commitment.slot_count})
         self.stdout.write(f"params_sha256: {commitment.params_sha256}")
         self.stdout.write(f"list_sha256:   {commitment.list_sha256}")
         self.stdout.write(f"seed_sha256:   {commitment.seed_sha256}")
         if seed_out is not None:
-            self.stdout.write(f"seed and salt written to {seed_out}: keep it in escrow")
+            self.stdout.write(
+                gettext("seed and salt written to %(file)s: keep it in escrow") % {"file": seed_out}
+            )

@@ -1,6 +1,7 @@
 """Administrative corrections, each with a mandatory reason and an audit row."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
 
 from edc.audit.context import ChangeContext
 from edc.errors import DomainError
@@ -25,19 +26,22 @@ class Command(BaseCommand):
     def handle(self, *args, study, action, target, values, reason, **options):
         found = Study.objects.filter(code=study).first()
         if found is None:
-            raise CommandError(f"no study {study}")
+            raise CommandError(gettext("no study %(study)s") % {"study": study})
         ctx = ChangeContext.system(reason=reason)
         try:
             if action == "withdraw-slot":
                 if len(values) != 1 or not values[0].isdigit():
-                    raise CommandError("withdraw-slot needs STRATUM SEQUENCE")
+                    raise CommandError(gettext("withdraw-slot needs STRATUM SEQUENCE"))
                 withdraw_slot(ctx, found, target, int(values[0]))
             else:
                 allocation = Allocation.objects.filter(
                     study=found, subject__subject_id=target
                 ).first()
                 if allocation is None:
-                    raise CommandError(f"{target} is not randomized in {study}")
+                    raise CommandError(
+                        gettext("%(subject)s is not randomized in %(study)s")
+                        % {"subject": target, "study": study}
+                    )
                 if action == "in-error":
                     flag_randomized_in_error(ctx, allocation)
                 else:
@@ -51,4 +55,7 @@ class Command(BaseCommand):
                     record_stratum_error(ctx, allocation, correct)
         except DomainError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
-        self.stdout.write(f"{study}: {action} recorded for {target}")
+        self.stdout.write(
+            gettext("%(study)s: %(action)s recorded for %(subject)s")
+            % {"study": study, "action": action, "subject": target}
+        )

@@ -5,6 +5,7 @@ import math
 from dataclasses import dataclass
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
 
 from edc.studies.models import Site, Study
 from randomization import scheme_params
@@ -106,7 +107,7 @@ class Command(BaseCommand):
     def handle(self, *args, study, runs, n, seed, positions, **options):
         found = Study.objects.select_related("current_version").filter(code=study).first()
         if found is None or not found.current_version_id:
-            raise CommandError(f"no study {study}")
+            raise CommandError(gettext("no study %(study)s") % {"study": study})
         committed = Commitment.objects.filter(scheme__study=found).order_by("-id").first()
         if committed is not None:
             params = committed.params
@@ -114,7 +115,7 @@ class Command(BaseCommand):
             sites = Site.objects.filter(study=found, is_active=True).values_list("code", flat=True)
             params = scheme_params.scheme_params(found.definition, list(sites) or ["01"])
         if n is not None and n < 1:
-            raise CommandError(f"--n must be at least 1, got {n}")
+            raise CommandError(gettext("--n must be at least 1, got %(value)s") % {"value": n})
         n = n or found.target_enrollment or 100
         try:
             master = (
@@ -125,13 +126,19 @@ class Command(BaseCommand):
         except ValueError:
             master = b""
         if len(master) != 32:
-            raise CommandError(f"--seed must be 64 hex digits (32 bytes), got {seed!r}")
+            raise CommandError(
+                gettext("--seed must be 64 hex digits (32 bytes), got %(value)s")
+                % {"value": repr(seed)}
+            )
         if runs < 2:
-            raise CommandError("--runs must be at least 2")
+            raise CommandError(gettext("--runs must be at least 2"))
         try:
             result = simulate(design_for(params), n, runs, master)
         except (TypeError, ValueError) as exc:
-            raise CommandError(f"{study}: the design cannot be simulated: {exc}") from exc
+            raise CommandError(
+                gettext("%(study)s: the design cannot be simulated: %(problem)s")
+                % {"study": study, "problem": exc}
+            ) from exc
         out = self.stdout.write
         out(f"{study}: {describe(params)}; n={n}, {runs} runs")
         rows = [

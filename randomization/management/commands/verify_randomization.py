@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
 
 from edc.studies.models import Study
 from randomization.verification import read_seed_file, verify
@@ -18,17 +19,28 @@ class Command(BaseCommand):
     def handle(self, *args, study, seed_file, **options):
         found = Study.objects.filter(code=study).first()
         if found is None:
-            raise CommandError(f"no study {study}")
+            raise CommandError(gettext("no study %(study)s") % {"study": study})
         try:
             file_study, seed, salt = read_seed_file(seed_file)
         except (OSError, ValueError, KeyError) as exc:
-            raise CommandError(f"cannot read the seed file {seed_file}: {exc}") from exc
+            raise CommandError(
+                gettext("cannot read the seed file %(file)s: %(problem)s")
+                % {"file": seed_file, "problem": exc}
+            ) from exc
         if file_study and file_study != study:
-            raise CommandError(f"the seed file is for {file_study}, not {study}")
+            raise CommandError(
+                gettext("the seed file is for %(other)s, not %(study)s")
+                % {"other": file_study, "study": study}
+            )
         checks = verify(found, seed, salt)
         for check in checks:
             self.stdout.write(f"{'OK  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
         failed = [c for c in checks if not c.ok]
         if failed:
-            raise CommandError(f"{study}: {len(failed)} check(s) failed")
-        self.stdout.write(f"{study}: VERIFIED — the list matches the commitments")
+            raise CommandError(
+                gettext("%(study)s: %(count)s check(s) failed")
+                % {"study": study, "count": len(failed)}
+            )
+        self.stdout.write(
+            gettext("%(study)s: VERIFIED — the list matches the commitments") % {"study": study}
+        )

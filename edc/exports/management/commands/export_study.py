@@ -5,6 +5,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
 
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
@@ -40,16 +41,18 @@ class Command(BaseCommand):
     def handle(self, *args, study, formats, out, sites, user, **options):
         found = Study.objects.filter(code=study).first()
         if found is None:
-            raise CommandError(f"no study {study!r}")
+            raise CommandError(gettext("no study %(study)s") % {"study": repr(study)})
         out_dir = Path(out)
         if out_dir.exists() and any(out_dir.iterdir()):
-            raise CommandError(f"{out_dir} is not empty; choose a new folder")
+            raise CommandError(
+                gettext("%(folder)s is not empty; choose a new folder") % {"folder": out_dir}
+            )
         scope = None
         ctx = ChangeContext(user=None, channel=Channel.SYSTEM, reason="export_study command")
         if user:
             account = get_user_model().objects.filter(username=user, is_active=True).first()
             if account is None:
-                raise CommandError(f"no active user {user!r}")
+                raise CommandError(gettext("no active user %(user)s") % {"user": repr(user)})
             scope = scope_of(account)
             ctx = ChangeContext(user=account, channel=Channel.SYSTEM, reason="export_study command")
         site_codes = [s.strip() for s in sites.split(",") if s.strip()] or None
@@ -62,6 +65,12 @@ class Command(BaseCommand):
         for entry in manifest["files"]:
             self.stdout.write(f"{entry['path']}\t{entry['rows']}\t{entry['sha256']}")
         self.stdout.write(
-            f"{manifest['study']} {manifest['status']} snapshot {manifest['snapshot_id']}: "
-            f"{len(manifest['files'])} files in {out_dir}"
+            gettext("%(study)s %(status)s snapshot %(snapshot)s: %(count)s files in %(folder)s")
+            % {
+                "study": manifest["study"],
+                "status": manifest["status"],
+                "snapshot": manifest["snapshot_id"],
+                "count": len(manifest["files"]),
+                "folder": out_dir,
+            }
         )

@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext
 
 from edc.audit.context import ChangeContext
 from edc.errors import DomainError
@@ -31,4 +32,7 @@ class Command(BaseCommand):
                 done = None
             synced += done is not None
             skipped += done is None
-        self.stdout.write(f"{synced} subject schedule(s) synced, {skipped} skipped")
+        self.stdout.write(
+            gettext("%(synced)s subject schedule(s) synced, %(skipped)s skipped")
+            % {"synced": synced, "skipped": skipped}
+        )

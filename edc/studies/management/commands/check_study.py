@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
 
 from edc.studies.protocol import check_file, translation_problems
 
@@ -22,12 +23,16 @@ class Command(BaseCommand):
                 problems = translation_problems(data)
             if problems:
                 failed += 1
-                self.stdout.write(f"{path}: {len(problems)} problem(s)")
+                self.stdout.write(
+                    gettext("%(file)s: %(count)s problem(s)")
+                    % {"file": path, "count": len(problems)}
+                )
                 for problem in problems:
                     self.stdout.write(f"  {problem}")
             else:
-                self.stdout.write(f"{path}: OK")
+                self.stdout.write(gettext("%(file)s: OK") % {"file": path})
         if failed:
             raise CommandError(
-                f"{failed} of {len(files)} file(s) have problems; nothing was loaded"
+                gettext("%(failed)s of %(count)s file(s) have problems; nothing was loaded")
+                % {"failed": failed, "count": len(files)}
             )

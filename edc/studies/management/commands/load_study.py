@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
 
 from edc.audit.context import ChangeContext
 from edc.studies.protocol import DefinitionError, study_files
@@ -18,7 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args, files, all, **options):
         paths = list(files) + (study_files(settings.STUDIES_DIR) if all else [])
         if not paths:
-            raise CommandError("name a study file or use --all")
+            raise CommandError(gettext("name a study file or use --all"))
         ctx = ChangeContext.system(reason="load_study command")
         for path in paths:
             try:
@@ -27,9 +28,16 @@ class Command(BaseCommand):
                 for problem in exc.problems:
                     self.stderr.write(f"  {problem}")
                 raise CommandError(
-                    f"{path}: {len(exc.problems)} problem(s); nothing was loaded"
+                    gettext("%(file)s: %(count)s problem(s); nothing was loaded")
+                    % {"file": path, "count": len(exc.problems)}
                 ) from exc
             state = "new version" if result.created_version else "unchanged"
             self.stdout.write(
-                f"{result.study.code}: protocol v{result.version.number} ({state}) from {path.name}"
+                gettext("%(study)s: protocol v%(number)s (%(state)s) from %(file)s")
+                % {
+                    "study": result.study.code,
+                    "number": result.version.number,
+                    "state": state,
+                    "file": path.name,
+                }
             )

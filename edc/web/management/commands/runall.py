@@ -8,6 +8,7 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext
 
 
 class Command(BaseCommand):
@@ -62,7 +63,8 @@ class Command(BaseCommand):
             name: subprocess.Popen(cmd, start_new_session=True) for name, cmd in commands.items()
         }
         self.stdout.write(
-            f"Serving on http://{bind}/ (web, worker and beat running; Ctrl-C stops them)"
+            gettext("Serving on %(url)s (web, worker and beat running; Ctrl-C stops them)")
+            % {"url": f"http://{bind}/"}
         )
         stopping = False
 
@@ -77,7 +79,8 @@ class Command(BaseCommand):
                 for name, process in processes.items():
                     if process.poll() is not None:
                         self.stderr.write(
-                            f"{name} exited with {process.returncode}; stopping the others"
+                            gettext("%(name)s exited with %(code)s; stopping the others")
+                            % {"name": name, "code": process.returncode}
                         )
                         stopping = True
                 time.sleep(0.5)

@@ -1,0 +1,28 @@
+import zoneinfo
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+
+class PreferencesForm(forms.Form):
+    language = forms.ChoiceField(
+        label=_("Language"),
+        required=False,
+        choices=[("", _("As my browser asks"))] + list(settings.LANGUAGES),
+    )
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        required=False,
+        help_text=_("Times are shown in this zone, with its name."),
+    )
+
+    def __init__(self, *args, may_choose_zone: bool, site_zone: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not may_choose_zone:
+            del self.fields["time_zone"]
+            return
+        default = _("My sites' zone (%(zone)s)") % {"zone": site_zone or settings.TIME_ZONE}
+        self.fields["time_zone"].choices = [("", default)] + [
+            (name, name) for name in sorted(zoneinfo.available_timezones())
+        ]

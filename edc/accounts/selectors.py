@@ -1,0 +1,75 @@
+"""Reads about a person as a reader: their language and time zone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+
+from edc.accounts.models import Membership, Preference
+from edc.localtime import zone_or_none
+from edc.studies.models import Site
+
+User = get_user_model()
+
+
+@dataclass(frozen=True)
+class ReaderSettings:
+    language: str  # "" when the person has not chosen: the browser decides
+    time_zone: str  # always an IANA name
+    site_zone: str  # the zone the person's sites give them, "" when they span zones
+    may_choose_zone: bool
+
+
+def reader_settings(user) -> ReaderSettings:
+    """A person's language and time zone. Site-bound people read in their site's zone; people
+    whose roles span sites (study-wide roles, or sites in several zones) read in the zone they
+    chose, else their study sites' common zone, else the server's (UTC)."""
+    memberships = Membership.objects.filter(user=user, is_active=True)
+    spans_sites = memberships.filter(site__isnull=True).exists()
+    own_sites = Site.objects.filter(
+        Q(pk__in=memberships.filter(site__isnull=False).values("site"))
+        | Q(study__in=memberships.filter(site__isnull=True).values("study"))
+    )
+    zones = sorted(set(own_sites.values_list("timezone", flat=True)))
+    site_zone = zones[0] if len(zones) == 1 and zone_or_none(zones[0]) else ""
+    may_choose = spans_sites or len(zones) > 1
+    preference = Preference.objects.filter(user=user).first()
+    language = preference.language if preference else ""
+    chosen = preference.time_zone if preference and may_choose else ""
+    zone = chosen if zone_or_none(chosen) else site_zone or settings.TIME_ZONE
+    return ReaderSettings(language, zone, site_zone, may_choose)
+
+
+@dataclass(frozen=True)
+class Readers:
+    """Recipients who read in the same language and time zone."""
+
+    language: str
+    time_zone: str
+    addresses: tuple[str, ...]
+
+
+def readers_of(addresses: Iterable[str], site: Site | None) -> list[Readers]:
+    """`addresses` grouped by how each recipient reads. A person (an active user with that
+    address) reads in their saved language, else the site's, and in their zone; a shared
+    address (the site's staff mailbox) reads in the site's language and zone."""
+    wanted = sorted(set(addresses))
+    default_language = site.language if site is not None else settings.LANGUAGE_CODE
+    default_zone = site.timezone if site is not None else settings.TIME_ZONE
+    people = {}
+    for user in User.objects.filter(email__in=wanted, is_active=True).order_by("pk"):
+        people.setdefault(user.email, user)
+    groups: dict[tuple[str, str], list[str]] = {}
+    for address in wanted:
+        user = people.get(address)
+        if user is None:
+            key = (default_language, default_zone)
+        else:
+            found = reader_settings(user)
+            key = (found.language or default_language, found.time_zone)
+        groups.setdefault(key, []).append(address)
+    return [Readers(lang, zone, tuple(group)) for (lang, zone), group in sorted(groups.items())]
