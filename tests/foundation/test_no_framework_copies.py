@@ -7,7 +7,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PRIVATE_MODEL_LOADING = re.compile(
-    r"ModelState|get_db_converters|(pre|post)_init\.receivers|\.__new__\(\s*(model|cls|self\.model)\b"
+    # A str subclass calling super().__new__(cls, ...) builds no model: not a match.
+    r"ModelState|get_db_converters|(pre|post)_init\.receivers"
+    r"|(?<!super\(\))\.__new__\(\s*(model|cls|self\.model)\b"
     r"|Model\.__new__|from django\.db\.models\.base import"
 )
 
@@ -48,3 +50,7 @@ def test_the_pattern_finds_the_private_calls_the_removed_helper_made():
         "obj = model.__new__(model)",
     ):
         assert PRIVATE_MODEL_LOADING.search(line), line
+
+
+def test_the_pattern_leaves_a_str_subclass_alone():
+    assert not PRIVATE_MODEL_LOADING.search("self = super().__new__(cls, english)")
