@@ -268,10 +268,15 @@ def build_page(
             f.note = _note_text(notes[f.code])
         elif "lab_grades" in notes and f.code in notes["lab_grades"]:
             suggestion = notes["lab_grades"][f.code]
-            f.note = gettext("Suggested CTCAE grade %(grade)s: %(reason)s") % {
-                "grade": suggestion["grade"],
-                "reason": suggestion["reason"],
-            }
+            if suggestion["grade"] is None:  # the value alone cannot decide (e.g. no LLN yet)
+                f.note = gettext("No CTCAE grade suggested yet: %(reason)s") % {
+                    "reason": suggestion["reason"]
+                }
+            else:
+                f.note = gettext("Suggested CTCAE grade %(grade)s: %(reason)s") % {
+                    "grade": suggestion["grade"],
+                    "reason": suggestion["reason"],
+                }
         return f
 
     top = []

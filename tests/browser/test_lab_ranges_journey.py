@@ -182,6 +182,12 @@ def test_staff_enter_a_range_and_the_lab_form_takes_its_limits(
     # 1.1 mg/dL at 113.12 g/mol is 97.24 µmol/L; the result keeps the unit it was entered in.
     expect(page.locator('[data-item="CREATULN"] input[type=text]')).to_have_value("97.24")
     expect(page.get_by_label("Creatinine", exact=True)).to_have_value("1.81")
+    # Haemoglobin 118 g/L without an LLN cannot be graded yet: said so, not "grade None".
+    hgb_note = page.locator('[data-item="HGB"] .note')
+    expect(hgb_note).to_contain_text(
+        t(language, "No CTCAE grade suggested yet: %(reason)s", reason="@").split("@")[0]
+    )
+    expect(hgb_note).not_to_contain_text("None")
     shot(page, "04-limits-filled")
     instance = FormInstance.objects.get(form_code="lb")
     assert instance.data["CREAT"] == "160.0071"
