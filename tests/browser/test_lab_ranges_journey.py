@@ -151,6 +151,10 @@ def test_staff_enter_a_range_and_the_lab_form_takes_its_limits(
     page.get_by_label(t(language, "Lower limit of normal (LLN)")).fill("0.5")
     page.get_by_role("button", name=t(language, "Save range")).click()
     expect(page.locator("#range-list tbody tr")).to_have_count(2)
+    # The patient's age column, not a query's age (how long it has been open).
+    with translation.override(language):
+        age = translation.pgettext("a person's age in years", "Age")
+    expect(page.locator("#range-list thead")).to_contain_text(age)
     expect(page.locator('#range-list tr[data-test="CREAT"]')).to_contain_text("mg/dL")
     shot(page, "02-range-list")
     assert LabNormalRange.objects.count() == 2
