@@ -121,7 +121,7 @@ def test_journey_c_induction_response_randomization_and_follow_up(reirr, served,
         group(page, "Chemotherapy given").get_by_label("Yes", exact=True).check()
         page.get_by_label("Platinum agent").select_option("CISPLATIN")
         page.get_by_label("Platinum dose (mg/m2)").fill("80")
-        page.get_by_label("Gemcitabine dose day 1 (mg/m2)").fill("1000")
+        page.get_by_label("Gemcitabine dose day 1 (mg)").fill("1700")
         page.get_by_label(re.compile(r"^Action")).select_option("GIVEN")
         if cycle == 1:
             step(page, "induction cycle 1 entered")
