@@ -18,7 +18,7 @@ from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
 from edc.errors import DomainError
 from edc.subjects.selectors import get_study
-from randomization import selectors, services
+from randomization import scheme_params, selectors, services
 from randomization.models import Allocation
 from randomization.scheme_params import GENERATOR
 
@@ -28,7 +28,9 @@ class ArmSerializer(serializers.Serializer):
     name = serializers.SerializerMethodField()
 
     def get_name(self, allocation: Allocation) -> str:
-        return selectors.arm_name(allocation.scheme, allocation.arm)
+        # The name as the study file writes it (its first language): an API answer is data for
+        # enrolment systems, and reading the study's texts would cost the allocation a query.
+        return scheme_params.arm_names(allocation.scheme.params).get(allocation.arm, allocation.arm)
 
 
 class StratumSerializer(serializers.Serializer):
