@@ -80,7 +80,7 @@ def test_investigator_reads_eligibility_reasons_in_chinese(subject, live_server,
     page.goto(f"{live_server.url}/accounts/login/")
     page.locator("#id_username").fill("pi_zh")
     page.locator("input[name=password]").fill(PASSWORD)
-    page.locator("form button[type=submit]").click()
+    page.locator("main form button[type=submit].primary").click()
 
     page.goto(f"{live_server.url}/studies/{subject.study.code}/subjects/{subject.subject_id}/")
     page.locator("#eligibility-link").click()
@@ -104,7 +104,9 @@ def test_investigator_reads_eligibility_reasons_in_chinese(subject, live_server,
     # The form behind the reason, laid out in Chinese, opened from the casebook.
     page.set_viewport_size({"width": 1280, "height": 900})
     page.go_back()
-    page.locator('a[href*="/forms/SCREENING/1/dm/1/"]').first.click()
+    form_link = 'a[href*="/forms/SCREENING/1/dm/1/"]'
+    page.locator(f"details:has({form_link}) > summary").first.click()  # all visits and forms
+    page.locator(form_link).first.click()
     expect(page.locator("#form-heading")).to_contain_text("人口学资料")
     expect(page.locator("body")).to_contain_text("ECOG体能状态")
     expect(page.locator("body")).to_contain_text("出生日期")
