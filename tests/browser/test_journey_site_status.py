@@ -308,20 +308,42 @@ def test_a_coordinator_screens_registers_and_randomizes_with_the_investigator_s_
     assert (subject.status, subject.registration_date) == (Status.RANDOMIZED, today)
 
 
-def test_b_a_coordinator_records_a_screen_failure_with_a_reason(served, refr, browser):
-    browser.name = "b-screen-failure"
+SCREEN_FAILURE_CONSEQUENCE = (
+    "The subject did not pass screening and leaves the study. This is final: the subject cannot be "
+    "registered or randomized afterwards. Your reason is kept in the audit trail."
+)
+
+
+def chinese_site(site, language: str) -> None:
+    """For a Chinese run, a Guangzhou site: its staff read Chinese, in Shanghai time."""
+    if language != "en":
+        site.language, site.timezone = language, "Asia/Shanghai"
+        site.save(update_fields=["language", "timezone"])
+
+
+def journey_name(name: str, language: str) -> str:
+    """Each language's screenshots in their own folder."""
+    return name + ("" if language == "en" else f"-{language}")
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_b_a_coordinator_records_a_screen_failure_with_a_reason(served, refr, browser, language):
+    browser.name = journey_name("b-screen-failure", language)
+    chinese_site(refr, language)
     today = refr.today()
-    coordinator = sign_in(browser, served.url, "coordinator")
-    subject_id = screen_new_patient(coordinator, today - dt.timedelta(days=3))
+    coordinator = sign_in(browser, served.url, "coordinator", language=language)
+    subject_id = screen_new_patient(coordinator, today - dt.timedelta(days=3), language)
     coordinator.locator("#action-screen-fail").click()
-    expect(coordinator.locator("#what-will-happen")).to_contain_text("This is final")
+    expect(coordinator.locator("#what-will-happen")).to_contain_text(
+        t(language, SCREEN_FAILURE_CONSEQUENCE)
+    )
     coordinator.locator("#confirm-action").click()  # no reason yet: refused beside the field
     expect(coordinator.locator("#id_reason-error")).to_be_visible()
     step(coordinator, "screen failure needs a reason")
     reason = "HBV DNA 5,000 IU/mL at screening"
-    coordinator.get_by_label("Reason (kept in the audit trail)").fill(reason)
+    coordinator.get_by_label(t(language, "Reason (kept in the audit trail)")).fill(reason)
     coordinator.locator("#confirm-action").click()
-    expect(coordinator.locator("#subject-status")).to_have_text("Screen failure")
+    expect(coordinator.locator("#subject-status")).to_have_text(t(language, "Screen failure"))
     expect(coordinator.locator("#status-actions")).to_have_count(0)
     step(coordinator, "screen failure recorded")
     assert "screen_failed" not in coordinator.locator("main").inner_text()
@@ -329,29 +351,35 @@ def test_b_a_coordinator_records_a_screen_failure_with_a_reason(served, refr, br
     assert (row.new_value, row.reason) == ("screen_failed", reason)
 
 
-def test_e_a_subject_goes_off_study_with_a_reason(served, refr, browser):
-    browser.name = "e-off-study"
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_e_a_subject_goes_off_study_with_a_reason(served, refr, browser, language):
+    browser.name = journey_name("e-off-study", language)
+    chinese_site(refr, language)
     today = refr.today()
     ctx = ChangeContext.system()
     subject = subject_services.screen_subject(
         ctx, refr, consent_date=today - dt.timedelta(days=20), icf_version="1.0"
     )
     subject_services.transition(ctx, subject, Status.REGISTERED, on_date=today)
-    coordinator = sign_in(browser, served.url, "coordinator")
+    coordinator = sign_in(browser, served.url, "coordinator", language=language)
     coordinator.get_by_role("link", name=STUDY, exact=True).first.click()
     coordinator.get_by_role("link", name="01", exact=True).click()
     coordinator.get_by_role("link", name=subject.subject_id).click()
     step(coordinator, "registered subject")
     coordinator.locator("#action-off-study").click()
-    coordinator.get_by_label("Off-study date").fill(today.isoformat())
-    coordinator.get_by_label("Reason for going off study").select_option("lost_to_follow_up")
-    coordinator.get_by_label("Reason (kept in the audit trail)").fill(
+    coordinator.get_by_label(t(language, "Off-study date")).fill(today.isoformat())
+    coordinator.get_by_label(t(language, "Reason for going off study")).select_option(
+        "lost_to_follow_up"
+    )
+    coordinator.get_by_label(t(language, "Reason (kept in the audit trail)")).fill(
         "Moved to another province; three calls unanswered"
     )
     step(coordinator, "off study: confirmation page")
     coordinator.locator("#confirm-action").click()
-    expect(coordinator.locator("#subject-status")).to_have_text("Off study")
-    expect(coordinator.locator("#subject-summary")).to_contain_text("Lost to follow-up")
+    expect(coordinator.locator("#subject-status")).to_have_text(t(language, "Off study"))
+    expect(coordinator.locator("#subject-summary")).to_contain_text(
+        t(language, "Lost to follow-up")
+    )
     step(coordinator, "off study")
     subject.refresh_from_db()
     assert (subject.status, subject.off_study_reason, subject.off_study_date) == (
