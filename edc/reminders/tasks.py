@@ -5,26 +5,14 @@ re-announced; each (visit, transition) message row exists once)."""
 from __future__ import annotations
 
 import datetime as dt
-import smtplib
 
 from celery import shared_task
-from django.db import DatabaseError
 
+from edc.mail import MAIL_TASK_OPTIONS
 from edc.reminders import services
 
-_RETRY = {
-    "bind": True,
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "autoretry_for": (DatabaseError, OSError, smtplib.SMTPException),
-    "retry_backoff": 30,
-    "retry_backoff_max": 30 * 60,
-    "retry_jitter": True,
-    "max_retries": 10,
-}
 
-
-@shared_task(name="edc.reminders.scan", **_RETRY)
+@shared_task(name="edc.reminders.scan", **MAIL_TASK_OPTIONS)
 def scan(self, day: str | None = None) -> dict:
     """Scan every site on its local calendar day (or on `day`, ISO, for all sites), then send."""
     result = services.scan(dt.date.fromisoformat(day)) if day else services.scan_sites_today()
@@ -37,7 +25,7 @@ def scan(self, day: str | None = None) -> dict:
     }
 
 
-@shared_task(name="edc.reminders.send_digest", **_RETRY)
+@shared_task(name="edc.reminders.send_digest", **MAIL_TASK_OPTIONS)
 def send_digest(self, day: str | None = None) -> dict:
     """Queue today's per-site digests of overdue visits (once per site and day), then send."""
     if day:

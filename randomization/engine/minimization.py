@@ -129,6 +129,20 @@ def choose_arm_index(
     return others[source.randbelow(len(others))], preferred, minimizing
 
 
+def patient_weights(
+    weights: Mapping[str, float | Fraction], patient_levels: Mapping[str, str]
+) -> dict[str, Fraction]:
+    """The factors' exact weights, once the patient has a level for each and no other."""
+    exact = exact_weights(weights)
+    missing = sorted(set(exact) - set(patient_levels))
+    if missing:
+        raise ValueError(f"the patient has no level for factors {missing}")
+    unknown = sorted(set(patient_levels) - set(exact))
+    if unknown:
+        raise ValueError(f"no weight given for factors {unknown}")
+    return exact
+
+
 def minimization_assign(
     counts: Mapping[str, Mapping[str, Mapping[str, int]]],
     patient_levels: Mapping[str, str],
@@ -145,13 +159,7 @@ def minimization_assign(
     arms = tuple(arms)
     validate_arms(arms)
     p_exact = probability_fraction(p, len(arms))
-    exact = exact_weights(weights)
-    missing = sorted(set(exact) - set(patient_levels))
-    if missing:
-        raise ValueError(f"the patient has no level for factors {missing}")
-    unknown = sorted(set(patient_levels) - set(exact))
-    if unknown:
-        raise ValueError(f"no weight given for factors {unknown}")
+    exact = patient_weights(weights, patient_levels)
     level_counts = []
     for name in exact:
         by_arm = counts.get(name, {}).get(patient_levels[name], {})
@@ -190,13 +198,7 @@ def minimization_assign_preserving_ratio(
     validate_arms(arms)
     units = ratio_units(arms)
     p_exact = probability_fraction(p, len(units))
-    exact = exact_weights(weights)
-    missing = sorted(set(exact) - set(patient_levels))
-    if missing:
-        raise ValueError(f"the patient has no level for factors {missing}")
-    unknown = sorted(set(patient_levels) - set(exact))
-    if unknown:
-        raise ValueError(f"no weight given for factors {unknown}")
+    exact = patient_weights(weights, patient_levels)
     level_counts = []
     for name in exact:
         by_unit = counts.get(name, {}).get(patient_levels[name], {})
