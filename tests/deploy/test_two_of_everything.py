@@ -116,7 +116,13 @@ def direct(port: int, method: str, path: str, token: str, body=None):
     """One request to one gunicorn instance, bypassing nginx."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     try:
-        headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
+        # As nginx says it (deploy/nginx/edc.conf): the instance serves HTTPS-only (EDC_HTTPS=1)
+        # and would redirect a request that did not come through the TLS proxy.
+        headers = {
+            "Authorization": f"Token {token}",
+            "Accept": "application/json",
+            "X-Forwarded-Proto": "https",
+        }
         payload = None
         if body is not None:
             payload = json.dumps(body).encode()
