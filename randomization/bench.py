@@ -392,8 +392,8 @@ RAW_SLOT = (
 RAW_INSERT = (
     "INSERT INTO randomization_allocation (subject_id, study_id, site_id, scheme_id, stratum_id, "
     "slot_id, sequence, arm, stratum_values, idempotency_key, randomized_by_username, "
-    "randomized_at, channel, eligibility) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '', now(), 'system', '{}')"
+    "randomized_at, channel, eligibility, ratio_unit) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '', now(), 'system', '{}', 1)"
 )
 RAW_ADVANCE = "UPDATE randomization_stratum SET next_sequence = %s WHERE id = %s"
 
