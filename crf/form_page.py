@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from crf.rules.units import display_unit
 from crf.validation import ENTERED_SUFFIX, UNIT_SUFFIX, Issue
@@ -18,7 +18,8 @@ from crf.validation import ENTERED_SUFFIX, UNIT_SUFFIX, Issue
 NUMERIC_INPUT = {"integer": "numeric", "decimal": "decimal"}
 PLACEHOLDER = {
     "date": "YYYY-MM-DD",
-    "partial_date": "YYYY-MM-DD, YYYY-MM or YYYY",
+    # The words between the formats are the reader's; the formats are typed as shown.
+    "partial_date": gettext_lazy("YYYY-MM-DD, YYYY-MM or YYYY"),
     "datetime": "YYYY-MM-DD HH:MM",
     "time": "HH:MM",
 }
@@ -90,7 +91,7 @@ class Field:
 
     @property
     def placeholder(self) -> str:
-        return PLACEHOLDER.get(self.item["type"], "")
+        return str(PLACEHOLDER.get(self.item["type"], ""))
 
     @property
     def maxlength(self) -> int | None:
