@@ -306,7 +306,11 @@ def test_two_web_instances_and_two_workers_behind_nginx_as_the_application_role(
                 hashlib.sha256(archive).hexdigest()
                 == hashlib.sha256(stored.read_bytes()).hexdigest()
             )
-            assert "/download/ HTTP" in webs[1].log() and "/download/ HTTP" not in webs[0].log()
+            deadline = time.monotonic() + 10  # gunicorn writes the access line after the reply
+            while "/download/ HTTP" not in webs[1].log():
+                assert time.monotonic() < deadline, webs[1].log()[-2000:]
+                time.sleep(0.2)
+            assert "/download/ HTTP" not in webs[0].log()
 
             # Connected as the application role: no superuser warning anywhere.
             for process in running.processes:
