@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from crf import selectors, services
 from crf.explanations import explain
 from edc import labels
+from edc.accounts import signing
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
@@ -54,13 +55,20 @@ def eligibility(request, study_code, subject_id):
     can_confirm = scope.can(Permission.CONFIRM_ELIGIBILITY, subject.study_id, subject.site_id)
     status = 200
     problem = ""
+    # The signature's fields with the error the service named (user ID or password).
+    sign_errors: dict[str, str] = {}
     if request.method == "POST":
         action = request.POST.get("action")
         ctx = ChangeContext.web(request)
         try:
             if action == "confirm":
                 services.confirm_eligibility(
-                    ctx, subject, point, password=request.POST.get("password", "")
+                    ctx,
+                    subject,
+                    point,
+                    username=request.POST.get("username"),
+                    password=request.POST.get("password", ""),
+                    session=request.session,
                 )
                 messages.success(
                     request,
@@ -86,7 +94,11 @@ def eligibility(request, study_code, subject_id):
             else:
                 raise DomainError("invalid", "action", gettext("unknown action"))
         except DomainError as exc:
-            status, problem = exc.status, exc.message
+            status = exc.status
+            if action == "confirm" and exc.field in ("username", "password"):
+                sign_errors[exc.field] = exc.message
+            else:
+                problem = exc.message
         else:
             return redirect(f"{request.path}?point={point}")
     state = selectors.eligibility_state(subject, point)
@@ -114,6 +126,8 @@ def eligibility(request, study_code, subject_id):
             "state": state,
             "criteria": criteria,
             "can_confirm": can_confirm,
+            "ask_user_id": signing.user_id_required(request.session),
+            "sign_errors": sign_errors,
             "meaning": meaning,
             "problem": problem,
             "elig_forms": _elig_forms(subject, selectors.shown_forms(subject.protocol_version_id)),

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -44,6 +45,7 @@ from crf.validation import (
     run_edit_checks,
 )
 from edc import labels
+from edc.accounts import signing
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import authorize, scope_of
 from edc.audit.context import ChangeContext
@@ -850,15 +852,26 @@ def eligibility_meaning(user, subject: Subject, point: str, state) -> str:
 
 
 def confirm_eligibility(
-    ctx: ChangeContext, subject: Subject, point: str, *, password: str
+    ctx: ChangeContext,
+    subject: Subject,
+    point: str,
+    *,
+    password: str,
+    username: str | None = None,
+    session: SessionBase | None = None,
 ) -> EligibilityConfirmation:
-    """The investigator's e-signature (password re-entered) on the current eligibility results.
+    """The investigator's e-signature on the current eligibility results: user ID and password
+    for the first signing of the web `session`, the password alone after that
+    (edc.accounts.signing).
 
     Refused while any criterion due at the point is neither satisfied nor waived. The signed
     snapshot and its SHA-256 are stored; a later change of any result voids it in effect
     (`eligibility_status` compares them)."""
     _require_investigator(ctx, subject)
-    if not password or not ctx.user.check_password(password):
+    problem = signing.signer_problem(
+        ctx.user, username=username, password=password, session=session
+    )
+    if problem is not None and problem.code != "user_id_required":
         # Its own transaction: the failed attempt stays on record although the signing fails.
         with transaction.atomic():
             record_changes(
@@ -871,10 +884,11 @@ def confirm_eligibility(
                 site=subject.site,
                 subject=subject,
             )
-        raise DomainError(
-            "bad_credentials", "password", gettext("the password is not correct"), status=403
-        )
-    return _record_confirmation(ctx, subject, point)
+    if problem is not None:
+        raise problem
+    confirmation = _record_confirmation(ctx, subject, point)
+    signing.mark_signed(session, username=username)
+    return confirmation
 
 
 @transaction.atomic

@@ -179,6 +179,9 @@ class SignRequest(serializers.Serializer):
     event_code = serializers.CharField(required=False, help_text="visit (visit level)")
     event_repeat = serializers.IntegerField(required=False, default=1, min_value=1)
     form_id = serializers.IntegerField(required=False, help_text="filled form id (form level)")
+    # Both signature components on every API signing: a token request is no continuous
+    # session (21 CFR 11.200(a)(1)(ii)); edc.accounts.signing.
+    username = serializers.CharField(help_text="the signer's user ID (username)")
     password = serializers.CharField(
         allow_blank=True, trim_whitespace=False, style={"input_type": "password"}
     )
@@ -381,7 +384,7 @@ class StudySignaturesView(APIView):
         return Response(SignatureSerializer(selectors.signatures_of(subject), many=True).data)
 
     @extend_schema(
-        summary="Sign a form, visit or casebook (investigators; password re-entered)",
+        summary="Sign a form, visit or casebook (investigators; user ID and password re-entered)",
         request=SignRequest,
         responses={201: SignatureSerializer},
     )
@@ -404,6 +407,7 @@ class StudySignaturesView(APIView):
             ChangeContext.api(request),
             level=level,
             target=target,
+            username=data["username"],
             password=data["password"],
             meaning=data["meaning"],
         )

@@ -36,11 +36,23 @@ class SignForm(forms.Form):
         initial=DEFAULT_MEANING,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    # Only on the session's first signature (edc.accounts.signing); the service says what is
+    # missing or wrong, naming the field.
+    username = forms.CharField(
+        label=_("Your user ID"),
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "username"}),
+    )
     password = forms.CharField(
         label=_("Your password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
+
+    def __init__(self, *args, ask_user_id: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not ask_user_id:
+            del self.fields["username"]
 
 
 class LockForm(forms.Form):

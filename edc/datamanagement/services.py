@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, Subquery, Value
@@ -27,6 +28,7 @@ from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 
 from crf.models import FormInstance, FormStatus
+from edc.accounts import signing
 from edc.accounts.models import Membership
 from edc.accounts.roles import Permission, permissions_of
 from edc.accounts.scoping import authorize, scope_of
@@ -70,13 +72,6 @@ class Locked(DomainError):
 
     def __init__(self, message: str):
         super().__init__("locked", "form", message)
-
-
-class BadCredentials(DomainError):
-    status = 403
-
-    def __init__(self):
-        super().__init__("bad_credentials", "password", gettext("the password is not correct"))
 
 
 class Conflict(DomainError):
@@ -863,12 +858,24 @@ def _sign_target(level: str, target: Any) -> _SignTarget:
     )
 
 
-def sign(ctx: ChangeContext, *, level: str, target: Any, password: str, meaning: str) -> Signature:
+def sign(
+    ctx: ChangeContext,
+    *,
+    level: str,
+    target: Any,
+    password: str,
+    meaning: str,
+    username: str | None = None,
+    session: SessionBase | None = None,
+) -> Signature:
     """The investigator signs a form (FormInstance), a visit (VisitRef) or a casebook (Subject)
-    by re-entering their password, with the meaning of the signature stated.
+    with the meaning of the signature stated, by giving the signature's components
+    (edc.accounts.signing): user ID and password for the first signing of the web `session`,
+    the password alone after that. A user ID given must be the signer's own.
 
-    A wrong password is audited as a failed signature attempt (committed even though the
-    signature is refused) and answered 403 bad_credentials.
+    A wrong password or user ID is audited as a failed signature attempt (committed even though
+    the signature is refused) and answered 403 (bad_credentials, wrong_user_id); a missing
+    user ID is 400 user_id_required.
     """
     spec = _sign_target(level, target)
     user = ctx.user
@@ -876,7 +883,8 @@ def sign(ctx: ChangeContext, *, level: str, target: Any, password: str, meaning:
         raise PermissionDenied(gettext("only a signed-in investigator can sign"))
     scope_of(user).require(Permission.SIGN, spec.subject.study_id, spec.subject.site_id)
     meaning = _text(meaning, "meaning", gettext("the meaning of the signature"))
-    if not password or not user.check_password(password):
+    problem = signing.signer_problem(user, username=username, password=password, session=session)
+    if problem is not None and problem.code != "user_id_required":
         _audit(
             ctx,
             [
@@ -893,8 +901,11 @@ def sign(ctx: ChangeContext, *, level: str, target: Any, password: str, meaning:
                 )
             ],
         )
-        raise BadCredentials()
-    return _record_signature(ctx, spec, meaning)
+    if problem is not None:
+        raise problem
+    signature = _record_signature(ctx, spec, meaning)
+    signing.mark_signed(session, username=username)
+    return signature
 
 
 @transaction.atomic

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from crf.definitions import shown_forms
 from crf.models import FormInstance
 from edc import labels
+from edc.accounts import signing
 from edc.accounts.roles import Permission, permissions_of
 from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
@@ -394,7 +395,7 @@ def sign(request, study_code):
     scope, study = _study(request, study_code)
     params = request.POST if request.method == "POST" else request.GET
     level, target, subject, covered = _sign_target(scope, study, params)
-    form = SignForm(request.POST or None)
+    form = SignForm(request.POST or None, ask_user_id=signing.user_id_required(request.session))
     error, status = "", 200
     if request.method == "POST" and form.is_valid():
         try:
@@ -402,8 +403,10 @@ def sign(request, study_code):
                 ChangeContext.web(request),
                 level=level,
                 target=target,
+                username=form.cleaned_data.get("username"),
                 password=form.cleaned_data["password"],
                 meaning=form.cleaned_data["meaning"],
+                session=request.session,
             )
         except DomainError as exc:
             error, status = exc.message, exc.status

@@ -225,11 +225,11 @@ def test_eligibility_page_shows_reasons_and_signs(staff, investigator, subject):
         },
         row_version=1,
     )
-    wrong = client.post(address, {"point": "registration", "action": "confirm", "password": "nope"})
+    sign = {"point": "registration", "action": "confirm", "username": investigator.username}
+    wrong = client.post(address, {**sign, "password": "nope"})
     assert wrong.status_code == 403
-    signed = client.post(
-        address, {"point": "registration", "action": "confirm", "password": PASSWORD}
-    )
+    assert 'id="f-password-error"' in wrong.content.decode()
+    signed = client.post(address, {**sign, "password": PASSWORD})
     assert signed.status_code == 302
     page = client.get(address).content.decode()
     assert "Eligible at registration: confirmed by Ada Lovelace" in page

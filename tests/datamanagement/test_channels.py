@@ -77,7 +77,13 @@ def test_api_writes_on_locked_data_answer_423(locked_form, monitor, investigator
     assert query.status_code == 423
     sign = api_as(investigator_a).post(
         f"{API}/signatures/",
-        {"level": "form", "form_id": locked_form.pk, "password": password, "meaning": MEANING},
+        {
+            "level": "form",
+            "form_id": locked_form.pk,
+            "username": investigator_a.username,
+            "password": password,
+            "meaning": MEANING,
+        },
         format="json",
     )
     assert sign.status_code == 423 and sign.json()["error"]["code"] == "locked"
@@ -87,11 +93,19 @@ def test_api_writes_on_locked_data_answer_423(locked_form, monitor, investigator
 
 
 def test_api_signing(form_a, investigator_a, password):
-    body = {"level": "form", "form_id": form_a.pk, "password": "wrong", "meaning": MEANING}
+    body = {"level": "form", "form_id": form_a.pk, "password": password, "meaning": MEANING}
+    # Every API signing gives both components: user ID and password.
+    no_user_id = api_as(investigator_a).post(f"{API}/signatures/", body, format="json")
+    assert no_user_id.status_code == 400
+    assert no_user_id.json()["error"]["field"] == "username"
+    body["username"] = "someone_else"
+    other = api_as(investigator_a).post(f"{API}/signatures/", body, format="json")
+    assert other.status_code == 403 and other.json()["error"]["code"] == "wrong_user_id"
+    body.update(username=investigator_a.username, password="wrong")
     refused = api_as(investigator_a).post(f"{API}/signatures/", body, format="json")
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "bad_credentials"
-    assert AuditEvent.objects.filter(action="signature_failed", channel="api").count() == 1
+    assert AuditEvent.objects.filter(action="signature_failed", channel="api").count() == 2
     body["password"] = password
     signed = api_as(investigator_a).post(f"{API}/signatures/", body, format="json")
     assert signed.status_code == 201
@@ -103,6 +117,7 @@ def test_api_signing(form_a, investigator_a, password):
         {
             "level": "visit",
             "subject": form_a.subject.subject_id,
+            "username": investigator_a.username,
             "password": password,
             "meaning": MEANING,
         },
@@ -239,7 +254,7 @@ def test_web_signing(form_a, investigator_a, data_manager, password):
     url = f"{WEB}/sign/?level=form&form={form_a.pk}"
     page = client.get(url).content.decode()
     assert "I attest" in page and 'type="password"' in page
-    post = {"level": "form", "form": form_a.pk, "meaning": MEANING}
+    post = {"level": "form", "form": form_a.pk, "meaning": MEANING, "username": "pi_a"}
     wrong = client.post(f"{WEB}/sign/", {**post, "password": "nope"})
     assert wrong.status_code == 403 and "password is not correct" in wrong.content.decode()
     assert not Signature.objects.exists()
@@ -259,6 +274,7 @@ def test_web_signing_locked_data_is_refused_inline(locked_form, investigator_a, 
             "level": "casebook",
             "subject": locked_form.subject.subject_id,
             "meaning": MEANING,
+            "username": investigator_a.username,
             "password": password,
         },
     )
