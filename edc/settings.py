@@ -11,6 +11,7 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 from edc.config import database_from_url, env_bool, env_list, secret_key, storage_from_env
+from edc.mfa.policy import default_roles as mfa_default_roles
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("EDC_VAR_DIR", BASE_DIR / "var"))
@@ -40,6 +41,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "csp",
     "drf_spectacular_sidecar",
+    # Two-step sign-in: TOTP authenticators and recovery codes (edc.mfa).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "edc.audit",
     "edc.accounts",
     "edc.studies",
@@ -49,6 +54,7 @@ INSTALLED_APPS = [
     "edc.datamanagement",
     "edc.exports",
     "edc.reminders",
+    "edc.mfa",
     "crf",
     "randomization",
 ]
@@ -65,8 +71,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # django-otp: request.user.is_verified() once the second factor was given in this session.
+    "django_otp.middleware.OTPMiddleware",
     # A signed-in reader's saved language (over the browser's) and time zone.
     "edc.accounts.middleware.ReaderPreferencesMiddleware",
+    # Until the second factor is given, every page leads to the code (or enrolment) page.
+    "edc.mfa.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -156,6 +166,19 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     }
 }
+# Two-step sign-in (edc.mfa): the roles that must give a TOTP code after the password, unless a
+# study's own policy (admin: two-step sign-in policies) says otherwise. Production requires it of
+# investigators, data managers, statisticians and study admins (and Django staff); a demo site
+# (EDC_DEMO, make run and the tests) of nobody, so demo users sign in with the password alone.
+# EDC_MFA_ROLES=none requires it of nobody.
+EDC_MFA_ROLES = [
+    role
+    for role in env_list("EDC_MFA_ROLES", list(mfa_default_roles(demo=EDC_DEMO)))
+    if role != "none"
+]
+# The name authenticator apps show for the account.
+OTP_TOTP_ISSUER = os.environ.get("EDC_MFA_ISSUER", "NPC EDC")
+
 # Failed sign-ins before an account is locked for LOGIN_LOCKOUT_MINUTES.
 LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", 5))
 LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", 15))

@@ -12,6 +12,7 @@ from edc.accounts import views as account_views
 from edc.accounts.api import ObtainTokenView
 from edc.converters import SegmentConverter
 from edc.datamanagement import views as datamanagement_views
+from edc.mfa import views as mfa_views
 from edc.subjects import api as subject_api
 from edc.subjects import views as subject_views
 from edc.web import views as web_views
@@ -66,6 +67,8 @@ urlpatterns = [
     path("accounts/logout/", account_views.LogoutView.as_view(), name="logout"),
     path("accounts/preferences/", account_views.preferences, name="preferences"),
     path("accounts/language/", account_views.switch_language, name="switch-language"),
+    path("accounts/two-step/", mfa_views.verify, name="mfa-verify"),
+    path("accounts/two-step/setup/", mfa_views.enrol, name="mfa-enrol"),
     path("admin/login/", account_views.LoginView.as_view()),
     path("admin/", admin.site.urls),
     path("studies/<slug:study_code>/", web_views.study_detail, name="study-detail"),

@@ -10,6 +10,8 @@ DATABASES["embedded"] = {  # noqa: F405
     "NAME": str(VAR_DIR / "embedded.sqlite3"),
 }
 EDC_DEMO = True
+# As on a demo site: demo users sign in with the password alone (edc/mfa tests set roles).
+EDC_MFA_ROLES: list[str] = []
 # Fast hashing keeps user-heavy tests quick; one test checks the production hasher setting.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]  # noqa: F405
 STORAGES = {  # noqa: F405

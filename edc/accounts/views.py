@@ -26,6 +26,7 @@ from edc.accounts.services import (
 from edc.audit.context import ChangeContext
 from edc.audit.models import Channel
 from edc.errors import DomainError
+from edc.mfa.selectors import second_factor_of
 
 
 class LockoutAuthenticationForm(AuthenticationForm):
@@ -128,4 +129,8 @@ def preferences(request):
                 translation.activate(language)
             messages.success(request, _("Your preferences are saved."))
             return _with_language_cookie(redirect("preferences"), language)
-    return render(request, "accounts/preferences.html", {"form": form, "reader": current})
+    return render(
+        request,
+        "accounts/preferences.html",
+        {"form": form, "reader": current, "second_factor": second_factor_of(request.user)},
+    )
