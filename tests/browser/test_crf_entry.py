@@ -132,6 +132,8 @@ def test_staff_screen_confirm_eligibility_assess_tumour_and_record_an_ae(
     investigator = sign_in(browser, base, "pi")
     investigator.goto(f"{base}/studies/T-CRF/subjects/{subject_id}/eligibility/?point=registration")
     expect(investigator.locator("#criterion-C-IN1")).to_contain_text("pass")
+    # The session's first signature: user ID and password (21 CFR 11.200(a)(1)).
+    investigator.get_by_label("Your user ID").fill("pi")
     investigator.get_by_label("Your password").fill(PASSWORD)
     investigator.get_by_role("button", name="Sign: I confirm eligibility").click()
     expect(investigator.locator("#verdict")).to_contain_text("confirmed by Hai Mai")

@@ -198,6 +198,8 @@ def test_journey_c_induction_response_randomization_and_follow_up(reirr, served,
         f"{base}/studies/T-REIRR/subjects/{subject.subject_id}/eligibility/?point=randomization"
     )
     step(page, "eligibility at randomization")
+    # The session's first signature: user ID and password (21 CFR 11.200(a)(1)).
+    page.get_by_label(t(language, "Your user ID")).fill("investigator_c")
     page.get_by_label(t(language, "Your password")).fill(PASSWORD)
     page.locator("#sign").click()
     expect(page.locator("#verdict")).not_to_be_empty()

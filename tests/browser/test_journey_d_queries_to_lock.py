@@ -181,6 +181,8 @@ def test_query_answer_close_verify_sign_lock(world, served, browser, language):
         "link", name=f"{subject_id} · {text('Screening')} · {demographics}"
     ).click()
     pi.locator("#sign-form").click()
+    # The session's first signature: user ID and password (21 CFR 11.200(a)(1)).
+    pi.get_by_label(t(language, "Your user ID")).fill("investigator")
     pi.get_by_label(t(language, "Your password")).fill(PASSWORD)
     step(pi, "signing")
     pi.get_by_role("button", name=t(language, "Sign"), exact=True).click()

@@ -256,6 +256,8 @@ def test_a_coordinator_screens_registers_and_randomizes_with_the_investigator_s_
         t(language, "Every criterion is met; an investigator must confirm by e-signature")
     )
     step(investigator, "eligibility: every criterion met")
+    # The session's first signature: user ID and password (21 CFR 11.200(a)(1)).
+    investigator.get_by_label(t(language, "Your user ID")).fill("investigator")
     investigator.get_by_label(t(language, "Your password")).fill(PASSWORD)
     investigator.get_by_role("button", name=t(language, "Sign: I confirm eligibility")).click()
     expect(investigator.locator("#verdict")).to_contain_text("Hai Mai")
