@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 class CodeForm(forms.Form):
     code = forms.CharField(
-        label=_("Code"),
+        label=_("Verification code"),
         max_length=32,
         help_text=_(
             "The six digits your authenticator app shows now, or one of your recovery codes."

@@ -82,7 +82,9 @@ def test_journey_enrol_totp_sign_in_with_it_and_sign_with_user_id_and_password(
     page.locator('main form button[type="submit"].primary').click()
     expect(page.locator("#verify-form")).to_be_visible()
     step(page, "sign in step two code")
-    page.get_by_label(t(language, "Code")).fill(authenticator_code(secret, steps_ahead=1))
+    page.get_by_label(t(language, "Verification code")).fill(
+        authenticator_code(secret, steps_ahead=1)
+    )
     page.locator("#verify").click()
     expect(page.locator("#verify-form")).to_have_count(0)
     assert "/accounts/" not in page.url, page.url
