@@ -395,7 +395,8 @@ def sign(request, study_code):
     scope, study = _study(request, study_code)
     params = request.POST if request.method == "POST" else request.GET
     level, target, subject, covered = _sign_target(scope, study, params)
-    form = SignForm(request.POST or None, ask_user_id=signing.user_id_required(request.session))
+    ask_user_id = signing.user_id_required(request.session)
+    form = SignForm(request.POST or None, ask_user_id=ask_user_id)
     error, status = "", 200
     if request.method == "POST" and form.is_valid():
         try:
@@ -433,6 +434,7 @@ def sign(request, study_code):
             "target": target,
             "covered": covered,
             "form": form,
+            "ask_user_id": ask_user_id,
             "error": error,
             "params": params,
         },

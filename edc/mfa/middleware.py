@@ -54,6 +54,8 @@ class SecondFactorMiddleware:
         target = STEP_PAGE[Step(step)]
         match = request.resolver_match
         if match is not None and match.url_name in OPEN_DURING_SIGN_IN | {target}:
+            # The page header then offers no links this person cannot follow yet.
+            request.second_factor_pending = True
             return None
         response = redirect(target)
         if request.method == "GET":

@@ -94,7 +94,7 @@ def enrol(request):
             "form": form,
             "required_now": step == Step.ENROL,
             "replacing": selectors.authenticator_of(request.user) is not None,
-            "qr": segno.make(device.config_url, error="m").svg_data_uri(scale=5, border=2),
+            "qr": segno.make(device.config_url, error="m").svg_data_uri(scale=5, border=4),
             "secret": _secret_text(device),
             "next": _next(request, ""),
         },

@@ -55,7 +55,7 @@ def test_after_a_signature_in_the_session_eligibility_needs_the_password_alone(
         "?point=registration"
     )
     page = client.get(address).content.decode()
-    assert 'id="f-username"' not in page and 'id="f-password"' in page
+    assert 'id="f-username"' not in page and 'id="password-only"' in page
     confirm = {"point": "registration", "action": "confirm", "password": PASSWORD}
     assert client.post(address, confirm).status_code == 302
     assert EligibilityConfirmation.objects.count() == 1

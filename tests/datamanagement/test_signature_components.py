@@ -64,7 +64,7 @@ def test_first_signature_needs_user_id_and_password_then_password_alone(
     assert client.session[SESSION_KEY] is True
 
     page = sign_page(client, second)
-    assert 'name="username"' not in page and 'name="password"' in page
+    assert 'name="username"' not in page and 'id="password-only"' in page
     assert post_sign(client, second, password=password).status_code == 302
     assert Signature.objects.count() == 2
 
