@@ -159,3 +159,14 @@ def test_api_tokens_are_issued_by_password_as_before(investigator):
         format="json",
     )
     assert response.status_code == 200 and response.json()["token"]
+
+
+@override_settings(EDC_MFA_ROLES=["investigator"])
+def test_removing_the_authenticator_ends_the_verified_session(investigator):
+    device = enrolled(investigator)
+    client = sign_in(investigator)
+    assert client.post("/accounts/two-step/", {"code": code(device)}).status_code == 302
+    assert client.get("/").status_code == 200
+    device.delete()  # a superuser removed the lost phone's authenticator in the admin
+    again = client.get("/")
+    assert again.status_code == 302 and again["Location"].startswith("/accounts/two-step/setup/")
