@@ -38,3 +38,25 @@ def test_an_enrolled_person_always_gives_a_code_and_a_required_one_enrols_first(
     assert step_after_password(has_device=True, required=False) == Step.VERIFY
     assert step_after_password(has_device=False, required=True) == Step.ENROL
     assert step_after_password(has_device=False, required=False) == Step.PASSWORD_ONLY
+
+
+def test_the_settings_default_follows_edc_demo():
+    """edc.settings as production and as a demo site load it (a process of their own)."""
+    import os
+    import subprocess
+    import sys
+
+    def roles(**environment: str) -> str:
+        env = {k: v for k, v in os.environ.items() if k not in {"EDC_DEMO", "EDC_MFA_ROLES"}}
+        done = subprocess.run(
+            [sys.executable, "-c", "from edc import settings; print(settings.EDC_MFA_ROLES)"],
+            env={**env, **environment},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout.strip()
+
+    assert roles() == "['investigator', 'data_manager', 'statistician', 'study_admin']"
+    assert roles(EDC_DEMO="1") == "[]"
+    assert roles(EDC_MFA_ROLES="none") == "[]"
