@@ -76,6 +76,29 @@ GRANTS: dict[Role, frozenset[Permission]] = {
 }
 
 
+# What reads the randomization seed, the allocation list or other unblinded data. A role holding
+# any of these is granted only when a second admin approves (edc.accounts.services).
+UNBLINDING: frozenset[Permission] = frozenset({Permission.VIEW_ALLOCATION_LIST})
+
+
+def needs_second_approval(role: str) -> bool:
+    """Derived from GRANTS, so a role given an unblinding permission later needs it too."""
+    return bool(GRANTS[Role(role)] & UNBLINDING)
+
+
+class MembershipStatus(StrEnum):
+    """PENDING waits for a second admin; only ACTIVE grants anything; ENDED and REFUSED are
+    kept as history (memberships are never deleted)."""
+
+    PENDING = "pending"
+    ACTIVE = "active"
+    ENDED = "ended"
+    REFUSED = "refused"
+
+
+LIVE_STATUSES = frozenset({MembershipStatus.PENDING, MembershipStatus.ACTIVE})
+
+
 def permissions_of(roles: set[str] | frozenset[str]) -> frozenset[Permission]:
     granted: set[Permission] = set()
     for role in roles:
