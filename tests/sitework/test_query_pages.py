@@ -41,9 +41,7 @@ def test_the_query_list_pages_by_fifty_and_keeps_its_filters(subject, coordinato
     assert "Demographics · Screening" in first
 
 
-def test_a_query_list_page_costs_the_same_for_ten_or_a_hundred(
-    subject, coordinator, data_manager
-):
+def test_a_query_list_page_costs_the_same_for_ten_or_a_hundred(subject, coordinator, data_manager):
     form = save_dm(coordinator, subject)
     client = logged_in(data_manager)
     client.get(LIST)  # the protocol definitions are read once per process
