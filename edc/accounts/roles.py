@@ -81,9 +81,18 @@ GRANTS: dict[Role, frozenset[Permission]] = {
 UNBLINDING: frozenset[Permission] = frozenset({Permission.VIEW_ALLOCATION_LIST})
 
 
-def needs_second_approval(role: str) -> bool:
+# Admins approve each other's grants: one admin who could make a second admin alone could then
+# have that admin approve anything. So a grant of administration needs a second admin too,
+# unless a superuser (who stands above every study admin already) grants it.
+APPROVING: frozenset[Permission] = frozenset({Permission.ADMINISTER})
+
+
+def needs_second_approval(role: str, *, granted_by_superuser: bool = False) -> bool:
     """Derived from GRANTS, so a role given an unblinding permission later needs it too."""
-    return bool(GRANTS[Role(role)] & UNBLINDING)
+    permissions = GRANTS[Role(role)]
+    if permissions & UNBLINDING:
+        return True
+    return bool(permissions & APPROVING) and not granted_by_superuser
 
 
 class MembershipStatus(StrEnum):

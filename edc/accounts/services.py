@@ -117,7 +117,9 @@ def grant_membership(ctx: ChangeContext, *, user, study, site, role: str) -> Mem
             "self_grant", "user", _("no one may grant a role to themselves"), status=403
         )
     _require_admin(ctx, study, site)
-    pending = actor is not None and needs_second_approval(role)
+    pending = actor is not None and needs_second_approval(
+        role, granted_by_superuser=actor.is_superuser
+    )
     status = MembershipStatus.PENDING if pending else MembershipStatus.ACTIVE
     try:
         # A savepoint: the live-membership unique constraint settles two admins racing.

@@ -35,5 +35,5 @@ def other_study(db):
     return study, site, admin
 
 
-def web(user) -> ChangeContext:
-    return ChangeContext(user=user, channel="web")
+def web(user, reason: str = "") -> ChangeContext:
+    return ChangeContext(user=user, channel="web", reason=reason)

@@ -30,10 +30,29 @@ def seed_status(user) -> int:
     return client.get(SEED_URL).status_code
 
 
-def test_the_roles_needing_a_second_approval_are_those_reading_unblinded_data():
+def test_the_roles_needing_a_second_approval_read_unblinded_data_or_approve_grants():
     derived = {r for r in Role if GRANTS[r] & UNBLINDING}
     assert derived == {Role.STATISTICIAN}
-    assert {r for r in Role if needs_second_approval(r)} == derived
+    assert {r for r in Role if needs_second_approval(r)} == derived | {Role.STUDY_ADMIN}
+    # A superuser's grant of administration needs no second admin; of unblinding it still does.
+    assert {r for r in Role if needs_second_approval(r, granted_by_superuser=True)} == derived
+
+
+def test_an_admin_cannot_make_a_second_admin_alone(study, admin_a, admin_a2, superuser):
+    deputy = UserFactory(username="deputy")
+    grant = grant_membership(web(admin_a), user=deputy, study=study, site=None, role="study_admin")
+    assert (grant.status, grant.is_active) == ("pending", False)
+    decide_membership(web(admin_a2, "deputy agreed at the steering meeting"), grant, approve=True)
+    grant.refresh_from_db()
+    assert (grant.status, grant.is_active) == ("active", True)
+    direct = grant_membership(
+        web(superuser),
+        user=UserFactory(username="third"),
+        study=study,
+        site=None,
+        role="study_admin",
+    )
+    assert direct.status == "active"
 
 
 def test_no_one_grants_a_role_to_themselves(study, site_a, admin_a):
