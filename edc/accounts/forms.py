@@ -49,8 +49,8 @@ class WhereAndRoleForm(forms.Form):
         self.fields["site"].choices = [("", "---------")] + choices
         self.fields["role"].choices = _role_choices()
         self.fields["role"].help_text = _(
-            "A role that reads the randomization list or seed (statistician) waits for a second "
-            "admin's approval."
+            "A role that reads the randomization list or seed (statistician), or a study admin role, "
+            "waits for a second admin's approval."
         )
 
 
