@@ -355,7 +355,7 @@ def test_e_a_subject_goes_off_study_with_a_reason(served, refr, browser, languag
     today = refr.today()
     ctx = ChangeContext.system()
     subject = subject_services.screen_subject(
-        ctx, refr, consent_date=today - dt.timedelta(days=20), icf_version="1.0"
+        ctx, refr, consent_date=today - dt.timedelta(days=60), icf_version="1.0"
     )
     subject_services.transition(ctx, subject, Status.REGISTERED, on_date=today)
     coordinator = sign_in(browser, served.url, "coordinator", language=language)
@@ -378,6 +378,29 @@ def test_e_a_subject_goes_off_study_with_a_reason(served, refr, browser, languag
         t(language, "Lost to follow-up")
     )
     step(coordinator, "off study")
+
+    # The End-of-study form records the same fact: it opens on the action's date and reason,
+    # and the coordinator adds what the form asks beyond them (the failed contacts).
+    end_of_study = study_text(refr.study.definition, "End of study", language)
+    coordinator.get_by_role("link", name=f"{end_of_study} #1").click()
+    expect(coordinator.locator('[name="EOSDAT"]')).to_have_value(today.isoformat())
+    reason = coordinator.locator('[name="EOSRSN"]')
+    if reason.first.evaluate("e => e.tagName.toLowerCase()") == "select":
+        expect(reason).to_have_value("LOST_TO_FOLLOW_UP")
+    else:
+        expect(coordinator.locator('[name="EOSRSN"][value="LOST_TO_FOLLOW_UP"]')).to_be_checked()
+    step(coordinator, "end of study form opens on the off-study record")
+    fill_form(
+        coordinator,
+        {
+            "EOSNFC": 3,
+            "EOSFCFST": (today - dt.timedelta(days=40)).isoformat(),
+            "EOSFCLST": (today - dt.timedelta(days=5)).isoformat(),
+        },
+    )
+    save_form(coordinator, end_of_study, "#save-return", language)
+    expect(coordinator.locator("#subject-status")).to_have_text(t(language, "Off study"))
+    step(coordinator, "end of study form saved")
     subject.refresh_from_db()
     assert (subject.status, subject.off_study_reason, subject.off_study_date) == (
         Status.OFF_STUDY,
