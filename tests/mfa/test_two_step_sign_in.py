@@ -170,3 +170,25 @@ def test_removing_the_authenticator_ends_the_verified_session(investigator):
     device.delete()  # a superuser removed the lost phone's authenticator in the admin
     again = client.get("/")
     assert again.status_code == 302 and again["Location"].startswith("/accounts/two-step/setup/")
+
+
+def _otp_queries(client, path: str) -> list[str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(path).status_code == 200
+    return [q["sql"] for q in captured if "otp_" in q["sql"] or "mfa_" in q["sql"]]
+
+
+def test_the_step_costs_queries_once_per_session_and_a_verified_page_one(investigator):
+    """Hot path: the step is worked out on the first page after the password and kept in the
+    session; a verified person's pages each re-read the device (one query, django-otp)."""
+    client = sign_in(investigator)
+    assert len(_otp_queries(client, "/")) == 2  # authenticator? this study's policy?
+    assert _otp_queries(client, "/") == []
+    enrolled_user = UserFactory(username="pi_verified")
+    device = enrolled(enrolled_user)
+    verified = sign_in(enrolled_user)
+    assert verified.post("/accounts/two-step/", {"code": code(device)}).status_code == 302
+    assert len(_otp_queries(verified, "/")) == 1
