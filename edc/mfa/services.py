@@ -173,3 +173,24 @@ def set_study_policy(ctx: ChangeContext, study, required: dict[str, bool]) -> St
             study=study,
         )
     return policy
+
+
+# Not durable: the admin's delete view runs it inside its own transaction.
+@transaction.atomic
+def reset_second_factor(ctx: ChangeContext, user) -> None:
+    """Remove every authenticator and recovery code of `user` (a lost phone and lost codes):
+    they sign in with the password alone until they enrol again, or are asked to enrol at once
+    when a role requires it. Credentials, not clinical data: the audit row keeps the fact."""
+    authenticators = TOTPDevice.objects.filter(user=user)
+    removed = authenticators.count()
+    authenticators.delete()
+    StaticDevice.objects.filter(user=user).delete()
+    record(
+        ctx,
+        "second_factor_reset",
+        object_type="auth.User",
+        object_id=user.pk,
+        item="authenticator",
+        old=removed,
+        new=0,
+    )

@@ -49,3 +49,25 @@ def test_an_admin_of_another_study_cannot_see_the_policy():
     assert client.get(f"/admin/mfa/studymfapolicy/{study.pk}/change/").status_code == 404
     assert client.post(ADD, {"study": study.pk, "investigator": "on"}).status_code == 200
     assert StudyMfaPolicy.objects.count() == 1
+
+
+def test_only_a_superuser_resets_an_authenticator_and_never_sees_its_secret():
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    study = load_study()
+    person = UserFactory(username="lost_phone")
+    device = TOTPDevice.objects.create(user=person, name="authenticator", confirmed=True)
+    StaticDevice.objects.create(user=person, name="recovery codes").token_set.create(token="x1")
+    page = f"/admin/otp_totp/totpdevice/{device.pk}/"
+    assert admin_of(study).get(f"{page}change/").status_code == 403
+    superuser = UserFactory(username="root_mfa", is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(superuser)
+    shown = client.get(f"{page}change/").content.decode()
+    assert "lost_phone" in shown and device.key not in shown
+    assert client.get("/admin/otp_totp/totpdevice/999/change/").status_code == 404
+    assert client.post(f"{page}delete/", {"post": "yes"}).status_code == 302
+    assert not TOTPDevice.objects.filter(user=person).exists()
+    assert not StaticDevice.objects.filter(user=person).exists()
+    assert AuditEvent.objects.filter(action="second_factor_reset", channel="admin").count() == 1
