@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crf import lab_ranges, selectors, services
-from crf.explanations import explain_stored
+from crf.explanations import explain_stored, sentence
 from crf.form_page import build_page
 from crf.rules.units import display_unit
 from crf.selectors import FormSlot
@@ -24,6 +24,7 @@ from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
 from edc.datamanagement import selectors as datamanagement_selectors
 from edc.errors import DomainError
+from edc.phrases import Phrase
 from edc.studies.texts import study_text
 from edc.subjects import selectors as subject_selectors
 
@@ -117,8 +118,16 @@ def _version_id(subject, slot: FormSlot) -> int:
 
 
 def _shown(definition, issues) -> list[Issue]:
-    """An edit check's message is a study text: shown in the reader's language."""
-    return [replace(i, message=study_text(definition, i.message)) for i in issues]
+    """Each problem in the reader's language, the study's labels in it too."""
+    return [
+        replace(
+            i,
+            text=sentence(i.text, definition)
+            if isinstance(i.text, Phrase)
+            else study_text(definition, i.text),
+        )
+        for i in issues
+    ]
 
 
 def _shown_recist(note, definition):
