@@ -23,6 +23,7 @@ from crf.rules.recist import RecistParameters
 from crf.study_forms import StudyForms
 from crf.subject_record import StoredForm, first_date
 from crf.validation import Issue, Severity
+from edc.phrases import to_json
 
 is_serious = ae_form.is_serious
 
@@ -474,7 +475,9 @@ def _derive_adverse_event(
         if suggestion is not None:
             derived.notes["grade_suggestion"] = {
                 "grade": suggestion.grade,
-                "reason": suggestion.reason,
+                "reason": str(suggestion.reason),
+                # The same reason as a phrase, so the page shows it in its reader's language.
+                "reason_phrase": to_json(suggestion.reason),
                 "sampled_on": found[-1].sampled_on.isoformat() if found[-1].sampled_on else None,
             }
             if (
@@ -524,5 +527,9 @@ def lab_grade_notes(
         if graded is None:
             continue
         suggestion = suggest_grade(term, graded.value, graded.uln, graded.lln)
-        grades[item["code"]] = {"grade": suggestion.grade, "reason": suggestion.reason}
+        grades[item["code"]] = {
+            "grade": suggestion.grade,
+            "reason": str(suggestion.reason),
+            "reason_phrase": to_json(suggestion.reason),
+        }
     return {"lab_grades": grades} if grades else {}

@@ -24,7 +24,7 @@ from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
 from edc.datamanagement import selectors as datamanagement_selectors
 from edc.errors import DomainError
-from edc.phrases import Phrase
+from edc.phrases import Phrase, from_json
 from edc.studies.texts import study_text
 from edc.subjects import selectors as subject_selectors
 
@@ -130,6 +130,26 @@ def _shown(definition, issues) -> list[Issue]:
     ]
 
 
+def _shown_grades(notes, definition):
+    """CTCAE grade suggestions with their reasons in the reader's language (a note saved before
+    reasons were kept as phrases shows its English)."""
+
+    def shown(suggestion):
+        if not isinstance(suggestion, dict) or "reason_phrase" not in suggestion:
+            return suggestion
+        return {
+            **suggestion,
+            "reason": sentence(from_json(suggestion["reason_phrase"]), definition),
+        }
+
+    notes = dict(notes or {})
+    if "grade_suggestion" in notes:
+        notes["grade_suggestion"] = shown(notes["grade_suggestion"])
+    if "lab_grades" in notes:
+        notes["lab_grades"] = {code: shown(s) for code, s in notes["lab_grades"].items()}
+    return notes
+
+
 def _shown_recist(note, definition):
     """The RECIST derivation in the reader's language (a note saved before phrases were kept
     shows its English lines)."""
@@ -170,7 +190,7 @@ def _render(request, subject, slot, can_edit, values, *, status=200, **extra):
         values,
         errors=_shown(definition, _on_term_picker(slot, extra.pop("errors", ()))),
         warnings=_shown(definition, _on_term_picker(slot, extra.pop("warnings", ()))),
-        notes={**notes, "lab_range_text": _range_texts(notes)},
+        notes={**_shown_grades(notes, definition), "lab_range_text": _range_texts(notes)},
         extra_rows=extra.pop("extra_rows", None),
     )
     instance = slot.instance
