@@ -167,7 +167,7 @@ def _grade_by_multiple(
 ) -> GradeSuggestion:
     band = _band_for(lab.value, reference.value, bands)
     shown = phrase(
-        "{heading}: {value} = {ratio}{ref} {reference}",
+        gettext_noop("{heading}: {value} = {ratio}{ref} {reference}"),
         heading=heading,
         value=lab.text,
         ratio=_ratio(lab.value, reference.value),
@@ -191,7 +191,7 @@ def _grade_by_multiple(
 
 def _grade_decrease(term: LabTerm, lab: _Lab, lln: _Lab | None) -> GradeSuggestion:
     thresholds = _DECREASE_THRESHOLDS[term]
-    shown = phrase("{term}: {value}", term=_term(term), value=lab.text)
+    shown = phrase(gettext_noop("{term}: {value}"), term=_term(term), value=lab.text)
     below = sum(1 for threshold in thresholds if lab.value < Fraction(threshold))
     if below:
         grade = 1 + below
