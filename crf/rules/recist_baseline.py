@@ -228,7 +228,9 @@ def validate_baseline(
                             "(all lymph nodes count as one organ)"
                         ),
                         count=len(ids),
-                        organ=organ,
+                        organ=phrase(gettext_noop("lymph nodes"))
+                        if organ == NODES_ORGAN_KEY
+                        else organ,
                         lesions=", ".join(ids),
                         allowed=params.max_targets_per_organ,
                     ),

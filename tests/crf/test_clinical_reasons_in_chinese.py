@@ -3,6 +3,8 @@ pure engines return phrases, and the pages show them in the reader's language (#
 
 from __future__ import annotations
 
+import html
+
 import pytest
 from django.test import Client
 from django.utils import translation
@@ -43,20 +45,25 @@ def test_ctcae_reasons_read_in_english_and_in_simplified_chinese(term, value, li
 def test_recist_baseline_refusals_read_in_simplified_chinese():
     rows = [lesion_row(*lesion) for lesion in BASELINE_LESIONS]
     rows[2] = lesion_row("L3", "TARGET", "LIVER", "Liver segment 2", "N", "18")
-    rows.append(lesion_row("N2", "TARGET", "NECK", "Neck level II node", "Y", "12"))
+    rows.append(lesion_row("N4", "TARGET", "CN", "Cervical level IV", "Y", "12"))
     issues = baseline_issues({"TUDAT": "2026-01-05", "lesions": rows}, DEFAULT_PARAMETERS)
     with translation.override("en"):
         english = {i.code: i.message for i in issues}
     with translation.override("zh-hans"):
         zh = {i.code: i.message for i in issues}
     assert english["recist_too_many_targets"] == (
-        "RECIST: 6 target lesions selected; at most 5 allowed"
+        "RECIST: 7 target lesions selected; at most 5 allowed"
     )
-    assert zh["recist_too_many_targets"] == "RECIST：已选择 6 个靶病灶；最多允许 5 个"
-    assert english["recist_nodal_target_too_small"] == "RECIST: nodal target N2: SA 12 mm < 15 mm"
-    assert zh["recist_nodal_target_too_small"] == "RECIST：淋巴结靶病灶 N2：短径 12 mm < 15 mm"
-    assert zh["recist_too_many_targets_in_organ"].startswith("RECIST：liver 中有 3 个靶病灶")
-    assert all(chinese(message) for message in zh.values())
+    assert zh["recist_too_many_targets"] == "RECIST：已选择 7 个靶病灶；最多允许 5 个"
+    assert english["recist_nodal_target_too_small"] == "RECIST: nodal target N4: SA 12 mm < 15 mm"
+    assert zh["recist_nodal_target_too_small"] == "RECIST：淋巴结靶病灶 N4：短径 12 mm < 15 mm"
+    organs = [i for i in issues if i.code == "recist_too_many_targets_in_organ"]
+    with translation.override("zh-hans"):
+        assert sorted(i.message for i in organs) == [
+            "RECIST：liver 中有 3 个靶病灶（L1, L2, L3）；每个器官最多 2 个（所有淋巴结合计为一个器官）",
+            "RECIST：淋巴结 中有 3 个靶病灶（N1, N2, N4）；每个器官最多 2 个（所有淋巴结合计为一个器官）",
+        ]
+        assert all(chinese(i.message) for i in issues)
 
 
 @pytest.mark.django_db
@@ -71,7 +78,7 @@ def test_pages_in_chinese_show_the_grade_suggestion_and_the_baseline_refusal(sta
     with translation.override("zh-hans"):
         lab_page = client.get(f"{forms}/UNSCHEDULED/1/lb/1/", HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert lab_page.status_code == 200
-    text = lab_page.content.decode()
+    text = html.unescape(lab_page.content.decode())
     assert "丙氨酸氨基转移酶增高：150 = 3.75×ULN 40（>3.0–5.0×ULN）⇒ 2 级" in text
     assert "Alanine aminotransferase increased: 150" not in text
 
@@ -83,7 +90,7 @@ def test_pages_in_chinese_show_the_grade_suggestion_and_the_baseline_refusal(sta
     with translation.override("zh-hans"):
         refused = client.post(f"{forms}/SCREENING/1/tu_bl/1/", post, HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert refused.status_code == 400
-    page = refused.content.decode()
+    page = html.unescape(refused.content.decode())
     assert "RECIST：已选择 6 个靶病灶；最多允许 5 个" in page
     assert "target lesions selected" not in page
 
