@@ -17,6 +17,7 @@ from typing import Any
 from crf.rules import units
 from crf.rules.ctcae import GradeSuggestion, LabTerm, suggest_grade
 from crf.validation import Issue, Severity
+from edc.phrases import gettext_noop, phrase
 
 # MedDRA codes of the CTCAE v5.0 terms graded from a lab value (spec §3.4).
 LAB_TERM_BY_MEDDRA: dict[str, LabTerm] = {
@@ -170,7 +171,13 @@ def grade_suggestion_issue(grade: Any, suggestion: GradeSuggestion | None) -> Is
     return Issue(
         "AETOXGR",
         "grade_differs_from_lab",
-        f"grade {grade} differs from the grade the latest lab value suggests: {suggestion.reason}",
+        phrase(
+            gettext_noop(
+                "grade {grade} differs from the grade the latest lab value suggests: {reason}"
+            ),
+            grade=grade,
+            reason=suggestion.reason,
+        ),
         Severity.WARNING,
     )
 

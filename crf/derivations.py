@@ -23,6 +23,7 @@ from crf.rules.recist import RecistParameters
 from crf.study_forms import StudyForms
 from crf.subject_record import StoredForm, first_date
 from crf.validation import Issue, Severity
+from edc.phrases import to_json
 
 is_serious = ae_form.is_serious
 
@@ -74,6 +75,8 @@ def needed_forms(form: Mapping[str, Any], forms: StudyForms) -> set[str]:
         needed |= _codes_with_items(forms, {"RADENDAT"})
     if dose_items(form):
         needed |= _codes_with_items(forms, {"WEIGHT"}) | _codes_with_items(forms, {"HEIGHT"})
+        if crcl := forms.definition.get("dosing", {}).get("crcl_item"):
+            needed |= _codes_with_items(forms, {crcl})
     return needed
 
 
@@ -149,12 +152,14 @@ def derive(
 BODY_SIZE_UNITS = {"HEIGHT": "cm", "WEIGHT": "kg"}
 
 
-def _in_formula_unit(item: Mapping[str, Any] | None, code: str, value: Any) -> Decimal | None:
+def _in_formula_unit(
+    item: Mapping[str, Any] | None, code: str, value: Any, wanted: str | None = None
+) -> Decimal | None:
     if value in (None, ""):
         return None
     number = Decimal(str(value))
     unit = (item or {}).get("unit")
-    return units.convert(number, unit, BODY_SIZE_UNITS[code]) if unit else number
+    return units.convert(number, unit, wanted or BODY_SIZE_UNITS[code]) if unit else number
 
 
 def body_size(form: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
@@ -176,8 +181,25 @@ def dose_items(form: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [i for i in form.get("items", []) if "planned_dose" in i]
 
 
+def dose_spec(
+    item: Mapping[str, Any], values: Mapping[str, Any]
+) -> tuple[Mapping[str, Any] | None, str | None]:
+    """(the protocol's dose for this item, the agent it was chosen by). An item dosed by agent
+    (`by_agent`: platinum as cisplatin mg/m² or carboplatin AUC) takes the dose of the agent
+    chosen on the form; an agent the protocol gives no dose for has none (None, agent)."""
+    spec = item["planned_dose"]
+    by_agent = spec.get("by_agent")
+    if not by_agent:
+        return spec, None
+    agent = values.get(by_agent["item"])
+    if agent in (None, ""):
+        return None, None
+    chosen = by_agent["doses"].get(str(agent))
+    return ({**chosen, "reason_item": spec.get("reason_item")} if chosen else None), str(agent)
+
+
 def _latest_before(
-    forms: StudyForms, others: list[StoredForm], code: str, day: dt.date
+    forms: StudyForms, others: list[StoredForm], code: str, day: dt.date, unit: str | None = None
 ) -> tuple[Decimal, dt.date] | None:
     """The latest recorded value of item `code` sampled on or before `day` (in the formula's
     unit), with its date."""
@@ -187,7 +209,7 @@ def _latest_before(
         when = first_date(form, other.data)
         if other.data.get(code) not in (None, "") and when is not None and when <= day:
             item = next((i for i in form.get("items", []) if i["code"] == code), None)
-            found.append((when, _in_formula_unit(item, code, other.data[code])))
+            found.append((when, _in_formula_unit(item, code, other.data[code], unit)))
     if not found:
         return None
     when, value = max(found, key=lambda pair: pair[0])
@@ -201,71 +223,34 @@ def _derive_doses(
     others: list[StoredForm],
     derived: Derived,
 ) -> None:
-    """The planned dose of every dose item from the protocol's mg/m² or mg/kg, the latest weight
-    and height on or before the dose date, the study's BSA formula and cap; a given dose further
-    from it than the study's tolerance is a warning that asks for (or shows) the reason."""
+    """The planned dose of every dose item from the protocol's mg/m² or mg/kg (the latest weight
+    and height on or before the dose date, the study's BSA formula and cap) or, for carboplatin,
+    its target AUC (Calvert, with the study's creatinine clearance item, capped); a given dose
+    further from it than the study's tolerance is a warning that asks for (or shows) the reason."""
     day = first_date(form, values)
     if day is None:
         return
     settings = forms.definition.get("dosing", {})
-    formula = bsa_formula(forms)
-    cap = settings.get("bsa_cap_m2")
     tolerance = Decimal(str(settings.get("dose_tolerance_percent", 10)))
-    weight = _latest_before(forms, others, "WEIGHT", day)
-    height = _latest_before(forms, others, "HEIGHT", day)
     labels = {i["code"]: i for i in form.get("items", [])}
     for item in dose_items(form):
-        spec = item["planned_dose"]
+        spec, agent = dose_spec(item, values)
+        if spec is None:
+            if agent is not None:
+                derived.notes[item["code"]] = gettext(
+                    "No planned dose for %(agent)s: the protocol names no dose for it"
+                ) % {"agent": agent}
+            continue
         per = dosing.DosePer(spec["per"])
         amount = Decimal(str(spec["amount"]))
-        if weight is None or (per is dosing.DosePer.M2 and height is None):
-            derived.notes[item["code"]] = gettext(
-                "Planned dose not computed: no weight and height recorded on or before %(day)s"
-            ) % {"day": day.isoformat()}
+        if per is dosing.DosePer.AUC:
+            computed = _calvert_dose(amount, forms, others, day)
+        else:
+            computed = _body_size_dose(amount, per, forms, others, day)
+        if isinstance(computed, str):
+            derived.notes[item["code"]] = computed
             continue
-        lines = []
-        bsa_m2 = None
-        if per is dosing.DosePer.M2 and height is not None:
-            bsa_m2 = dosing.bsa(height[0], weight[0], formula)
-            lines.append(
-                gettext(
-                    "BSA %(formula)s from height %(height)s cm (%(height_date)s) and weight "
-                    "%(weight)s kg (%(weight_date)s): %(text)s = %(bsa)s m²"
-                )
-                % {
-                    "formula": formula.value.capitalize(),
-                    "height": height[0],
-                    "height_date": height[1].isoformat(),
-                    "weight": weight[0],
-                    "weight_date": weight[1].isoformat(),
-                    "text": dosing.formula_text(height[0], weight[0], formula),
-                    "bsa": bsa_m2,
-                }
-            )
-        planned = dosing.planned_dose(
-            amount,
-            per,
-            bsa_m2=bsa_m2,
-            weight_kg=weight[0],
-            bsa_cap_m2=Decimal(str(cap)) if cap is not None else None,
-        )
-        if planned.bsa_uncapped is not None:
-            lines.append(
-                gettext("BSA %(bsa)s m² capped at the study's %(cap)s m²")
-                % {"bsa": planned.bsa_uncapped, "cap": planned.basis}
-            )
-        per_text = "m²" if per is dosing.DosePer.M2 else "kg"
-        basis_unit = "m²" if per is dosing.DosePer.M2 else "kg"
-        lines.append(
-            gettext("Planned dose %(amount)s mg/%(per)s × %(basis)s %(unit)s = %(mg)s mg")
-            % {
-                "amount": amount,
-                "per": per_text,
-                "basis": planned.basis,
-                "unit": basis_unit,
-                "mg": planned.mg,
-            }
-        )
+        planned, lines = computed
         note: dict[str, Any] = {"planned_mg": str(planned.mg), "derivation": lines}
         given_raw = values.get(item["code"])
         if given_raw not in (None, ""):
@@ -293,6 +278,98 @@ def _derive_doses(
                     }
                 derived.add([Issue(item["code"], "dose_deviation", message, Severity.WARNING)])
         derived.notes[item["code"]] = note
+
+
+def _body_size_dose(
+    amount: Decimal,
+    per: dosing.DosePer,
+    forms: StudyForms,
+    others: list[StoredForm],
+    day: dt.date,
+) -> tuple[dosing.PlannedDose, list[str]] | str:
+    """mg/m² × BSA or mg/kg × weight with the lines that say how, or why it cannot be computed."""
+    settings = forms.definition.get("dosing", {})
+    formula = bsa_formula(forms)
+    cap = settings.get("bsa_cap_m2")
+    weight = _latest_before(forms, others, "WEIGHT", day)
+    height = _latest_before(forms, others, "HEIGHT", day)
+    if weight is None or (per is dosing.DosePer.M2 and height is None):
+        return gettext(
+            "Planned dose not computed: no weight and height recorded on or before %(day)s"
+        ) % {"day": day.isoformat()}
+    lines = []
+    bsa_m2 = None
+    if per is dosing.DosePer.M2 and height is not None:
+        bsa_m2 = dosing.bsa(height[0], weight[0], formula)
+        lines.append(
+            gettext(
+                "BSA %(formula)s from height %(height)s cm (%(height_date)s) and weight "
+                "%(weight)s kg (%(weight_date)s): %(text)s = %(bsa)s m²"
+            )
+            % {
+                "formula": formula.value.capitalize(),
+                "height": height[0],
+                "height_date": height[1].isoformat(),
+                "weight": weight[0],
+                "weight_date": weight[1].isoformat(),
+                "text": dosing.formula_text(height[0], weight[0], formula),
+                "bsa": bsa_m2,
+            }
+        )
+    planned = dosing.planned_dose(
+        amount,
+        per,
+        bsa_m2=bsa_m2,
+        weight_kg=weight[0],
+        bsa_cap_m2=Decimal(str(cap)) if cap is not None else None,
+    )
+    if planned.bsa_uncapped is not None:
+        lines.append(
+            gettext("BSA %(bsa)s m² capped at the study's %(cap)s m²")
+            % {"bsa": planned.bsa_uncapped, "cap": planned.basis}
+        )
+    per_text = "m²" if per is dosing.DosePer.M2 else "kg"
+    lines.append(
+        gettext("Planned dose %(amount)s mg/%(per)s × %(basis)s %(unit)s = %(mg)s mg")
+        % {
+            "amount": amount,
+            "per": per_text,
+            "basis": planned.basis,
+            "unit": per_text,
+            "mg": planned.mg,
+        }
+    )
+    return planned, lines
+
+
+def _calvert_dose(
+    auc: Decimal, forms: StudyForms, others: list[StoredForm], day: dt.date
+) -> tuple[dosing.PlannedDose, list[str]] | str:
+    """Carboplatin by Calvert from the study's creatinine clearance item (the latest on or
+    before the dose date, in mL/min), with the lines that say how, or why it cannot be computed."""
+    settings = forms.definition.get("dosing", {})
+    code = settings.get("crcl_item")
+    cap = Decimal(str(settings.get("crcl_cap_ml_min", dosing.DEFAULT_CRCL_CAP_ML_MIN)))
+    crcl = _latest_before(forms, others, code, day, "mL/min") if code else None
+    if crcl is None:
+        return gettext(
+            "Planned dose not computed: no creatinine clearance recorded on or before %(day)s"
+        ) % {"day": day.isoformat()}
+    planned = dosing.calvert_dose(auc, crcl[0], crcl_cap_ml_min=cap)
+    lines = [
+        gettext("Creatinine clearance %(crcl)s mL/min (%(date)s)")
+        % {"crcl": crcl[0], "date": crcl[1].isoformat()}
+    ]
+    if planned.crcl_uncapped is not None:
+        lines.append(
+            gettext("CrCl %(crcl)s mL/min capped at %(cap)s mL/min")
+            % {"crcl": planned.crcl_uncapped, "cap": planned.basis}
+        )
+    lines.append(
+        gettext("Planned dose (Calvert) AUC %(auc)s × (%(crcl)s + 25) = %(mg)s mg")
+        % {"auc": auc, "crcl": planned.basis, "mg": planned.mg}
+    )
+    return planned, lines
 
 
 # ---- RECIST ------------------------------------------------------------------------------
@@ -474,7 +551,9 @@ def _derive_adverse_event(
         if suggestion is not None:
             derived.notes["grade_suggestion"] = {
                 "grade": suggestion.grade,
-                "reason": suggestion.reason,
+                "reason": str(suggestion.reason),
+                # The same reason as a phrase, so the page shows it in its reader's language.
+                "reason_phrase": to_json(suggestion.reason),
                 "sampled_on": found[-1].sampled_on.isoformat() if found[-1].sampled_on else None,
             }
             if (
@@ -524,5 +603,9 @@ def lab_grade_notes(
         if graded is None:
             continue
         suggestion = suggest_grade(term, graded.value, graded.uln, graded.lln)
-        grades[item["code"]] = {"grade": suggestion.grade, "reason": suggestion.reason}
+        grades[item["code"]] = {
+            "grade": suggestion.grade,
+            "reason": str(suggestion.reason),
+            "reason_phrase": to_json(suggestion.reason),
+        }
     return {"lab_grades": grades} if grades else {}

@@ -1,7 +1,9 @@
 """What a form page shows: fields built from the form definition with values, errors and help.
 
-No database; Django only translates words. The template only loops over what is built here, so every form
-renders from its definition in the study file and nothing about a form is hard-coded in HTML.
+No database, but this is the page layer (the view-model the form template loops over), not a
+rule: it renders words in the reader's language, so it uses Django's gettext. The template only
+loops over what is built here, so every form renders from its definition in the study file and
+nothing about a form is hard-coded in HTML.
 """
 
 from __future__ import annotations

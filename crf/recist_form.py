@@ -370,7 +370,7 @@ def baseline_issues(data: Mapping[str, Any], params: RecistParameters) -> list[I
             Issue(
                 "TULNKID" if row else "TUDAT",
                 f"recist_{violation.code}",
-                f"RECIST: {violation.message}",
+                phrase(gettext_noop("RECIST: {problem}"), problem=violation.message),
                 group=LESIONS if row else None,
                 row=row,
             )

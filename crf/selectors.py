@@ -10,7 +10,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import (
+    Case,
+    F,
+    Func,
+    IntegerField,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -591,9 +600,12 @@ def eligibility_state(
     return EligibilityState(subject, point, lines, confirmation, today, inputs)
 
 
-def _per_subject(queryset, aggregate) -> Coalesce:
-    grouped = queryset.order_by().values("subject_id").annotate(value=aggregate).values("value")
-    return Coalesce(Subquery(grouped, output_field=IntegerField()), Value(0))
+def _per_subject(queryset, function: str, column: str) -> Coalesce:
+    """COUNT or SUM of one column over the subject's rows as a scalar subquery: the aggregate
+    in a subquery as Django's documentation writes it (``Func`` over the rows, no GROUP BY);
+    0 when there are none."""
+    total = queryset.order_by().annotate(value=Func(F(column), function=function)).values("value")
+    return Coalesce(Subquery(total, output_field=IntegerField()), Value(0))
 
 
 def _still_signed(subject: Subject, point: str) -> EligibilityConfirmation | None:
@@ -601,21 +613,20 @@ def _still_signed(subject: Subject, point: str) -> EligibilityConfirmation | Non
     versions it signed with equal the current ones, read in one statement. Then the rules would
     give exactly the signed results again, so they are not evaluated."""
     reads = eligibility_reads(subject.protocol_version_id, point)
-    forms = FormInstance.objects.filter(
-        subject_id=OuterRef("subject_id"), form_code__in=reads.form_codes
-    )
+    # The subject is known, so the subqueries name it rather than refer to the outer row.
+    forms = FormInstance.objects.filter(subject_id=subject.pk, form_code__in=reads.form_codes)
     no_forms = not reads.form_codes
-    consents = Consent.objects.filter(subject_id=OuterRef("subject_id"))
-    waivers = EligibilityWaiver.objects.filter(subject_id=OuterRef("subject_id"))
+    consents = Consent.objects.filter(subject_id=subject.pk)
+    waivers = EligibilityWaiver.objects.filter(subject_id=subject.pk)
     confirmation = (
         EligibilityConfirmation.objects.filter(subject=subject, point=point)
         .order_by("-signed_at", "-id")
         .annotate(
-            forms_count=Value(0) if no_forms else _per_subject(forms, Count("pk")),
-            forms_versions=Value(0) if no_forms else _per_subject(forms, Sum("row_version")),
-            consents_count=_per_subject(consents, Count("pk")),
-            consents_versions=_per_subject(consents, Sum("row_version")),
-            waivers_count=_per_subject(waivers, Count("pk")),
+            forms_count=Value(0) if no_forms else _per_subject(forms, "COUNT", "pk"),
+            forms_versions=Value(0) if no_forms else _per_subject(forms, "SUM", "row_version"),
+            consents_count=_per_subject(consents, "COUNT", "pk"),
+            consents_versions=_per_subject(consents, "SUM", "row_version"),
+            waivers_count=_per_subject(waivers, "COUNT", "pk"),
         )
         .first()
     )

@@ -1,5 +1,6 @@
-"""Checking submitted CRF values against their form definition. No database; Django only
-translates the messages.
+"""Checking submitted CRF values against their form definition. Pure Python: no database, no
+Django. Each problem is a translatable phrase (edc/phrases.py), item and group names study texts
+(`Label`s); an `Issue`'s `message` renders it in the reader's language when it is read.
 
 `validate_form` turns raw input (strings from an HTML form, or JSON values from the API) into the
 stored representation of `FormInstance.data` and lists every problem: hard errors block the save,
@@ -20,11 +21,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-
 from crf.rules import units
 from crf.rules.violations import Severity
+from edc.phrases import Label, Phrase, gettext_noop, in_language, phrase
+from edc.studies.texts import source_text
 
 # An item with alternative units takes its unit from the input `<CODE>__unit` (default: the
 # item's own unit) and stores the value in the item's (canonical) unit under its code, with
@@ -44,10 +44,17 @@ class Issue:
 
     item: str
     code: str
-    message: str
+    # The problem in words: a `Phrase` (rendered when read), or a text already in the
+    # reader's language (a page may swap in one rendered with the study's own labels).
+    text: str
     severity: Severity = Severity.ERROR
     group: str | None = None
     row: int | None = None  # 1-based row of a repeating group
+
+    @property
+    def message(self) -> str:
+        """The problem in the reader's (the active) language."""
+        return in_language(self.text) if isinstance(self.text, Phrase) else self.text
 
     @property
     def path(self) -> str:
@@ -91,7 +98,7 @@ _FALSE = {"false", "no", "n", "0"}
 
 
 class _Invalid(Exception):
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: Phrase):
         super().__init__(message)
         self.code = code
         self.message = message
@@ -99,7 +106,7 @@ class _Invalid(Exception):
 
 def _text_of(raw: Any) -> str:
     if isinstance(raw, bool):
-        raise _Invalid("type", _("a yes/no value is not valid here"))
+        raise _Invalid("type", phrase(gettext_noop("a yes/no value is not valid here")))
     if isinstance(raw, float):
         # JSON numbers arrive as floats; repr gives back the shortest text that was sent.
         return repr(raw)
@@ -108,10 +115,12 @@ def _text_of(raw: Any) -> str:
     if isinstance(raw, str):
         if "\x00" in raw:
             # PostgreSQL cannot store NUL in text or JSON: refuse it here, by name, not later.
-            raise _Invalid("type", "contains a NUL character, which is not valid text")
+            raise _Invalid(
+                "type", phrase(gettext_noop("contains a NUL character, which is not valid text"))
+            )
         return raw.strip()
     raise _Invalid(
-        "type", _("expected a single value, got %(kind)s") % {"kind": type(raw).__name__}
+        "type", phrase(gettext_noop("expected a single value, got {kind}"), kind=type(raw).__name__)
     )
 
 
@@ -132,11 +141,15 @@ def _number_text(value: Decimal) -> str:
 def _parse_integer(raw: Any) -> str:
     text = _text_of(raw)
     if not _INTEGER.match(text):
-        raise _Invalid("type", _("%(value)s is not a whole number") % {"value": repr(text)})
+        raise _Invalid(
+            "type", phrase(gettext_noop("{value} is not a whole number"), value=repr(text))
+        )
     if len(text) > MAX_DIGITS:
         raise _Invalid(
             "type",
-            _("a number of %(count)s digits is not plausible here") % {"count": len(text)},
+            phrase(
+                gettext_noop("a number of {count} digits is not plausible here"), count=len(text)
+            ),
         )
     return str(int(text))
 
@@ -146,13 +159,18 @@ def _parse_decimal(raw: Any, decimals: int | None) -> str:
     if not _DECIMAL.match(text):
         raise _Invalid(
             "type",
-            _("%(value)s is not a number (digits with an optional decimal point)")
-            % {"value": repr(text)},
+            phrase(
+                gettext_noop("{value} is not a number (digits with an optional decimal point)"),
+                value=repr(text),
+            ),
         )
     if len(text) > MAX_DIGITS:
         raise _Invalid(
             "type",
-            _("a number of %(count)s characters is not plausible here") % {"count": len(text)},
+            phrase(
+                gettext_noop("a number of {count} characters is not plausible here"),
+                count=len(text),
+            ),
         )
     value = Decimal(text)
     if decimals is not None:
@@ -161,8 +179,12 @@ def _parse_decimal(raw: Any, decimals: int | None) -> str:
         if places > decimals:
             raise _Invalid(
                 "decimals",
-                _("%(value)s has %(places)s decimal places; at most %(allowed)s allowed")
-                % {"value": text, "places": places, "allowed": decimals},
+                phrase(
+                    gettext_noop("{value} has {places} decimal places; at most {allowed} allowed"),
+                    value=text,
+                    places=places,
+                    allowed=decimals,
+                ),
             )
     return _number_text(value)
 
@@ -172,7 +194,7 @@ def _real_date(year: int, month: int, day: int, text: str) -> dt.date:
         return dt.date(year, month, day)
     except ValueError:
         raise _Invalid(
-            "date", _("%(value)s is not a real calendar date") % {"value": repr(text)}
+            "date", phrase(gettext_noop("{value} is not a real calendar date"), value=repr(text))
         ) from None
 
 
@@ -183,11 +205,14 @@ def _parse_date(raw: Any) -> str:
         if _PARTIAL.match(text):
             raise _Invalid(
                 "partial_date_not_allowed",
-                _("%(value)s is incomplete; this item needs a full date YYYY-MM-DD")
-                % {"value": repr(text)},
+                phrase(
+                    gettext_noop("{value} is incomplete; this item needs a full date YYYY-MM-DD"),
+                    value=repr(text),
+                ),
             )
         raise _Invalid(
-            "date", _("%(value)s is not a date written YYYY-MM-DD") % {"value": repr(text)}
+            "date",
+            phrase(gettext_noop("{value} is not a date written YYYY-MM-DD"), value=repr(text)),
         )
     year, month, day = (int(part) for part in match.groups())
     return _real_date(year, month, day, text).isoformat()
@@ -199,20 +224,25 @@ def _parse_partial_date(raw: Any) -> str:
     if not match:
         raise _Invalid(
             "date",
-            _("%(value)s is not a date written YYYY-MM-DD, YYYY-MM (day unknown) or YYYY")
-            % {"value": repr(text)},
+            phrase(
+                gettext_noop(
+                    "{value} is not a date written YYYY-MM-DD, YYYY-MM (day unknown) or YYYY"
+                ),
+                value=repr(text),
+            ),
         )
     year, month, day = match.groups()
     if month is not None and not 1 <= int(month) <= 12:
         raise _Invalid(
-            "date", _("%(value)s has no month %(month)s") % {"value": repr(text), "month": month}
+            "date",
+            phrase(gettext_noop("{value} has no month {month}"), value=repr(text), month=month),
         )
     if day is not None:
         _real_date(int(year), int(month), int(day), text)
     if int(year) < EARLIEST_YEAR:
         raise _Invalid(
             "date_too_early",
-            _("%(value)s is before %(year)s") % {"value": text, "year": EARLIEST_YEAR},
+            phrase(gettext_noop("{value} is before {year}"), value=text, year=EARLIEST_YEAR),
         )
     return text
 
@@ -221,10 +251,14 @@ def _parse_time(raw: Any) -> str:
     text = _text_of(raw)
     match = _TIME.match(text)
     if not match:
-        raise _Invalid("time", _("%(value)s is not a time written HH:MM") % {"value": repr(text)})
+        raise _Invalid(
+            "time", phrase(gettext_noop("{value} is not a time written HH:MM"), value=repr(text))
+        )
     hours, minutes, seconds = match.groups()
     if int(hours) > 23 or int(minutes) > 59 or (seconds is not None and int(seconds) > 59):
-        raise _Invalid("time", _("%(value)s is not a real time of day") % {"value": repr(text)})
+        raise _Invalid(
+            "time", phrase(gettext_noop("{value} is not a real time of day"), value=repr(text))
+        )
     return text
 
 
@@ -233,7 +267,10 @@ def _parse_datetime(raw: Any) -> str:
     if "T" not in text:
         raise _Invalid(
             "datetime",
-            _("%(value)s is not a date and time written YYYY-MM-DDTHH:MM") % {"value": repr(text)},
+            phrase(
+                gettext_noop("{value} is not a date and time written YYYY-MM-DDTHH:MM"),
+                value=repr(text),
+            ),
         )
     day_part, time_part = text.split("T", 1)
     try:
@@ -252,7 +289,7 @@ def _parse_boolean(raw: Any) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise _Invalid("type", _("%(value)s is not yes or no") % {"value": repr(text)})
+    raise _Invalid("type", phrase(gettext_noop("{value} is not yes or no"), value=repr(text)))
 
 
 def _choice_codes(item: Mapping, codelists: Mapping) -> list:
@@ -269,8 +306,11 @@ def _parse_choice(raw: Any, codes: list) -> Any:
     shown = ", ".join(str(c) for c in codes)
     raise _Invalid(
         "choice",
-        _("%(value)s is not one of the allowed choices (%(allowed)s)")
-        % {"value": repr(text), "allowed": shown},
+        phrase(
+            gettext_noop("{value} is not one of the allowed choices ({allowed})"),
+            value=repr(text),
+            allowed=shown,
+        ),
     )
 
 
@@ -296,8 +336,8 @@ def _latest_day(value: str) -> dt.date:
 EARLIEST_YEAR = 1900
 DEFAULT_FUTURE_YEARS = 2
 NOT_BEFORE = {
-    "birth": gettext_lazy("the date of birth"),
-    "consent": gettext_lazy("the informed consent date"),
+    "birth": phrase(gettext_noop("the date of birth")),
+    "consent": phrase(gettext_noop("the informed consent date")),
 }
 
 
@@ -320,38 +360,39 @@ class DateBounds:
             return self.today.replace(year=self.today.year + self.future_years, day=28)
 
 
-def _date_problem(item: Mapping, value: str, bounds: DateBounds) -> tuple[str, str] | None:
+def _date_problem(item: Mapping, value: str, bounds: DateBounds) -> tuple[str, Phrase] | None:
     """(code, message) when a well-formed date is implausible for this item and subject."""
     earliest = _earliest_day(value)
     if earliest.year < EARLIEST_YEAR:
-        return "date_too_early", _("%(value)s is before %(year)s") % {
-            "value": value,
-            "year": EARLIEST_YEAR,
-        }
+        return "date_too_early", phrase(
+            gettext_noop("{value} is before {year}"), value=value, year=EARLIEST_YEAR
+        )
     if earliest > bounds.today:
         if not item.get("allow_future"):
-            return "future_date", _("%(value)s is in the future (today is %(today)s)") % {
-                "value": value,
-                "today": bounds.today,
-            }
+            return "future_date", phrase(
+                gettext_noop("{value} is in the future (today is {today})"),
+                value=value,
+                today=bounds.today,
+            )
         if earliest > bounds.latest_future:
             return (
                 "date_too_far_ahead",
-                _("%(value)s is more than %(years)s years ahead (latest %(latest)s)")
-                % {
-                    "value": value,
-                    "years": bounds.future_years,
-                    "latest": bounds.latest_future,
-                },
+                phrase(
+                    gettext_noop("{value} is more than {years} years ahead (latest {latest})"),
+                    value=value,
+                    years=bounds.future_years,
+                    latest=bounds.latest_future,
+                ),
             )
     for anchor in item.get("not_before", ()):
         limit = bounds.birth if anchor == "birth" else bounds.consent
         if limit is not None and _latest_day(value) < limit:
-            return f"before_{anchor}", _("%(value)s is before %(anchor)s (%(limit)s)") % {
-                "value": value,
-                "anchor": NOT_BEFORE[anchor],
-                "limit": limit,
-            }
+            return f"before_{anchor}", phrase(
+                gettext_noop("{value} is before {anchor} ({limit})"),
+                value=value,
+                anchor=NOT_BEFORE[anchor],
+                limit=limit,
+            )
     return None
 
 
@@ -372,18 +413,20 @@ def describe_range(bounds: Mapping, unit: str = "") -> str:
     return f"≤ {_with_unit(str(high), unit)}"
 
 
-def _range_problem(value: Decimal, bounds: Mapping, unit: str) -> str | None:
+def _range_problem(value: Decimal, bounds: Mapping, unit: str) -> Phrase | None:
     low, high = bounds.get("min"), bounds.get("max")
     if low is not None and value < _bound_text(low):
-        return _("%(value)s is below %(bound)s") % {
-            "value": _with_unit(_number_text(value), unit),
-            "bound": _with_unit(str(low), unit),
-        }
+        return phrase(
+            gettext_noop("{value} is below {bound}"),
+            value=_with_unit(_number_text(value), unit),
+            bound=_with_unit(str(low), unit),
+        )
     if high is not None and value > _bound_text(high):
-        return _("%(value)s is above %(bound)s") % {
-            "value": _with_unit(_number_text(value), unit),
-            "bound": _with_unit(str(high), unit),
-        }
+        return phrase(
+            gettext_noop("{value} is above {bound}"),
+            value=_with_unit(_number_text(value), unit),
+            bound=_with_unit(str(high), unit),
+        )
     return None
 
 
@@ -404,8 +447,11 @@ class Collector:
         self.warnings.append(Issue(item, code, message, Severity.WARNING, self.group, self.row))
 
 
-def label_of(item: Mapping) -> str:
-    return f"{item['label']} ({item['code']})"
+def label_of(item: Mapping) -> Phrase:
+    """The item as a message names it: its label (a study text) and its code."""
+    return phrase(
+        gettext_noop("{label} ({code})"), label=Label(source_text(item["label"])), code=item["code"]
+    )
 
 
 def accepted_units(item: Mapping) -> list[str]:
@@ -424,8 +470,12 @@ def _to_canonical(
         out.error(
             code,
             "unit",
-            _("%(item)s: %(unit)s is not an accepted unit (%(allowed)s)")
-            % {"item": label, "unit": repr(unit), "allowed": shown},
+            phrase(
+                gettext_noop("{item}: {unit} is not an accepted unit ({allowed})"),
+                item=label,
+                unit=repr(unit),
+                allowed=shown,
+            ),
         )
         return None
     entered = {"value": value, "unit": unit}
@@ -436,7 +486,7 @@ def _to_canonical(
     try:
         converted = units.convert(Decimal(value), unit, item["unit"], molar_mass)
     except units.UnitError as exc:
-        out.error(code, "unit", f"{label}: {exc}")
+        out.error(code, "unit", phrase(gettext_noop("{item}: {problem}"), item=label, problem=exc))
         return None
     return units.stored_text(converted), entered
 
@@ -470,8 +520,11 @@ def clean_item(
             if limit is not None and len(value) > limit:
                 raise _Invalid(
                     "max_length",
-                    _("%(count)s characters entered; at most %(allowed)s allowed")
-                    % {"count": len(value), "allowed": limit},
+                    phrase(
+                        gettext_noop("{count} characters entered; at most {allowed} allowed"),
+                        count=len(value),
+                        allowed=limit,
+                    ),
                 )
         elif kind == "integer":
             value = _parse_integer(raw)
@@ -495,9 +548,15 @@ def clean_item(
             chosen = [_parse_choice(part, codes) for part in parts if not is_blank(part)]
             value = [c for c in codes if c in chosen]
         else:
-            raise _Invalid("type", _("unsupported item type %(kind)s") % {"kind": repr(kind)})
+            raise _Invalid(
+                "type", phrase(gettext_noop("unsupported item type {kind}"), kind=repr(kind))
+            )
     except _Invalid as exc:
-        out.error(code, exc.code, f"{label}: {exc.message}")
+        out.error(
+            code,
+            exc.code,
+            phrase(gettext_noop("{item}: {problem}"), item=label, problem=exc.message),
+        )
         return None
 
     if kind in {"integer", "decimal"} and item.get("alt_units"):
@@ -514,25 +573,35 @@ def clean_item(
             out.error(
                 code,
                 "range",
-                _("%(item)s: %(problem)s (allowed %(range)s)")
-                % {"item": label, "problem": problem, "range": describe_range(item["range"], unit)},
+                phrase(
+                    gettext_noop("{item}: {problem} (allowed {range})"),
+                    item=label,
+                    problem=problem,
+                    range=describe_range(item["range"], unit),
+                ),
             )
             return None
         if "soft_range" in item and (problem := _range_problem(number, item["soft_range"], unit)):
             out.warning(
                 code,
                 "soft_range",
-                _("%(item)s: %(problem)s (expected %(range)s); confirm the value is correct")
-                % {
-                    "item": label,
-                    "problem": problem,
-                    "range": describe_range(item["soft_range"], unit),
-                },
+                phrase(
+                    gettext_noop(
+                        "{item}: {problem} (expected {range}); confirm the value is correct"
+                    ),
+                    item=label,
+                    problem=problem,
+                    range=describe_range(item["soft_range"], unit),
+                ),
             )
     if kind in {"date", "partial_date", "datetime"}:
         problem = _date_problem(item, value, bounds or DateBounds(today))
         if problem is not None:
-            out.error(code, problem[0], f"{label}: {problem[1]}")
+            out.error(
+                code,
+                problem[0],
+                phrase(gettext_noop("{item}: {problem}"), item=label, problem=problem[1]),
+            )
             return None
     return value
 
@@ -576,7 +645,9 @@ def _clean_items(
         if value is None:
             if check_required and item.get("required") and is_blank(raw.get(item["code"])):
                 out.error(
-                    item["code"], "required", _("%(item)s is required") % {"item": label_of(item)}
+                    item["code"],
+                    "required",
+                    phrase(gettext_noop("{item} is required"), item=label_of(item)),
                 )
             continue
         cleaned[item["code"]] = value
@@ -598,14 +669,19 @@ def _unknown_keys(
             out.error(
                 key,
                 "derived_item",
-                _("%(item)s is computed by the system and cannot be entered") % {"item": key},
+                phrase(
+                    gettext_noop("{item} is computed by the system and cannot be entered"), item=key
+                ),
             )
         elif key not in allowed:
             out.error(
                 key,
                 "unknown_item",
-                _("%(item)s is not an item of form %(form)s")
-                % {"item": repr(key), "form": form_code},
+                phrase(
+                    gettext_noop("{item} is not an item of form {form}"),
+                    item=repr(key),
+                    form=form_code,
+                ),
             )
 
 
@@ -626,7 +702,9 @@ def clean_form(
     result = ValidationResult()
     out = Collector(result.errors, result.warnings)
     if not isinstance(raw, Mapping):
-        out.error("", "type", _("the form values must be an object keyed by item code"))
+        out.error(
+            "", "type", phrase(gettext_noop("the form values must be an object keyed by item code"))
+        )
         return result
     derived = _derived_codes(form)
     groups = {g["code"]: g for g in form.get("groups", [])}
@@ -665,11 +743,12 @@ def run_edit_checks(
         if truth is not False:
             continue
         item = (check.get("items") or [""])[0]
+        said = {"message": Label(source_text(check["message"])), "check": check["code"]}
         message = (
-            _("%(message)s (%(reason)s; edit check %(check)s)")
+            phrase(gettext_noop("{message} ({reason}; edit check {check})"), reason=reason, **said)
             if reason
-            else _("%(message)s (edit check %(check)s)")
-        ) % {"message": check["message"], "reason": reason, "check": check["code"]}
+            else phrase(gettext_noop("{message} (edit check {check})"), **said)
+        )
         if check["severity"] == "error":
             out.error(item, check["code"], message)
         else:
@@ -709,13 +788,18 @@ def _clean_group(
     derived: set[str],
     analytes: Mapping | None = None,
 ) -> list[dict[str, Any]]:
-    name = group["name"]
+    name = Label(source_text(group["name"]))
     code = group["code"]
     if raw_rows is None:
         raw_rows = []
     if not isinstance(raw_rows, list | tuple):
         out.errors.append(
-            Issue("", "type", _("%(group)s: must be a list of rows") % {"group": name}, group=code)
+            Issue(
+                "",
+                "type",
+                phrase(gettext_noop("{group}: must be a list of rows"), group=name),
+                group=code,
+            )
         )
         return []
     item_codes = {i["code"] for i in group["items"]}
@@ -727,15 +811,18 @@ def _clean_group(
             row_out.error(
                 "",
                 "type",
-                _("%(group)s row %(row)s: must be an object keyed by item code")
-                % {"group": name, "row": index},
+                phrase(
+                    gettext_noop("{group} row {row}: must be an object keyed by item code"),
+                    group=name,
+                    row=index,
+                ),
             )
             continue
         _unknown_keys(
             raw_row,
             item_codes | unit_inputs,
             derived,
-            _("%(group)s row %(row)s") % {"group": code, "row": index},
+            phrase(gettext_noop("{group} row {row}"), group=code, row=index),
             row_out,
         )
         if all(is_blank(raw_row.get(c)) for c in item_codes):
@@ -756,8 +843,11 @@ def _clean_group(
             Issue(
                 "",
                 "min_rows",
-                _("%(group)s: at least %(count)s row(s) required")
-                % {"group": name, "count": group["min"]},
+                phrase(
+                    gettext_noop("{group}: at least {count} row(s) required"),
+                    group=name,
+                    count=group["min"],
+                ),
                 group=code,
             )
         )
@@ -766,8 +856,11 @@ def _clean_group(
             Issue(
                 "",
                 "max_rows",
-                _("%(group)s: at most %(count)s row(s) allowed")
-                % {"group": name, "count": group["max"]},
+                phrase(
+                    gettext_noop("{group}: at most {count} row(s) allowed"),
+                    group=name,
+                    count=group["max"],
+                ),
                 group=code,
             )
         )

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crf import lab_ranges, selectors, services
-from crf.explanations import explain_stored
+from crf.explanations import explain_stored, sentence
 from crf.form_page import build_page
 from crf.rules.units import display_unit
 from crf.selectors import FormSlot
@@ -24,6 +24,7 @@ from edc.accounts.scoping import scope_of
 from edc.audit.context import ChangeContext
 from edc.datamanagement import selectors as datamanagement_selectors
 from edc.errors import DomainError
+from edc.phrases import Phrase, from_json
 from edc.studies.texts import study_text
 from edc.subjects import selectors as subject_selectors
 
@@ -117,8 +118,36 @@ def _version_id(subject, slot: FormSlot) -> int:
 
 
 def _shown(definition, issues) -> list[Issue]:
-    """An edit check's message is a study text: shown in the reader's language."""
-    return [replace(i, message=study_text(definition, i.message)) for i in issues]
+    """Each problem in the reader's language, the study's labels in it too."""
+    return [
+        replace(
+            i,
+            text=sentence(i.text, definition)
+            if isinstance(i.text, Phrase)
+            else study_text(definition, i.text),
+        )
+        for i in issues
+    ]
+
+
+def _shown_grades(notes, definition):
+    """CTCAE grade suggestions with their reasons in the reader's language (a note saved before
+    reasons were kept as phrases shows its English)."""
+
+    def shown(suggestion):
+        if not isinstance(suggestion, dict) or "reason_phrase" not in suggestion:
+            return suggestion
+        return {
+            **suggestion,
+            "reason": sentence(from_json(suggestion["reason_phrase"]), definition),
+        }
+
+    notes = dict(notes or {})
+    if "grade_suggestion" in notes:
+        notes["grade_suggestion"] = shown(notes["grade_suggestion"])
+    if "lab_grades" in notes:
+        notes["lab_grades"] = {code: shown(s) for code, s in notes["lab_grades"].items()}
+    return notes
 
 
 def _shown_recist(note, definition):
@@ -161,7 +190,7 @@ def _render(request, subject, slot, can_edit, values, *, status=200, **extra):
         values,
         errors=_shown(definition, _on_term_picker(slot, extra.pop("errors", ()))),
         warnings=_shown(definition, _on_term_picker(slot, extra.pop("warnings", ()))),
-        notes={**notes, "lab_range_text": _range_texts(notes)},
+        notes={**_shown_grades(notes, definition), "lab_range_text": _range_texts(notes)},
         extra_rows=extra.pop("extra_rows", None),
     )
     instance = slot.instance

@@ -2,7 +2,9 @@
 
     DATABASE_URL=postgres://... python -m randomization.bench [--clients 32] [--subjects 2000]
 
-One run, on a scratch database it creates and drops (``edc_bench_randomization``):
+One run, on a scratch database it creates and drops (``<database>_bench_randomization``, named
+after DATABASE_URL's database, so runs against one server for different databases do not drop
+each other's):
 
 1. API: ``--clients`` threads, each with a keep-alive connection, randomize ``--subjects``
    eligible subjects through ``POST /api/v1/.../randomization/`` served by gunicorn.
@@ -39,7 +41,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
-BENCH_DB = "edc_bench_randomization"
+BENCH_SUFFIX = "_bench_randomization"
 
 BENCH_STUDY = {
     "format": 1,
@@ -140,13 +142,19 @@ def database_url(base: str, name: str) -> str:
     return urlunparse(parsed._replace(path=f"/{name}"))
 
 
+def bench_database(base_url: str) -> str:
+    """The scratch database's name: DATABASE_URL's database with a suffix."""
+    return (urlparse(base_url).path.lstrip("/") or "edc") + BENCH_SUFFIX
+
+
 def recreate_database(base_url: str) -> None:
     import psycopg
 
     admin = database_url(base_url, "postgres").split("?")[0]
+    name = bench_database(base_url)
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def drop_database(base_url: str) -> None:
@@ -154,7 +162,7 @@ def drop_database(base_url: str) -> None:
 
     admin = database_url(base_url, "postgres").split("?")[0]
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        conn.execute(f'DROP DATABASE IF EXISTS "{bench_database(base_url)}" WITH (FORCE)')
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -543,7 +551,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--subjects", type=int, default=1000)
     parser.add_argument("--strata", type=int, choices=[1, 2], default=1)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        # gunicorn's documented starting point for sync workers, (2 x cores) + 1: each worker
+        # waits on the database for most of a request, so a worker per core leaves cores idle.
+        # Production runs more (deploy/: 4 per instance, two instances by default).
+        default=2 * (os.cpu_count() or 1) + 1,
+        help="gunicorn worker processes (default: 2 x cores + 1)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
     parser.add_argument("--wsgi", default="edc.wsgi", help="WSGI module gunicorn serves")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
@@ -554,7 +570,8 @@ def main(argv: list[str] | None = None) -> int:
         print("DATABASE_URL must point at PostgreSQL", file=sys.stderr)
         return 2
     recreate_database(base)
-    url = database_url(base.split("?")[0], BENCH_DB)
+    bench_db = bench_database(base.split("?")[0])
+    url = database_url(base.split("?")[0], bench_db)
     os.environ["DATABASE_URL"] = url
     os.environ["DJANGO_SETTINGS_MODULE"] = "edc.settings"
     os.environ.pop("EDC_TEST_DATABASE_NAME", None)
@@ -567,7 +584,7 @@ def main(argv: list[str] | None = None) -> int:
     from randomization.selectors import awaiting_follow_up
 
     try:
-        print(f"migrating {BENCH_DB} ...", flush=True)
+        print(f"migrating {bench_db} ...", flush=True)
         call_command("migrate", verbosity=0)
         made, tokens = set_up(args.subjects, args.strata, args.clients)
         api_study, _, api_pool = made["BENCH-API"]

@@ -55,8 +55,11 @@ def candidate(
         subjects = subjects.filter(study__code=study_code, subject_id=subject_id)
     else:
         subjects = subjects.filter(pk=pk)
-    subject = subjects.first()
-    if subject is None:
+    try:
+        # get(), not first(): the lookup is unique, so the subject's default ordering (by study
+        # code) would only add an ORDER BY to the allocation's first statement.
+        subject = subjects.get()
+    except Subject.DoesNotExist:
         return None
     try:
         scheme = subject.study.randomization_scheme

@@ -4,6 +4,7 @@ Exact interval semantics: for increases ">a - b x ULN" means a*ULN < value <= b*
 "<a - b" means b <= value < a (the lower bound belongs to the milder grade). Values are compared as
 exact rationals; floats are rejected because they cannot represent e.g. 20.5 x 1.5 reliably.
 Units: count thresholds in 10^9/L, haemoglobin in g/L; ULN/LLN/baseline in the value's unit.
+A suggestion's reason is a translatable phrase (edc/phrases.py); as a string it is its English.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from fractions import Fraction
 from typing import NamedTuple
 
 from crf.rules.exact_numbers import ExactNumber, round_half_up, to_fraction
+from edc.phrases import Phrase, gettext_noop, phrase
 
 
 class LabTerm(StrEnum):
@@ -31,16 +33,25 @@ class LabTerm(StrEnum):
 
 
 TERM_NAMES: dict[LabTerm, str] = {
-    LabTerm.ALT: "Alanine aminotransferase increased",
-    LabTerm.AST: "Aspartate aminotransferase increased",
-    LabTerm.BILIRUBIN: "Blood bilirubin increased",
-    LabTerm.CREATININE: "Creatinine increased",
-    LabTerm.NEUTROPHILS: "Neutrophil count decreased",
-    LabTerm.PLATELETS: "Platelet count decreased",
-    LabTerm.WBC: "White blood cell decreased",
-    LabTerm.LYMPHOCYTES: "Lymphocyte count decreased",
-    LabTerm.HAEMOGLOBIN: "Anemia",
+    LabTerm.ALT: gettext_noop("Alanine aminotransferase increased"),
+    LabTerm.AST: gettext_noop("Aspartate aminotransferase increased"),
+    LabTerm.BILIRUBIN: gettext_noop("Blood bilirubin increased"),
+    LabTerm.CREATININE: gettext_noop("Creatinine increased"),
+    LabTerm.NEUTROPHILS: gettext_noop("Neutrophil count decreased"),
+    LabTerm.PLATELETS: gettext_noop("Platelet count decreased"),
+    LabTerm.WBC: gettext_noop("White blood cell decreased"),
+    LabTerm.LYMPHOCYTES: gettext_noop("Lymphocyte count decreased"),
+    LabTerm.HAEMOGLOBIN: gettext_noop("Anemia"),
 }
+
+
+def _term(term: LabTerm) -> Phrase:
+    return phrase(TERM_NAMES[term])
+
+
+# What a multiple is of: the ULN (an abbreviation read as such in Chinese too) or the baseline.
+_ULN = "ULN"
+_BASELINE = phrase(gettext_noop("baseline"))
 
 
 @dataclass(frozen=True)
@@ -48,7 +59,7 @@ class GradeSuggestion:
     """`grade` 0 means no lab criterion met; None means the value cannot be graded from the inputs."""
 
     grade: int | None
-    reason: str
+    reason: Phrase
 
 
 @dataclass(frozen=True)
@@ -66,11 +77,17 @@ class _MultipleBand:
     def lower_bound(self, reference: Fraction) -> Fraction:
         return Fraction(self.low) * reference
 
-    def describe(self, ref_name: str) -> str:
+    def describe(self, ref_name: str) -> Phrase:
+        # Symbols and numbers only: the same in every language, so not marked for translation.
         if self.high is None:
-            return f">{self.low}×{ref_name}"
-        low = ref_name if self.low == "1.0" else self.low
-        return f"{'' if self.low_inclusive else '>'}{low}–{self.high}×{ref_name}"
+            return phrase(">{low}×{ref}", low=self.low, ref=ref_name)
+        return phrase(
+            "{sign}{low}–{high}×{ref}",
+            sign="" if self.low_inclusive else ">",
+            low=ref_name if self.low == "1.0" else self.low,
+            high=self.high,
+            ref=ref_name,
+        )
 
 
 # Each band list is ordered from the mildest grade; the highest band whose lower bound is passed wins.
@@ -146,37 +163,69 @@ def _band_for(
 
 
 def _grade_by_multiple(
-    name: str, lab: _Lab, reference: _Lab, ref_name: str, bands: Sequence[_MultipleBand]
+    heading: Phrase, lab: _Lab, reference: _Lab, ref_name: str, bands: Sequence[_MultipleBand]
 ) -> GradeSuggestion:
     band = _band_for(lab.value, reference.value, bands)
-    shown = f"{name} {lab.text} = {_ratio(lab.value, reference.value)}{ref_name} {reference.text}"
+    shown = phrase(
+        gettext_noop("{heading}: {value} = {ratio}{ref} {reference}"),
+        heading=heading,
+        value=lab.text,
+        ratio=_ratio(lab.value, reference.value),
+        ref=ref_name,
+        reference=reference.text,
+    )
     if band is None:
-        return GradeSuggestion(0, f"{shown}: no grade criterion met ⇒ grade 0")
-    return GradeSuggestion(band.grade, f"{shown} ({band.describe(ref_name)}) ⇒ grade {band.grade}")
+        return GradeSuggestion(
+            0, phrase(gettext_noop("{shown}: no grade criterion met ⇒ grade 0"), shown=shown)
+        )
+    return GradeSuggestion(
+        band.grade,
+        phrase(
+            gettext_noop("{shown} ({band}) ⇒ grade {grade}"),
+            shown=shown,
+            band=band.describe(ref_name),
+            grade=band.grade,
+        ),
+    )
 
 
 def _grade_decrease(term: LabTerm, lab: _Lab, lln: _Lab | None) -> GradeSuggestion:
     thresholds = _DECREASE_THRESHOLDS[term]
-    shown = f"{TERM_NAMES[term]}: {lab.text}"
+    shown = phrase(gettext_noop("{term}: {value}"), term=_term(term), value=lab.text)
     below = sum(1 for threshold in thresholds if lab.value < Fraction(threshold))
     if below:
         grade = 1 + below
         upper = thresholds[below - 1]
         lower = thresholds[below] if below < len(thresholds) else None
         interval = f"<{upper}" + (f"–{lower}" if lower is not None else "")
-        note = (
-            "; grade 4 is a clinical judgement"
+        template = (
+            gettext_noop("{shown} ({interval}) ⇒ grade {grade}; grade 4 is a clinical judgement")
             if term is LabTerm.HAEMOGLOBIN and grade == len(thresholds) + 1
-            else ""
+            else gettext_noop("{shown} ({interval}) ⇒ grade {grade}")
         )
-        return GradeSuggestion(grade, f"{shown} ({interval}) ⇒ grade {grade}{note}")
+        return GradeSuggestion(grade, phrase(template, shown=shown, interval=interval, grade=grade))
     if lln is None:
         return GradeSuggestion(
-            None, f"{shown} ≥ {thresholds[0]}: LLN needed to decide grade 0 or 1"
+            None,
+            phrase(
+                gettext_noop("{shown} ≥ {threshold}: LLN needed to decide grade 0 or 1"),
+                shown=shown,
+                threshold=thresholds[0],
+            ),
         )
     if lab.value < lln.value:
-        return GradeSuggestion(1, f"{shown} (<LLN {lln.text}–{thresholds[0]}) ⇒ grade 1")
-    return GradeSuggestion(0, f"{shown} ≥ LLN {lln.text} ⇒ grade 0")
+        return GradeSuggestion(
+            1,
+            phrase(
+                gettext_noop("{shown} (<LLN {lln}–{threshold}) ⇒ grade 1"),
+                shown=shown,
+                lln=lln.text,
+                threshold=thresholds[0],
+            ),
+        )
+    return GradeSuggestion(
+        0, phrase(gettext_noop("{shown} ≥ LLN {lln} ⇒ grade 0"), shown=shown, lln=lln.text)
+    )
 
 
 def suggest_grade(
@@ -199,33 +248,49 @@ def suggest_grade(
     upper = _lab(uln) if uln is not None else None
     lower = _lab(lln) if lln is not None else None
     base = _lab(baseline) if baseline is not None else None
-    name = TERM_NAMES[term]
+    name = _term(term)
 
     if term in _DECREASE_THRESHOLDS:
         return _grade_decrease(term, lab, lower)
     if upper is None or upper.value <= 0:
-        return GradeSuggestion(None, f"{name}: ULN needed")
+        return GradeSuggestion(None, phrase(gettext_noop("{term}: ULN needed"), term=name))
     baseline_abnormal = base is not None and base.value > upper.value
 
     if term in (LabTerm.ALT, LabTerm.AST):
         if base is not None and baseline_abnormal:
             return _grade_by_multiple(
-                f"{name} (baseline abnormal):", lab, base, "baseline", _ENZYMES_ABNORMAL_BASELINE
+                phrase(gettext_noop("{term} (baseline abnormal)"), term=name),
+                lab,
+                base,
+                _BASELINE,
+                _ENZYMES_ABNORMAL_BASELINE,
             )
-        return _grade_by_multiple(f"{name}:", lab, upper, "ULN", _ENZYMES_NORMAL_BASELINE)
+        return _grade_by_multiple(name, lab, upper, _ULN, _ENZYMES_NORMAL_BASELINE)
     if term is LabTerm.BILIRUBIN:
         if base is not None and baseline_abnormal:
             return GradeSuggestion(
-                None, f"{name}: baseline {base.text} above ULN; grade by the investigator"
+                None,
+                phrase(
+                    gettext_noop(
+                        "{term}: baseline {baseline} above ULN; grade by the investigator"
+                    ),
+                    term=name,
+                    baseline=base.text,
+                ),
             )
-        return _grade_by_multiple(f"{name}:", lab, upper, "ULN", _BILIRUBIN_NORMAL_BASELINE)
+        return _grade_by_multiple(name, lab, upper, _ULN, _BILIRUBIN_NORMAL_BASELINE)
 
-    by_uln = _grade_by_multiple(f"{name}:", lab, upper, "ULN", _CREATININE_ULN)
+    by_uln = _grade_by_multiple(name, lab, upper, _ULN, _CREATININE_ULN)
     if base is None or base.value <= 0:
         return by_uln
-    by_baseline = _grade_by_multiple(f"{name}:", lab, base, "baseline", _CREATININE_BASELINE)
+    by_baseline = _grade_by_multiple(name, lab, base, _BASELINE, _CREATININE_BASELINE)
     winner = by_baseline if (by_baseline.grade or 0) > (by_uln.grade or 0) else by_uln
     return GradeSuggestion(
         winner.grade,
-        f"{by_uln.reason}; {by_baseline.reason}; highest applicable grade {winner.grade}",
+        phrase(
+            gettext_noop("{by_uln}; {by_baseline}; highest applicable grade {grade}"),
+            by_uln=by_uln.reason,
+            by_baseline=by_baseline.reason,
+            grade=winner.grade,
+        ),
     )

@@ -3,8 +3,11 @@
 BSA by Mosteller `√(height_cm × weight_kg / 3600)` or Stevenson
 `0.0061 × height_cm + 0.0128 × weight_kg − 0.1529`, in m² rounded half-up to 2 decimals (the
 value a pharmacy order shows). A planned dose is the protocol's amount per m² times the BSA
-(capped when the study sets a cap) or per kg times the weight; a given dose that differs from it
-by more than the study's tolerance is flagged for review.
+(capped when the study sets a cap) or per kg times the weight; a carboplatin dose is the target
+AUC (mg/mL·min) by the Calvert formula `AUC × (CrCl + 25)`, with the creatinine clearance capped
+(125 mL/min by default, common practice since IDMS-standardised creatinine assays, so an
+over-estimated clearance cannot over-dose). A given dose that differs from the planned one by
+more than the study's tolerance is flagged for review.
 """
 
 from __future__ import annotations
@@ -47,6 +50,13 @@ def formula_text(height_cm: Decimal, weight_kg: Decimal, formula: BsaFormula) ->
 class DosePer(StrEnum):
     M2 = "m2"
     KG = "kg"
+    AUC = "auc"  # carboplatin: target AUC in mg/mL·min, by the Calvert formula
+
+
+# The creatinine clearance the Calvert formula is given at most, in mL/min.
+DEFAULT_CRCL_CAP_ML_MIN = Decimal(125)
+# The Calvert formula's non-renal clearance term, in mL/min.
+CALVERT_NON_RENAL_ML_MIN = Decimal(25)
 
 
 @dataclass(frozen=True)
@@ -55,9 +65,29 @@ class PlannedDose:
 
     mg: Decimal
     per: DosePer
-    amount: Decimal  # mg per m² or per kg
-    basis: Decimal  # the BSA used (after any cap) or the weight
+    amount: Decimal  # mg per m² or per kg, or the target AUC
+    basis: Decimal  # the BSA used (after any cap), the weight, or the CrCl used (after its cap)
     bsa_uncapped: Decimal | None = None  # the BSA before the cap, when the cap applied
+    crcl_uncapped: Decimal | None = None  # the CrCl before its cap, when the cap applied
+
+
+def calvert_dose(
+    auc: Decimal, crcl_ml_min: Decimal, *, crcl_cap_ml_min: Decimal = DEFAULT_CRCL_CAP_ML_MIN
+) -> PlannedDose:
+    """Carboplatin mg = AUC × (CrCl + 25), CrCl capped at `crcl_cap_ml_min`, rounded to whole mg."""
+    if auc <= 0:
+        raise ValueError("the target AUC must be positive")
+    if crcl_ml_min < 0:
+        raise ValueError("the creatinine clearance must not be negative")
+    capped = crcl_ml_min > crcl_cap_ml_min
+    used = crcl_cap_ml_min if capped else crcl_ml_min
+    return PlannedDose(
+        _round(auc * (used + CALVERT_NON_RENAL_ML_MIN), 0),
+        DosePer.AUC,
+        auc,
+        used,
+        crcl_uncapped=crcl_ml_min if capped else None,
+    )
 
 
 def planned_dose(
@@ -69,6 +99,8 @@ def planned_dose(
     bsa_cap_m2: Decimal | None = None,
 ) -> PlannedDose:
     """mg/m² × BSA (BSA capped at `bsa_cap_m2`) or mg/kg × weight, rounded to whole mg."""
+    if per is DosePer.AUC:
+        raise ValueError("a dose by AUC is computed by calvert_dose")
     if per is DosePer.M2:
         if bsa_m2 is None:
             raise ValueError("a dose per m² needs the BSA")

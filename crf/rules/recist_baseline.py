@@ -19,6 +19,7 @@ from crf.rules.recist_sizes import (
     format_tenths,
 )
 from crf.rules.violations import Violation
+from edc.phrases import gettext_noop, phrase
 
 NODES_ORGAN_KEY = "lymph nodes"
 
@@ -93,27 +94,45 @@ def classify_lesion(lesion: BaselineLesion) -> LesionClassification:
     if lesion.is_node and size is not None and size < NODE_PATHOLOGICAL_FROM_TENTHS:
         return LesionClassification(
             LesionCategory.NORMAL_NODE,
-            f"node SA {format_mm(size)} < 10 mm: normal, not recorded as disease",
+            phrase(
+                gettext_noop("node SA {size} < 10 mm: normal, not recorded as disease"),
+                size=format_mm(size),
+            ),
         )
     if lesion.non_measurable_type:
         return LesionClassification(
-            LesionCategory.NON_MEASURABLE, "lesion type is never measurable under RECIST"
+            LesionCategory.NON_MEASURABLE,
+            phrase(gettext_noop("lesion type is never measurable under RECIST")),
         )
     if lesion.previously_irradiated and not lesion.progressed_after_irradiation:
         return LesionClassification(
             LesionCategory.NON_MEASURABLE,
-            "previously irradiated without demonstrated progression",
+            phrase(gettext_noop("previously irradiated without demonstrated progression")),
         )
     if size is None:
-        return LesionClassification(LesionCategory.NON_MEASURABLE, "no measurement recorded")
+        return LesionClassification(
+            LesionCategory.NON_MEASURABLE, phrase(gettext_noop("no measurement recorded"))
+        )
     threshold = measurable_threshold_tenths(lesion)
     axis = "SA" if lesion.is_node else "LD"
     if size >= threshold:
         return LesionClassification(
-            LesionCategory.MEASURABLE, f"{axis} {format_mm(size)} ≥ {format_mm(threshold)}"
+            LesionCategory.MEASURABLE,
+            phrase(
+                "{axis} {size} ≥ {threshold}",
+                axis=axis,
+                size=format_mm(size),
+                threshold=format_mm(threshold),
+            ),
         )
     return LesionClassification(
-        LesionCategory.NON_MEASURABLE, f"{axis} {format_mm(size)} < {format_mm(threshold)}"
+        LesionCategory.NON_MEASURABLE,
+        phrase(
+            "{axis} {size} < {threshold}",
+            axis=axis,
+            size=format_mm(size),
+            threshold=format_mm(threshold),
+        ),
     )
 
 
@@ -188,7 +207,11 @@ def validate_baseline(
         violations.append(
             Violation(
                 codes.TOO_MANY_TARGETS,
-                f"{len(targets)} target lesions selected; at most {params.max_targets} allowed",
+                phrase(
+                    gettext_noop("{count} target lesions selected; at most {allowed} allowed"),
+                    count=len(targets),
+                    allowed=params.max_targets,
+                ),
             )
         )
     per_organ: dict[str, list[str]] = {}
@@ -199,8 +222,18 @@ def validate_baseline(
             violations.append(
                 Violation(
                     codes.TOO_MANY_TARGETS_IN_ORGAN,
-                    f"{len(ids)} targets in {organ} ({', '.join(ids)}); at most "
-                    f"{params.max_targets_per_organ} per organ (all lymph nodes count as one organ)",
+                    phrase(
+                        gettext_noop(
+                            "{count} targets in {organ} ({lesions}); at most {allowed} per organ "
+                            "(all lymph nodes count as one organ)"
+                        ),
+                        count=len(ids),
+                        organ=phrase(gettext_noop("lymph nodes"))
+                        if organ == NODES_ORGAN_KEY
+                        else organ,
+                        lesions=", ".join(ids),
+                        allowed=params.max_targets_per_organ,
+                    ),
                     subject=organ,
                 )
             )
@@ -213,9 +246,16 @@ def validate_baseline(
                 violations.append(
                     Violation(
                         codes.BASELINE_SCAN_OUTSIDE_WINDOW,
-                        f"baseline scan {scan.isoformat()} is {days} days before treatment start "
-                        f"{baseline.treatment_start.isoformat()}; allowed 0 to "
-                        f"{params.baseline_window_days} days",
+                        phrase(
+                            gettext_noop(
+                                "baseline scan {scan} is {days} days before treatment start "
+                                "{start}; allowed 0 to {allowed} days"
+                            ),
+                            scan=scan.isoformat(),
+                            days=days,
+                            start=baseline.treatment_start.isoformat(),
+                            allowed=params.baseline_window_days,
+                        ),
                         subject=scan.isoformat(),
                     )
                 )
@@ -228,7 +268,9 @@ def _target_lesion_violations(lesion: BaselineLesion) -> list[Violation]:
     if lesion.size_tenths is None:
         return [
             Violation(
-                codes.TARGET_WITHOUT_MEASUREMENT, f"target {lid} has no measurement", subject=lid
+                codes.TARGET_WITHOUT_MEASUREMENT,
+                phrase(gettext_noop("target {lesion} has no measurement"), lesion=lid),
+                subject=lid,
             )
         ]
     classification = classify_lesion(lesion)
@@ -238,7 +280,11 @@ def _target_lesion_violations(lesion: BaselineLesion) -> list[Violation]:
         return [
             Violation(
                 codes.NODAL_TARGET_TOO_SMALL,
-                f"nodal target {lid}: SA {format_mm(lesion.size_tenths)} < 15 mm",
+                phrase(
+                    gettext_noop("nodal target {lesion}: SA {size} < 15 mm"),
+                    lesion=lid,
+                    size=format_mm(lesion.size_tenths),
+                ),
                 subject=lid,
             )
         ]
@@ -247,15 +293,23 @@ def _target_lesion_violations(lesion: BaselineLesion) -> list[Violation]:
         return [
             Violation(
                 codes.NON_NODAL_TARGET_TOO_SMALL,
-                f"non-nodal target {lid}: LD {format_mm(lesion.size_tenths)} < "
-                f"{format_mm(threshold)}",
+                phrase(
+                    gettext_noop("non-nodal target {lesion}: LD {size} < {threshold}"),
+                    lesion=lid,
+                    size=format_mm(lesion.size_tenths),
+                    threshold=format_mm(threshold),
+                ),
                 subject=lid,
             )
         ]
     return [
         Violation(
             codes.TARGET_NOT_MEASURABLE,
-            f"target {lid} is not measurable: {classification.reason}",
+            phrase(
+                gettext_noop("target {lesion} is not measurable: {reason}"),
+                lesion=lid,
+                reason=classification.reason,
+            ),
             subject=lid,
         )
     ]

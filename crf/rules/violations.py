@@ -13,7 +13,8 @@ class Severity(StrEnum):
 
 @dataclass(frozen=True)
 class Violation:
-    """One failed rule: `code` is stable for queries/tests, `message` is shown to the user."""
+    """One failed rule: `code` is stable for queries/tests, `message` is shown to the user (a
+    translatable `edc.phrases.Phrase` where the engine builds it; as a string, its English)."""
 
     code: str
     message: str

@@ -35,8 +35,12 @@ class Scope:
         cached = getattr(user, "_edc_scope", None)
         if cached is not None:
             return cached
-        memberships = Membership.objects.filter(user_id=user.pk, is_active=True).values_list(
-            "study_id", "site_id", "role"
+        # Unordered: the rows only fill a dict, and Membership's default ordering (by study and
+        # site code) would join both tables on every request just to sort them.
+        memberships = (
+            Membership.objects.filter(user_id=user.pk, is_active=True)
+            .order_by()
+            .values_list("study_id", "site_id", "role")
         )
         scope = cls(user_id=user.pk)
         for study_id, site_id, role in memberships:

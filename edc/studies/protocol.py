@@ -590,7 +590,57 @@ def unit_problems(data: dict, refs: _Refs | None = None) -> list[Problem]:
             problems += _unit_wiring(
                 criterion["rule"], f"eligibility[{c}].rule", refs, None, analytes
             )
+    problems += _dose_problems(data)
     return problems
+
+
+def _dose_problems(data: dict) -> Iterator[Problem]:
+    """A dose by agent names a choice item of its form and agents among its choices; a dose by
+    AUC needs the study's creatinine clearance item, in a unit convertible to mL/min."""
+    codelists = data.get("codelists", {})
+    crcl_code = data.get("dosing", {}).get("crcl_item")
+    crcl_items = [
+        item
+        for form in data.get("forms", [])
+        for item in form_items(form).values()
+        if crcl_code and item["code"] == crcl_code
+    ]
+    if crcl_code and not crcl_items:
+        yield Problem("dosing.crcl_item", f"names unknown item {crcl_code!r}")
+    for item in crcl_items:
+        unit = item.get("unit")
+        if not unit or units.conversion(unit, "mL/min") is not units.Conversion.SAME_DIMENSION:
+            yield Problem("dosing.crcl_item", f"{crcl_code} needs a unit of mL/min")
+            break
+    for f, form in enumerate(data.get("forms", [])):
+        items = form_items(form)
+        for i, item in enumerate(form.get("items", [])):
+            dose = item.get("planned_dose")
+            if not dose:
+                continue
+            where = f"forms[{f}].items[{i}].planned_dose"
+            doses = [(where, dose)] if "per" in dose else []
+            if by_agent := dose.get("by_agent"):
+                agent = items.get(by_agent["item"])
+                choices = item_choices(agent, codelists) if agent else None
+                if choices is None:
+                    yield Problem(
+                        f"{where}.by_agent.item",
+                        f"names {by_agent['item']!r}, not a choice item on this form",
+                    )
+                for code, spec in by_agent["doses"].items():
+                    if choices is not None and code not in [str(c) for c in choices]:
+                        yield Problem(
+                            f"{where}.by_agent.doses.{code}",
+                            f"{code!r} is not a choice of {by_agent['item']}",
+                        )
+                    doses.append((f"{where}.by_agent.doses.{code}", spec))
+            for path, spec in doses:
+                if spec.get("per") == "auc" and not crcl_code:
+                    yield Problem(
+                        f"{path}.per",
+                        "a dose by AUC (Calvert) needs the study's dosing.crcl_item",
+                    )
 
 
 # ---- public entry points ----------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The subject state machine of domain spec §4.4. No database; Django only translates messages.
+"""The subject state machine of domain spec §4.4. Pure Python: a refusal says why in
+translatable phrases (edc/phrases.py), rendered in the reader's language by whoever shows it.
 
 screening → registered → induction → randomized → on_treatment → [reirradiation_pending →
 reirradiating → on_treatment_post_rt] → off_treatment_followup → survival_followup → off_study,
@@ -10,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from django.utils.translation import gettext as _
-
 from edc.errors import DomainError
+from edc.phrases import Phrase, gettext_noop, phrase
 
 
 class Status(StrEnum):
@@ -80,19 +80,24 @@ TERMINAL = frozenset(s for s, targets in ALLOWED.items() if not targets)
 class IllegalTransition(DomainError):
     status = 409
 
-    def __init__(self, current: str, target: str, why: str = ""):
+    def __init__(self, current: str, target: str, why: Phrase | None = None):
         allowed = (
             ALLOWED.get(Status(current), set()) if current in Status._value2member_map_ else set()
         )
-        detail = why or _("allowed from %(current)s: %(allowed)s") % {
-            "current": current,
-            "allowed": ", ".join(sorted(allowed)) or _("nothing (final state)"),
-        }
+        detail = why or phrase(
+            gettext_noop("allowed from {current}: {allowed}"),
+            current=current,
+            allowed=", ".join(sorted(allowed)) or phrase(gettext_noop("nothing (final state)")),
+        )
         super().__init__(
             "illegal_transition",
             "status",
-            _("cannot move a subject from %(current)s to %(target)s (%(detail)s)")
-            % {"current": current, "target": target, "detail": detail},
+            phrase(
+                gettext_noop("cannot move a subject from {current} to {target} ({detail})"),
+                current=current,
+                target=target,
+                detail=detail,
+            ),
         )
         self.current = current
         self.target = target
@@ -105,7 +110,7 @@ def check_transition(
     try:
         now, nxt = Status(current), Status(target)
     except ValueError as exc:
-        raise IllegalTransition(current, target, "unknown status") from exc
+        raise IllegalTransition(current, target, phrase(gettext_noop("unknown status"))) from exc
     if nxt not in ALLOWED[now]:
         raise IllegalTransition(now, nxt)
     model = EnrolmentModel(enrolment_model)
@@ -115,7 +120,11 @@ def check_transition(
         and model != EnrolmentModel.REGISTER_BEFORE_INDUCTION
     ):
         raise IllegalTransition(
-            now, nxt, "this study enrols after induction: there is no on-study induction"
+            now,
+            nxt,
+            phrase(
+                gettext_noop("this study enrols after induction: there is no on-study induction")
+            ),
         )
     if (
         now == Status.REGISTERED
@@ -123,10 +132,14 @@ def check_transition(
         and model == EnrolmentModel.REGISTER_BEFORE_INDUCTION
     ):
         raise IllegalTransition(
-            now, nxt, "this study randomizes responders after on-study induction"
+            now,
+            nxt,
+            phrase(gettext_noop("this study randomizes responders after on-study induction")),
         )
     if nxt == Status.OFF_STUDY and not off_study_reason:
-        raise IllegalTransition(now, nxt, "a reason for going off study is required")
+        raise IllegalTransition(
+            now, nxt, phrase(gettext_noop("a reason for going off study is required"))
+        )
     return nxt
 
 

@@ -1,7 +1,7 @@
 """The eligibility page on a phone (issue 11): at 390 px wide a T-REFR subject with every
-screening form entered shows the verdict, what needs looking at, and the signature first; the
-criteria that are met wait behind one toggle, each a compact card. The page's height at 390 px
-is asserted, in English and Chinese, and the screenshots are saved for looking at.
+screening form entered shows the verdict and what needs looking at first; the criteria that
+are met wait behind one toggle just above the signature, each a compact card. The page's height
+at 390 px is asserted, in English and Chinese, and the screenshots are saved for looking at.
 
 Setup uses services (the forms a coordinator would have entered); the page is then read and
 opened as the investigator would."""
@@ -64,11 +64,11 @@ def test_the_eligibility_page_fits_a_phone_summary_first(screened, live_server, 
     print(f"RESULT language={language} eligibility_height_390={height} criteria={count}")
     step(page, "eligibility summary first")
     assert height <= MOST_PX, f"the eligibility page is {height} px tall at 390 px"
-    # Every criterion is met here: the signature comes before the list, the list is one toggle.
+    # Every criterion is met here: the list is one toggle, met before the signature it supports.
     expect(page.locator("#confirm-form")).to_be_visible()
     assert page.evaluate(
-        "() => document.querySelector('#confirm-form').getBoundingClientRect().top"
-        " < document.querySelector('#criteria-met').getBoundingClientRect().top"
+        "() => document.querySelector('#criteria-met').getBoundingClientRect().top"
+        " < document.querySelector('#confirm-form').getBoundingClientRect().top"
     )
     expect(met.locator(".criterion").first).to_be_hidden()
     met.locator("summary").first.click()

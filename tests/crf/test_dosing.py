@@ -153,3 +153,97 @@ def test_height_and_weight_in_other_units_are_converted_for_the_formulas():
     values = body_size(form, {"HEIGHT": "1.70", "WEIGHT": "70000"})
     assert (values["HEIGHT"], values["WEIGHT"]) == ("170", "70")
     assert bsa(values, BsaFormula.MOSTELLER)[0] == "1.82"
+
+
+# ---- platinum by agent: cisplatin mg/m², carboplatin AUC by Calvert ------------------------
+
+
+@pytest.mark.parametrize(
+    ("auc", "crcl", "mg", "used", "uncapped"),
+    [
+        ("5", "80", 525, "80", None),  # 5 × (80 + 25) = 525
+        ("6", "60", 510, "60", None),  # 6 × (60 + 25) = 510
+        ("5", "140", 750, "125", "140"),  # CrCl capped: 5 × (125 + 25) = 750, not 825
+        ("4", "125", 600, "125", None),  # at the cap: not capped
+        ("5", "33.3", 292, "33.3", None),  # 5 × 58.3 = 291.5, half-up to 292
+    ],
+)
+def test_calvert_matches_hand_worked_values(auc, crcl, mg, used, uncapped):
+    planned = dosing.calvert_dose(Decimal(auc), Decimal(crcl))
+    assert planned.mg == mg and planned.basis == Decimal(used) and planned.per is DosePer.AUC
+    assert planned.crcl_uncapped == (Decimal(uncapped) if uncapped else None)
+
+
+def test_calvert_cap_is_the_studys_and_bad_inputs_are_refused():
+    lower_cap = dosing.calvert_dose(Decimal(5), Decimal(120), crcl_cap_ml_min=Decimal(100))
+    assert lower_cap.mg == 625  # 5 × (100 + 25)
+    with pytest.raises(ValueError):
+        dosing.calvert_dose(Decimal(0), Decimal(80))
+    with pytest.raises(ValueError):
+        dosing.calvert_dose(Decimal(5), Decimal(-1))
+    with pytest.raises(ValueError):
+        dosing.planned_dose(Decimal(5), DosePer.AUC, bsa_m2=Decimal("1.8"))
+
+
+def lab(user, subject, repeat, day, **values):
+    return save_form(
+        ctx(user), subject, "UNSCHEDULED", repeat, "lb", 1, {"LBHEMDT": day, **values},
+        row_version=0, confirm_warnings=True,
+    )  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_carboplatin_dose_by_calvert_from_the_latest_clearance(staff, subject):
+    vitals(staff, subject, 1, on(10), HEIGHT="170", WEIGHT="70")
+    lab(staff, subject, 1, on(20), CRCL="95")
+    lab(staff, subject, 2, on(5), CRCL="80")  # the latest before the dose
+    lab(staff, subject, 3, on(1), CRCL="40")  # after the dose date: not used
+    saved = dose(staff, subject, PLATAGT="CARBOPLATIN", PLATMG="525")
+    note = saved.derived["PLATMG"]
+    assert note["planned_mg"] == "525" and note["deviation_percent"] == "0.0"
+    lines = " | ".join(note["derivation"])
+    assert f"Creatinine clearance 80 mL/min ({on(5)})" in lines
+    assert "AUC 5 × (80 + 25) = 525 mg" in lines
+    assert saved.confirmed_warnings == []
+
+
+@pytest.mark.django_db
+def test_a_platinum_dose_beyond_the_tolerance_is_a_warning_with_the_reason(staff, subject):
+    vitals(staff, subject, 1, on(10), HEIGHT="170", WEIGHT="70")
+    lab(staff, subject, 1, on(5), CRCL="140")  # capped at 125 mL/min: 5 × 150 = 750 mg
+    with pytest.raises(WarningsNeedConfirmation) as caught:
+        dose(staff, subject, PLATAGT="CARBOPLATIN", PLATMG="850")  # +13.3 %
+    (warning,) = caught.value.warnings
+    assert (warning.item, warning.code) == ("PLATMG", "dose_deviation")
+    assert "850 mg differs from the planned 750 mg by +13.3%" in warning.message
+    assert "give the reason in Reason the dose differs" in warning.message
+    saved = dose(
+        staff, subject, confirm=True, PLATAGT="CARBOPLATIN", PLATMG="850", DOSERSN="CrCl measured"
+    )
+    assert any("capped at 125 mL/min" in line for line in saved.derived["PLATMG"]["derivation"])
+    assert "reason given: CrCl measured" in saved.confirmed_warnings[0].message
+
+
+@pytest.mark.django_db
+def test_cisplatin_is_dosed_per_m2_and_an_agent_without_a_protocol_dose_has_none(staff, subject):
+    vitals(staff, subject, 1, on(10), HEIGHT="170", WEIGHT="70")
+    # 75 mg/m² × 1.78 m² (Stevenson) = 133.5 mg, half-up to 134 mg; 120 mg is −10.4 %.
+    with pytest.raises(WarningsNeedConfirmation):
+        dose(staff, subject, PLATAGT="CISPLATIN", PLATMG="120")
+    saved = dose(staff, subject, PLATAGT="CISPLATIN", PLATMG="134")
+    assert saved.derived["PLATMG"]["planned_mg"] == "134"
+    assert "75 mg/m² × 1.78 m² = 134 mg" in saved.derived["PLATMG"]["derivation"][-1]
+    other = dose(staff, subject, row_version=1, PLATAGT="NEDAPLATIN", PLATMG="120")
+    assert other.derived["PLATMG"] == (
+        "No planned dose for NEDAPLATIN: the protocol names no dose for it"
+    )
+    assert other.confirmed_warnings == []
+
+
+@pytest.mark.django_db
+def test_carboplatin_without_a_clearance_says_why_there_is_no_planned_dose(staff, subject):
+    vitals(staff, subject, 1, on(10), HEIGHT="170", WEIGHT="70")
+    saved = dose(staff, subject, PLATAGT="CARBOPLATIN", PLATMG="500")
+    assert saved.derived["PLATMG"] == (
+        f"Planned dose not computed: no creatinine clearance recorded on or before {on(2)}"
+    )

@@ -50,12 +50,12 @@ def test_eligibility_page_in_chinese_shows_study_texts_and_sentences(bilingual):
     subject, client = bilingual
     address = f"/studies/{subject.study.code}/subjects/{subject.subject_id}/eligibility/"
     page = get(client, address + "?point=registration", "zh-hans")
-    assert "<td>ECOG评分0-1分</td>" in page
+    assert '<p class="criterion-text">ECOG评分0-1分</p>' in page
     assert "<li>ECOG体能状态 2，不属于 {0, 1}</li>" in page
     assert "<summary>详情</summary>" in page
     assert "<li>ECOG体能状态 2 ∉ {0, 1}</li>" in page  # the working, behind the toggle
     english = get(client, address + "?point=registration", "en")
-    assert "<td>ECOG 0-1</td>" in english
+    assert '<p class="criterion-text">ECOG 0-1</p>' in english
     assert "<li>ECOG performance status 2 is none of {0, 1}</li>" in english
     assert "<summary>Details</summary>" in english
 

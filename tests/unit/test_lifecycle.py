@@ -77,3 +77,21 @@ def test_every_non_terminal_state_can_reach_off_study_and_terminals_go_nowhere()
 def test_unknown_status_is_refused():
     with pytest.raises(IllegalTransition, match="unknown status"):
         check_transition("screening", "cured", AFTER)
+
+
+def test_a_refusal_is_worded_in_the_readers_language_when_read():
+    """The state machine imports no gettext: its refusal is a phrase, rendered when shown."""
+    from django.utils import translation
+
+    with pytest.raises(IllegalTransition) as refused:
+        check_transition(Status.REGISTERED, Status.INDUCTION, AFTER)
+    with translation.override("en"):
+        assert refused.value.message == (
+            "cannot move a subject from registered to induction (this study enrols after "
+            "induction: there is no on-study induction)"
+        )
+    with translation.override("zh-hans"):
+        chinese = refused.value.message
+        assert chinese.startswith("受试者不能从 registered 转为 induction")
+        assert "诱导" in chinese and refused.value.as_dict()["message"] == f"status: {chinese}"
+    assert refused.value.as_dict()["code"] == "illegal_transition"

@@ -129,3 +129,14 @@ def test_a_language_tag_and_translations_of_undeclared_languages_are_checked():
     assert "translations.fr: translates into fr, not a language of this study" in [
         str(p) for p in translation_problems(data)
     ]
+
+
+def test_the_crf_test_study_declares_english_only_and_so_lacks_no_text():
+    """The CRF tests' own study is English only on purpose; were it to declare zh-Hans, every
+    one of its texts would be reported missing (so the declaration, not luck, keeps it clean)."""
+    path = STUDIES.parents[1] / "tests" / "crf" / "fixtures" / "crf_study.yaml"
+    data = yaml.safe_load(path.read_text())
+    assert data["languages"] == ["en"]
+    assert translation_problems(data) == [] and validate(data) == []
+    bilingual = {**data, "languages": ["en", "zh-Hans"]}
+    assert len(translation_problems(bilingual)) > 100

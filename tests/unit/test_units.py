@@ -307,3 +307,79 @@ def test_ctcae_grading_sees_the_value_and_its_uln_in_one_unit():
         LabTerm.HAEMOGLOBIN, hgb, {"HGB": hgb, "HGBLLN": {"unit": "g/L"}}, {"HGB": "7.5"}, {}
     )
     assert counts.value == "75"  # CTCAE's anaemia thresholds are in g/L
+
+
+# ---- dose items: by agent, and carboplatin by AUC --------------------------------------------
+
+
+def minimal_with_platinum(doses: dict, dosing: dict | None = None) -> dict:
+    data = minimal_with_lab({"unit": "umol/L"})
+    data["forms"][-1]["items"].append(
+        {"code": "CRCL", "label": "CrCl", "type": "decimal", "unit": "mL/min"}
+    )
+    data["forms"].append(
+        {
+            "code": "ind",
+            "name": "Induction",
+            "domain": "EX",
+            "items": [
+                {"code": "INDDAT", "label": "Date", "type": "date"},
+                {
+                    "code": "PLATAGT",
+                    "label": "Platinum agent",
+                    "type": "choice",
+                    "choices": [
+                        {"code": "CISPLATIN", "label": "Cisplatin"},
+                        {"code": "CARBOPLATIN", "label": "Carboplatin"},
+                    ],
+                },
+                {
+                    "code": "PLATDOSE",
+                    "label": "Platinum dose",
+                    "type": "decimal",
+                    "unit": "mg",
+                    "planned_dose": {"by_agent": {"item": "PLATAGT", "doses": doses}},
+                },
+            ],
+        }
+    )
+    if dosing is not None:
+        data["dosing"] = dosing
+    return data
+
+
+def test_check_study_accepts_platinum_by_agent_with_the_clearance_declared():
+    doses = {"CISPLATIN": {"amount": 80, "per": "m2"}, "CARBOPLATIN": {"amount": 5, "per": "auc"}}
+    assert messages(minimal_with_platinum(doses, {"crcl_item": "CRCL"})) == []
+
+
+def test_check_study_refuses_dose_wiring_it_cannot_compute():
+    where = "forms[4].items[2].planned_dose"
+    carboplatin = {"CARBOPLATIN": {"amount": 5, "per": "auc"}}
+    assert f"{where}.by_agent.doses.CARBOPLATIN.per: a dose by AUC (Calvert) needs the study's " \
+        "dosing.crcl_item" in messages(minimal_with_platinum(carboplatin))  # fmt: skip
+    unknown = messages(minimal_with_platinum({"OXALIPLATIN": {"amount": 85, "per": "m2"}}))
+    assert (
+        f"{where}.by_agent.doses.OXALIPLATIN: 'OXALIPLATIN' is not a choice of PLATAGT" in unknown
+    )
+    wrong_unit = minimal_with_platinum(carboplatin, {"crcl_item": "CREAT"})
+    assert "dosing.crcl_item: CREAT needs a unit of mL/min" in messages(wrong_unit)
+    missing = minimal_with_platinum(carboplatin, {"crcl_item": "GFR"})
+    assert "dosing.crcl_item: names unknown item 'GFR'" in messages(missing)
+    not_choice = minimal_with_platinum({"CISPLATIN": {"amount": 80, "per": "m2"}})
+    not_choice["forms"][-1]["items"][2]["planned_dose"]["by_agent"]["item"] = "INDDAT"
+    assert f"{where}.by_agent.item: names 'INDDAT', not a choice item on this form" in messages(
+        not_choice
+    )
+
+
+def test_seed_platinum_doses_follow_the_agent():
+    for name in ("t-reirr", "t-lrrt"):
+        data = yaml.safe_load((SEEDS[0].parent / f"{name}.yaml").read_text())
+        ind = next(f for f in data["forms"] if f["code"] == "ind")
+        platinum = next(i for i in ind["items"] if i["code"] == "PLATDOSE")
+        assert platinum["unit"] == "mg"
+        assert platinum["planned_dose"]["by_agent"]["doses"] == {
+            "CISPLATIN": {"amount": 80, "per": "m2"}
+        }
+        assert data["dosing"]["crcl_item"] == "CRCL"

@@ -1,0 +1,162 @@
+"""A nurse records a carboplatin dose and the form computes the planned dose by Calvert from the
+latest creatinine clearance (capped at 125 mL/min), flags a given dose beyond the study's
+tolerance as a soft warning, and saves it once confirmed with a reason; the lab form beside it
+shows its CTCAE grade suggestion in the reader's language (real Chromium through Playwright,
+page by page, in English and in Simplified Chinese). Screenshots at 1280 and 390 px wide in
+test-artifacts/browser/platinum-dose/ and test-artifacts/browser/platinum-dose-zh-hans/."""
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connections
+from django.utils import translation
+from playwright.sync_api import expect, sync_playwright
+
+from crf.models import FormInstance
+from crf.services import save_form
+from edc.audit.context import ChangeContext
+from tests.crf.conftest import load_crf_study
+from tests.factories import PASSWORD, SiteFactory, UserFactory, member, screen
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser" / "platinum-dose"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+TODAY = dt.date.today()
+
+
+def on(days_ago: int) -> str:
+    return (TODAY - dt.timedelta(days=days_ago)).isoformat()
+
+
+def t(language: str, text: str, **values) -> str:
+    with translation.override(language):
+        return (translation.gettext(text) % values) if values else translation.gettext(text)
+
+
+@pytest.fixture
+def world(transactional_db, language):
+    study = load_crf_study()
+    site = SiteFactory(
+        study=study, code="01", name="Sun Yat-sen University Cancer Center", language=language
+    )
+    nurse = UserFactory(username="nurse", first_name="Mei", last_name="Lin")
+    member(nurse, site, "site_staff")
+    subject = screen(site, consent_date=TODAY - dt.timedelta(days=30))
+    ctx = ChangeContext(user=nurse, channel="web")
+    save_form(ctx, subject, "UNSCHEDULED", 1, "vs", 1,
+              {"VSDAT": on(10), "HEIGHT": "170", "WEIGHT": "70"}, row_version=0)  # fmt: skip
+    save_form(ctx, subject, "UNSCHEDULED", 2, "lb", 1,
+              {"LBHEMDT": on(5), "CRCL": "140", "ALT": "150", "ALTULN": "40"},
+              row_version=0, confirm_warnings=True)  # fmt: skip
+    return subject
+
+
+@pytest.fixture
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+        connections.close_all()
+
+
+def shot(page, name: str) -> None:
+    """The page at 1280 px and at 390 px wide; at 390 px nothing may scroll sideways."""
+    shots = (
+        ARTIFACTS
+        if page.language == "en"
+        else ARTIFACTS.with_name(f"platinum-dose-{page.language}")
+    )
+    shots.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(shots / f"{name}-390.png"), full_page=True)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"{name}: the page scrolls sideways by {overflow} px at 390 px"
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_a_carboplatin_dose_is_planned_by_calvert_and_checked(
+    world, live_server, browser, language
+):
+    subject = world
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.add_cookies(
+        [{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}]
+    )
+    page = context.new_page()
+    page.language = language
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label(t(language, "Username")).fill("nurse")
+    page.get_by_label(t(language, "Password")).fill(PASSWORD)
+    page.get_by_role("button", name=t(language, "Sign in")).click()
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    subject_page = f"{live_server.url}/studies/T-CRF/subjects/{subject.subject_id}/"
+
+    # The lab form: the grade suggestion's reason in the reader's language.
+    page.goto(subject_page + "forms/UNSCHEDULED/2/lb/1/")
+    alt_note = page.locator('[data-item="ALT"] .note')
+    reason = {
+        "en": "Alanine aminotransferase increased: 150 = 3.75×ULN 40 (>3.0–5.0×ULN) ⇒ grade 2",
+        "zh-hans": "丙氨酸氨基转移酶增高：150 = 3.75×ULN 40（>3.0–5.0×ULN）⇒ 2 级",
+    }[language]
+    expect(alt_note).to_contain_text(reason)
+    shot(page, "01-lab-grade-suggestion")
+
+    # The induction cycle: carboplatin 850 mg where Calvert plans 5 × (125 + 25) = 750 mg.
+    page.goto(subject_page)
+    page.goto(subject_page + "forms/INDUCTION/1/ind/1/")
+    page.locator('[name="INDDAT"]').fill(on(2))
+    page.locator('[name="PD1GIVEN"][value="Y"]').check()
+    agent = page.locator('[name="PLATAGT"]')
+    if agent.first.evaluate("e => e.tagName") == "SELECT":
+        agent.select_option("CARBOPLATIN")
+    else:
+        page.locator('[name="PLATAGT"][value="CARBOPLATIN"]').check()
+    page.locator('[name="PLATMG"]').fill("850")
+    shot(page, "02-dose-entered")
+    page.locator("#save").click()
+    warning = t(
+        language,
+        "%(label)s: the given dose %(given)s mg differs from the planned %(planned)s mg "
+        "by %(change)s%%, more than the study's tolerance of %(tolerance)s%%",
+        label="Platinum dose given", given="850", planned="750", change="+13.3", tolerance="10",
+    )  # fmt: skip
+    expect(page.locator("#confirm-box")).to_contain_text(warning)
+    shot(page, "03-dose-warning")
+
+    page.locator('[name="DOSERSN"]').fill("CrCl measured by 24-h urine")
+    page.locator("#save").click()
+    expect(page.locator("#confirm-box")).to_have_count(0)
+    note = page.locator('[data-item="PLATMG"] .note')
+    expect(note).to_contain_text(
+        t(language, "CrCl %(crcl)s mL/min capped at %(cap)s mL/min", crcl="140", cap="125")
+    )
+    expect(note).to_contain_text(
+        t(
+            language,
+            "Planned dose (Calvert) AUC %(auc)s × (%(crcl)s + 25) = %(mg)s mg",
+            auc="5",
+            crcl="125",
+            mg="750",
+        )  # fmt: skip
+    )
+    shot(page, "04-dose-saved-with-reason")
+    saved = FormInstance.objects.get(form_code="ind")
+    assert saved.derived["PLATMG"]["planned_mg"] == "750"
+    assert saved.data["DOSERSN"] == "CrCl measured by 24-h urine"
+    context.close()
