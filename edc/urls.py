@@ -9,7 +9,7 @@ from drf_spectacular.views import (
 )
 
 from edc.accounts import views as account_views
-from edc.accounts.api import ObtainTokenView
+from edc.accounts.api import ObtainTokenView, TokenDetailView, TokenListView
 from edc.converters import SegmentConverter
 from edc.datamanagement import views as datamanagement_views
 from edc.subjects import api as subject_api
@@ -21,6 +21,8 @@ register_converter(SegmentConverter, "segment")
 
 api_v1 = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    path("auth/tokens/", TokenListView.as_view(), name="api-tokens"),
+    path("auth/tokens/<int:token_id>/", TokenDetailView.as_view(), name="api-token-detail"),
     path(
         "studies/<slug:study_code>/subjects/",
         subject_api.StudySubjectsView.as_view(),

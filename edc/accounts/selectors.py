@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q
+from django.utils import timezone
 
-from edc.accounts.models import Membership, Preference
+from edc.accounts.models import ApiToken, Membership, Preference
 from edc.localtime import zone_or_none
 from edc.studies.models import Site
 
@@ -73,3 +74,15 @@ def readers_of(addresses: Iterable[str], site: Site | None) -> list[Readers]:
             key = (found.language or default_language, found.time_zone)
         groups.setdefault(key, []).append(address)
     return [Readers(lang, zone, tuple(group)) for (lang, zone), group in sorted(groups.items())]
+
+
+def tokens_of(owner) -> list[ApiToken]:
+    """`owner`'s API tokens, newest first, live and past (never the key: only its digest is
+    stored). Each carries `status`: live, expired or revoked."""
+    now = timezone.now()
+    tokens = list(ApiToken.objects.filter(owner=owner).select_related("revoked_by"))
+    for token in tokens:
+        token.status = (
+            "revoked" if token.revoked_at else "expired" if token.expires_at <= now else "live"
+        )
+    return tokens

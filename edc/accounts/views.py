@@ -17,7 +17,7 @@ from edc.accounts.middleware import remember_reader
 from edc.accounts.models import Preference
 from edc.accounts.selectors import reader_settings
 from edc.accounts.services import (
-    is_locked_out,
+    claim_login_attempt,
     record_login,
     record_login_failure,
     record_logout,
@@ -31,7 +31,12 @@ from edc.errors import DomainError
 class LockoutAuthenticationForm(AuthenticationForm):
     def clean(self):
         username = self.cleaned_data.get("username", "")
-        if username and is_locked_out(username):
+        password = self.cleaned_data.get("password")
+        if not (username and password):
+            return super().clean()
+        # The attempt is counted before the password is checked, so racing sign-ins cannot
+        # run more checks than the lockout allows.
+        if not claim_login_attempt(username):
             record_login_failure(username, Channel.WEB, locked=True)
             raise forms.ValidationError(
                 gettext_lazy(
