@@ -67,6 +67,13 @@ urlpatterns = [
     path("accounts/login/", account_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", account_views.LogoutView.as_view(), name="logout"),
     path("accounts/preferences/", account_views.preferences, name="preferences"),
+    path("accounts/tokens/", account_views.my_tokens, name="my-tokens"),
+    path("accounts/tokens/person/", account_views.person_tokens, name="person-tokens"),
+    path(
+        "accounts/tokens/<int:token_id>/revoke/",
+        account_views.confirm_revoke_token,
+        name="revoke-token",
+    ),
     path("accounts/language/", account_views.switch_language, name="switch-language"),
     path("admin/login/", account_views.LoginView.as_view()),
     path("admin/", admin.site.urls),

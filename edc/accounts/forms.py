@@ -26,3 +26,19 @@ class PreferencesForm(forms.Form):
         self.fields["time_zone"].choices = [("", default)] + [
             (name, name) for name in sorted(zoneinfo.available_timezones())
         ]
+
+
+class NewTokenForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=60,
+        help_text=_("The device or integration that will use it, e.g. “enrolment system”."),
+    )
+    expires_in_days = forms.IntegerField(
+        label=_("Expires after (days)"),
+        required=False,
+        min_value=1,
+        max_value=settings.API_TOKEN_DAYS,
+        help_text=_("At most %(days)d days; empty means %(days)d.")
+        % {"days": settings.API_TOKEN_DAYS},
+    )

@@ -385,17 +385,27 @@ def revoke_token(ctx: ChangeContext, token_id: int, *, reason: str | None = None
     return token
 
 
-@transaction.atomic(durable=True)
-def change_password(ctx: ChangeContext, user, raw_password: str) -> None:
-    """Set a new password. Every API token of the person is revoked: a token must not outlive
-    the password that issued it."""
-    user.set_password(raw_password)
+@transaction.atomic
+def change_password(ctx: ChangeContext, user, raw_password: str | None) -> None:
+    """Set a new password (None: no usable password). Every API token of the person is revoked:
+    a token must not outlive the password that issued it."""
+    if raw_password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(raw_password)
+    save_password(ctx, user)
+
+
+@transaction.atomic
+def save_password(ctx: ChangeContext, user) -> None:
+    """Store the password already set on `user` (by a password form), audit it and revoke the
+    person's API tokens."""
     user.save(update_fields=["password"])
     record(ctx, "password_changed", object_type="auth.User", object_id=user.pk)
     revoke_tokens_of(ctx, user, TokenRevokeReason.PASSWORD_CHANGED)
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic
 def set_account_active(ctx: ChangeContext, user, active: bool) -> None:
     """Activate or deactivate an account; deactivating revokes its API tokens."""
     current = User.objects.select_for_update().get(pk=user.pk)
