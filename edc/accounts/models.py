@@ -85,13 +85,13 @@ class Preference(models.Model):
 
 
 class TokenRevokeReason(models.TextChoices):
-    SIGNED_OUT = "signed_out", _("Signed out")
-    BY_OWNER = "by_owner", _("Revoked by its owner")
-    BY_ADMIN = "by_admin", _("Revoked by an administrator")
-    PASSWORD_CHANGED = "password_changed", _("Password changed")
-    DEACTIVATED = "deactivated", _("Account deactivated")
-    LOCKED_OUT = "locked_out", _("Account locked after failed sign-ins")
-    EXPIRED = "expired", _("Expired")
+    SIGNED_OUT = "signed_out", _("signed out")
+    BY_OWNER = "by_owner", _("by its owner")
+    BY_ADMIN = "by_admin", _("by an administrator")
+    PASSWORD_CHANGED = "password_changed", _("password changed")
+    DEACTIVATED = "deactivated", _("account deactivated")
+    LOCKED_OUT = "locked_out", _("account locked after failed sign-ins")
+    EXPIRED = "expired", _("expired")
 
 
 class ApiToken(models.Model):
