@@ -7,14 +7,13 @@ written at most once a minute, so a client calling often adds no write to most r
 from __future__ import annotations
 
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 
 from edc.accounts.models import ApiToken
-from edc.accounts.services import password_stamp
+from edc.accounts.services import password_unchanged
 from edc.accounts.tokenkeys import digest_of, needs_last_used_write
 
 KEYWORD = "Token"
@@ -45,7 +44,7 @@ class ApiTokenAuthentication(BaseAuthentication):
         if (
             token.revoked_at is not None
             or not owner.is_active
-            or not constant_time_compare(token.password_stamp, password_stamp(owner))
+            or not password_unchanged(token, owner)
         ):
             raise AuthenticationFailed(_("This token has been revoked."), code="token_revoked")
         now = timezone.now()

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
 from edc.accounts.models import ApiToken, LoginFailure, Membership, Preference, TokenRevokeReason
@@ -213,11 +213,20 @@ def set_preferences(
 TOKEN_NAME_MAX_LENGTH = 60
 
 
-def password_stamp(user) -> str:
+def password_stamp(user, secret: str | None = None) -> str:
     """A keyed digest of `user`'s password hash. A token carries the stamp of the password it was
     issued under; once the password changes, by whatever path, the stamps differ and the token
     is refused, as Django refuses sessions (get_session_auth_hash)."""
-    return salted_hmac("edc.accounts.ApiToken", user.password).hexdigest()
+    return salted_hmac("edc.accounts.ApiToken", user.password, secret=secret).hexdigest()
+
+
+def password_unchanged(token: ApiToken, user) -> bool:
+    """Whether `user`'s password is the one `token` was issued under. Stamps made with a key in
+    SECRET_KEY_FALLBACKS still match, so rotating SECRET_KEY does not revoke every token."""
+    return any(
+        constant_time_compare(token.password_stamp, password_stamp(user, secret))
+        for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    )
 
 
 def _audit_revocations(ctx: ChangeContext, tokens: list[ApiToken], reason: str) -> None:
@@ -328,15 +337,26 @@ def issue_token(
     return token, key.key
 
 
-@transaction.atomic(durable=True)
 def sign_in_for_token(
     owner, channel: str, *, name: str | None, expires_in_days: int | None = None
 ) -> tuple[ApiToken, str]:
-    """A sign-in through the API: audited, the failed attempts forgiven, a new token issued."""
-    ctx = ChangeContext(user=owner, channel=channel)
-    issued = issue_token(ctx, owner, name=name, expires_in_days=expires_in_days)
-    record_login(owner, channel)
-    return issued
+    """A sign-in through the API: audited, the failed attempts forgiven, a new token issued.
+    The password was right even when the token is refused (a name already taken), so the
+    sign-in is kept and only then the refusal raised: a client retrying under a taken name must
+    not lock its account."""
+    with transaction.atomic(durable=True):
+        record_login(owner, channel)
+        try:
+            with transaction.atomic():
+                return issue_token(
+                    ChangeContext(user=owner, channel=channel),
+                    owner,
+                    name=name,
+                    expires_in_days=expires_in_days,
+                )
+        except DomainError as exc:
+            refused = exc
+    raise refused
 
 
 @transaction.atomic(durable=True)

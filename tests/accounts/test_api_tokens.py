@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from edc.accounts.authentication import ApiTokenAuthentication
 from edc.accounts.models import ApiToken
-from edc.accounts.services import change_password, set_account_active
+from edc.accounts.services import change_password, is_locked_out, set_account_active
 from edc.audit.context import ChangeContext
 from edc.audit.models import AuditEvent
 from tests.factories import PASSWORD, UserFactory, api_token, member
@@ -51,6 +51,17 @@ def test_signing_in_twice_gives_two_different_working_keys_and_a_taken_name_is_r
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "token_name_taken"
     assert again.json()["error"]["field"] == "name"
+
+
+@override_settings(LOGIN_MAX_FAILURES=3)
+def test_retrying_under_a_taken_name_with_the_right_password_never_locks_the_account():
+    UserFactory(username="ada")
+    body = {"username": "ada", "password": PASSWORD, "name": "laptop"}
+    assert APIClient().post(SIGN_IN, body, format="json").status_code == 200
+    for _ in range(4):
+        assert APIClient().post(SIGN_IN, body, format="json").status_code == 409
+    assert not is_locked_out("ada")
+    assert ApiToken.objects.get(name="laptop").revoked_at is None
 
 
 def test_the_key_is_stored_only_as_its_digest():
@@ -245,3 +256,14 @@ def test_the_schema_documents_the_token_endpoints():
     assert "get" in paths["/api/v1/auth/tokens/"]
     assert "delete" in paths["/api/v1/auth/tokens/{token_id}/"]
     assert schema.json()["components"]["securitySchemes"]["tokenAuth"]["name"] == "Authorization"
+
+
+def test_rotating_the_secret_key_keeps_tokens_whose_old_key_is_a_fallback(settings):
+    user = UserFactory()
+    key = api_token(user)
+    old_secret = settings.SECRET_KEY
+    settings.SECRET_KEY = "a-new-secret-key-" + "x" * 40
+    settings.SECRET_KEY_FALLBACKS = [old_secret]
+    assert as_token(key).get(TOKENS).status_code == 200
+    settings.SECRET_KEY_FALLBACKS = []
+    assert error_code(as_token(key).get(TOKENS)) == "token_revoked"
