@@ -105,8 +105,8 @@ class ApiToken(models.Model):
     name = models.CharField(max_length=60, verbose_name=_("name"))
     prefix = models.CharField(max_length=8)
     digest = models.CharField(max_length=64, unique=True)
-    # An HMAC of the owner's password hash when the token was issued: a password changed by
-    # any path (admin, changepassword command) makes the token fail, as Django does for sessions.
+    # A digest of the owner's password hash when the token was issued (tokenkeys.password_stamp):
+    # a password changed by any path (admin, changepassword command) makes the token fail.
     password_stamp = models.CharField(max_length=64)
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()

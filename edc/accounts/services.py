@@ -9,9 +9,10 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
+from edc.accounts import tokenkeys
 from edc.accounts.models import ApiToken, LoginFailure, Membership, Preference, TokenRevokeReason
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import scope_of
@@ -213,20 +214,14 @@ def set_preferences(
 TOKEN_NAME_MAX_LENGTH = 60
 
 
-def password_stamp(user, secret: str | None = None) -> str:
-    """A keyed digest of `user`'s password hash. A token carries the stamp of the password it was
-    issued under; once the password changes, by whatever path, the stamps differ and the token
-    is refused, as Django refuses sessions (get_session_auth_hash)."""
-    return salted_hmac("edc.accounts.ApiToken", user.password, secret=secret).hexdigest()
+def password_stamp(user) -> str:
+    """The stamp of `user`'s current password (edc.accounts.tokenkeys.password_stamp)."""
+    return tokenkeys.password_stamp(user.password)
 
 
 def password_unchanged(token: ApiToken, user) -> bool:
-    """Whether `user`'s password is the one `token` was issued under. Stamps made with a key in
-    SECRET_KEY_FALLBACKS still match, so rotating SECRET_KEY does not revoke every token."""
-    return any(
-        constant_time_compare(token.password_stamp, password_stamp(user, secret))
-        for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
-    )
+    """Whether `user`'s password is the one `token` was issued under."""
+    return constant_time_compare(token.password_stamp, password_stamp(user))
 
 
 def _audit_revocations(ctx: ChangeContext, tokens: list[ApiToken], reason: str) -> None:

@@ -41,3 +41,12 @@ def lifetime_ok(asked: int, most: int) -> bool:
 
 def needs_last_used_write(last_used_at: dt.datetime | None, now: dt.datetime) -> bool:
     return last_used_at is None or now - last_used_at >= LAST_USED_RESOLUTION
+
+
+def password_stamp(password_hash: str) -> str:
+    """A token keeps the stamp of the password it was issued under; once the password changes,
+    by whatever path (a service, the admin, `manage.py changepassword`), the stamps differ and
+    the token is refused, as Django refuses sessions. A plain digest, not keyed with
+    SECRET_KEY: it tells no more than the password hash beside it in the same database, and
+    tokens then survive a key rotation and work in every process whatever its key."""
+    return hashlib.sha256(f"edc.api-token.password:{password_hash}".encode()).hexdigest()

@@ -3,7 +3,13 @@
 import datetime as dt
 import hashlib
 
-from edc.accounts.tokenkeys import LAST_USED_RESOLUTION, lifetime_ok, needs_last_used_write, new_key
+from edc.accounts.tokenkeys import (
+    LAST_USED_RESOLUTION,
+    lifetime_ok,
+    needs_last_used_write,
+    new_key,
+    password_stamp,
+)
 
 
 def test_a_new_key_is_40_url_safe_characters_with_its_digest_and_prefix():
@@ -24,3 +30,10 @@ def test_last_use_is_written_when_never_written_or_a_minute_old():
     assert needs_last_used_write(None, now)
     assert not needs_last_used_write(now - LAST_USED_RESOLUTION + dt.timedelta(seconds=1), now)
     assert needs_last_used_write(now - LAST_USED_RESOLUTION, now)
+
+
+def test_the_password_stamp_changes_with_the_password_hash_and_only_with_it():
+    first = "pbkdf2_sha256$1000000$salt$hash-one"
+    assert password_stamp(first) == password_stamp(first)
+    assert password_stamp(first) != password_stamp("pbkdf2_sha256$1000000$salt$hash-two")
+    assert first not in password_stamp(first) and len(password_stamp(first)) == 64
