@@ -99,6 +99,9 @@ def eligibility(request, study_code, subject_id):
         (line, study_text(definition, line.text), explain(line.steps, definition))
         for line in state.lines
     ]
+    # Summary first: what needs looking at (not met, missing, waived) before what is met.
+    met = [c for c in criteria if c[0].satisfied and not c[0].waiver]
+    attention = [c for c in criteria if c not in met]
     return render(
         request,
         "crf/eligibility.html",
@@ -113,6 +116,8 @@ def eligibility(request, study_code, subject_id):
             ],
             "state": state,
             "criteria": criteria,
+            "attention": attention,
+            "met": met,
             "can_confirm": can_confirm,
             "meaning": meaning,
             "problem": problem,

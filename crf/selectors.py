@@ -35,6 +35,7 @@ from edc.datamanagement import selectors as datamanagement_selectors
 from edc.datamanagement.content_hash import canonical_json
 from edc.phrases import Phrase, gettext_noop, joined, phrase
 from edc.subjects import selectors as subject_selectors
+from edc.subjects.lifecycle import Status, end_of_study_form_reason
 from edc.subjects.models import Consent, Subject
 
 _STORED_FIELDS = ("pk", "form_code", "event_code", "event_repeat", "form_repeat", "data")
@@ -185,7 +186,12 @@ class StartingValues:
 
 def starting_values(subject: Subject, slot: FormSlot) -> StartingValues:
     """A new RECIST follow-up starts from the latest baseline's lesions and technique, so only
-    the measurements are typed; every other new form starts empty. One query for a follow-up."""
+    the measurements are typed. A new End-of-study or survival form starts from the subject's
+    own off-study and death record, which the status actions wrote: the fact is recorded once.
+    Every other new form starts empty. One query for a follow-up, none for the others."""
+    recorded = _subject_record_values(subject, slot.form)
+    if recorded:
+        return StartingValues(recorded)
     if slot.kind != "tumour_assessment" or not recist_form.is_follow_up_form(slot.form):
         return StartingValues({})
     baseline_codes = [
@@ -202,6 +208,20 @@ def starting_values(subject: Subject, slot: FormSlot) -> StartingValues:
         return StartingValues({})
     latest = max(baselines, key=lambda s: recist_form.assessment_date(s.data))
     return StartingValues(recist_form.carried_forward(latest.data, slot.form), latest.data["TUDAT"])
+
+
+def _subject_record_values(subject: Subject, form: dict) -> dict:
+    """The items of ``form`` that the subject's record already answers: the off-study date and
+    reason on an End-of-study form, the death on a survival form."""
+    items = {item["code"] for item in form.get("items", [])}
+    if form.get("kind") == "disposition" and subject.status == Status.OFF_STUDY:
+        reason = end_of_study_form_reason(subject.off_study_reason)
+        values = {"EOSDAT": subject.off_study_date.isoformat() if subject.off_study_date else None}
+        values["EOSRSN"] = reason
+        return {k: v for k, v in values.items() if k in items and v}
+    if subject.death_date and {"SSSTAT", "DTHDAT"} <= items:
+        return {"SSSTAT": "DEAD", "DTHDAT": subject.death_date.isoformat()}
+    return {}
 
 
 def response_overrides(scope, study) -> list[FormInstance]:

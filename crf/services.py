@@ -521,6 +521,20 @@ def save_form(
         subject_services.record_death(
             ctx, subject, dt.date.fromisoformat(str(checked.values["DTHDAT"])), field="DTHDAT"
         )
+    if (
+        complete
+        and form.get("kind") == "disposition"
+        and checked.values.get("EOSDAT")
+        and checked.values.get("EOSRSN")
+    ):
+        # The End-of-study form and the off-study status actions record one fact, on the
+        # subject: the form moves the subject off study, or must agree with the move made.
+        subject_services.record_end_of_study(
+            ctx,
+            subject,
+            on_date=dt.date.fromisoformat(str(checked.values["EOSDAT"])),
+            form_reason=str(checked.values["EOSRSN"]),
+        )
     datamanagement.after_form_change(ctx, instance, changes)
     datamanagement.answer_queries_on_save(ctx, instance, query_answers or {}, audit_rows)
     datamanagement.open_automatic_queries(ctx, instance, checked.warnings)

@@ -344,6 +344,12 @@ def form_entry(request, study_code, subject_id, event_code, event_repeat, form_c
             "queries": ", ".join(f"Q{pk}" for pk in sorted(answers))
         }
     messages.success(request, saved)
+    if action == "save_return":
+        # As REDCap's "Save & Exit Form": what comes next (register, randomize...) is on the
+        # subject page, one load instead of two.
+        return redirect(
+            "subject-detail", study_code=subject.study.code, subject_id=subject.subject_id
+        )
     following = _next_form(slot) if action == "save_next" else None
     return redirect(
         "crf-form",

@@ -27,6 +27,13 @@ ROLE: dict[str, Promise] = {
     "study_admin": _("Study admin"),
 }
 
+MEMBERSHIP_STATUS: dict[str, Promise] = {
+    "pending": _("Waiting for approval"),
+    "active": pgettext_lazy("membership status", "Active"),
+    "ended": pgettext_lazy("membership status", "Ended"),
+    "refused": pgettext_lazy("membership status", "Refused"),
+}
+
 PERMISSION: dict[str, Promise] = {
     "view_data": _("viewing data"),
     "enter_data": _("entering data"),

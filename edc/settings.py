@@ -85,6 +85,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "edc.datamanagement.context_processors.query_inbox",
+                "edc.accounts.context_processors.header_role_text",
             ],
             # On every page: `{{ moment|stamp }}` (reader's zone, zone named), code labels, study texts.
             "builtins": [

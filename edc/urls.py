@@ -8,6 +8,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
+from edc.accounts import people_views
 from edc.accounts import views as account_views
 from edc.accounts.api import ObtainTokenView, TokenDetailView, TokenListView
 from edc.converters import SegmentConverter
@@ -75,9 +76,33 @@ urlpatterns = [
         name="revoke-token",
     ),
     path("accounts/language/", account_views.switch_language, name="switch-language"),
+    path(
+        "accounts/set-password/<uidb64>/<token>/",
+        people_views.SetPasswordView.as_view(),
+        name="set-password",
+    ),
+    path("people/approvals/", people_views.pending_grants, name="pending-grants"),
+    path(
+        "people/approvals/<int:membership_id>/",
+        people_views.decide_grant,
+        name="pending-grant-decide",
+    ),
     path("admin/login/", account_views.LoginView.as_view()),
     path("admin/", admin.site.urls),
     path("studies/<slug:study_code>/", web_views.study_detail, name="study-detail"),
+    path("studies/<slug:study_code>/people/", people_views.people, name="people"),
+    path("studies/<slug:study_code>/people/add/", people_views.add_person, name="person-add"),
+    path("studies/<slug:study_code>/people/<int:user_id>/", people_views.person, name="person"),
+    path(
+        "studies/<slug:study_code>/people/<int:user_id>/set-password-link/",
+        people_views.send_link,
+        name="person-send-link",
+    ),
+    path(
+        "studies/<slug:study_code>/people/<int:user_id>/memberships/<int:membership_id>/end/",
+        people_views.end_membership,
+        name="membership-end",
+    ),
     path(
         "studies/<slug:study_code>/sites/<segment:site_code>/",
         web_views.site_subjects,

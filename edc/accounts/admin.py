@@ -1,29 +1,32 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from edc.accounts.models import Membership
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import scope_of
-from edc.accounts.services import (
-    change_membership,
-    grant_membership,
-    save_password,
-    set_account_active,
-)
+from edc.accounts.services import grant_membership, save_password, set_account_active
 from edc.admin_scoping import ScopedAdmin
 from edc.audit.context import ChangeContext
 from edc.audit.models import Channel
-from edc.studies.models import Site, Study
 
 User = get_user_model()
 
 
 @admin.register(Membership)
 class MembershipAdmin(ScopedAdmin):
-    list_display = ["user", "study", "site", "role", "is_active"]
-    list_filter = ["study", "role", "is_active"]
+    """Read-only for study admins: they manage people on the study's People pages, where the
+    rules (no self-grant, second approval for unblinding roles, ending with a reason) hold. A
+    superuser may add a membership here, through the same service and rules; no one edits or
+    deletes one (a role is ended, and a new one granted, on the People pages)."""
+
+    list_display = ["user", "study", "site", "role", "status"]
+    list_filter = ["study", "role", "status"]
+    fields = ["user", "study", "site", "role"]
 
     def get_queryset(self, request):
         queryset = admin.ModelAdmin.get_queryset(self, request)
@@ -34,35 +37,35 @@ class MembershipAdmin(ScopedAdmin):
         sites = scope.sites(Permission.ADMINISTER).values_list("pk", flat=True)
         # A site-limited admin sees memberships of their sites only.
         whole = [s for s in studies if not scope.is_site_limited(s, Permission.ADMINISTER)]
-        from django.db.models import Q
-
         return queryset.filter(Q(study_id__in=whole) | Q(site_id__in=list(sites)))
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if not request.user.is_superuser:
-            scope = scope_of(request.user)
-            if db_field.name == "study":
-                kwargs["queryset"] = Study.objects.filter(
-                    pk__in=scope.study_ids(Permission.ADMINISTER)
-                )
-            if db_field.name == "site":
-                kwargs["queryset"] = scope.sites(Permission.ADMINISTER)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+    def has_add_permission(self, request):
+        return request.user.is_superuser and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_form(self, request, obj=None, **kwargs):
+        base = super().get_form(request, obj, **kwargs)
+
+        class NotForOneself(base):
+            def clean_user(self):
+                user = self.cleaned_data["user"]
+                if user == request.user:
+                    raise forms.ValidationError(_("No one may grant a role to themselves."))
+                return user
+
+        return NotForOneself
 
     def save_model(self, request, obj, form, change):
-        ctx = ChangeContext(request.user, Channel.ADMIN)
-        if change:
-            original = Membership.objects.get(pk=obj.pk)
-            site = obj.site if isinstance(obj.site, Site) else None
-            role, active = obj.role, obj.is_active
-            obj.role, obj.site, obj.is_active = original.role, original.site, original.is_active
-            updated = change_membership(ctx, original, role=role, site=site, is_active=active)
-            obj.pk = updated.pk
-        else:
-            created = grant_membership(
-                ctx, user=obj.user, study=obj.study, site=obj.site, role=obj.role
-            )
-            obj.pk = created.pk
+        created = grant_membership(
+            ChangeContext(request.user, Channel.ADMIN),
+            user=obj.user,
+            study=obj.study,
+            site=obj.site,
+            role=obj.role,
+        )
+        obj.pk = created.pk
 
 
 class TokenRevokingPasswordForm(AdminPasswordChangeForm):

@@ -46,3 +46,52 @@ class NewTokenForm(forms.Form):
         self.fields["expires_in_days"].help_text = _(
             "At most %(days)d days; empty means %(days)d."
         ) % {"days": days}
+
+
+def _role_choices():
+    from edc import labels
+    from edc.accounts.roles import Role
+
+    return [("", "---------")] + [(r.value, labels.ROLE[r.value]) for r in Role]
+
+
+class WhereAndRoleForm(forms.Form):
+    """A role at one site, or at every site of the study (offered to study-wide admins only)."""
+
+    site = forms.ChoiceField(label=_("Site"))
+    role = forms.ChoiceField(label=_("Role"))
+
+    def __init__(self, *args, sites, study_wide: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [(s.code, f"{s.code} · {s.name}") for s in sites]
+        if study_wide:
+            choices = [("*", _("All sites of the study"))] + choices
+        self.fields["site"].choices = [("", "---------")] + choices
+        self.fields["role"].choices = _role_choices()
+        self.fields["role"].help_text = _(
+            "A role that reads the randomization list or seed (statistician), or a study admin role, "
+            "waits for a second admin's approval."
+        )
+
+
+class AddPersonForm(WhereAndRoleForm):
+    username = forms.CharField(label=_("Username"), max_length=150)
+    full_name = forms.CharField(label=_("Full name"), max_length=150)
+    email = forms.EmailField(label=_("E-mail"))
+    language = forms.ChoiceField(
+        label=_("Preferred language"),
+        choices=list(settings.LANGUAGES),
+        help_text=_("The e-mail and the pages are in this language."),
+    )
+    field_order = ["username", "full_name", "email", "language", "site", "role"]
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", "approve"), ("refuse", "refuse")])
+    reason = forms.CharField(
+        label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )

@@ -1,14 +1,18 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from edc import labels
-from edc.accounts.roles import Role
+from edc.accounts.roles import LIVE_STATUSES, MembershipStatus, Role
 
 
 class Membership(models.Model):
-    """A user's role in a study, at one site, or at every site of the study when site is empty."""
+    """A user's role in a study, at one site, or at every site of the study when site is empty.
+
+    Only an ACTIVE membership grants anything. `is_active` is kept as the one flag every reader
+    of access filters on (scoping, selectors, e-mail recipients), and a check constraint ties it
+    to `status`, so a PENDING, ENDED or REFUSED membership can never grant access."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="memberships"
@@ -23,30 +27,81 @@ class Membership(models.Model):
         help_text=_("Empty means every site of the study."),
     )
     role = models.CharField(max_length=20, choices=[(r.value, labels.ROLE[r.value]) for r in Role])
+    status = models.CharField(
+        max_length=10,
+        choices=[(s.value, labels.MEMBERSHIP_STATUS[s.value]) for s in MembershipStatus],
+        default=MembershipStatus.ACTIVE.value,
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Empty for system grants (demo, imports) and memberships made before grants were signed.
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    # Ended, or (for a pending grant) refused: when, by whom and why.
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    end_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["study", "site", "user"]
         constraints = [
+            # One live (pending or active) membership per user, place and role; ended ones stay
+            # beside it as history.
             models.UniqueConstraint(
                 fields=["user", "study", "site", "role"],
-                condition=Q(site__isnull=False),
-                name="membership_unique_at_site",
+                condition=Q(site__isnull=False, status__in=sorted(s.value for s in LIVE_STATUSES)),
+                name="membership_unique_live_at_site",
             ),
             models.UniqueConstraint(
                 fields=["user", "study", "role"],
-                condition=Q(site__isnull=True),
-                name="membership_unique_study_wide",
+                condition=Q(site__isnull=True, status__in=sorted(s.value for s in LIVE_STATUSES)),
+                name="membership_unique_live_study_wide",
             ),
             models.CheckConstraint(
                 condition=Q(role__in=[r.value for r in Role]), name="membership_role_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in MembershipStatus]),
+                name="membership_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_active=True, status=MembershipStatus.ACTIVE.value)
+                | (Q(is_active=False) & ~Q(status=MembershipStatus.ACTIVE.value)),
+                name="membership_active_only_when_status_active",
+            ),
+            # No one grants a role to themselves, nor approves a grant they asked for or that
+            # is for them. (NULL, a system grant, passes a CHECK.)
+            models.CheckConstraint(
+                condition=~Q(granted_by=F("user")), name="membership_not_self_granted"
+            ),
+            models.CheckConstraint(
+                condition=~Q(approved_by=F("user")) & ~Q(approved_by=F("granted_by")),
+                name="membership_approved_by_a_second_person",
             ),
         ]
 
     def __str__(self) -> str:
         where = self.site.code if self.site_id else "all sites"
-        return f"{self.user} · {self.study} · {where} · {self.role}"
+        return f"{self.user} · {self.study} · {where} · {self.role} · {self.status}"
 
 
 class LoginFailure(models.Model):

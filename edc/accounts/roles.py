@@ -76,6 +76,38 @@ GRANTS: dict[Role, frozenset[Permission]] = {
 }
 
 
+# What reads the randomization seed, the allocation list or other unblinded data. A role holding
+# any of these is granted only when a second admin approves (edc.accounts.services).
+UNBLINDING: frozenset[Permission] = frozenset({Permission.VIEW_ALLOCATION_LIST})
+
+
+# Admins approve each other's grants: one admin who could make a second admin alone could then
+# have that admin approve anything. So a grant of administration needs a second admin too,
+# unless a superuser (who stands above every study admin already) grants it.
+APPROVING: frozenset[Permission] = frozenset({Permission.ADMINISTER})
+
+
+def needs_second_approval(role: str, *, granted_by_superuser: bool = False) -> bool:
+    """Derived from GRANTS, so a role given an unblinding permission later needs it too."""
+    permissions = GRANTS[Role(role)]
+    if permissions & UNBLINDING:
+        return True
+    return bool(permissions & APPROVING) and not granted_by_superuser
+
+
+class MembershipStatus(StrEnum):
+    """PENDING waits for a second admin; only ACTIVE grants anything; ENDED and REFUSED are
+    kept as history (memberships are never deleted)."""
+
+    PENDING = "pending"
+    ACTIVE = "active"
+    ENDED = "ended"
+    REFUSED = "refused"
+
+
+LIVE_STATUSES = frozenset({MembershipStatus.PENDING, MembershipStatus.ACTIVE})
+
+
 def permissions_of(roles: set[str] | frozenset[str]) -> frozenset[Permission]:
     granted: set[Permission] = set()
     for role in roles:

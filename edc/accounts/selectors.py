@@ -1,4 +1,5 @@
-"""Reads about a person as a reader: their language and time zone."""
+"""Reads about people: as readers (their language and time zone), and as the people of a study
+its admins manage."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from edc.accounts.models import ApiToken, Membership, Preference
+from edc.accounts.roles import LIVE_STATUSES, MembershipStatus, Permission
 from edc.localtime import zone_or_none
-from edc.studies.models import Site
+from edc.studies.models import Site, Study
 
 User = get_user_model()
 
@@ -86,3 +90,77 @@ def tokens_of(owner) -> list[ApiToken]:
             "revoked" if token.revoked_at else "expired" if token.expires_at <= now else "live"
         )
     return tokens
+
+
+# ---- people of a study, for its admins ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    """A user and their memberships in one study that the reader manages (any status)."""
+
+    user: object
+    memberships: tuple[Membership, ...]
+
+    @property
+    def live(self) -> tuple[Membership, ...]:
+        return tuple(m for m in self.memberships if m.status in LIVE_STATUSES)
+
+
+def administered_study(user, code: str) -> Study:
+    """The study `code` when `user` administers any of it (or is a superuser), else 404."""
+    from edc.accounts.scoping import scope_of
+
+    study = get_object_or_404(Study, code=code)
+    if not (user.is_superuser or scope_of(user).can_anywhere(Permission.ADMINISTER, study.pk)):
+        raise Http404("not found")
+    return study
+
+
+def managed_memberships(user, study: Study) -> QuerySet[Membership]:
+    """Memberships of `study` that `user` manages: all of them for a study-wide admin (or a
+    superuser), those at their own sites for a site admin."""
+    from edc.accounts.scoping import scope_of
+
+    memberships = Membership.objects.filter(study=study)
+    if user.is_superuser:
+        return memberships
+    scope = scope_of(user)
+    if scope.can(Permission.ADMINISTER, study.pk):
+        return memberships
+    return memberships.filter(site__in=scope.sites(Permission.ADMINISTER).filter(study=study))
+
+
+def _people(memberships: QuerySet[Membership]) -> list[Person]:
+    rows = memberships.select_related("user", "site", "granted_by", "approved_by", "ended_by")
+    grouped: dict[int, list[Membership]] = {}
+    users = {}
+    for m in rows.order_by("user__username", "-is_active", "site__code", "role", "pk"):
+        grouped.setdefault(m.user_id, []).append(m)
+        users[m.user_id] = m.user
+    return [Person(users[pk], tuple(ms)) for pk, ms in grouped.items()]
+
+
+def people_of(user, study: Study) -> list[Person]:
+    """Everyone with a membership (pending, active, ended or refused) that `user` manages."""
+    return _people(managed_memberships(user, study))
+
+
+def person_in(user, study: Study, person_id: int) -> Person:
+    """One person of `study` as `user` manages them; 404 for anyone else."""
+    found = _people(managed_memberships(user, study).filter(user_id=person_id))
+    if not found:
+        raise Http404("not found")
+    return found[0]
+
+
+def pending_grants(user) -> list[Membership]:
+    """Grants waiting for approval that `user` could see as an admin (superusers: all)."""
+    from edc.accounts.scoping import scope_of
+
+    pending = Membership.objects.filter(status=MembershipStatus.PENDING.value)
+    if not user.is_superuser:
+        pending = pending.filter(scope_of(user).site_filter(permission=Permission.ADMINISTER))
+    return list(
+        pending.select_related("user", "study", "site", "granted_by").order_by("created_at", "pk")
+    )

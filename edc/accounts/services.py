@@ -1,11 +1,15 @@
-"""Sign-in auditing, lockout, and membership changes (all audited)."""
+"""Sign-in auditing, lockout, people and their memberships (every change audited)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import smtplib
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -14,16 +18,23 @@ from django.utils.translation import gettext as _
 
 from edc.accounts import tokenkeys
 from edc.accounts.models import ApiToken, LoginFailure, Membership, Preference, TokenRevokeReason
-from edc.accounts.roles import Permission
+from edc.accounts.roles import (
+    LIVE_STATUSES,
+    MembershipStatus,
+    Permission,
+    Role,
+    needs_second_approval,
+)
 from edc.accounts.scoping import scope_of
 from edc.accounts.selectors import reader_settings
 from edc.accounts.tokenkeys import lifetime_ok, new_key
 from edc.audit.context import ChangeContext
-from edc.audit.models import AuditEvent
-from edc.audit.services import Change, change_rows, record, record_changes
+from edc.audit.models import AuditEvent, Channel
+from edc.audit.services import Change, change_rows, record, record_changes, require_reason
 from edc.errors import DomainError
 from edc.localtime import zone_or_none
 
+log = logging.getLogger(__name__)
 User = get_user_model()
 
 
@@ -106,16 +117,70 @@ def record_logout(user, channel: str) -> None:
     )
 
 
+def _may_administer(user, study_id: int, site_id: int | None) -> bool:
+    """A superuser, or an admin of the study (site_id None: of the whole study)."""
+    return user.is_superuser or scope_of(user).can(Permission.ADMINISTER, study_id, site_id)
+
+
+def _require_admin(ctx: ChangeContext, study, site) -> None:
+    """403 unless the caller administers `site` (or the whole study when site is None). System
+    work (demo, imports) is not scoped; the views that start it were."""
+    user = ctx.actor
+    if user is not None and not _may_administer(user, study.pk, site.pk if site else None):
+        raise PermissionDenied(_("you do not administer people there"))
+
+
+def _where(site) -> str:
+    return site.code if site else "all sites"
+
+
 @transaction.atomic
 def grant_membership(ctx: ChangeContext, *, user, study, site, role: str) -> Membership:
-    membership = Membership.objects.create(user=user, study=study, site=site, role=role)
+    """Give `user` a role in `study` (at `site`, or at every site when None). A person's grant
+    of a role that reads unblinded data (roles.needs_second_approval) stays PENDING, granting
+    nothing, until a second admin approves it (decide_membership). No one grants to themselves;
+    a study admin grants only where they administer."""
+    if role not in {r.value for r in Role}:
+        raise DomainError("invalid_role", "role", _("%(value)s is not a role") % {"value": role})
+    if site is not None and site.study_id != study.pk:
+        raise DomainError("site_not_in_study", "site", _("the site is not one of this study's"))
+    actor = ctx.actor
+    if actor is not None and actor.pk == user.pk:
+        raise DomainError(
+            "self_grant", "user", _("no one may grant a role to themselves"), status=403
+        )
+    _require_admin(ctx, study, site)
+    pending = actor is not None and needs_second_approval(
+        role, granted_by_superuser=actor.is_superuser
+    )
+    status = MembershipStatus.PENDING if pending else MembershipStatus.ACTIVE
+    try:
+        # A savepoint: the live-membership unique constraint settles two admins racing.
+        with transaction.atomic():
+            membership = Membership.objects.create(
+                user=user,
+                study=study,
+                site=site,
+                role=role,
+                status=status.value,
+                is_active=not pending,
+                granted_by=actor,
+            )
+    except IntegrityError:
+        raise DomainError(
+            "already_member",
+            "role",
+            _("this person already has (or waits for) this role there"),
+            status=409,
+        ) from None
     record_changes(
         ctx,
         "role_granted",
         [
             Change("user", None, user.get_username()),
             Change("role", None, role),
-            Change("site", None, site.code if site else "all sites"),
+            Change("site", None, _where(site)),
+            Change("status", None, status.value),
         ],
         object_type="accounts.Membership",
         object_id=membership.pk,
@@ -125,44 +190,216 @@ def grant_membership(ctx: ChangeContext, *, user, study, site, role: str) -> Mem
     return membership
 
 
-@transaction.atomic
-def change_membership(
-    ctx: ChangeContext,
-    membership: Membership,
-    *,
-    role: str | None = None,
-    site=...,
-    is_active: bool | None = None,
-) -> Membership:
-    membership = Membership.objects.select_for_update().get(pk=membership.pk)
-    changes = []
-    if role is not None and role != membership.role:
-        changes.append(Change("role", membership.role, role))
-        membership.role = role
-    if site is not ... and (site.pk if site else None) != membership.site_id:
-        changes.append(
-            Change(
-                "site",
-                membership.site.code if membership.site_id else "all sites",
-                site.code if site else "all sites",
-            )
+def _locked(membership: Membership) -> Membership:
+    return (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("study", "site", "user")
+        .get(pk=membership.pk)
+    )
+
+
+@transaction.atomic(durable=True)
+def end_membership(ctx: ChangeContext, membership: Membership) -> Membership:
+    """End a pending or active membership (with ctx's reason). It is kept, ENDED, as history."""
+    reason = require_reason(ctx)
+    membership = _locked(membership)
+    _require_admin(ctx, membership.study, membership.site)
+    if membership.status not in LIVE_STATUSES:
+        raise DomainError(
+            "membership_not_live", "membership", _("this membership has already ended"), status=409
         )
-        membership.site = site
-    if is_active is not None and is_active != membership.is_active:
-        changes.append(Change("is_active", membership.is_active, is_active))
-        membership.is_active = is_active
-    if changes:
-        membership.save()
+    old = membership.status
+    membership.status, membership.is_active = MembershipStatus.ENDED.value, False
+    membership.ended_at, membership.ended_by, membership.end_reason = (
+        timezone.now(),
+        ctx.actor,
+        reason,
+    )
+    membership.save(update_fields=["status", "is_active", "ended_at", "ended_by", "end_reason"])
+    record_changes(
+        ctx,
+        "role_ended",
+        [Change("status", old, membership.status)],
+        object_type="accounts.Membership",
+        object_id=membership.pk,
+        study=membership.study,
+        site=membership.site,
+    )
+    return membership
+
+
+def may_decide(user, membership: Membership) -> bool:
+    """Whether `user` may approve or refuse this pending grant: a second admin of the study
+    (neither the one who asked nor the person it is for), or a superuser, which is how a study
+    with a single admin gets its grants approved."""
+    return (
+        membership.status == MembershipStatus.PENDING
+        and user.pk not in {membership.user_id, membership.granted_by_id}
+        and _may_administer(user, membership.study_id, membership.site_id)
+    )
+
+
+@transaction.atomic(durable=True)
+def decide_membership(ctx: ChangeContext, membership: Membership, *, approve: bool) -> Membership:
+    """Approve (it then grants its role) or refuse (ctx's reason required) a pending grant."""
+    actor = ctx.actor
+    if actor is None:
+        raise DomainError("approver_required", "user", _("a person must approve a grant"))
+    reason = (ctx.reason or "").strip() if approve else require_reason(ctx)
+    membership = _locked(membership)
+    if membership.status != MembershipStatus.PENDING:
+        raise DomainError(
+            "membership_not_pending",
+            "membership",
+            _("this grant is not waiting for approval"),
+            status=409,
+        )
+    if actor.pk in {membership.user_id, membership.granted_by_id}:
+        raise DomainError(
+            "second_admin_required",
+            "user",
+            _("a second admin, not the one who asked nor the person it is for, must decide"),
+            status=403,
+        )
+    _require_admin(ctx, membership.study, membership.site)
+    now = timezone.now()
+    if approve:
+        membership.status, membership.is_active = MembershipStatus.ACTIVE.value, True
+        membership.approved_by, membership.approved_at = actor, now
+        fields = ["status", "is_active", "approved_by", "approved_at"]
+    else:
+        membership.status = MembershipStatus.REFUSED.value
+        membership.ended_at, membership.ended_by, membership.end_reason = now, actor, reason
+        fields = ["status", "ended_at", "ended_by", "end_reason"]
+    membership.save(update_fields=fields)
+    record_changes(
+        ctx,
+        "role_approved" if approve else "role_refused",
+        [Change("status", MembershipStatus.PENDING.value, membership.status)],
+        object_type="accounts.Membership",
+        object_id=membership.pk,
+        study=membership.study,
+        site=membership.site,
+    )
+    return membership
+
+
+@dataclass(frozen=True)
+class AddedPerson:
+    user: object
+    membership: Membership
+    link_sent: bool
+
+
+def add_person(
+    ctx: ChangeContext,
+    study,
+    *,
+    username: str,
+    full_name: str,
+    email: str,
+    language: str,
+    site,
+    role: str,
+    base_url: str,
+) -> AddedPerson:
+    """A new user with no usable password and their first membership, then an e-mail with a
+    link to set their password (in their language and zone). The user and membership commit
+    together; the e-mail goes after the commit, and a failure to send is reported (the person
+    page can send a new link), not rolled back."""
+    _require_admin(ctx, study, site)
+    username = username.strip()
+    email = User.objects.normalize_email(email.strip())
+    full_name = full_name.strip()
+    if language not in {code for code, _name in settings.LANGUAGES}:
+        raise DomainError(
+            "invalid_language",
+            "language",
+            _("%(value)s is not a language of this system") % {"value": language},
+        )
+    with transaction.atomic(durable=True):
+        if User.objects.filter(username__iexact=username).exists():
+            raise DomainError(
+                "username_taken", "username", _("this username is already taken"), status=409
+            )
+        if User.objects.filter(email__iexact=email, is_active=True).exists():
+            raise DomainError(
+                "email_taken",
+                "email",
+                _("another person already uses this e-mail address"),
+                status=409,
+            )
+        # Django's User keeps a name in two parts; a full name (Chinese names included) is
+        # kept whole in the first part, and get_full_name() reads it back unchanged.
+        user = User(username=username, email=email, first_name=full_name)
+        user.set_unusable_password()
+        try:
+            user.full_clean(exclude=["password", "last_name"])
+        except ValidationError as exc:
+            field, messages = next(iter(exc.message_dict.items()))
+            field = {"first_name": "full_name"}.get(field, field)
+            raise DomainError("invalid_person", field, " ".join(messages)) from None
+        user.save()
+        Preference.objects.create(user=user, language=language)
         record_changes(
             ctx,
-            "role_changed",
-            changes,
-            object_type="accounts.Membership",
-            object_id=membership.pk,
-            study=membership.study,
-            site=membership.site,
+            "person_added",
+            [
+                Change("username", None, username),
+                Change("full_name", None, full_name),
+                Change("email", None, email),
+                Change("language", None, language),
+            ],
+            object_type="auth.User",
+            object_id=user.pk,
+            study=study,
+            site=site,
         )
-    return membership
+        membership = grant_membership(ctx, user=user, study=study, site=site, role=role)
+    sent = send_set_password_link(ctx, user, study=study, site=site, base_url=base_url)
+    return AddedPerson(user, membership, sent)
+
+
+def send_set_password_link(ctx: ChangeContext, user, *, study, site, base_url: str) -> bool:
+    """E-mail `user` a link to set their password (Django's default_token_generator: it works
+    once, until the password changes, for PASSWORD_RESET_TIMEOUT). Audited when sent; False
+    (logged) when the mail server refused or was away."""
+    from edc.accounts.invitations import send_invitation
+
+    _require_admin(ctx, study, site)
+    if user.has_usable_password():
+        raise DomainError(
+            "password_already_set", "user", _("this person has already set a password"), status=409
+        )
+    try:
+        send_invitation(user, study=study, site=site, inviter=ctx.actor, base_url=base_url)
+    except (OSError, smtplib.SMTPException):
+        log.exception("set-password e-mail to %s not sent", user.email)
+        return False
+    with transaction.atomic(durable=True):
+        record(
+            ctx,
+            "set_password_link_sent",
+            object_type="auth.User",
+            object_id=user.pk,
+            item="email",
+            new=user.email,
+            study=study,
+            site=site,
+        )
+    return True
+
+
+@transaction.atomic(durable=True)
+def set_password_from_link(user, password: str) -> None:
+    """The person sets their own password from the e-mailed link (the link's token was checked
+    by Django's PasswordResetConfirmView). Audited as the person's own change."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    ctx = ChangeContext(user=user, channel=Channel.WEB)
+    record(ctx, "password_set", object_type="auth.User", object_id=user.pk)
+    # A token must not outlive the password that issued it (a reset, too, may follow a theft).
+    revoke_tokens_of(ctx, user, TokenRevokeReason.PASSWORD_CHANGED)
 
 
 @transaction.atomic(durable=True)

@@ -652,17 +652,16 @@ def inbox_count(scope: Scope, user) -> int:
     return Query.objects.filter(inbox_filter(scope, user)).count()
 
 
-def inbox(scope: Scope, user, limit: int = 300) -> list[Query]:
-    """The user's waiting queries, oldest first, across their studies, their forms named."""
+def inbox(scope: Scope, user) -> QuerySet:
+    """The user's waiting queries, oldest first, across their studies (the page names their
+    forms with `name_forms` once it has cut a page)."""
     if not scope.grants:
-        return []
-    queries = list(
+        return Query.objects.none()
+    return (
         Query.objects.filter(inbox_filter(scope, user))
         .select_related("study", "site", "subject", "form_instance", "raised_by", "assignee")
-        .order_by("created_at", "pk")[:limit]
+        .order_by("created_at", "pk")
     )
-    name_forms(q.form_instance for q in queries)
-    return queries
 
 
 def name_forms(forms) -> None:

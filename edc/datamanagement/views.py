@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -73,6 +74,9 @@ def dashboard(request, study_code):
 # ---- queries ---------------------------------------------------------------------------
 
 
+QUERIES_PER_PAGE = 50
+
+
 @login_required
 def query_list(request, study_code):
     scope, study = _study(request, study_code)
@@ -83,13 +87,16 @@ def query_list(request, study_code):
         site_code=request.GET.get("site", ""),
         subject_id=request.GET.get("subject", ""),
         assignee=request.user if request.GET.get("mine") else None,
-    )[:500]
+    )
+    page = Paginator(queries, QUERIES_PER_PAGE).get_page(request.GET.get("page"))
+    selectors.name_forms(q.form_instance for q in page)
     return render(
         request,
         "datamanagement/query_list.html",
         {
             "study": study,
-            "rows": [(q, selectors.age_days(q)) for q in queries],
+            "page": page,
+            "rows": [(q, selectors.age_days(q)) for q in page],
             "status": status,
             "statuses": [
                 ("unresolved", labels.QUERY_STATUS_FILTER["unresolved"]),
@@ -185,11 +192,11 @@ def _form_url(instance) -> str:
 def inbox(request):
     """The queries waiting for this user, across their studies."""
     scope = scope_of(request.user)
-    return render(
-        request,
-        "datamanagement/inbox.html",
-        {"queries": selectors.inbox(scope, request.user)},
+    page = Paginator(selectors.inbox(scope, request.user), QUERIES_PER_PAGE).get_page(
+        request.GET.get("page")
     )
+    selectors.name_forms(q.form_instance for q in page)
+    return render(request, "datamanagement/inbox.html", {"page": page})
 
 
 # ---- the site status grid --------------------------------------------------------------

@@ -31,6 +31,8 @@ class SubjectSerializer(serializers.ModelSerializer):
             "randomization_date",
             "off_study_date",
             "off_study_reason",
+            "death_date",
+            "treatment_consent_withdrawn",
         ]
 
 
@@ -47,6 +49,18 @@ class TransitionRequest(serializers.Serializer):
         choices=[r.value for r in OffStudyReason], required=False
     )
     reason = serializers.CharField(required=False, allow_blank=True)
+    death_date = serializers.DateField(
+        required=False,
+        help_text="the date of death: required with off_study_reason=death unless already "
+        "recorded (one death record per subject, shared with the survival form)",
+    )
+    withdraw_treatment_consent = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="with status=off_treatment_followup: consent to treatment withdrawn, follow-up "
+        "goes on (needs a reason). Withdrawal from all follow-up is status=off_study with "
+        "off_study_reason=withdrawal_all_follow_up.",
+    )
 
 
 class StudySubjectsView(APIView):
@@ -112,6 +126,8 @@ class SubjectTransitionView(APIView):
             data["status"],
             on_date=data.get("on_date"),
             off_study_reason=data.get("off_study_reason"),
+            death_date=data.get("death_date"),
+            withdraw_treatment_consent=data["withdraw_treatment_consent"],
             permission=Permission.ENTER_DATA,
         )
         return Response(SubjectSerializer(subject).data)

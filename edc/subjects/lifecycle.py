@@ -253,3 +253,37 @@ def available_actions(current: str, enrolment_model: str) -> list[Action]:
         and rule.target in ALLOWED[now]
         and (rule.enrolment_model is None or rule.enrolment_model == enrolment_model)
     ]
+
+
+# ---- the End-of-study form (disposition, items EOSDAT/EOSRSN) and the subject's record -----
+# The form and the "off study" status actions record one fact: the subject's off-study date
+# and reason. The form's reason codes map onto the subject's reasons; its "Other" is the one
+# reason the plain off-study action offers that the form does not name (investigator decision).
+END_OF_STUDY_FORM_REASONS: dict[str, OffStudyReason] = {
+    "COMPLETED": OffStudyReason.COMPLETED,
+    "WITHDRAWAL_ALL": OffStudyReason.WITHDRAWAL_ALL,
+    "LOST_TO_FOLLOW_UP": OffStudyReason.LOST_TO_FOLLOW_UP,
+    "DEATH": OffStudyReason.DEATH,
+    "STUDY_END": OffStudyReason.STUDY_END,
+    "OTHER": OffStudyReason.INVESTIGATOR_DECISION,
+}
+NOT_RANDOMIZED = "NOT_RANDOMIZED"
+
+
+def end_of_study_form_reason(off_study_reason: str) -> str | None:
+    """The End-of-study form's reason code for a subject's off-study reason (None if unknown)."""
+    if off_study_reason in (OffStudyReason.SCREEN_FAILURE, OffStudyReason.INDUCTION_FAILURE):
+        return NOT_RANDOMIZED
+    for code, reason in END_OF_STUDY_FORM_REASONS.items():
+        if reason == off_study_reason:
+            return code
+    return None
+
+
+def off_study_reason_for_form(form_reason: str, current: str) -> OffStudyReason | None:
+    """The subject's off-study reason that the End-of-study form's code records, from the
+    subject's ``current`` status; None when the code cannot end the study from there ("not
+    randomized" is only an end after a failed induction: a screen failure is already final)."""
+    if form_reason == NOT_RANDOMIZED:
+        return OffStudyReason.INDUCTION_FAILURE if current == Status.INDUCTION_FAILED else None
+    return END_OF_STUDY_FORM_REASONS.get(form_reason)

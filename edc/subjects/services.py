@@ -15,15 +15,19 @@ from edc.audit.context import ChangeContext
 from edc.audit.services import Change, record_changes, require_reason
 from edc.errors import DomainError
 from edc.studies.models import Site, StudyStatus
+from edc.subjects.labels import OFF_STUDY_REASON_LABELS
 from edc.subjects.lifecycle import (
     ACTIONS,
     ALLOWED,
+    NOT_RANDOMIZED,
     OFF_STUDY_CHOICES,
     Action,
     IllegalTransition,
     OffStudyReason,
     Status,
     check_transition,
+    end_of_study_form_reason,
+    off_study_reason_for_form,
 )
 from edc.subjects.models import Consent, Subject
 
@@ -270,6 +274,21 @@ def transition(
             % {"day": subject.death_date.isoformat()},
             status=409,
         )
+    if off_study_reason == OffStudyReason.DEATH and not (death_date or subject.death_date):
+        # Off study for a death is the death record: it needs its date (recorded once).
+        raise SubjectError("required", "death_date", _("the date of death is required"))
+    if withdraw_treatment_consent and not (ctx.reason or "").strip():
+        raise SubjectError(
+            "reason_required", "reason", _("give a reason: the audit trail keeps it")
+        )
+    if withdraw_treatment_consent and new_status != Status.OFF_TREATMENT_FOLLOWUP:
+        # Withdrawal from treatment keeps the subject in follow-up; leaving all follow-up is
+        # going off study with the reason "consent to all follow-up withdrawn".
+        raise SubjectError(
+            "invalid",
+            "withdraw_treatment_consent",
+            _("withdrawal from treatment moves the subject to off treatment, in follow-up"),
+        )
     on_date = on_date or today
     changes = [Change("status", subject.status, new_status.value)]
     subject.status = new_status.value
@@ -388,6 +407,64 @@ def record_death(ctx: ChangeContext, subject: Subject, death_date: dt.date, *, f
         subject=subject,
     )
     _sync_schedule(ctx, subject)
+    return True
+
+
+@transaction.atomic
+def record_end_of_study(
+    ctx: ChangeContext,
+    subject: Subject,
+    *,
+    on_date: dt.date,
+    form_reason: str,
+    date_field: str = "EOSDAT",
+    reason_field: str = "EOSRSN",
+) -> bool:
+    """The subject's one off-study record, written from a complete End-of-study form: the
+    subject goes off study on the form's date for the form's reason when it has not yet; nothing
+    happens when the record says the same; another date or reason is refused (409, naming the
+    form's item) so the form and the status action never disagree. Returns whether it moved."""
+    subject = Subject.objects.select_for_update(of=("self",)).get(pk=subject.pk)
+    if subject.status == Status.OFF_STUDY:
+        if subject.off_study_date != on_date:
+            raise SubjectError(
+                "off_study_already_recorded",
+                date_field,
+                _("the subject went off study on %(day)s; correct that record first")
+                % {"day": subject.off_study_date.isoformat() if subject.off_study_date else "?"},
+                status=409,
+            )
+        if end_of_study_form_reason(subject.off_study_reason) != form_reason:
+            raise SubjectError(
+                "off_study_already_recorded",
+                reason_field,
+                _("the subject went off study for another reason (%(reason)s)")
+                % {"reason": str(OFF_STUDY_REASON_LABELS.get(subject.off_study_reason, ""))},
+                status=409,
+            )
+        return False
+    if subject.status == Status.SCREEN_FAILED and form_reason == NOT_RANDOMIZED:
+        return False  # "not randomized" after a screen failure: already final, nothing to move
+    chosen = off_study_reason_for_form(form_reason, subject.status)
+    if chosen is None:
+        raise SubjectError(
+            "invalid",
+            reason_field,
+            _("this reason cannot end the study from the subject's status; use its status action"),
+        )
+    if chosen == OffStudyReason.DEATH and subject.death_date is None:
+        raise SubjectError(
+            "death_not_recorded",
+            reason_field,
+            _("record the death first (Record death, or a survival form with the date of death)"),
+        )
+    transition(
+        ctx if (ctx.reason or "").strip() else ctx.with_reason(_("End of study form")),
+        subject,
+        Status.OFF_STUDY,
+        on_date=on_date,
+        off_study_reason=chosen.value,
+    )
     return True
 
 

@@ -23,6 +23,14 @@ def subject_detail(request, study_code, subject_id):
     scope = scope_of(request.user)
     subject = selectors.get_subject(scope, study_code, subject_id)
     casebook = crf_selectors.casebook(subject)
+    summary = subject_summary(scope, subject, casebook)
+    # Registration needs only its date, no written reason: it is confirmed on this page, in a
+    # panel that says what will happen, instead of one more page load.
+    register_form = (
+        StatusActionForm(ACTIONS[Action.REGISTER], date_label=str(DATE_LABELS[Action.REGISTER]))
+        if any(action == Action.REGISTER for action, _text in summary.actions)
+        else None
+    )
     return render(
         request,
         "subjects/subject_detail.html",
@@ -31,7 +39,8 @@ def subject_detail(request, study_code, subject_id):
             "study": subject.study,
             "consents": subject.consents.all(),
             "casebook": casebook,
-            "summary": subject_summary(scope, subject, casebook),
+            "summary": summary,
+            "register_form": register_form,
         },
     )
 

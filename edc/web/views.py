@@ -33,6 +33,7 @@ def study_detail(request, study_code):
         "data_management": scope.can_anywhere(Permission.RAISE_QUERY, study.pk)
         or scope.can_anywhere(Permission.LOCK, study.pk),
         "exports": scope.can_anywhere(Permission.EXPORT, study.pk),
+        "people": scope.can_anywhere(Permission.ADMINISTER, study.pk),
         "randomization": scope.can_anywhere(Permission.VIEW_ALLOCATION_LIST, study.pk)
         or scope.can_anywhere(Permission.ADMINISTER, study.pk),
     }

@@ -264,3 +264,13 @@ def test_rotating_the_secret_key_leaves_tokens_working(settings):
     settings.SECRET_KEY = "a-new-secret-key-" + "x" * 40
     settings.SECRET_KEY_FALLBACKS = []
     assert as_token(key).get(TOKENS).status_code == 200
+
+
+def test_setting_a_password_from_the_emailed_link_revokes_every_token():
+    from edc.accounts.services import set_password_from_link
+
+    user = UserFactory()
+    key = api_token(user)
+    set_password_from_link(user, "from-the-link-31")
+    assert ApiToken.objects.get(owner=user).revoke_reason == "password_changed"
+    assert error_code(as_token(key).get(TOKENS)) == "token_revoked"

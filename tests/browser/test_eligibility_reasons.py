@@ -86,7 +86,7 @@ def test_investigator_reads_eligibility_reasons_in_chinese(subject, live_server,
     page.locator("#eligibility-link").click()
     row = page.locator("#criterion-C-IN3")
     expect(row).to_have_attribute("data-status", "fail")
-    expect(row.locator("td").nth(1)).to_have_text("ECOG评分0-1分")
+    expect(row.locator(".criterion-text")).to_have_text("ECOG评分0-1分")
     expect(row.locator("ul.reasons li")).to_have_text("ECOG体能状态 2，不属于 {0, 1}")
     working = row.locator("details.working")
     expect(working.locator("ul")).to_be_hidden()

@@ -161,9 +161,10 @@ def open_subject(page: Page, subject_id: str) -> None:
 
 
 def screen_new_patient(page: Page, consent: dt.date, language: str = "en") -> str:
-    page.get_by_role("link", name=STUDY, exact=True).first.click()
-    page.get_by_role("link", name="01", exact=True).click()
-    page.get_by_role("link", name=t(language, "Screen a new subject")).click()
+    """From the landing page's work for site 01, where signing in leads."""
+    page.locator(f"#work-{STUDY}-01").get_by_role(
+        "link", name=t(language, "Screen a new subject")
+    ).click()
     step(page, "screen a new subject")
     page.get_by_label(t(language, "Informed consent date")).fill(consent.isoformat())
     page.get_by_label(t(language, "ICF version signed")).fill("1.0")
@@ -200,7 +201,7 @@ def test_a_coordinator_screens_registers_and_randomizes_with_the_investigator_s_
     )
 
     # Every screening form: the first from the subject page's to-do list, each next one by
-    # "Save and go to ...", the last saved on its own.
+    # "Save and go to ...", the last by "Save and return to the subject".
     screening = [(name, values) for event, name, values in forms if event == "SCREENING"]
     first = text(screening[0][0])
     coordinator.locator("#todo").get_by_role("link", name=first, exact=True).click()
@@ -209,12 +210,12 @@ def test_a_coordinator_screens_registers_and_randomizes_with_the_investigator_s_
         fill_form(coordinator, values)
         step(coordinator, f"form {name}")
         last = index == len(screening) - 1
-        save_form(coordinator, text(name), "#save" if last else "#save-next", language)
-    open_subject(coordinator, subject_id)
+        save_form(coordinator, text(name), "#save-return" if last else "#save-next", language)
+    expect(coordinator.locator("#subject-summary")).to_be_visible()
 
-    # Register: the button, then the page that says what will happen.
+    # Register: the button opens, in place, the panel that says what will happen.
     coordinator.locator("#action-register").click()
-    expect(coordinator.locator("#what-will-happen")).to_contain_text(
+    expect(coordinator.locator("#what-will-happen-register")).to_contain_text(
         t(
             language,
             "The subject is registered in the study on the date you give. The visit calendar "
@@ -222,8 +223,8 @@ def test_a_coordinator_screens_registers_and_randomizes_with_the_investigator_s_
         )
     )
     coordinator.get_by_label(t(language, "Registration date")).fill(today.isoformat())
-    step(coordinator, "register: confirmation page")
-    coordinator.locator("#confirm-action").click()
+    step(coordinator, "register: confirmation in place")
+    coordinator.locator("#confirm-register").click()
     expect(coordinator.locator("#subject-status")).to_have_text(t(language, "Registered"))
 
     # The randomization form (planned chemotherapy: the stratification factor), from the link
@@ -236,8 +237,7 @@ def test_a_coordinator_screens_registers_and_randomizes_with_the_investigator_s_
         "link", name=t(language, "Randomization form")
     ).click()
     fill_form(coordinator, values)
-    save_form(coordinator, text(name), language=language)
-    open_subject(coordinator, subject_id)
+    save_form(coordinator, text(name), "#save-return", language=language)
     expect(coordinator.locator("#randomization-missing")).to_contain_text(
         t(language, "Eligibility has not been confirmed by an investigator.")
     )
@@ -246,12 +246,9 @@ def test_a_coordinator_screens_registers_and_randomizes_with_the_investigator_s_
     # The investigator confirms eligibility with an e-signature.
     investigator_start = browser.page_loads
     investigator = sign_in(browser, served.url, "investigator", language=language)
-    investigator.get_by_role("link", name=STUDY, exact=True).first.click()
-    investigator.get_by_role("link", name="01", exact=True).click()
-    investigator.get_by_role("link", name=subject_id).click()
-    investigator.locator("#summary-eligibility").get_by_role(
-        "link", name=t(language, "Eligibility")
-    ).click()
+    # Straight from the landing page's "awaiting eligibility confirmation".
+    step(investigator, "investigator's landing page")
+    investigator.locator("#work-eligibility").get_by_role("link", name=subject_id).click()
     expect(investigator.locator("#verdict")).to_contain_text(
         t(language, "Every criterion is met; an investigator must confirm by e-signature")
     )
@@ -358,7 +355,7 @@ def test_e_a_subject_goes_off_study_with_a_reason(served, refr, browser, languag
     today = refr.today()
     ctx = ChangeContext.system()
     subject = subject_services.screen_subject(
-        ctx, refr, consent_date=today - dt.timedelta(days=20), icf_version="1.0"
+        ctx, refr, consent_date=today - dt.timedelta(days=60), icf_version="1.0"
     )
     subject_services.transition(ctx, subject, Status.REGISTERED, on_date=today)
     coordinator = sign_in(browser, served.url, "coordinator", language=language)
@@ -381,6 +378,29 @@ def test_e_a_subject_goes_off_study_with_a_reason(served, refr, browser, languag
         t(language, "Lost to follow-up")
     )
     step(coordinator, "off study")
+
+    # The End-of-study form records the same fact: it opens on the action's date and reason,
+    # and the coordinator adds what the form asks beyond them (the failed contacts).
+    end_of_study = study_text(refr.study.definition, "End of study", language)
+    coordinator.get_by_role("link", name=f"{end_of_study} #1").click()
+    expect(coordinator.locator('[name="EOSDAT"]')).to_have_value(today.isoformat())
+    reason = coordinator.locator('[name="EOSRSN"]')
+    if reason.first.evaluate("e => e.tagName.toLowerCase()") == "select":
+        expect(reason).to_have_value("LOST_TO_FOLLOW_UP")
+    else:
+        expect(coordinator.locator('[name="EOSRSN"][value="LOST_TO_FOLLOW_UP"]')).to_be_checked()
+    step(coordinator, "end of study form opens on the off-study record")
+    fill_form(
+        coordinator,
+        {
+            "EOSNFC": 3,
+            "EOSFCFST": (today - dt.timedelta(days=40)).isoformat(),
+            "EOSFCLST": (today - dt.timedelta(days=5)).isoformat(),
+        },
+    )
+    save_form(coordinator, end_of_study, "#save-return", language)
+    expect(coordinator.locator("#subject-status")).to_have_text(t(language, "Off study"))
+    step(coordinator, "end of study form saved")
     subject.refresh_from_db()
     assert (subject.status, subject.off_study_reason, subject.off_study_date) == (
         Status.OFF_STUDY,

@@ -227,6 +227,9 @@ def test_two_web_instances_and_two_workers_behind_nginx_as_the_application_role(
             assert status == 200 and b"password" in page.lower()
             assert "max-age=31536000" in dict(headers)["Strict-Transport-Security"]
             assert "Secure" in dict(headers).get("Set-Cookie", "Secure")
+            # No software banner with a version, and gunicorn's never passes the proxy.
+            assert dict(headers)["Server"] == "nginx"
+            assert redirect.getheader("Server") == "nginx"
 
             # Randomizations spread over both instances: no duplicate, no gap.
             def randomize(subject):

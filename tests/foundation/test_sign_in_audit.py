@@ -2,7 +2,7 @@ import pytest
 from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
-from edc.accounts.services import change_membership, grant_membership
+from edc.accounts.services import end_membership, grant_membership
 from edc.audit.context import ChangeContext
 from edc.audit.models import AuditEvent
 from tests.factories import PASSWORD, UserFactory
@@ -71,12 +71,13 @@ def test_role_changes_are_audited(study, site_a):
     user = UserFactory(username="dave")
     ctx = ChangeContext.system()
     membership = grant_membership(ctx, user=user, study=study, site=site_a, role="site_staff")
-    change_membership(ctx, membership, role="investigator")
+    end_membership(ctx.with_reason("moved to investigator"), membership)
     rows = AuditEvent.objects.filter(object_type="accounts.Membership").order_by("id")
-    assert [r.action for r in rows] == ["role_granted"] * 3 + ["role_changed"]
-    changed = rows.last()
-    assert (changed.item, changed.old_value, changed.new_value) == (
-        "role",
-        "site_staff",
-        "investigator",
+    assert [r.action for r in rows] == ["role_granted"] * 4 + ["role_ended"]
+    ended = rows.last()
+    assert (ended.item, ended.old_value, ended.new_value, ended.reason) == (
+        "status",
+        "active",
+        "ended",
+        "moved to investigator",
     )

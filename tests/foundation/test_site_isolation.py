@@ -4,6 +4,8 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from edc.accounts.services import end_membership, grant_membership
+from edc.audit.context import ChangeContext
 from tests.factories import UserFactory, api_token, member, screen
 
 pytestmark = pytest.mark.django_db
@@ -80,14 +82,13 @@ def test_api_token_caller_gets_the_scope_of_its_active_memberships_only(site_a, 
     user = UserFactory(username="two_sites")
     member(user, site_a, "site_staff")
     revoked = member(user, site_b, "site_staff")
-    revoked.is_active = False
-    revoked.save()
+    system = ChangeContext.system()
+    end_membership(system.with_reason("moved to site 01 only"), revoked)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
     assert client.get(f"/api/v1/studies/T-MINI/subjects/{own.subject_id}/").status_code == 200
     assert client.get(f"/api/v1/studies/T-MINI/subjects/{other.subject_id}/").status_code == 404
-    revoked.is_active = True
-    revoked.save()
+    grant_membership(system, user=user, study=site_b.study, site=site_b, role="site_staff")
     assert client.get(f"/api/v1/studies/T-MINI/subjects/{other.subject_id}/").status_code == 200
 
 

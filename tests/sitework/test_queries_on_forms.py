@@ -214,5 +214,6 @@ def test_the_header_count_is_one_query_on_a_page(coordinator, queried):
             client.get(path)
         return [q["sql"] for q in captured if '"datamanagement_query"' in q["sql"]]
 
-    # The inbox page itself lists queries once; the header adds exactly one COUNT.
-    assert len(counts("/queries/")) == 2
+    # The inbox page counts its queries for the pager and lists one page of them; the header
+    # adds exactly one COUNT.
+    assert len(counts("/queries/")) == 3

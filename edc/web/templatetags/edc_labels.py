@@ -11,6 +11,7 @@ register = template.Library()
 _FILTERS = {
     "subject_status": labels.SUBJECT_STATUS,
     "role_label": labels.ROLE,
+    "membership_status": labels.MEMBERSHIP_STATUS,
     "query_status": labels.QUERY_STATUS,
     "query_action": labels.QUERY_ACTION,
     "visit_status": labels.VISIT_STATUS,

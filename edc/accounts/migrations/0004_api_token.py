@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0002_preference"),
+        ("accounts", "0003_membership_status_and_approval"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
