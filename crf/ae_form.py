@@ -115,7 +115,13 @@ def check_term_and_grade(values: Mapping[str, Any], term: TermInfo | None) -> li
         return []
     if term is None:
         return [
-            Issue("AECTCD", "ctcae_term", f"{code} is not the MedDRA code of a CTCAE v5.0 term")
+            Issue(
+                "AECTCD",
+                "ctcae_term",
+                phrase(
+                    gettext_noop("{code} is not the MedDRA code of a CTCAE v5.0 term"), code=code
+                ),
+            )
         ]
     issues = []
     if values.get("AETERM") not in (None, term.term):
@@ -123,8 +129,14 @@ def check_term_and_grade(values: Mapping[str, Any], term: TermInfo | None) -> li
             Issue(
                 "AETERM",
                 "ctcae_term",
-                f"the term {values['AETERM']!r} does not match MedDRA code {code}, which is "
-                f"{term.term!r}",
+                phrase(
+                    gettext_noop(
+                        "the term “{given}” does not match MedDRA code {code}, which is “{term}”"
+                    ),
+                    given=values["AETERM"],
+                    code=code,
+                    term=term.term,
+                ),
             )
         )
     other = "Y" if term.is_other_specify else "N"
@@ -133,8 +145,12 @@ def check_term_and_grade(values: Mapping[str, Any], term: TermInfo | None) -> li
             Issue(
                 "AEOTHSP",
                 "ctcae_other_specify",
-                f"{term.term} {'is' if term.is_other_specify else 'is not'} an "
-                "'Other, specify' term",
+                phrase(
+                    gettext_noop("{term} is an “Other, specify” term")
+                    if term.is_other_specify
+                    else gettext_noop("{term} is not an “Other, specify” term"),
+                    term=term.term,
+                ),
             )
         )
     grade = values.get("AETOXGR")
@@ -144,7 +160,12 @@ def check_term_and_grade(values: Mapping[str, Any], term: TermInfo | None) -> li
             Issue(
                 "AETOXGR",
                 "ctcae_grade",
-                f"{term.term} has no CTCAE grade {grade}; its grades are {allowed}",
+                phrase(
+                    gettext_noop("{term} has no CTCAE grade {grade}; its grades are {allowed}"),
+                    term=term.term,
+                    grade=grade,
+                    allowed=allowed,
+                ),
             )
         )
     return issues

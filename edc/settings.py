@@ -37,7 +37,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "csp",
     "drf_spectacular_sidecar",
@@ -183,6 +182,8 @@ OTP_TOTP_ISSUER = os.environ.get("EDC_MFA_ISSUER", "NPC EDC")
 # Failed sign-ins before an account is locked for LOGIN_LOCKOUT_MINUTES.
 LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", 5))
 LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", 15))
+# An API token lives this many days; whoever asks for one may ask for fewer, never more.
+API_TOKEN_DAYS = int(os.environ.get("API_TOKEN_DAYS", 90))
 
 # The language when neither a saved preference nor the browser names one we have.
 LANGUAGE_CODE = os.environ.get("EDC_LANGUAGE_CODE", "en")
@@ -215,7 +216,7 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "edc.accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -10,7 +10,7 @@ from drf_spectacular.views import (
 
 from edc.accounts import people_views
 from edc.accounts import views as account_views
-from edc.accounts.api import ObtainTokenView
+from edc.accounts.api import ObtainTokenView, TokenDetailView, TokenListView
 from edc.converters import SegmentConverter
 from edc.datamanagement import views as datamanagement_views
 from edc.mfa import views as mfa_views
@@ -23,6 +23,8 @@ register_converter(SegmentConverter, "segment")
 
 api_v1 = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    path("auth/tokens/", TokenListView.as_view(), name="api-tokens"),
+    path("auth/tokens/<int:token_id>/", TokenDetailView.as_view(), name="api-token-detail"),
     path(
         "studies/<slug:study_code>/subjects/",
         subject_api.StudySubjectsView.as_view(),
@@ -67,6 +69,13 @@ urlpatterns = [
     path("accounts/login/", account_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", account_views.LogoutView.as_view(), name="logout"),
     path("accounts/preferences/", account_views.preferences, name="preferences"),
+    path("accounts/tokens/", account_views.my_tokens, name="my-tokens"),
+    path("accounts/tokens/person/", account_views.person_tokens, name="person-tokens"),
+    path(
+        "accounts/tokens/<int:token_id>/revoke/",
+        account_views.confirm_revoke_token,
+        name="revoke-token",
+    ),
     path("accounts/language/", account_views.switch_language, name="switch-language"),
     path("accounts/two-step/", mfa_views.verify, name="mfa-verify"),
     path("accounts/two-step/setup/", mfa_views.enrol, name="mfa-enrol"),

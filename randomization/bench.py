@@ -179,11 +179,11 @@ def percentile(values: list[float], q: float) -> float:
 def set_up(subjects: int, strata: int, clients: int):
     from django.contrib.auth import get_user_model
     from django.test.utils import override_settings
-    from rest_framework.authtoken.models import Token
 
     from crf.models import FormInstance, FormStatus
     from crf.services import confirm_eligibility
     from edc.accounts.models import Membership
+    from edc.accounts.services import issue_token
     from edc.audit.context import ChangeContext
     from edc.studies.services import create_site, load_study_definition
     from edc.subjects.models import Consent, Subject
@@ -268,7 +268,7 @@ def set_up(subjects: int, strata: int, clients: int):
     for n in range(clients):
         user = User.objects.create(username=f"bench-site-{n}", email="")
         Membership.objects.create(user=user, study=api_study, site=api_site, role="site_staff")
-        tokens.append(Token.objects.create(user=user).key)
+        tokens.append(issue_token(ChangeContext.system(), user, name="bench")[1])
     return made, tokens
 
 

@@ -68,3 +68,10 @@ def screen(site: Site, consent_date: dt.date | None = None, **kwargs):
     return subject_services.screen_subject(
         ChangeContext.system(), site, consent_date=consent_date, icf_version="1.0", **kwargs
     )
+
+
+def api_token(user, name: str = "test") -> str:
+    """A new API token's key for `user`, issued as the application issues one."""
+    from edc.accounts.services import issue_token
+
+    return issue_token(ChangeContext.system(), user, name=name)[1]

@@ -1,15 +1,20 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from edc.accounts.models import Membership
 from edc.accounts.roles import Permission
 from edc.accounts.scoping import scope_of
-from edc.accounts.services import grant_membership
+from edc.accounts.services import grant_membership, save_password, set_account_active
 from edc.admin_scoping import ScopedAdmin
 from edc.audit.context import ChangeContext
 from edc.audit.models import Channel
+
+User = get_user_model()
 
 
 @admin.register(Membership)
@@ -61,3 +66,32 @@ class MembershipAdmin(ScopedAdmin):
             role=obj.role,
         )
         obj.pk = created.pk
+
+
+class TokenRevokingPasswordForm(AdminPasswordChangeForm):
+    """The admin's "change password" form, saving through the service that revokes the person's
+    API tokens."""
+
+    def save(self, commit: bool = True):
+        user = super().save(commit=False)
+        if commit:
+            save_password(ChangeContext(None, Channel.ADMIN), user)
+        return user
+
+
+class AccountAdmin(UserAdmin):
+    """Django's user admin, with deactivation going through the service that revokes tokens."""
+
+    change_password_form = TokenRevokingPasswordForm
+
+    def save_model(self, request, obj, form, change):
+        if not (change and "is_active" in form.changed_data):
+            return super().save_model(request, obj, form, change)
+        active = obj.is_active
+        obj.is_active = not active
+        super().save_model(request, obj, form, change)
+        set_account_active(ChangeContext(request.user, Channel.ADMIN), obj, active)
+
+
+admin.site.unregister(User)
+admin.site.register(User, AccountAdmin)

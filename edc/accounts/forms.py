@@ -28,6 +28,26 @@ class PreferencesForm(forms.Form):
         ]
 
 
+class NewTokenForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=60,
+        help_text=_("The device or integration that will use it, e.g. “enrolment system”."),
+    )
+    expires_in_days = forms.IntegerField(
+        label=_("Expires after (days)"), required=False, min_value=1
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Formatted per request: in the reader's language, with the setting as it is now. The
+        # service refuses more days than the setting (an inline error on this field).
+        days = settings.API_TOKEN_DAYS
+        self.fields["expires_in_days"].help_text = _(
+            "At most %(days)d days; empty means %(days)d."
+        ) % {"days": days}
+
+
 def _role_choices():
     from edc import labels
     from edc.accounts.roles import Role

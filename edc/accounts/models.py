@@ -137,3 +137,63 @@ class Preference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.language or '-'} {self.time_zone or '-'}"
+
+
+class TokenRevokeReason(models.TextChoices):
+    SIGNED_OUT = "signed_out", _("signed out")
+    BY_OWNER = "by_owner", _("by its owner")
+    BY_ADMIN = "by_admin", _("by an administrator")
+    PASSWORD_CHANGED = "password_changed", _("password changed")
+    DEACTIVATED = "deactivated", _("account deactivated")
+    LOCKED_OUT = "locked_out", _("account locked after failed sign-ins")
+    EXPIRED = "expired", _("expired")
+
+
+class ApiToken(models.Model):
+    """A named API key of one person, for one device or integration. Only the key's SHA-256
+    digest is stored (the key is shown once, when issued) and a short prefix to recognise it
+    by. Tokens are never deleted: revoking one stamps who, when and why."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=60, verbose_name=_("name"))
+    prefix = models.CharField(max_length=8)
+    digest = models.CharField(max_length=64, unique=True)
+    # A digest of the owner's password hash when the token was issued (tokenkeys.password_stamp):
+    # a password changed by any path (admin, changepassword command) makes the token fail.
+    password_stamp = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    revoke_reason = models.CharField(max_length=20, blank=True, choices=TokenRevokeReason.choices)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "name"],
+                condition=Q(revoked_at__isnull=True),
+                name="api_token_unique_live_name",
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")),
+                name="api_token_expires_after_creation",
+            ),
+            models.CheckConstraint(
+                condition=(Q(revoked_at__isnull=True) & Q(revoke_reason=""))
+                | (Q(revoked_at__isnull=False) & ~Q(revoke_reason="")),
+                name="api_token_revoked_with_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner} · {self.name} · {self.prefix}…"

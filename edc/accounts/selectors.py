@@ -11,8 +11,9 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
-from edc.accounts.models import Membership, Preference
+from edc.accounts.models import ApiToken, Membership, Preference
 from edc.accounts.roles import LIVE_STATUSES, MembershipStatus, Permission
 from edc.localtime import zone_or_none
 from edc.studies.models import Site, Study
@@ -77,6 +78,18 @@ def readers_of(addresses: Iterable[str], site: Site | None) -> list[Readers]:
             key = (found.language or default_language, found.time_zone)
         groups.setdefault(key, []).append(address)
     return [Readers(lang, zone, tuple(group)) for (lang, zone), group in sorted(groups.items())]
+
+
+def tokens_of(owner) -> list[ApiToken]:
+    """`owner`'s API tokens, newest first, live and past (never the key: only its digest is
+    stored). Each carries `status`: live, expired or revoked."""
+    now = timezone.now()
+    tokens = list(ApiToken.objects.filter(owner=owner).select_related("revoked_by"))
+    for token in tokens:
+        token.status = (
+            "revoked" if token.revoked_at else "expired" if token.expires_at <= now else "live"
+        )
+    return tokens
 
 
 # ---- people of a study, for its admins ------------------------------------------------------

@@ -1,26 +1,32 @@
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
-from django.http import HttpResponseRedirect
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import translation
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from edc.accounts.forms import PreferencesForm
+from edc.accounts.forms import NewTokenForm, PreferencesForm
 from edc.accounts.middleware import remember_reader
-from edc.accounts.models import Preference
-from edc.accounts.selectors import reader_settings
+from edc.accounts.models import ApiToken, Preference
+from edc.accounts.scoping import administered_study_ids
+from edc.accounts.selectors import reader_settings, tokens_of
 from edc.accounts.services import (
-    is_locked_out,
+    claim_login_attempt,
+    create_token,
+    may_manage_tokens_of,
     record_login,
     record_login_failure,
     record_logout,
+    revoke_token,
     set_preferences,
 )
 from edc.audit.context import ChangeContext
@@ -32,7 +38,12 @@ from edc.mfa.selectors import second_factor_of
 class LockoutAuthenticationForm(AuthenticationForm):
     def clean(self):
         username = self.cleaned_data.get("username", "")
-        if username and is_locked_out(username):
+        password = self.cleaned_data.get("password")
+        if not (username and password):
+            return super().clean()
+        # The attempt is counted before the password is checked, so racing sign-ins cannot
+        # run more checks than the lockout allows.
+        if not claim_login_attempt(username):
             record_login_failure(username, Channel.WEB, locked=True)
             raise forms.ValidationError(
                 gettext_lazy(
@@ -134,3 +145,73 @@ def preferences(request):
         "accounts/preferences.html",
         {"form": form, "reader": current, "second_factor": second_factor_of(request.user)},
     )
+
+
+def _may_see_others_tokens(user) -> bool:
+    return user.is_superuser or bool(administered_study_ids(user))
+
+
+@login_required
+def my_tokens(request):
+    """The signed-in person's API tokens; a new one's key is shown on this answer only."""
+    form = NewTokenForm(request.POST or None)
+    new_key = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            _token, new_key = create_token(
+                ChangeContext.web(request),
+                name=form.cleaned_data["name"],
+                expires_in_days=form.cleaned_data["expires_in_days"],
+            )
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            form = NewTokenForm()
+    return render(
+        request,
+        "accounts/tokens.html",
+        {
+            "form": form,
+            "new_key": new_key,
+            "tokens": tokens_of(request.user),
+            "owner": request.user,
+            "own": True,
+            "may_see_others": _may_see_others_tokens(request.user),
+        },
+    )
+
+
+@login_required
+def person_tokens(request):
+    """A study admin's (or superuser's) view of another person's tokens, to revoke them."""
+    username = request.GET.get("username", "").strip()
+    owner = get_user_model().objects.filter(username=username).first() if username else None
+    if owner is None or not may_manage_tokens_of(request.user, owner):
+        # Whether such a person exists is not told to those who may not see them.
+        if not _may_see_others_tokens(request.user):
+            raise Http404
+        messages.error(request, _("You administer no person named %(name)s.") % {"name": username})
+        return redirect("my-tokens")
+    return render(
+        request,
+        "accounts/tokens.html",
+        {"tokens": tokens_of(owner), "owner": owner, "own": owner.pk == request.user.pk},
+    )
+
+
+@login_required
+def confirm_revoke_token(request, token_id: int):
+    """Revoking asks first: clients using the token stop working at once."""
+    token = get_object_or_404(ApiToken.objects.select_related("owner"), pk=token_id)
+    if not may_manage_tokens_of(request.user, token.owner):
+        raise Http404
+    back = (
+        reverse("my-tokens")
+        if token.owner_id == request.user.pk
+        else f"{reverse('person-tokens')}?{urlencode({'username': token.owner.username})}"
+    )
+    if request.method == "POST":
+        revoke_token(ChangeContext.web(request), token.pk)
+        messages.success(request, _("The token %(name)s is revoked.") % {"name": token.name})
+        return redirect(back)
+    return render(request, "accounts/revoke_token.html", {"token": token, "back": back})

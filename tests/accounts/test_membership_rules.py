@@ -3,10 +3,11 @@ services and (where a database can say it) by constraints."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from edc.accounts.models import Membership
@@ -19,14 +20,16 @@ from edc.audit.models import AuditEvent
 from edc.errors import DomainError
 from randomization.services import go_live
 from tests.accounts.conftest import web
-from tests.factories import UserFactory
+from tests.factories import UserFactory, api_token
 
 SEED_URL = "/api/v1/studies/T-MINI/randomization/seed/"
+_numbers = itertools.count()
 
 
 def seed_status(user) -> int:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    # Each call its own token: names are unique per person among live tokens.
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user, name=f'seed {next(_numbers)}')}")
     return client.get(SEED_URL).status_code
 
 

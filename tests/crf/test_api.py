@@ -1,11 +1,11 @@
 """The CRF REST API: same validation, audit and site scoping as the pages."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from crf.models import FormInstance
 from edc.audit.models import AuditEvent
+from tests.factories import api_token
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +15,7 @@ DM = {"BRTHDAT": "1970-03-01", "SEX": "F", "WEIGHT": 61.5, "ECOG": 1}
 @pytest.fixture
 def api(staff):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(staff)}")
     return client
 
 

@@ -99,3 +99,29 @@ def test_pages_in_chinese_show_the_grade_suggestion_and_the_baseline_refusal(sta
                   {"TUDAT": on(-7), "TUEPIS": "1", "lesions": rows}, row_version=0)  # fmt: skip
     details = [d["message"] for d in caught.value.details]  # the API's words, in zh-hans
     assert "RECIST：已选择 6 个靶病灶；最多允许 5 个" in details
+
+
+def test_adverse_event_term_and_grade_refusals_read_in_simplified_chinese():
+    from crf.ae_form import TermInfo, check_term_and_grade
+
+    nausea = TermInfo("10028813", "Nausea", (1, 2, 3), False)
+    issues = check_term_and_grade(
+        {"AECTCD": "10028813", "AETERM": "Vomiting", "AEOTHSP": "Y", "AETOXGR": 4}, nausea
+    )
+    unknown = check_term_and_grade({"AECTCD": "99999999"}, None)
+    with translation.override("en"):
+        english = [i.message for i in issues + unknown]
+    with translation.override("zh-hans"):
+        zh = [i.message for i in issues + unknown]
+    assert english == [
+        "the term “Vomiting” does not match MedDRA code 10028813, which is “Nausea”",
+        "Nausea is not an “Other, specify” term",
+        "Nausea has no CTCAE grade 4; its grades are 1, 2, 3",
+        "99999999 is not the MedDRA code of a CTCAE v5.0 term",
+    ]
+    assert zh == [
+        "术语“Vomiting”与 MedDRA 编码 10028813 不符，该编码对应“Nausea”",
+        "Nausea 不是“其他，请注明”类术语",
+        "Nausea 没有 CTCAE 4 级；其可用分级为 1, 2, 3",
+        "99999999 不是 CTCAE v5.0 术语的 MedDRA 编码",
+    ]

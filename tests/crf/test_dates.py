@@ -8,7 +8,6 @@ import re
 import pytest
 from django.conf import settings
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from crf.models import FormInstance
@@ -17,7 +16,7 @@ from crf.study_forms import StudyForms
 from crf.validation import DateBounds, clean_form
 from edc.audit.context import ChangeContext
 from edc.studies.protocol import check_file, validate
-from tests.factories import SiteFactory, UserFactory, load_study, member, screen
+from tests.factories import SiteFactory, UserFactory, api_token, load_study, member, screen
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +97,7 @@ def test_every_date_item_of_t_reirr_refuses_implausible_dates_on_the_page_and_in
     page = Client()
     page.force_login(staff)
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {api_token(staff)}")
     checked = 0
     before_birth = 0
     for event, form, name, path, item in date_slots(reirr_definition):

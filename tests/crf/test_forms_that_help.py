@@ -7,7 +7,6 @@ import re
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from crf.models import FormInstance
@@ -17,7 +16,7 @@ from tests.crf.test_special_forms import (
     follow_up,
     follow_up_values,
 )
-from tests.factories import SiteFactory, UserFactory, load_study, member, screen
+from tests.factories import SiteFactory, UserFactory, api_token, load_study, member, screen
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +78,7 @@ def test_no_baseline_means_an_empty_follow_up(subject, page):
 def test_a_differing_response_without_a_reason_is_a_400_with_a_stable_code(staff, subject):
     baseline(staff, subject)
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {api_token(staff)}")
     url = f"/api/v1{follow_up_url(subject)}"
     body = {"values": follow_up_values(42, FOLLOW_UPS[42], "SD"), "row_version": 0}
     response = api.put(url, body, format="json")

@@ -4,12 +4,12 @@ and free text beyond its documented length."""
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from crf.models import FormInstance
 from edc.audit.models import AuditEvent
 from tests.crf.test_api import DM, form_url
+from tests.factories import api_token
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def api(staff):
     client = APIClient(raise_request_exception=False)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(staff)}")
     return client
 
 

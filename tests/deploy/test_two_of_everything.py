@@ -24,7 +24,6 @@ import pytest
 from celery import Celery
 from django.conf import settings
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from edc.audit.context import ChangeContext
 from edc.reminders import services as reminders
@@ -42,7 +41,7 @@ from tests.deploy.processes import (
     wait_for_log,
     wait_for_port,
 )
-from tests.factories import SiteFactory, UserFactory, load_study, member
+from tests.factories import SiteFactory, UserFactory, api_token, load_study, member
 from tests.randomization.helpers import registered_subject
 from tests.reminders.conftest import D, enrol, load_reirr
 from tests.smtp import smtp_server
@@ -166,8 +165,8 @@ def test_two_web_instances_and_two_workers_behind_nginx_as_the_application_role(
     member(data_manager, study, "data_manager")
     go_live(ChangeContext.system(), study, min_slots_per_stratum=RANDOMIZATIONS + 8)
     subjects = [registered_subject(site, "CR") for _ in range(RANDOMIZATIONS)]
-    coordinator_token = Token.objects.create(user=coordinator).key
-    dm_token = Token.objects.create(user=data_manager).key
+    coordinator_token = api_token(coordinator)
+    dm_token = api_token(data_manager)
 
     reirr = load_reirr()
     reirr_site = SiteFactory(study=reirr, code="01", staff_email="site01@example.org")

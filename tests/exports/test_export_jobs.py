@@ -13,7 +13,6 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 from lxml import etree
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from edc.audit.context import ChangeContext
@@ -22,7 +21,7 @@ from edc.datamanagement import services as dm_services
 from edc.exports import services
 from edc.exports.models import ExportJob
 from tests.exports.conftest import lock_study, use_export_folder
-from tests.factories import UserFactory, member
+from tests.factories import UserFactory, api_token, member
 
 NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
 
@@ -34,7 +33,7 @@ def export_root(settings, tmp_path):
 
 def api_for(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
     return client
 
 

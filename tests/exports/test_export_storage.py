@@ -7,11 +7,11 @@ import io
 import zipfile
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from edc.exports import services
 from edc.exports.models import ExportJob
+from tests.factories import api_token
 
 pytestmark = pytest.mark.django_db
 
@@ -28,9 +28,7 @@ def memory_storage(settings, tmp_path):
 
 def test_an_archive_is_stored_and_served_by_the_exports_storage(filled, memory_storage, settings):
     client = APIClient()
-    client.credentials(
-        HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=filled.users['dm']).key}"
-    )
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(filled.users['dm'])}")
     body = client.post("/api/v1/studies/T-EXP/exports/", {"formats": ["csv"]}, format="json").json()
     job = services.run_job(body["id"])
 

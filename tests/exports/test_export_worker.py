@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from edc.celery import app
 from edc.exports.models import ExportJob
 from tests.exports.conftest import use_export_folder
+from tests.factories import api_token
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -65,8 +65,7 @@ def test_export_runs_in_a_celery_worker_and_downloads(filled, tmp_path, settings
     )
     try:
         client = APIClient()
-        token = Token.objects.create(user=filled.users["dm"])
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(filled.users['dm'])}")
         started = client.post(
             "/api/v1/studies/T-EXP/exports/", {"formats": ["csv", "parquet"]}, format="json"
         )

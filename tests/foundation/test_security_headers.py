@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
-from tests.factories import SiteFactory, UserFactory, member
+from tests.factories import SiteFactory, UserFactory, api_token, member
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db
@@ -41,7 +40,7 @@ def test_pages_carry_a_policy_that_allows_no_inline_script_and_are_not_stored(st
 
 
 def test_api_answers_are_not_stored_either(staff, study):
-    client = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff).key}")
+    client = Client(HTTP_AUTHORIZATION=f"Token {api_token(staff)}")
     response = client.get(f"/api/v1/studies/{study.code}/subjects/")
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]

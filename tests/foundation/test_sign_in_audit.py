@@ -60,6 +60,10 @@ def test_api_token_login_is_audited():
     assert list(AuditEvent.objects.filter(channel="api").values_list("action", flat=True)) == [
         "login_failed",
         "login",
+        # The new token: its name, prefix and expiry.
+        "api_token_issued",
+        "api_token_issued",
+        "api_token_issued",
     ]
 
 

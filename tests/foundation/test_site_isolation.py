@@ -2,12 +2,11 @@
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from edc.accounts.services import end_membership, grant_membership
 from edc.audit.context import ChangeContext
-from tests.factories import UserFactory, member, screen
+from tests.factories import UserFactory, api_token, member, screen
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +30,7 @@ def test_ui_subject_page_is_404_for_another_sites_subject(coordinator_a, subject
 def test_api_is_404_for_another_sites_subject_and_lists_only_own(coordinator_a, subjects):
     own, other = subjects
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=coordinator_a).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(coordinator_a)}")
     assert client.get(f"/api/v1/studies/T-MINI/subjects/{own.subject_id}/").status_code == 200
     response = client.get(f"/api/v1/studies/T-MINI/subjects/{other.subject_id}/")
     assert response.status_code == 404
@@ -86,7 +85,7 @@ def test_api_token_caller_gets_the_scope_of_its_active_memberships_only(site_a, 
     system = ChangeContext.system()
     end_membership(system.with_reason("moved to site 01 only"), revoked)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
     assert client.get(f"/api/v1/studies/T-MINI/subjects/{own.subject_id}/").status_code == 200
     assert client.get(f"/api/v1/studies/T-MINI/subjects/{other.subject_id}/").status_code == 404
     grant_membership(system, user=user, study=site_b.study, site=site_b, role="site_staff")
@@ -99,7 +98,7 @@ def test_api_refuses_unknown_tokens_and_inactive_users(coordinator_a, subjects):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Token not-a-token")
     assert client.get(path).status_code == 401
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=coordinator_a).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(coordinator_a)}")
     assert client.get(path).status_code == 200
     coordinator_a.is_active = False
     coordinator_a.save()

@@ -6,12 +6,12 @@ from collections import Counter, defaultdict
 
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from edc.audit.context import ChangeContext
 from randomization.http_load import JsonClient, start_gunicorn
 from randomization.models import Allocation, Slot
 from randomization.services import go_live
+from tests.factories import api_token
 from tests.randomization.helpers import registered_subject
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -57,7 +57,7 @@ def fire_together(calls):
 def test_64_simultaneous_randomizations_into_one_stratum(study, site_a, coordinator_a, server):
     go_live(ChangeContext.system(), study, min_slots_per_stratum=80)
     subjects = [registered_subject(site_a, "CR") for _ in range(SUBJECTS)]
-    token = Token.objects.create(user=coordinator_a).key
+    token = api_token(coordinator_a)
 
     def randomize(subject):
         def call():

@@ -13,7 +13,6 @@ from contextlib import ExitStack
 
 import pytest
 from django.conf import settings
-from rest_framework.authtoken.models import Token
 
 from edc.audit.context import ChangeContext
 from edc.reminders.models import ScheduleEvent
@@ -21,6 +20,7 @@ from edc.subjects.models import Subject
 from randomization.http_load import ROOT, JsonClient, start_gunicorn
 from randomization.models import Allocation
 from randomization.services import go_live
+from tests.factories import api_token
 from tests.randomization.helpers import registered_subject
 from tests.randomization.test_concurrency import database_url
 from tests.smtp import smtp_server
@@ -40,7 +40,7 @@ def test_a_worker_mails_site_staff_and_starts_the_calendar_after_an_http_allocat
 ):
     go_live(ChangeContext.system(), study)
     subject = registered_subject(site_a, "CR")
-    token = Token.objects.create(user=coordinator_a).key
+    token = api_token(coordinator_a)
     smtp = ExitStack()
     inbox = smtp.enter_context(smtp_server())
     shared = {

@@ -9,13 +9,12 @@ import pytest
 import schemathesis
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from edc.audit.context import ChangeContext
 from randomization.services import go_live
-from tests.factories import SiteFactory, UserFactory, load_study, member, screen
+from tests.factories import SiteFactory, UserFactory, api_token, load_study, member, screen
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 FUZZ_EXAMPLES = int(os.environ.get("EDC_FUZZ_EXAMPLES", 8))
@@ -34,8 +33,8 @@ def world(transactional_db):
     data_manager = UserFactory(username="fuzz_dm")
     member(data_manager, study, "data_manager")
     return {
-        "site_staff": Token.objects.create(user=coordinator).key,
-        "data_manager": Token.objects.create(user=data_manager).key,
+        "site_staff": api_token(coordinator),
+        "data_manager": api_token(data_manager),
     }
 
 

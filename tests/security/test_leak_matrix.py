@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
-from rest_framework.authtoken.models import Token
 
 from crf.models import FormInstance
 from crf.services import save_form
@@ -25,7 +24,7 @@ from edc.audit.models import AuditEvent
 from edc.datamanagement.services import lock, raise_query
 from edc.reminders.models import PlannedVisit
 from tests.crf.conftest import load_crf_study
-from tests.factories import SiteFactory, UserFactory, member, screen
+from tests.factories import SiteFactory, UserFactory, api_token, member, screen
 
 pytestmark = pytest.mark.django_db
 
@@ -161,7 +160,7 @@ def test_no_role_reads_or_writes_a_foreign_sites_data_and_nothing_answers_500(fo
     for role, user in users.items():
         page = Client(raise_request_exception=False)
         page.force_login(user)
-        token = Token.objects.create(user=user).key
+        token = api_token(user)
         api = Client(raise_request_exception=False, HTTP_AUTHORIZATION=f"Token {token}")
         for url, name in urls:
             client = api if url.startswith("/api/") else page
