@@ -96,7 +96,7 @@ def start_gunicorn(
             if time.monotonic() > deadline:
                 server.stop()
                 raise RuntimeError(f"gunicorn did not start:\n{server.log()}") from None
-            time.sleep(0.2)
+            time.sleep(0.05)
     return server
 
 

@@ -1,6 +1,21 @@
 import pytest
+from django.db import connection
 
 from tests.factories import SiteFactory, UserFactory, load_study, member
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database commits without waiting for its WAL to reach the disk: every
+    transactional test ends by emptying ~100 tables, and the served app and workers commit each
+    step. A crash could lose the last commits, which a throwaway test database does not mind;
+    no test is about durability after a crash. Set on the database, so the processes the tests
+    start (gunicorn, workers, manage.py) get it too."""
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            name = connection.ops.quote_name(connection.settings_dict["NAME"])
+            cursor.execute(f"ALTER DATABASE {name} SET synchronous_commit = off")
+            cursor.execute("SET synchronous_commit = off")
 
 
 @pytest.fixture

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+from functools import cache
 from pathlib import Path
 
 import factory
@@ -35,10 +37,19 @@ class UserFactory(factory.django.DjangoModelFactory):
             obj.save()
 
 
-def load_study(name: str = "minimal_study.yaml") -> Study:
-    path = FIXTURES / name if (FIXTURES / name).exists() else settings.STUDIES_DIR / name
+@cache
+def _checked_definition(path: Path) -> dict:
+    """A study file parsed and checked once per run: hundreds of tests load the same few files,
+    and the loader checks the definition again anyway."""
     data, problems = check_file(path)
     assert not problems, problems
+    return data
+
+
+def load_study(name: str = "minimal_study.yaml") -> Study:
+    path = FIXTURES / name if (FIXTURES / name).exists() else settings.STUDIES_DIR / name
+    # A copy, so a test that changes its definition cannot change the next test's.
+    data = copy.deepcopy(_checked_definition(path))
     return load_study_definition(ChangeContext.system(), data, source_name=path.name).study
 
 

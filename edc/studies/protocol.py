@@ -674,9 +674,14 @@ def translation_problems(data: Any) -> list[Problem]:
     return [Problem(path, message) for path, message in missing_texts(data)]
 
 
+# libyaml's safe loader when PyYAML was built with it (the wheels are): the same documents, about
+# six times faster than the pure-Python one on a seed study, which every load and check parses.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def parse_text(text: str, source: str = "<text>") -> tuple[Any, list[Problem]]:
     try:
-        return yaml.safe_load(text), []
+        return yaml.load(text, Loader=SAFE_LOADER), []
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else source

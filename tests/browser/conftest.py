@@ -14,15 +14,27 @@ from tests.browser.journey import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, JourneyBro
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-@pytest.fixture
-def served(transactional_db, tmp_path):
-    """gunicorn + a Celery worker with beat + a loopback SMTP inbox, on the test database.
-    Yields an object with ``.url``, ``.inbox``, ``.wait_for(...)`` and ``.logs()``; stops
-    everything afterwards. Create the journey's data before the pages need it: the server
-    reads the same (committed) database."""
-    stack = serve(tmp_path)
+@pytest.fixture(scope="package")
+def served_app(django_db_setup, tmp_path_factory):
+    """The processes behind ``served``, started once for the journeys of this package: starting
+    gunicorn and a worker with beat took seconds per journey. Stopped when the package ends,
+    so no beat keeps sending while the rest of the suite runs."""
+    stack = serve(tmp_path_factory.mktemp("served"))
     with stack:
         yield stack.served
+
+
+@pytest.fixture
+def served(transactional_db, served_app):
+    """gunicorn + a Celery worker with beat + a loopback SMTP inbox, on the test database.
+    Yields an object with ``.url``, ``.inbox``, ``.wait_for(...)`` and ``.logs()``. Create the
+    journey's data before the pages need it: the server reads the same (committed) database,
+    which is emptied after each journey as for any transactional test. The processes are
+    shared by the package's journeys; each journey starts with an empty inbox, and the
+    worker's queue is drained before the database is emptied (``Served.settle``)."""
+    served_app.begin()
+    yield served_app
+    served_app.settle()
 
 
 @pytest.fixture

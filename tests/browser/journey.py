@@ -56,6 +56,9 @@ class Served:
     inbox: Inbox
     server: Server
     worker_log: Path
+    # The Redis queue the web server and the worker share, when the tests run with Redis.
+    broker_url: str | None = None
+    key_prefix: str | None = None
 
     def logs(self) -> str:
         """The tails of the web server's and the worker's logs, for a failure message."""
@@ -68,7 +71,27 @@ class Served:
         deadline = time.monotonic() + seconds
         while not condition():
             assert time.monotonic() < deadline, f"no {what} after {seconds} s:\n{self.logs()}"
-            time.sleep(0.3)
+            time.sleep(0.1)
+
+    def begin(self) -> None:
+        """A journey on processes an earlier journey used starts with an empty inbox."""
+        with self.inbox.lock:
+            self.inbox.messages.clear()
+
+    def settle(self, seconds: float = 15) -> None:
+        """Wait until the worker has taken every queued task, so none of this journey's tasks
+        runs against the next journey's data (the database is emptied between journeys)."""
+        if self.broker_url is None:
+            return
+        import redis
+
+        client = redis.Redis.from_url(self.broker_url)
+        try:
+            deadline = time.monotonic() + seconds
+            while client.llen(f"{self.key_prefix}celery") and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            client.close()
 
 
 def _forget_keys(url: str, prefix: str) -> None:
@@ -148,7 +171,14 @@ def serve(tmp_path: Path) -> ExitStack:
         stack.close()
         raise
     stack.callback(server.stop)
-    stack.served = Served(f"http://{server.host}:{server.port}", inbox, server, worker_log)  # type: ignore[attr-defined]
+    stack.served = Served(  # type: ignore[attr-defined]
+        f"http://{server.host}:{server.port}",
+        inbox,
+        server,
+        worker_log,
+        broker_url=shared["CELERY_BROKER_URL"] if "EDC_BROKER_KEY_PREFIX" in shared else None,
+        key_prefix=shared.get("EDC_BROKER_KEY_PREFIX"),
+    )
     return stack
 
 

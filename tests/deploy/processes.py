@@ -162,7 +162,7 @@ def wait_for_port(port: int, process: Process, timeout: float = 90) -> None:
                 return
         except OSError:
             assert time.monotonic() < deadline, f"{process.name} did not listen:\n{process.log()}"
-            time.sleep(0.3)
+            time.sleep(0.1)
 
 
 def wait_for_log(process: Process, text: str, count: int = 1, timeout: float = 90) -> None:
@@ -170,7 +170,7 @@ def wait_for_log(process: Process, text: str, count: int = 1, timeout: float = 9
     while process.log().count(text) < count:
         assert process.popen.poll() is None, f"{process.name} exited:\n{process.log()}"
         assert time.monotonic() < deadline, f"{process.name}: no {text!r}:\n{process.log()}"
-        time.sleep(0.3)
+        time.sleep(0.1)
 
 
 def tls_context(cafile: Path) -> ssl.SSLContext:

@@ -8,8 +8,10 @@ as the randomization service stores them (its eligibility gate needs the CRF app
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -121,9 +123,16 @@ def schema_path() -> Path:
     return Path(settings.BASE_DIR).parent / "shared" / "schemas" / "odm-1.3.2" / SCHEMA
 
 
-def load_export_study() -> Study:
+@cache
+def export_definition() -> dict:
+    """Parsed and checked once per run: every export test loads this study."""
     data, problems = check_file(STUDY_FILE)
     assert not problems, problems
+    return data
+
+
+def load_export_study() -> Study:
+    data = copy.deepcopy(export_definition())  # no test's change reaches the next test
     return load_study_definition(ChangeContext.system(), data, source_name=STUDY_FILE.name).study
 
 

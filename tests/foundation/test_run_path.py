@@ -100,7 +100,7 @@ def test_run_path_boots_embedded_with_real_worker_and_opens_a_demo_subject(tmp_p
                 break
             except OSError:
                 assert time.time() < deadline, (tmp_path / "runall.log").read_text()
-                time.sleep(0.5)
+                time.sleep(0.1)
         csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
         status, url, _ = open_url(
             opener,
@@ -128,7 +128,7 @@ def test_run_path_boots_embedded_with_real_worker_and_opens_a_demo_subject(tmp_p
             if beats:
                 break
             assert time.time() < deadline, (tmp_path / "runall.log").read_text()
-            time.sleep(1)
+            time.sleep(0.2)
         assert stack.poll() is None, "a process of the stack died"
     finally:
         os.killpg(stack.pid, signal.SIGTERM)

@@ -1,4 +1,6 @@
+import copy
 import datetime as dt
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -17,9 +19,16 @@ DAY = dt.timedelta(days=1)
 SYSTEM = ChangeContext.system()
 
 
-def load_reirr():
+@cache
+def reirr_definition() -> dict:
+    """Parsed and checked once per run: most reminder tests load this study."""
     data, problems = check_file(FIXTURE)
     assert not problems, problems
+    return data
+
+
+def load_reirr():
+    data = copy.deepcopy(reirr_definition())  # no test's change reaches the next test
     return load_study_definition(SYSTEM, data, source_name=FIXTURE.name).study
 
 
