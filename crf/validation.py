@@ -486,7 +486,9 @@ def _to_canonical(
     try:
         converted = units.convert(Decimal(value), unit, item["unit"], molar_mass)
     except units.UnitError as exc:
-        out.error(code, "unit", phrase(gettext_noop("{item}: {problem}"), item=label, problem=exc))
+        out.error(
+            code, "unit", phrase(gettext_noop("{item}: {problem}"), item=label, problem=exc.args[0])
+        )
         return None
     return units.stored_text(converted), entered
 

@@ -16,6 +16,8 @@ from functools import cache
 
 import pint
 
+from edc.phrases import gettext_noop, phrase
+
 # UCUM code -> pint expression. Curly-brace annotations ({copies}, {beats}) are dimensionless
 # labels in UCUM: they are read as 1, so `{copies}/mL` is a count per millilitre.
 UCUM_TO_PINT: dict[str, str] = {
@@ -85,7 +87,8 @@ MOLAR_MASS_UNIT = "g/mol"
 
 
 class UnitError(ValueError):
-    """A unit code that is not known, or two units that cannot be converted."""
+    """A unit code that is not known, or two units that cannot be converted. Its argument is a
+    `Phrase`: as a string, the English; on a page, the reader's language."""
 
 
 class Conversion(StrEnum):
@@ -113,7 +116,12 @@ def _quantity(code: str) -> pint.Quantity:
     """The pint quantity one `code` is worth (e.g. 10*9/L -> 1e9 / liter)."""
     expression = UCUM_TO_PINT.get(code)
     if expression is None:
-        raise UnitError(f"unknown unit {code!r} (not a UCUM code this system reads)")
+        raise UnitError(
+            phrase(
+                gettext_noop("unknown unit {unit} (not a UCUM code this system reads)"),
+                unit=repr(code),
+            )
+        )
     quantity = registry().parse_expression(expression)
     if not isinstance(quantity, registry().Quantity):
         quantity = registry().Quantity(Decimal(1), expression)
@@ -145,11 +153,23 @@ def convert(
         target = _quantity(to_code)
         kind = conversion(from_code, to_code)
         if kind is Conversion.INCOMPATIBLE:
-            raise UnitError(f"{from_code} cannot be converted to {to_code}")
+            raise UnitError(
+                phrase(
+                    gettext_noop("{source} cannot be converted to {target}"),
+                    source=from_code,
+                    target=to_code,
+                )
+            )
         if kind is Conversion.NEEDS_MOLAR_MASS:
             if molar_mass is None:
                 raise UnitError(
-                    f"converting {from_code} to {to_code} needs the analyte's molar mass"
+                    phrase(
+                        gettext_noop(
+                            "converting {source} to {target} needs the analyte's molar mass"
+                        ),
+                        source=from_code,
+                        target=to_code,
+                    )
                 )
             mass = registry().Quantity(Decimal(molar_mass), "gram / mole")
             source = (

@@ -125,3 +125,27 @@ def test_adverse_event_term_and_grade_refusals_read_in_simplified_chinese():
         "Nausea 没有 CTCAE 4 级；其可用分级为 1, 2, 3",
         "99999999 不是 CTCAE v5.0 术语的 MedDRA 编码",
     ]
+
+
+def test_unit_refusals_read_in_simplified_chinese():
+    from decimal import Decimal
+
+    from crf.rules import units
+
+    refusals = []
+    for source, target in (("mg/dL", "umol/L"), ("mg/dL", "kg"), ("furlong", "kg")):
+        with pytest.raises(units.UnitError) as refused:
+            units.convert(Decimal(1), source, target)
+        refusals.append(refused.value.args[0])
+    with translation.override("en"):
+        assert [sentence(r, {}) for r in refusals] == [
+            "converting mg/dL to umol/L needs the analyte's molar mass",
+            "mg/dL cannot be converted to kg",
+            "unknown unit 'furlong' (not a UCUM code this system reads)",
+        ]
+    with translation.override("zh-hans"):
+        assert [sentence(r, {}) for r in refusals] == [
+            "将 mg/dL 换算为 umol/L 需要该分析物的摩尔质量",
+            "mg/dL 无法换算为 kg",
+            "未知单位 'furlong'（不是本系统可识别的 UCUM 代码）",
+        ]
