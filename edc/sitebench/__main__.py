@@ -63,20 +63,30 @@ def bench_size(size: int, steps: list[int], args, admin_url: str, deadline: floa
     env = _clean_env()
     plan = work / "plan.json"
     print(f"== {size:,} subjects: preparing {database} …", flush=True)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "edc.sitebench.prepare",
-            "--subjects",
-            str(size),
-            "--plan",
-            str(plan),
-        ],
-        cwd=ROOT,
-        env={**env, "DATABASE_URL": f"{server_url}/{database}", "EDC_VAR_DIR": str(work / "var")},
-        check=True,
-    )
+
+    def prepare() -> None:
+        """Build the database once; each call tops the open queries up again and rewrites
+        the plan, so a step never answers a query an earlier step already answered."""
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "edc.sitebench.prepare",
+                "--subjects",
+                str(size),
+                "--plan",
+                str(plan),
+            ],
+            cwd=ROOT,
+            env={
+                **env,
+                "DATABASE_URL": f"{server_url}/{database}",
+                "EDC_VAR_DIR": str(work / "var"),
+            },
+            check=True,
+        )
+
+    prepare()
     app_url = f"{parsed.scheme}://edc_app@{parsed.hostname}:{parsed.port or 5432}/{database}"
     extra = {"EDC_VAR_DIR": str(work / "var"), "CELERY_BROKER_URL": _broker()}
     server = start_gunicorn(
@@ -94,6 +104,8 @@ def bench_size(size: int, steps: list[int], args, admin_url: str, deadline: floa
             if time.monotonic() + args.step_seconds + 15 > deadline:
                 print(f"   time budget spent: stopping before {users} users", flush=True)
                 break
+            if users != steps[0]:
+                prepare()
             step = _run_locust(server, users, args.step_seconds, plan, work / f"step-{users}")
             print(
                 f"   users={users:<4} requests={step['requests']:<6} rps={step['rps']:<7} "
