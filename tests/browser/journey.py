@@ -23,6 +23,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
+from django.utils import translation
 
 from randomization.http_load import ROOT, Server, start_gunicorn
 from tests.factories import PASSWORD
@@ -211,6 +212,12 @@ class JourneyBrowser:
 
     def _loaded(self) -> None:
         self.page_loads += 1
+
+
+def t(language: str, text: str, **values) -> str:
+    """`text` (a catalogue string) as a reader of `language` sees it."""
+    with translation.override(language):
+        return (translation.gettext(text) % values) if values else translation.gettext(text)
 
 
 def sign_in(browser: JourneyBrowser, base: str, username: str, language: str | None = None):

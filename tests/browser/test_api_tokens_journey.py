@@ -8,19 +8,13 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from django.utils import translation
 from playwright.sync_api import expect
 
 from edc.accounts.models import ApiToken
-from tests.browser.journey import sign_in, step
+from tests.browser.journey import sign_in, step, t
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-
-
-def t(language: str, text: str) -> str:
-    with translation.override(language):
-        return translation.gettext(text)
 
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])

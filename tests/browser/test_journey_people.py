@@ -20,12 +20,11 @@ import re
 import time
 
 import pytest
-from django.utils import translation
 from playwright.sync_api import Page, expect
 
 from edc.accounts.models import Membership
 from edc.audit.models import AuditEvent
-from tests.browser.journey import sign_in, step
+from tests.browser.journey import sign_in, step, t
 from tests.factories import SiteFactory, UserFactory, load_study, member
 from tests.smtp import Inbox
 
@@ -33,12 +32,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 STUDY = "T-REFR"
 LINK = re.compile(r"https?://\S+/accounts/set-password/\S+/")
-
-
-def t(language: str, text: str, **values) -> str:
-    """`text` (a catalogue string) as a reader of `language` sees it."""
-    with translation.override(language):
-        return (translation.gettext(text) % values) if values else translation.gettext(text)
 
 
 def admin_creates_person(

@@ -18,7 +18,6 @@ import datetime as dt
 import zoneinfo
 
 import pytest
-from django.utils import translation
 from playwright.sync_api import Page, expect
 
 from crf.definitions import study_forms
@@ -34,7 +33,7 @@ from edc.subjects.models import Subject
 from randomization.models import Allocation
 from randomization.selectors import arm_name
 from randomization.services import go_live
-from tests.browser.journey import sign_in, step
+from tests.browser.journey import sign_in, step, t
 from tests.factories import PASSWORD, SiteFactory, UserFactory, load_study, member
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -93,12 +92,6 @@ def screening_values(site, consent: dt.date, today: dt.date) -> list[tuple[str, 
         entries.append(("SCREENING", form["name"], values))
     entries.append(("RANDOMIZATION", forms.forms["rand"]["name"], dict(RAND_STRATA[STUDY])))
     return entries
-
-
-def t(language: str, text: str, **values) -> str:
-    """`text` (a catalogue string) as a reader of `language` sees it."""
-    with translation.override(language):
-        return (translation.gettext(text) % values) if values else translation.gettext(text)
 
 
 def fill_field(page: Page, name: str, value) -> None:

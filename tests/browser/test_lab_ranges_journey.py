@@ -18,6 +18,7 @@ from crf.models import FormInstance, LabNormalRange
 from crf.services import save_form
 from edc.audit.context import ChangeContext
 from edc.audit.models import AuditEvent
+from tests.browser.journey import t
 from tests.crf.conftest import load_crf_study
 from tests.factories import PASSWORD, SiteFactory, UserFactory, member, screen
 
@@ -36,12 +37,6 @@ ARGS = [
 TODAY = dt.date.today()
 SAMPLED = (TODAY - dt.timedelta(days=5)).isoformat()
 EFFECTIVE = (TODAY - dt.timedelta(days=60)).isoformat()
-
-
-def t(language: str, text: str, **values) -> str:
-    """`text` (a catalogue string) as a reader of `language` sees it."""
-    with translation.override(language):
-        return (translation.gettext(text) % values) if values else translation.gettext(text)
 
 
 @pytest.fixture

@@ -3,46 +3,29 @@ latest creatinine clearance (capped at 125 mL/min), flags a given dose beyond th
 tolerance as a soft warning, and saves it once confirmed with a reason; the lab form beside it
 shows its CTCAE grade suggestion in the reader's language (real Chromium through Playwright,
 page by page, in English and in Simplified Chinese). Screenshots at 1280 and 390 px wide in
-test-artifacts/browser/platinum-dose/ and test-artifacts/browser/platinum-dose-zh-hans/."""
+test-artifacts/browser/<test name>/."""
 
 import datetime as dt
 import os
-from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connections
-from django.utils import translation
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from crf.models import FormInstance
 from crf.services import save_form
 from edc.audit.context import ChangeContext
+from tests.browser.journey import sign_in, step, t
 from tests.crf.conftest import load_crf_study
-from tests.factories import PASSWORD, SiteFactory, UserFactory, member, screen
+from tests.factories import SiteFactory, UserFactory, member, screen
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser" / "platinum-dose"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
 TODAY = dt.date.today()
 
 
 def on(days_ago: int) -> str:
     return (TODAY - dt.timedelta(days=days_ago)).isoformat()
-
-
-def t(language: str, text: str, **values) -> str:
-    with translation.override(language):
-        return (translation.gettext(text) % values) if values else translation.gettext(text)
 
 
 @pytest.fixture
@@ -63,47 +46,12 @@ def world(transactional_db, language):
     return subject
 
 
-@pytest.fixture
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
-        connections.close_all()
-
-
-def shot(page, name: str) -> None:
-    """The page at 1280 px and at 390 px wide; at 390 px nothing may scroll sideways."""
-    shots = (
-        ARTIFACTS
-        if page.language == "en"
-        else ARTIFACTS.with_name(f"platinum-dose-{page.language}")
-    )
-    shots.mkdir(parents=True, exist_ok=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
-    page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.screenshot(path=str(shots / f"{name}-390.png"), full_page=True)
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 1, f"{name}: the page scrolls sideways by {overflow} px at 390 px"
-    page.set_viewport_size({"width": 1280, "height": 900})
-
-
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
 def test_a_carboplatin_dose_is_planned_by_calvert_and_checked(
     world, live_server, browser, language
 ):
     subject = world
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.add_cookies(
-        [{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}]
-    )
-    page = context.new_page()
-    page.language = language
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label(t(language, "Username")).fill("nurse")
-    page.get_by_label(t(language, "Password")).fill(PASSWORD)
-    page.get_by_role("button", name=t(language, "Sign in")).click()
+    page = sign_in(browser, live_server.url, "nurse", language=language)
     expect(page.locator("html")).to_have_attribute("lang", language)
     subject_page = f"{live_server.url}/studies/T-CRF/subjects/{subject.subject_id}/"
 
@@ -115,7 +63,7 @@ def test_a_carboplatin_dose_is_planned_by_calvert_and_checked(
         "zh-hans": "丙氨酸氨基转移酶增高：150 = 3.75×ULN 40（>3.0–5.0×ULN）⇒ 2 级",
     }[language]
     expect(alt_note).to_contain_text(reason)
-    shot(page, "01-lab-grade-suggestion")
+    step(page, "lab grade suggestion")
 
     # The induction cycle: carboplatin 850 mg where Calvert plans 5 × (125 + 25) = 750 mg.
     page.goto(subject_page)
@@ -128,7 +76,7 @@ def test_a_carboplatin_dose_is_planned_by_calvert_and_checked(
     else:
         page.locator('[name="PLATAGT"][value="CARBOPLATIN"]').check()
     page.locator('[name="PLATMG"]').fill("850")
-    shot(page, "02-dose-entered")
+    step(page, "dose entered")
     page.locator("#save").click()
     warning = t(
         language,
@@ -137,7 +85,7 @@ def test_a_carboplatin_dose_is_planned_by_calvert_and_checked(
         label="Platinum dose given", given="850", planned="750", change="+13.3", tolerance="10",
     )  # fmt: skip
     expect(page.locator("#confirm-box")).to_contain_text(warning)
-    shot(page, "03-dose-warning")
+    step(page, "dose warning")
 
     page.locator('[name="DOSERSN"]').fill("CrCl measured by 24-h urine")
     page.locator("#save").click()
@@ -155,8 +103,7 @@ def test_a_carboplatin_dose_is_planned_by_calvert_and_checked(
             mg="750",
         )  # fmt: skip
     )
-    shot(page, "04-dose-saved-with-reason")
+    step(page, "dose saved with reason")
     saved = FormInstance.objects.get(form_code="ind")
     assert saved.derived["PLATMG"]["planned_mg"] == "750"
     assert saved.data["DOSERSN"] == "CrCl measured by 24-h urine"
-    context.close()
