@@ -117,6 +117,11 @@ def test_query_answer_close_verify_sign_lock(world, served, browser, language):
     expect(dm.locator("h1")).to_contain_text(open_status)
     query = Query.objects.get()
     step(dm, "query raised")
+    # The study's query list, from the breadcrumbs: the new query, its form named.
+    dm.locator("nav.crumbs").get_by_role("link", name=t(language, "Queries")).click()
+    expect(dm.locator("table.grid")).to_contain_text(f"Q{query.pk}")
+    expect(dm.locator("table.grid")).to_contain_text(f"{demographics} · {text('Screening')}")
+    step(dm, "study query list")
     dm.context.close()
 
     # The coordinator sees it in the header, the inbox and flagged on the form, and answers.
