@@ -118,9 +118,9 @@ S2_FORMS = [
 
 
 def schema_path() -> Path:
-    from django.conf import settings
-
-    return Path(settings.BASE_DIR).parent / "shared" / "schemas" / "odm-1.3.2" / SCHEMA
+    """CDISC's official ODM 1.3.2 schema (MIT licence), a copy of ../shared/schemas/odm-1.3.2
+    kept beside the tests so that a clone anywhere validates its exports."""
+    return Path(__file__).resolve().parent / "schemas" / "odm-1.3.2" / SCHEMA
 
 
 @cache
