@@ -103,6 +103,8 @@ def test_journey_c_induction_response_randomization_and_follow_up(reirr, served,
     base = served.url
     browser.name = journey_name("c-induction-to-follow-up", language)
     chinese_site(subject.site, language)
+    # The site's day once it is in Shanghai time (from 16:00 UTC it is already tomorrow there).
+    today = subject.site.today()
     definition = subject.site.study.definition
 
     def text(value: str) -> str:  # a study text (label, choice, form) as the reader sees it
