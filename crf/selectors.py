@@ -21,7 +21,6 @@ from django.db.models import (
     When,
 )
 from django.db.models.fields.json import KT
-from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -513,27 +512,23 @@ def _inputs(
     reads: EligibilityReads,
     today: dt.date,
     *,
-    forms: tuple[int, int],
-    consents: tuple[int, int],
+    forms: int,
+    consents: int,
     waivers: int,
 ) -> dict:
-    """The versions of everything an evaluation read. Forms, consents and subjects move their
-    row_version on every change and are never deleted, waivers are only ever added: so
-    (count, sum of row versions) changes whenever any of them does, and equal inputs give equal
-    results without evaluating the rules again."""
+    """The versions of everything an evaluation read. Forms and consents move their row_version
+    on every change and the database refuses to delete them (crf and subjects migrations), so
+    the sum of their row versions rises whenever any of them changes or is added; waivers are
+    only ever added, so their count does. Equal inputs give equal results without evaluating
+    the rules again."""
     return {
         "protocol_version": subject.protocol_version_id,
         "subject_row_version": subject.row_version,
-        "forms": list(forms),
-        "consents": list(consents),
+        "forms": forms,
+        "consents": consents,
         "waivers": waivers,
         "day": today.isoformat() if reads.by_day else None,
     }
-
-
-def _counted(rows: Iterable[int]) -> tuple[int, int]:
-    versions = list(rows)
-    return len(versions), sum(versions)
 
 
 def eligibility_state(
@@ -593,19 +588,19 @@ def eligibility_state(
         subject,
         reads,
         today,
-        forms=_counted(row[7] for row in rows if row[1] in reads.form_codes),
-        consents=_counted(c[1] for c in consents),
+        forms=sum(row[7] for row in rows if row[1] in reads.form_codes),
+        consents=sum(c[1] for c in consents),
         waivers=len(waivers),
     )
     return EligibilityState(subject, point, lines, confirmation, today, inputs)
 
 
-def _per_subject(queryset, function: str, column: str) -> Coalesce:
+def _per_subject(queryset, function: str, column: str) -> Subquery:
     """COUNT or SUM of one column over the subject's rows as a scalar subquery: the aggregate
-    in a subquery as Django's documentation writes it (``Func`` over the rows, no GROUP BY);
-    0 when there are none."""
+    in a subquery as Django's documentation writes it (``Func`` over the rows, no GROUP BY).
+    A SUM over no rows is NULL."""
     total = queryset.order_by().annotate(value=Func(F(column), function=function)).values("value")
-    return Coalesce(Subquery(total, output_field=IntegerField()), Value(0))
+    return Subquery(total, output_field=IntegerField())
 
 
 def _still_signed(subject: Subject, point: str) -> EligibilityConfirmation | None:
@@ -615,18 +610,19 @@ def _still_signed(subject: Subject, point: str) -> EligibilityConfirmation | Non
     reads = eligibility_reads(subject.protocol_version_id, point)
     # The subject is known, so the subqueries name it rather than refer to the outer row.
     forms = FormInstance.objects.filter(subject_id=subject.pk, form_code__in=reads.form_codes)
-    no_forms = not reads.form_codes
-    consents = Consent.objects.filter(subject_id=subject.pk)
-    waivers = EligibilityWaiver.objects.filter(subject_id=subject.pk)
     confirmation = (
         EligibilityConfirmation.objects.filter(subject=subject, point=point)
         .order_by("-signed_at", "-id")
         .annotate(
-            forms_count=Value(0) if no_forms else _per_subject(forms, "COUNT", "pk"),
-            forms_versions=Value(0) if no_forms else _per_subject(forms, "SUM", "row_version"),
-            consents_count=_per_subject(consents, "COUNT", "pk"),
-            consents_versions=_per_subject(consents, "SUM", "row_version"),
-            waivers_count=_per_subject(waivers, "COUNT", "pk"),
+            forms_versions=_per_subject(forms, "SUM", "row_version")
+            if reads.form_codes
+            else Value(0),
+            consents_versions=_per_subject(
+                Consent.objects.filter(subject_id=subject.pk), "SUM", "row_version"
+            ),
+            waivers_count=_per_subject(
+                EligibilityWaiver.objects.filter(subject_id=subject.pk), "COUNT", "pk"
+            ),
         )
         .first()
     )
@@ -637,8 +633,8 @@ def _still_signed(subject: Subject, point: str) -> EligibilityConfirmation | Non
         subject,
         reads,
         subject.site.today(),
-        forms=(confirmation.forms_count, int(confirmation.forms_versions)),
-        consents=(confirmation.consents_count, int(confirmation.consents_versions)),
+        forms=confirmation.forms_versions or 0,
+        consents=confirmation.consents_versions or 0,
         waivers=confirmation.waivers_count,
     )
     if signed.get("inputs") != current or snapshot_sha256(signed) != confirmation.results_sha256:

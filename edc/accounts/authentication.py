@@ -37,9 +37,13 @@ class ApiTokenAuthentication(BaseAuthentication):
         return self.authenticate_key(key)
 
     def authenticate_key(self, key: str):
-        token = ApiToken.objects.select_related("owner").filter(digest=digest_of(key)).first()
-        if token is None:
-            raise AuthenticationFailed(_("This token is not valid."), code="token_invalid")
+        try:
+            # get(), not first(): the digest is unique, and first() would add an ORDER BY.
+            token = ApiToken.objects.select_related("owner").get(digest=digest_of(key))
+        except ApiToken.DoesNotExist:
+            raise AuthenticationFailed(
+                _("This token is not valid."), code="token_invalid"
+            ) from None
         owner = token.owner
         if (
             token.revoked_at is not None

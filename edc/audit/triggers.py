@@ -6,6 +6,8 @@ privileges (manage.py create_db_roles, edc/dbroles.py): the test runner empties 
 
 `tables` maps each table to the prefix of its trigger names (`<prefix>_no_update`,
 `<prefix>_no_delete`); on PostgreSQL the tables share one trigger function, `function`.
+`operations` narrows what is refused: clinical records change (UPDATE) but are never deleted,
+so their tables refuse DELETE only.
 """
 
 from __future__ import annotations
@@ -27,34 +29,46 @@ $$ LANGUAGE plpgsql;
 
 
 def append_only_sql(
-    vendor: str, tables: Mapping[str, str], *, function: str, message: str
+    vendor: str,
+    tables: Mapping[str, str],
+    *,
+    function: str,
+    message: str,
+    operations: tuple[str, ...] = OPERATIONS,
 ) -> list[str]:
-    """Statements that refuse UPDATE and DELETE on `tables`, naming `message` in the error."""
+    """Statements that refuse `operations` (UPDATE and DELETE) on `tables`, naming `message`
+    in the error."""
     if vendor == "postgresql":
         return [_refuse_function(function, message)] + [
             f"CREATE TRIGGER {prefix}_no_{op.lower()} BEFORE {op} ON {table} "
             f"FOR EACH ROW EXECUTE FUNCTION {function}();"
             for table, prefix in tables.items()
-            for op in OPERATIONS
+            for op in operations
         ]
     return [
         f"CREATE TRIGGER {prefix}_no_{op.lower()} BEFORE {op} ON {table} "
         f"BEGIN SELECT RAISE(ABORT, '{message}: {op} refused'); END;"
         for table, prefix in tables.items()
-        for op in OPERATIONS
+        for op in operations
     ]
 
 
-def drop_append_only_sql(vendor: str, tables: Mapping[str, str], *, function: str) -> list[str]:
+def drop_append_only_sql(
+    vendor: str,
+    tables: Mapping[str, str],
+    *,
+    function: str,
+    operations: tuple[str, ...] = OPERATIONS,
+) -> list[str]:
     """The statements that undo `append_only_sql`."""
     if vendor == "postgresql":
         return [
             f"DROP TRIGGER IF EXISTS {prefix}_no_{op.lower()} ON {table};"
             for table, prefix in tables.items()
-            for op in OPERATIONS
+            for op in operations
         ] + [f"DROP FUNCTION IF EXISTS {function}();"]
     return [
         f"DROP TRIGGER IF EXISTS {prefix}_no_{op.lower()};"
         for prefix in tables.values()
-        for op in OPERATIONS
+        for op in operations
     ]
