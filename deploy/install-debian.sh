@@ -15,7 +15,6 @@ EDC_HTTP_PORT=${EDC_HTTP_PORT:-80}
 EDC_HTTPS_PORT=${EDC_HTTPS_PORT:-443}
 EDC_WEB_PORTS=${EDC_WEB_PORTS:-8001 8002}              # one gunicorn instance (edc-web@PORT) each
 EDC_WEB_WORKERS=${EDC_WEB_WORKERS:-4}                  # processes per gunicorn instance
-EDC_WEB_THREADS=${EDC_WEB_THREADS:-2}                  # threads per process (gthread: keep-alive)
 EDC_WORKERS=${EDC_WORKERS:-2}                          # Celery workers (edc-worker@N)
 EDC_WORKER_CONCURRENCY=${EDC_WORKER_CONCURRENCY:-2}
 EDC_DB_NAME=${EDC_DB_NAME:-edc}
@@ -130,8 +129,7 @@ https_suffix=""; [ "$EDC_HTTPS_PORT" = 443 ] || https_suffix=":$EDC_HTTPS_PORT"
 fill() {
   sed -e "s|@USER@|$EDC_USER|g; s|@GROUP@|$EDC_GROUP|g; s|@APP_DIR@|$APP_DIR|g" \
       -e "s|@VENV@|$VENV|g; s|@ENV_FILE@|$ENV_FILE|g; s|@DATA_DIR@|$EDC_DATA|g" \
-      -e "s|@WEB_WORKERS@|$EDC_WEB_WORKERS|g; s|@WEB_THREADS@|$EDC_WEB_THREADS|g" \
-      -e "s|@WORKER_CONCURRENCY@|$EDC_WORKER_CONCURRENCY|g" \
+      -e "s|@WEB_WORKERS@|$EDC_WEB_WORKERS|g; s|@WORKER_CONCURRENCY@|$EDC_WORKER_CONCURRENCY|g" \
       -e "s|@WEB_UNITS@|${web_units# }|g; s|@WORKER_UNITS@|${worker_units# }|g" \
       -e "s|@UPSTREAM_SERVERS@|${upstream%\\n}|g; s|@LISTEN@|$EDC_LISTEN|g" \
       -e "s|@SERVER_NAME@|$EDC_SERVER_NAME|g; s|@HTTP_PORT@|$EDC_HTTP_PORT|g" \
