@@ -4,8 +4,11 @@ randomization form's items to match."""
 
 import copy
 import datetime as dt
+import io
+import math
 import random
 import threading
+from fractions import Fraction
 
 import pytest
 import yaml
@@ -129,10 +132,40 @@ def test_duplicate_block_sizes_are_refused_at_their_path():
     assert paths(data) == ["randomization.block_sizes[1]"]
 
 
-@pytest.mark.parametrize("p", [1.0, 0.5, 0.3])
+# 1.0, 0.5 and 0.3 fail the schema; 0.9999999 and 0.5000001 pass it but are 1 and 1/2 at the
+# generator's precision (denominators up to 10^6): the first went live before and assigned
+# every patient to the minimizing arm.
+@pytest.mark.parametrize("p", [1.0, 0.5, 0.3, 0.9999999, 0.5000001])
 def test_a_probability_without_a_random_element_is_refused(p):
-    data = study_data("T-P", method="minimization", minimization_probability=p)
+    data = study_data(
+        "T-P", factors=[("ecog", [0, 1])], method="minimization", minimization_probability=p
+    )
     assert paths(data) == ["randomization.minimization_probability"]
+
+
+def test_minimization_with_nothing_to_balance_is_refused():
+    data = study_data("T-NONE", method="minimization", minimization_probability=0.8)
+    problems = validate(data)
+    assert [p.path for p in problems] == ["randomization.factors"]
+    assert "at least one factor" in problems[0].message
+    data["randomization"]["stratify_by_site"] = True  # the site is a factor to balance
+    assert paths(data) == []
+
+
+def test_a_factor_named_site_is_refused_at_its_code():
+    data = study_data(
+        "T-SITE", factors=[("site", ["A", "B"])], method="stratified_permuted_block",
+        block_sizes=[2],
+    )  # fmt: skip
+    assert paths(data) == ["randomization.factors[0].code"]
+
+
+def test_the_section_s_problems_are_reported_beside_the_file_s_other_problems():
+    # Before, a file with any other problem showed only that one, and the duplicate block
+    # size appeared after it was fixed.
+    data = study_data("T-TWO", method="stratified_permuted_block", block_sizes=[4, 4])
+    data["dates"] = {"birth_date": {"form": "demographics", "item": "NOPE"}}
+    assert paths(data) == ["dates.birth_date", "randomization.block_sizes[1]"]
 
 
 @pytest.mark.parametrize(
@@ -145,14 +178,18 @@ def test_a_probability_without_a_random_element_is_refused(p):
 )
 def test_a_setting_that_does_not_apply_to_the_method_is_an_error(method, setting, value):
     settings = {"block_sizes": [2, 4]} if method == "stratified_permuted_block" else {}
-    data = study_data("T-SET", method=method, **{**settings, setting: value})
+    data = study_data(
+        "T-SET", factors=[("ecog", [0, 1])], method=method, **{**settings, setting: value}
+    )
     problems = validate(data)
     assert [p.path for p in problems] == [f"randomization.{setting}"]
     assert "applies only to" in problems[0].message
 
 
 def test_a_stratum_cap_does_not_apply_to_minimization():
-    data = study_data("T-CAPM", method="minimization", caps={"stratum": 10})
+    data = study_data(
+        "T-CAPM", factors=[("ecog", [0, 1])], method="minimization", caps={"stratum": 10}
+    )
     assert paths(data) == ["randomization.caps.stratum"]
 
 
@@ -245,63 +282,141 @@ def test_the_balance_report_reads_an_exact_2_1_1_block_as_on_target(db):
 # ---- the property: accepted goes live and randomizes, refused names a path -----------------
 
 
-def generated_section(rng: random.Random) -> tuple[list, list, dict]:
-    arm_count = rng.randint(2, 6)
+def refused_probability(p: float, ratios: list[int]) -> bool:
+    """Whether check_study must refuse ``p``: the schema's (0.5, 1), then the generator's own
+    fraction of p strictly between 1/S (S = the ratio's units) and 1."""
+    units = sum(ratios) // math.gcd(*ratios)
+    exact = Fraction(p).limit_denominator(1_000_000)
+    return not 0.5 < p < 1 or not Fraction(1, units) < exact < 1
+
+
+def generated_section(
+    rng: random.Random, arm_count: int, method: str
+) -> tuple[list, list, dict, set]:
+    """A randomization section and the paths check_study must refuse it at (empty: it must
+    accept it). Each refusal is a mistake a study writer could make; about half the sections
+    are written carefully (no mistake), so that as many go live as are refused."""
+    careless = rng.random() < 0.5
+
+    def mistake(chance: float) -> bool:
+        return careless and rng.random() < chance
+
     ratios = (
         [1] * arm_count if rng.random() < 0.4 else [rng.randint(1, 3) for _ in range(arm_count)]
     )
     arms = list(zip(ARM_CODES[:arm_count], ratios, strict=True))
+    refused: set[str] = set()
     factors = []
-    for f in range(rng.randint(0, 2)):
+    for f in range(rng.randint(0, 3)):
         count = rng.randint(2, 3)
         if rng.random() < 0.5:
-            levels = list(range(count))
-            if rng.random() < 0.15:
-                levels[-1] = "0"  # the text of another level: refused
+            levels: list = list(range(count))
+            if mistake(0.2):
+                levels[-1] = "0"  # the text of another level
+                refused.add(f"randomization.factors[{f}].levels[{count - 1}].code")
         else:
             levels = [f"L{n}" for n in range(count)]
-        factors.append((f"factor_{f}", levels))
-    settings: dict = {"stratify_by_site": rng.random() < 0.5}
+        name = f"factor_{f}"
+        if mistake(0.1):
+            name = "site"  # reserved for the site factor
+            refused.add(f"randomization.factors[{f}].code")
+        factors.append((name, levels))
+    settings: dict = {"method": method, "stratify_by_site": rng.random() < 0.5}
     total = sum(ratios)
-    if rng.random() < 0.5:
-        settings["method"] = "stratified_permuted_block"
+    if method == "stratified_permuted_block":
         sizes = [total * m for m in rng.sample([1, 2, 3], rng.randint(1, 2))]
-        if rng.random() < 0.15:
-            sizes.append(sizes[0])  # duplicate: refused
-        if rng.random() < 0.1:
-            sizes.append(total + 1)  # not a multiple of the ratio sum: refused
+        if mistake(0.3):
+            refused.add(f"randomization.block_sizes[{len(sizes)}]")
+            sizes.append(sizes[0])  # a duplicate
+        if mistake(0.2):
+            refused.add(f"randomization.block_sizes[{len(sizes)}]")
+            sizes.append(total + 1)  # not a multiple of the ratio sum
         settings["block_sizes"] = sizes
-        if rng.random() < 0.15:
-            settings["minimization_probability"] = 0.8  # does not apply: refused
+        if rng.random() < 0.3:
+            settings["list_length_per_stratum"] = rng.randint(50, 90)
+        if mistake(0.3):
+            settings["minimization_probability"] = 0.8  # does not apply
+            refused.add("randomization.minimization_probability")
+        if rng.random() < 0.3:
+            settings["caps"] = {rng.choice(["study", "site", "stratum"]): rng.randint(60, 200)}
     else:
-        settings["method"] = "minimization"
-        settings["minimization_probability"] = rng.choice([0.6, 0.75, 0.8, 0.9, 0.95, 1.0])
-        if rng.random() < 0.1:
-            settings["block_sizes"] = [total]  # does not apply: refused
-    return arms, factors, settings
+        # 0.5000001 and 0.9999999 are 1/2 and 1 at the generator's precision.
+        valid = [0.6, 0.75, 0.8, 0.95, None]
+        p = rng.choice(valid + [0.3, 0.5, 0.5000001, 0.9999999, 1.0] if careless else valid)
+        if p is not None:
+            settings["minimization_probability"] = p
+            if refused_probability(p, ratios):
+                refused.add("randomization.minimization_probability")
+        if mistake(0.2):
+            settings["block_sizes"] = [total]  # does not apply
+            refused.add("randomization.block_sizes")
+        if mistake(0.2):
+            settings["list_length_per_stratum"] = 50  # does not apply
+            refused.add("randomization.list_length_per_stratum")
+        if mistake(0.2):
+            settings["caps"] = {"stratum": 60}  # minimization has no strata
+            refused.add("randomization.caps.stratum")
+        elif rng.random() < 0.2:
+            settings["caps"] = {"site": 60}
+        if not factors and not settings["stratify_by_site"]:
+            refused.add("randomization.factors")  # nothing to minimize over
+    if p_outside_schema(settings):
+        # The schema's refusal is reported alone: nothing past the schema is checked.
+        refused = {"randomization.minimization_probability"}
+    return arms, factors, settings, refused
+
+
+def p_outside_schema(settings: dict) -> bool:
+    p = settings.get("minimization_probability")
+    return p is not None and not 0.5 < p < 1
+
+
+CASES = 40
+METHODS = ("stratified_permuted_block", "minimization")
 
 
 def test_whatever_check_study_accepts_goes_live_and_makes_50_allocations(db):
+    """A fixed seed, so the same 40 sections every run: each method with 2..6 arms in turn."""
     rng = random.Random(20261206)
-    accepted_methods, refused = set(), 0
-    for case in range(14):
-        arms, factors, settings = generated_section(rng)
+    accepted: list[tuple[str, int]] = []
+    refusals = 0
+    for case in range(CASES):
+        arm_count, method = 2 + case % 5, METHODS[case // 5 % 2]
+        arms, factors, settings, expected = generated_section(rng, arm_count, method)
         data = study_data(f"T-GEN{case}", arms=arms, factors=factors, **settings)
         problems = validate(data)
+        # Refused exactly where a mistake was made, each problem at its path; accepted only
+        # when none was.
+        assert {p.path for p in problems} == expected, (case, arms, factors, settings, problems)
         if problems:
-            refused += 1
-            assert all(p.path.startswith(("randomization", "arms")) for p in problems), problems
+            refusals += 1
             continue
         study = load(data)
-        site = create_site(ChangeContext.system(), study, code="01", name="One")
-        go_live(ChangeContext.system(), study, seed=FIXED_SEED, min_slots_per_stratum=60)
-        ctx = staff(site)
-        for _ in range(50):
+        sites = [create_site(ChangeContext.system(), study, code=c, name=c) for c in ("01", "02")]
+        go_live(
+            ChangeContext.system(),
+            study,
+            seed=FIXED_SEED,
+            min_slots_per_stratum=None if "list_length_per_stratum" in settings else 60,
+        )
+        contexts = [staff(site) for site in sites]
+        for n in range(50):
             values = {f"F{i}": rng.choice(levels) for i, (_, levels) in enumerate(factors)}
-            randomize(ctx, ready_subject(site, values))
-        assert Allocation.objects.filter(study=study).count() == 50, (arms, factors, settings)
-        accepted_methods.add(settings["method"])
-    assert accepted_methods == {"stratified_permuted_block", "minimization"} and refused >= 2
+            randomize(contexts[n % 2], ready_subject(sites[n % 2], values))
+        made = Allocation.objects.filter(study=study)
+        assert made.count() == 50, (arms, factors, settings)
+        assert set(made.values_list("arm", flat=True)) <= {code for code, _ in arms}
+        # And the design simulates, with its ARP table, for any method and ratio.
+        out = io.StringIO()
+        call_command(
+            "simulate_randomization", study.code, "--runs", "2", "--n", "8", "--seed",
+            "cd" * 32, stdout=out,
+        )  # fmt: skip
+        assert "worst ARP deviation" in out.getvalue()
+        accepted.append((method, arm_count))
+    # Both methods went live with every number of arms, and as many sections were refused.
+    assert set(accepted) == {(m, n) for m in METHODS for n in range(2, 7)}, accepted
+    assert refusals >= 10, refusals
 
 
 # ---- enrolment caps ---------------------------------------------------------------------

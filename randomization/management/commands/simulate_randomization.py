@@ -132,6 +132,10 @@ class Command(BaseCommand):
             )
         if runs < 2:
             raise CommandError(gettext("--runs must be at least 2"))
+        if positions < 1:
+            raise CommandError(
+                gettext("--positions must be at least 1, got %(value)s") % {"value": positions}
+            )
         try:
             result = simulate(design_for(params), n, runs, master)
         except (TypeError, ValueError) as exc:
