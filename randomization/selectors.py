@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, CharField, Count, F, QuerySet, Value, When
 from django.http import Http404
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -175,6 +176,76 @@ def with_arm_names(subjects, study: Study):
             output_field=CharField(),
         ),
     )
+
+
+# ---- enrolment caps ----------------------------------------------------------------------
+
+_CAP_MESSAGES = {
+    "study": _("the study has randomized its cap of {limit} subjects"),
+    "site": _("site {site} has randomized its cap of {limit} subjects"),
+    "stratum": _("stratum {stratum} has randomized its cap of {limit} subjects"),
+}
+
+
+@dataclass(frozen=True)
+class CapCheck:
+    """One cap of ``randomization.caps`` that applies to an allocation: the row an allocation
+    locks before counting (study, site or stratum), and the allocations counted against it."""
+
+    cap: str
+    limit: int
+    row: QuerySet
+    allocations: QuerySet
+
+    @property
+    def code(self) -> str:
+        return f"{self.cap}_cap_reached"
+
+    @property
+    def field(self) -> str:
+        return {"study": "study", "site": "site", "stratum": "strata"}[self.cap]
+
+    def message(self, site_code: str, stratum_key: str) -> str:
+        return str(_CAP_MESSAGES[self.cap]).format(
+            limit=self.limit, site=site_code, stratum=stratum_key
+        )
+
+
+def cap_checks(study, site, scheme, stratum_key: str, definition: dict) -> list[CapCheck]:
+    """The caps an allocation at ``site`` into ``stratum_key`` must stay within, in the order
+    the allocation service locks them (a stratum cap only where strata have lists)."""
+    from edc.studies.models import Site
+
+    caps = definition.get("randomization", {}).get("caps", {})
+    checks = []
+    if caps.get("study"):
+        checks.append(
+            CapCheck(
+                "study",
+                caps["study"],
+                Study.objects.filter(pk=study.pk),
+                Allocation.objects.filter(study=study),
+            )
+        )
+    if caps.get("site"):
+        checks.append(
+            CapCheck(
+                "site",
+                caps["site"],
+                Site.objects.filter(pk=site.pk),
+                Allocation.objects.filter(site=site),
+            )
+        )
+    if caps.get("stratum") and scheme.method != scheme_params.MINIMIZATION:
+        checks.append(
+            CapCheck(
+                "stratum",
+                caps["stratum"],
+                Stratum.objects.filter(scheme=scheme, key=stratum_key),
+                Allocation.objects.filter(scheme=scheme, stratum__key=stratum_key),
+            )
+        )
+    return checks
 
 
 # ---- reports ---------------------------------------------------------------------------
@@ -483,7 +554,7 @@ def missing_for_randomization(subject) -> list[Missing]:
         )
     if scheme is not None:
         try:
-            crf_strata(subject, scheme.params)
+            levels = crf_strata(subject, scheme.params)
         except DomainError as exc:
             factors = scheme.params["factors"]
             names = {f["code"]: f["name"] for f in factors}
@@ -499,4 +570,10 @@ def missing_for_randomization(subject) -> list[Missing]:
                     _("Randomization form"),
                 )
             )
+        else:
+            key = scheme_params.stratum_key(scheme.params, levels, site.code)
+            definition = study_forms(study.current_version_id).definition
+            for check in cap_checks(study, site, scheme, key, definition):
+                if check.allocations.count() >= check.limit:
+                    missing.append(Missing(check.code, capfirst(check.message(site.code, key))))
     return missing

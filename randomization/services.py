@@ -18,7 +18,6 @@ from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 
 from crf.definitions import study_forms
 from edc.accounts.roles import Permission
@@ -757,45 +756,18 @@ def _enrolment_caps(
     site, stratum), and return the 80 % and 100 % marks this allocation reaches. Each capped
     row (study, site, stratum, in that order) is locked before it is counted, so simultaneous
     allocations take turns and no cap is overshot."""
-    caps = definition["randomization"].get("caps", {})
-    checks = []
-    if caps.get("study"):
-        checks.append(
-            ("study", Study.objects.filter(pk=study.pk), Allocation.objects.filter(study=study))
-        )
-    if caps.get("site"):
-        checks.append(
-            ("site", Site.objects.filter(pk=site.pk), Allocation.objects.filter(site=site))
-        )
-    if caps.get("stratum") and scheme.method != scheme_params.MINIMIZATION:
-        checks.append(
-            (
-                "stratum",
-                Stratum.objects.filter(scheme=scheme, key=stratum_key),
-                Allocation.objects.filter(scheme=scheme, stratum__key=stratum_key),
-            )
-        )
     alerts = []
-    for cap, row, allocations in checks:
-        list(row.select_for_update().values_list("pk"))
-        limit, used = caps[cap], allocations.count()
+    for check in selectors.cap_checks(study, site, scheme, stratum_key, definition):
+        list(check.row.select_for_update().values_list("pk"))
+        limit, used = check.limit, check.allocations.count()
         if used >= limit:
-            raise _refuse(
-                f"{cap}_cap_reached",
-                "site" if cap == "site" else "strata" if cap == "stratum" else "study",
-                _CAP_MESSAGES[cap].format(limit=limit, site=site.code, stratum=stratum_key),
-            )
+            raise _refuse(check.code, check.field, check.message(site.code, stratum_key))
         for percent in (80, 100):
             if used * 100 < percent * limit <= (used + 1) * 100:
-                alerts.append({"cap": cap, "percent": percent, "used": used + 1, "limit": limit})
+                alerts.append(
+                    {"cap": check.cap, "percent": percent, "used": used + 1, "limit": limit}
+                )
     return alerts
-
-
-_CAP_MESSAGES = {
-    "study": _("the study has randomized its cap of {limit} subjects"),
-    "site": _("site {site} has randomized its cap of {limit} subjects"),
-    "stratum": _("stratum {stratum} has randomized its cap of {limit} subjects"),
-}
 
 
 # ---- corrections -----------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 import yaml
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import translation
 
 from edc.audit.context import ChangeContext
 from edc.errors import DomainError
@@ -505,6 +506,74 @@ def test_a_study_cap_and_a_stratum_cap_refuse_with_their_codes(db):
     assert subject.status == "registered"  # the refusal wrote nothing
     assert Allocation.objects.filter(study=study).count() == 3
     assert Commitment.objects.filter(scheme__study=study).count() == 1
+
+
+def test_cap_e_mails_reach_the_study_admin_once_in_the_site_s_language(db, smtp):
+    """Study, site and stratum caps of 5 on one site and one stratum: the 4th allocation
+    reaches 80 % of each, the 5th 100 %; six e-mails in Chinese (the admin address is read
+    in the site's language), and a second follow-up run sends none again."""
+    study = load(
+        study_data(
+            "T-CAPZ",
+            factors=[("response", ["CR", "PR"])],
+            method="stratified_permuted_block",
+            block_sizes=[2],
+            caps={"study": 5, "site": 5, "stratum": 5},
+        )
+    )
+    site = create_site(ChangeContext.system(), study, code="01", name="One", language="zh-hans")
+    go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+    ctx = staff(site)
+    for _ in range(5):
+        randomize(ctx, ready_subject(site, {"F0": "CR"}))
+    assert follow_up_allocations() == (5, 0)
+    assert follow_up_allocations() == (0, 0)
+    to_admin = [m for to, m in smtp.messages if to == ["admin@example.org"]]
+    # (The inbox's header parser keeps the fold's space before an encoded subject.)
+    assert sorted(m["Subject"].strip() for m in to_admin) == sorted(
+        f"[T-CAPZ] 入组上限已达 {percent}%：{what}"
+        for percent in (80, 100)
+        for what in ("研究 T-CAPZ", "中心 01", "分层 response=CR")
+    )
+    full = [m.get_content() for m in to_admin if "100%" in m["Subject"]]
+    for code in ("study_cap_reached", "site_cap_reached", "stratum_cap_reached"):
+        assert sum(code in body for body in full) == 1, full
+    assert all("5" in body and "Further" not in body for body in full)
+    with translation.override("zh-hans"), pytest.raises(DomainError) as refused:
+        randomize(ctx, ready_subject(site, {"F0": "CR"}))
+    # The study's cap is counted first; its refusal reads in the caller's language.
+    assert refused.value.code == "study_cap_reached"
+    assert str(refused.value.message) == "本研究已随机化达到上限 5 名受试者"
+
+
+def test_a_full_cap_is_named_before_the_button_is_pressed(db):
+    """What the subject page lists as still needed (and so whether it offers the button) says
+    a cap is full, with the code the allocation would refuse with."""
+    from randomization.selectors import missing_for_randomization
+
+    study = load(
+        study_data(
+            "T-CAPB",
+            factors=[("response", ["CR", "PR"])],
+            method="stratified_permuted_block",
+            block_sizes=[2],
+            caps={"site": 2, "stratum": 3},
+        )
+    )
+    site = create_site(ChangeContext.system(), study, code="01", name="One")
+    go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+    ctx = staff(site)
+    first = ready_subject(site, {"F0": "CR"})
+    assert missing_for_randomization(first) == []
+    randomize(ctx, first)
+    randomize(ctx, ready_subject(site, {"F0": "PR"}))
+    waiting = ready_subject(site, {"F0": "CR"})
+    missing = missing_for_randomization(waiting)
+    assert [m.code for m in missing] == ["site_cap_reached"]
+    assert missing[0].message == "Site 01 has randomized its cap of 2 subjects"
+    with pytest.raises(DomainError) as refused:
+        randomize(ctx, waiting)
+    assert refused.value.code == "site_cap_reached"
 
 
 @pytest.mark.parametrize(
