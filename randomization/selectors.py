@@ -278,6 +278,9 @@ class BalanceReport:
     by_site: list[BalanceRow] = field(default_factory=list)
     by_stratum: list[BalanceRow] = field(default_factory=list)
     by_stratum_and_site: list[BalanceRow] = field(default_factory=list)
+    # Per level of each factor, over its other factors and sites: what minimization balances.
+    # Left empty for stratified blocks with one factor, whose levels are its strata.
+    by_factor_level: list[BalanceRow] = field(default_factory=list)
 
     @property
     def target(self) -> str:
@@ -296,8 +299,8 @@ def balance_row(label: str, counts: dict[str, int], ratios: dict[str, int]) -> B
 
 
 def balance(study: Study) -> BalanceReport | None:
-    """Counts by arm against the allocation ratio, overall, by site, by stratum and by
-    stratum × site (one query). Every report or figure of balance reads this."""
+    """Counts by arm against the allocation ratio, overall, by site, by stratum, by stratum ×
+    site and by factor level (one query). Every report or figure of balance reads this."""
     scheme = scheme_of(study)
     if scheme is None:
         return None
@@ -305,17 +308,26 @@ def balance(study: Study) -> BalanceReport | None:
     ratios = {a["code"]: a["ratio"] for a in scheme.params["arms"]}
     rows = (
         Allocation.objects.filter(scheme=scheme)
-        .values_list("stratum__key", "site__code", "arm")
+        .values_list("stratum__key", "site__code", "arm", "stratum_values")
         .annotate(n=Count("id"))
         .order_by()
     )
+    factors = scheme.params["factors"]
+    marginal = scheme.params["method"] == scheme_params.MINIMIZATION or len(factors) > 1
+    by_level: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     overall: dict[str, int] = defaultdict(int)
     by_site: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_stratum: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_both: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for key, site, arm, n in rows:
+    # Minimization has one pseudo-stratum and no lists: its rows are sites and factor levels.
+    stratified = scheme.params["method"] != scheme_params.MINIMIZATION
+    for key, site, arm, values, n in rows:
         overall[arm] += n
+        for factor in factors if marginal else ():
+            by_level[(factor["code"], values.get(factor["code"], ""))][arm] += n
         by_site[site][arm] += n
+        if not stratified:
+            continue
         # Per stratum of the factors: a site-stratified key's site part is the by-site view.
         cell = "|".join(part for part in key.split("|") if not part.startswith("site=")) or key
         by_stratum[cell][arm] += n
@@ -336,6 +348,15 @@ def balance(study: Study) -> BalanceReport | None:
                 ratios,
             )
             for key, site in sorted(by_both)
+        ],
+        by_factor_level=[
+            balance_row(
+                f"{factor['code']}={level['code']}",
+                by_level[(factor["code"], level["code"])],
+                ratios,
+            )
+            for factor in (factors if marginal else ())
+            for level in factor["levels"]
         ],
     )
 

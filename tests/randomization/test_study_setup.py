@@ -280,6 +280,50 @@ def test_the_balance_report_reads_an_exact_2_1_1_block_as_on_target(db):
     assert [row.imbalance for row in report.by_stratum] == [0]
 
 
+def test_minimization_balance_is_read_per_factor_level_and_site_not_per_pseudo_stratum(db):
+    study = load(
+        study_data(
+            "T-MBAL",
+            arms=[("A", 2), ("B", 1), ("C", 1)],
+            factors=[("ecog", [0, 1]), ("stage", ["III", "IV"])],
+            method="minimization",
+            minimization_probability=0.8,
+        )
+    )
+    site = create_site(ChangeContext.system(), study, code="01", name="One")
+    go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+    ctx = staff(site)
+    levels = [(0, "III"), (0, "IV"), (1, "III"), (0, "III"), (1, "IV"), (0, "IV"), (0, "III")]
+    made = [randomize(ctx, ready_subject(site, {"F0": e, "F1": s})).allocation for e, s in levels]
+    report = balance(study)
+    assert [row.label for row in report.by_factor_level] == [
+        "ecog=0", "ecog=1", "stage=III", "stage=IV",
+    ]  # fmt: skip
+    for row in report.by_factor_level:
+        factor, level = row.label.split("=")
+        expected = [a.arm for a in made if a.stratum_values[factor] == level]
+        assert row.counts == {arm: expected.count(arm) for arm in "ABC"}
+        assert row.imbalance == balance_row("x", row.counts, report.ratios).imbalance
+    # Its one pseudo-stratum "minimization" is not a stratum to report.
+    assert report.by_stratum == [] and report.by_stratum_and_site == []
+    assert [row.label for row in report.by_site] == ["01"] and report.overall.total == 7
+
+
+def test_stratified_blocks_with_one_factor_have_no_separate_level_rows(db):
+    study = load(
+        study_data(
+            "T-1F", factors=[("response", ["CR", "PR"])], method="stratified_permuted_block",
+            block_sizes=[2],
+        )
+    )  # fmt: skip
+    site = create_site(ChangeContext.system(), study, code="01", name="One")
+    go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+    randomize(staff(site), ready_subject(site, {"F0": "CR"}))
+    report = balance(study)
+    # Its levels are its strata, already reported.
+    assert report.by_factor_level == [] and [r.label for r in report.by_stratum] == ["response=CR"]
+
+
 # ---- the property: accepted goes live and randomizes, refused names a path -----------------
 
 
