@@ -41,6 +41,7 @@ from randomization.engine import (
     minimization_assign,
     minimization_assign_preserving_ratio,
 )
+from randomization.engine.tokens import validate_token
 from randomization.models import (
     Allocation,
     AllocationCorrection,
@@ -177,6 +178,8 @@ def go_live(
         raise _refuse(
             "no_sites", "study", gettext("randomization by site needs at least one active site")
         )
+    if definition["randomization"].get("stratify_by_site"):
+        _require_usable_site_codes(sites)
     params = scheme_params.scheme_params(definition, list(sites), min_slots_per_stratum)
     seed = seed if seed is not None else generate_seed()
     salt = generate_salt()
@@ -223,6 +226,27 @@ def go_live(
     return GoLiveResult(scheme, commitment, seed, salt)
 
 
+def _require_usable_site_codes(codes) -> None:
+    """A site code becomes part of stratum keys and of the committed parameters, where
+    ``| = , : ;`` delimit fields; refuse by name rather than stop in the generator. Sites are
+    created outside the study file, so check_study cannot see them."""
+    for code in sorted(codes):
+        try:
+            validate_token("site code", code)
+        except (TypeError, ValueError) as exc:
+            raise _refuse(
+                "invalid_site_code",
+                "site",
+                gettext(
+                    "site code %(code)s cannot be part of a stratum key: it must not be empty, "
+                    "contain any of | = , : ; or a control character, or start or end with a "
+                    "space"
+                )
+                % {"code": repr(code)},
+                status=400,
+            ) from exc
+
+
 @transaction.atomic
 def extend_list(
     ctx: ChangeContext, study: Study, *, min_slots_per_stratum: int | None = None
@@ -252,6 +276,7 @@ def extend_list(
     sites = {s.code: s for s in Site.objects.filter(study=study)}
     if params["stratify_by_site"]:
         active = {code for code, site in sites.items() if site.is_active}
+        _require_usable_site_codes(active)
         params["sites"] = sorted(set(params["sites"]) | active)
     if min_slots_per_stratum is not None:
         if min_slots_per_stratum < params["min_slots_per_stratum"]:

@@ -18,6 +18,7 @@ from django.utils import translation
 
 from edc.audit.context import ChangeContext
 from edc.errors import DomainError
+from edc.studies.models import Study
 from edc.studies.protocol import validate
 from edc.studies.services import create_site, load_study_definition
 from edc.subjects.services import transition
@@ -618,6 +619,23 @@ def test_a_full_cap_is_named_before_the_button_is_pressed(db):
     with pytest.raises(DomainError) as refused:
         randomize(ctx, waiting)
     assert refused.value.code == "site_cap_reached"
+
+
+def test_go_live_refuses_a_site_code_that_cannot_be_part_of_a_stratum_key(db):
+    # Sites are made outside the study file (admin), so check_study cannot see their codes.
+    load(
+        study_data(
+            "T-SCODE", factors=[("response", ["CR", "PR"])], method="stratified_permuted_block",
+            block_sizes=[2], stratify_by_site=True,
+        )
+    )  # fmt: skip
+    study = Study.objects.get(code="T-SCODE")
+    create_site(ChangeContext.system(), study, code="01|02", name="Bad")
+    with pytest.raises(
+        CommandError, match=r"invalid_site_code: site code '01\|02' cannot be part of a stratum key"
+    ):
+        call_command("go_live", "T-SCODE")
+    assert not Commitment.objects.filter(scheme__study=study).exists()
 
 
 @pytest.mark.parametrize(
