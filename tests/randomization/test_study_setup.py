@@ -245,6 +245,22 @@ def test_simulate_randomization_prints_arp_and_factor_imbalance_for_unequal_mini
         stdout=again,
     )
     assert again.getvalue() == text  # a fixed seed reproduces the run
+    other = StringIO()
+    call_command(
+        "simulate_randomization", "T-SIM3", "--runs", "200", "--n", "12", "--seed", "cd" * 32,
+        stdout=other,
+    )  # fmt: skip
+    assert other.getvalue().splitlines()[-1] != result  # and the seed is what decides it
+    chinese = StringIO()
+    with translation.override("zh-hans"):
+        call_command(
+            "simulate_randomization", "T-SIM3", "--runs", "200", "--n", "12", "--seed",
+            "ab" * 32, stdout=chinese,
+        )  # fmt: skip
+    lines = chinese.getvalue().strip().splitlines()
+    assert "各入组位置的分配概率（目标 A 0.500, B 0.250, C 0.250）：" in lines
+    assert any(line.startswith("期望最终不均衡（ecog 最差水平）") for line in lines)
+    assert lines[-1] == result  # the machine-readable summary is the same in any language
 
 
 # ---- the ratio-aware balance ------------------------------------------------------------
