@@ -188,6 +188,16 @@ def test_a_setting_that_does_not_apply_to_the_method_is_an_error(method, setting
     assert "applies only to" in problems[0].message
 
 
+def test_a_study_file_cannot_choose_a_procedure_that_does_not_keep_the_ratio():
+    # Unequal-ratio minimization always runs over the ratio's units (the scheme records it,
+    # see the last test below); the naive ratio-scaled procedure exists only for simulations.
+    data = study_data(
+        "T-PROC", arms=[("A", 2), ("B", 1)], factors=[("ecog", [0, 1])], method="minimization",
+        procedure="ratio_scaled",
+    )  # fmt: skip
+    assert paths(data) == ["randomization.procedure"]
+
+
 def test_a_stratum_cap_does_not_apply_to_minimization():
     data = study_data(
         "T-CAPM", factors=[("ecog", [0, 1])], method="minimization", caps={"stratum": 10}
