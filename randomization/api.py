@@ -228,8 +228,8 @@ class BalanceView(APIView):
         responses={200: OpenApiTypes.OBJECT, 403: ERROR},
         summary=(
             "Balance by arm against the allocation ratio (counts, expected counts, imbalance = "
-            "largest distance from the target in subjects) overall, by site, by stratum and "
-            "stratum × site; list use"
+            "largest distance from the target in subjects) overall, by site, by stratum, "
+            "stratum × site and factor level; list use"
         ),
     )
     def get(self, request, study_code):
@@ -257,6 +257,7 @@ class BalanceView(APIView):
                 "by_site": rows(report.by_site) if report else [],
                 "by_stratum": rows(report.by_stratum) if report else [],
                 "by_stratum_and_site": rows(report.by_stratum_and_site) if report else [],
+                "by_factor_level": rows(report.by_factor_level) if report else [],
                 "list_use": [
                     {"stratum": u.key, "used": u.used, "total": u.total, "withdrawn": u.withdrawn}
                     for u in selectors.list_use(study)

@@ -132,7 +132,7 @@ def allocation_made(allocation_id: int, crossed_thresholds: list[int]) -> None:
 def _cap_email(allocation: Allocation, alert: dict) -> tuple[str, str]:
     study = allocation.study
     what = {
-        "study": study.code,
+        "study": gettext("study %(study)s") % {"study": study.code},
         "site": gettext("site %(site)s") % {"site": allocation.site.code},
         "stratum": gettext("stratum %(stratum)s") % {"stratum": allocation.stratum.key},
     }[alert["cap"]]

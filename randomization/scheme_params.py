@@ -18,6 +18,7 @@ which runs over the ratio's units so that the ratio holds at every allocation.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from typing import Any
 
 from randomization.engine import (
@@ -30,6 +31,7 @@ from randomization.engine import (
     Slot,
     canonical_minimization_parameters,
     canonical_parameters,
+    exact_probability,
     generate_schedule,
     list_commitment,
     minimization_assign_preserving_ratio,
@@ -209,11 +211,23 @@ _METHOD_SETTINGS = {
 }
 
 
-def section_problems(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(path, message) for every problem go-live or an allocation would meet in a definition
-    that has passed the schema: each setting that does not apply to the method, duplicate block
-    sizes, level codes that are not usable or collide as text, a probability outside its
-    range; then a dry run of go-live's and an allocation's own checks."""
+def dry_run_problems(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What a dry run of go-live's and an allocation's own checks meets, for a definition
+    with no other problem (``setting_problems`` names the ones it can at their path)."""
+    try:
+        _dry_run(definition)
+    except (TypeError, ValueError) as exc:
+        return [("randomization", f"cannot go live: {exc}")]
+    return []
+
+
+def setting_problems(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The randomization section's own problems, each at its path, needing nothing but a
+    definition that has passed the schema (so check_study reports them beside any other
+    problem of the file): each setting that does not apply to the method, minimization with
+    nothing to balance, duplicate block sizes, level codes that are not usable or collide as
+    text, a factor named like the reserved site factor, and a probability outside its range
+    at the generator's precision."""
     section = definition["randomization"]
     method = section["method"]
     problems: list[tuple[str, str]] = []
@@ -222,6 +236,18 @@ def section_problems(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
             problems.append(
                 (f"randomization.{setting}", f"applies only to method {applies_to}, not {method}")
             )
+    if (
+        method == "minimization"
+        and not section.get("factors")
+        and not section.get("stratify_by_site")
+    ):
+        # With nothing to balance every arm scores 0 and each allocation is a coin toss.
+        problems.append(
+            (
+                "randomization.factors",
+                "minimization needs at least one factor to balance (or stratify_by_site: true)",
+            )
+        )
     if method == "minimization" and "stratum" in section.get("caps", {}):
         problems.append(
             ("randomization.caps.stratum", "applies only to stratified_permuted_block strata")
@@ -231,6 +257,13 @@ def section_problems(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
         if size in sizes[:i]:
             problems.append((f"randomization.block_sizes[{i}]", f"repeats block size {size}"))
     for f, factor in enumerate(section.get("factors", [])):
+        if factor["code"] == SITE_FACTOR:
+            problems.append(
+                (
+                    f"randomization.factors[{f}].code",
+                    f"'{SITE_FACTOR}' is reserved for the site (use stratify_by_site: true)",
+                )
+            )
         seen: dict[str, Any] = {}
         for i, level in enumerate(factor["levels"]):
             where = f"randomization.factors[{f}].levels[{i}].code"
@@ -242,28 +275,28 @@ def section_problems(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
                 validate_token("a level code", text)
             except ValueError as exc:
                 problems.append((where, str(exc)))
+    arms_ok = True
     for a, arm in enumerate(definition.get("arms", [])):
         try:
             Arm(arm["code"], arm["ratio"])
         except (TypeError, ValueError) as exc:
+            arms_ok = False
             problems.append((f"arms[{a}]", str(exc)))
-    if method == "minimization":
+    if method == "minimization" and arms_ok:
         p = section.get("minimization_probability", DEFAULT_MINIMIZATION_P)
         units = len(ratio_units([Arm(a["code"], a["ratio"]) for a in definition["arms"]]))
-        if not 1 / units < p < 1:
+        # The generator's own fraction of p (0.9999999 is 1 there), strictly above 1/S: at
+        # 1/S the minimizing unit would not be preferred at all.
+        exact = exact_probability(p)
+        if not Fraction(1, units) < exact < 1:
             problems.append(
                 (
                     "randomization.minimization_probability",
-                    f"must lie strictly between 1/{units} (the ratio's {units} units) and 1: "
-                    "every allocation needs a random element",
+                    f"must lie strictly between 1/{units} (the ratio's {units} units) and 1 "
+                    f"at the generator's precision (p = {p} is {exact}): every allocation "
+                    "needs a random element",
                 )
             )
-    if problems:
-        return problems
-    try:
-        _dry_run(definition)
-    except (TypeError, ValueError) as exc:
-        problems.append(("randomization", f"cannot go live: {exc}"))
     return problems
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, CharField, Count, F, QuerySet, Value, When
 from django.http import Http404
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -177,6 +178,76 @@ def with_arm_names(subjects, study: Study):
     )
 
 
+# ---- enrolment caps ----------------------------------------------------------------------
+
+_CAP_MESSAGES = {
+    "study": _("the study has randomized its cap of {limit} subjects"),
+    "site": _("site {site} has randomized its cap of {limit} subjects"),
+    "stratum": _("stratum {stratum} has randomized its cap of {limit} subjects"),
+}
+
+
+@dataclass(frozen=True)
+class CapCheck:
+    """One cap of ``randomization.caps`` that applies to an allocation: the row an allocation
+    locks before counting (study, site or stratum), and the allocations counted against it."""
+
+    cap: str
+    limit: int
+    row: QuerySet
+    allocations: QuerySet
+
+    @property
+    def code(self) -> str:
+        return f"{self.cap}_cap_reached"
+
+    @property
+    def field(self) -> str:
+        return {"study": "study", "site": "site", "stratum": "strata"}[self.cap]
+
+    def message(self, site_code: str, stratum_key: str) -> str:
+        return str(_CAP_MESSAGES[self.cap]).format(
+            limit=self.limit, site=site_code, stratum=stratum_key
+        )
+
+
+def cap_checks(study, site, scheme, stratum_key: str, definition: dict) -> list[CapCheck]:
+    """The caps an allocation at ``site`` into ``stratum_key`` must stay within, in the order
+    the allocation service locks them (a stratum cap only where strata have lists)."""
+    from edc.studies.models import Site
+
+    caps = definition.get("randomization", {}).get("caps", {})
+    checks = []
+    if caps.get("study"):
+        checks.append(
+            CapCheck(
+                "study",
+                caps["study"],
+                Study.objects.filter(pk=study.pk),
+                Allocation.objects.filter(study=study),
+            )
+        )
+    if caps.get("site"):
+        checks.append(
+            CapCheck(
+                "site",
+                caps["site"],
+                Site.objects.filter(pk=site.pk),
+                Allocation.objects.filter(site=site),
+            )
+        )
+    if caps.get("stratum") and scheme.method != scheme_params.MINIMIZATION:
+        checks.append(
+            CapCheck(
+                "stratum",
+                caps["stratum"],
+                Stratum.objects.filter(scheme=scheme, key=stratum_key),
+                Allocation.objects.filter(scheme=scheme, stratum__key=stratum_key),
+            )
+        )
+    return checks
+
+
 # ---- reports ---------------------------------------------------------------------------
 
 
@@ -207,6 +278,9 @@ class BalanceReport:
     by_site: list[BalanceRow] = field(default_factory=list)
     by_stratum: list[BalanceRow] = field(default_factory=list)
     by_stratum_and_site: list[BalanceRow] = field(default_factory=list)
+    # Per level of each factor, over its other factors and sites: what minimization balances.
+    # Left empty for stratified blocks with one factor, whose levels are its strata.
+    by_factor_level: list[BalanceRow] = field(default_factory=list)
 
     @property
     def target(self) -> str:
@@ -225,8 +299,8 @@ def balance_row(label: str, counts: dict[str, int], ratios: dict[str, int]) -> B
 
 
 def balance(study: Study) -> BalanceReport | None:
-    """Counts by arm against the allocation ratio, overall, by site, by stratum and by
-    stratum × site (one query). Every report or figure of balance reads this."""
+    """Counts by arm against the allocation ratio, overall, by site, by stratum, by stratum ×
+    site and by factor level (one query). Every report or figure of balance reads this."""
     scheme = scheme_of(study)
     if scheme is None:
         return None
@@ -234,17 +308,26 @@ def balance(study: Study) -> BalanceReport | None:
     ratios = {a["code"]: a["ratio"] for a in scheme.params["arms"]}
     rows = (
         Allocation.objects.filter(scheme=scheme)
-        .values_list("stratum__key", "site__code", "arm")
+        .values_list("stratum__key", "site__code", "arm", "stratum_values")
         .annotate(n=Count("id"))
         .order_by()
     )
+    factors = scheme.params["factors"]
+    marginal = scheme.params["method"] == scheme_params.MINIMIZATION or len(factors) > 1
+    by_level: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     overall: dict[str, int] = defaultdict(int)
     by_site: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_stratum: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_both: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for key, site, arm, n in rows:
+    # Minimization has one pseudo-stratum and no lists: its rows are sites and factor levels.
+    stratified = scheme.params["method"] != scheme_params.MINIMIZATION
+    for key, site, arm, values, n in rows:
         overall[arm] += n
+        for factor in factors if marginal else ():
+            by_level[(factor["code"], values.get(factor["code"], ""))][arm] += n
         by_site[site][arm] += n
+        if not stratified:
+            continue
         # Per stratum of the factors: a site-stratified key's site part is the by-site view.
         cell = "|".join(part for part in key.split("|") if not part.startswith("site=")) or key
         by_stratum[cell][arm] += n
@@ -265,6 +348,15 @@ def balance(study: Study) -> BalanceReport | None:
                 ratios,
             )
             for key, site in sorted(by_both)
+        ],
+        by_factor_level=[
+            balance_row(
+                f"{factor['code']}={level['code']}",
+                by_level[(factor["code"], level["code"])],
+                ratios,
+            )
+            for factor in (factors if marginal else ())
+            for level in factor["levels"]
         ],
     )
 
@@ -483,7 +575,7 @@ def missing_for_randomization(subject) -> list[Missing]:
         )
     if scheme is not None:
         try:
-            crf_strata(subject, scheme.params)
+            levels = crf_strata(subject, scheme.params)
         except DomainError as exc:
             factors = scheme.params["factors"]
             names = {f["code"]: f["name"] for f in factors}
@@ -499,4 +591,10 @@ def missing_for_randomization(subject) -> list[Missing]:
                     _("Randomization form"),
                 )
             )
+        else:
+            key = scheme_params.stratum_key(scheme.params, levels, site.code)
+            definition = study_forms(study.current_version_id).definition
+            for check in cap_checks(study, site, scheme, key, definition):
+                if check.allocations.count() >= check.limit:
+                    missing.append(Missing(check.code, capfirst(check.message(site.code, key))))
     return missing

@@ -18,7 +18,6 @@ from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 
 from crf.definitions import study_forms
 from edc.accounts.roles import Permission
@@ -42,6 +41,7 @@ from randomization.engine import (
     minimization_assign,
     minimization_assign_preserving_ratio,
 )
+from randomization.engine.tokens import validate_token
 from randomization.models import (
     Allocation,
     AllocationCorrection,
@@ -178,6 +178,8 @@ def go_live(
         raise _refuse(
             "no_sites", "study", gettext("randomization by site needs at least one active site")
         )
+    if definition["randomization"].get("stratify_by_site"):
+        _require_usable_site_codes(sites)
     params = scheme_params.scheme_params(definition, list(sites), min_slots_per_stratum)
     seed = seed if seed is not None else generate_seed()
     salt = generate_salt()
@@ -224,6 +226,27 @@ def go_live(
     return GoLiveResult(scheme, commitment, seed, salt)
 
 
+def _require_usable_site_codes(codes) -> None:
+    """A site code becomes part of stratum keys and of the committed parameters, where
+    ``| = , : ;`` delimit fields; refuse by name rather than stop in the generator. Sites are
+    created outside the study file, so check_study cannot see them."""
+    for code in sorted(codes):
+        try:
+            validate_token("site code", code)
+        except (TypeError, ValueError) as exc:
+            raise _refuse(
+                "invalid_site_code",
+                "site",
+                gettext(
+                    "site code %(code)s cannot be part of a stratum key: it must not be empty, "
+                    "contain any of | = , : ; or a control character, or start or end with a "
+                    "space"
+                )
+                % {"code": repr(code)},
+                status=400,
+            ) from exc
+
+
 @transaction.atomic
 def extend_list(
     ctx: ChangeContext, study: Study, *, min_slots_per_stratum: int | None = None
@@ -253,6 +276,7 @@ def extend_list(
     sites = {s.code: s for s in Site.objects.filter(study=study)}
     if params["stratify_by_site"]:
         active = {code for code, site in sites.items() if site.is_active}
+        _require_usable_site_codes(active)
         params["sites"] = sorted(set(params["sites"]) | active)
     if min_slots_per_stratum is not None:
         if min_slots_per_stratum < params["min_slots_per_stratum"]:
@@ -757,45 +781,18 @@ def _enrolment_caps(
     site, stratum), and return the 80 % and 100 % marks this allocation reaches. Each capped
     row (study, site, stratum, in that order) is locked before it is counted, so simultaneous
     allocations take turns and no cap is overshot."""
-    caps = definition["randomization"].get("caps", {})
-    checks = []
-    if caps.get("study"):
-        checks.append(
-            ("study", Study.objects.filter(pk=study.pk), Allocation.objects.filter(study=study))
-        )
-    if caps.get("site"):
-        checks.append(
-            ("site", Site.objects.filter(pk=site.pk), Allocation.objects.filter(site=site))
-        )
-    if caps.get("stratum") and scheme.method != scheme_params.MINIMIZATION:
-        checks.append(
-            (
-                "stratum",
-                Stratum.objects.filter(scheme=scheme, key=stratum_key),
-                Allocation.objects.filter(scheme=scheme, stratum__key=stratum_key),
-            )
-        )
     alerts = []
-    for cap, row, allocations in checks:
-        list(row.select_for_update().values_list("pk"))
-        limit, used = caps[cap], allocations.count()
+    for check in selectors.cap_checks(study, site, scheme, stratum_key, definition):
+        list(check.row.select_for_update().values_list("pk"))
+        limit, used = check.limit, check.allocations.count()
         if used >= limit:
-            raise _refuse(
-                f"{cap}_cap_reached",
-                "site" if cap == "site" else "strata" if cap == "stratum" else "study",
-                _CAP_MESSAGES[cap].format(limit=limit, site=site.code, stratum=stratum_key),
-            )
+            raise _refuse(check.code, check.field, check.message(site.code, stratum_key))
         for percent in (80, 100):
             if used * 100 < percent * limit <= (used + 1) * 100:
-                alerts.append({"cap": cap, "percent": percent, "used": used + 1, "limit": limit})
+                alerts.append(
+                    {"cap": check.cap, "percent": percent, "used": used + 1, "limit": limit}
+                )
     return alerts
-
-
-_CAP_MESSAGES = {
-    "study": _("the study has randomized its cap of {limit} subjects"),
-    "site": _("site {site} has randomized its cap of {limit} subjects"),
-    "stratum": _("stratum {stratum} has randomized its cap of {limit} subjects"),
-}
 
 
 # ---- corrections -----------------------------------------------------------------------

@@ -101,6 +101,10 @@ def report(request, study_code):
                 replace(row, label=_("Site %(site)s") % {"site": row.label})
                 for row in balance.by_site
             ),
+            *(
+                replace(row, label=_("Level %(level)s") % {"level": row.label})
+                for row in balance.by_factor_level
+            ),
         ]
         groups = [(row.label, row.counts, row.expected) for row in rows]
         chart = charts.grouped_bars(groups, balance.arms)

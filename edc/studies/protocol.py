@@ -365,11 +365,14 @@ def reference_problems(data: dict) -> list[Problem]:
                     )
                 )
     problems += _duplicates(randomization.get("factors", []), "code", "randomization.factors")
-    if not problems:
-        # Everything go-live and an allocation check, so what passes here goes live.
-        from randomization.scheme_params import section_problems
+    # Everything go-live and an allocation check, so what passes here goes live: the
+    # section's own settings beside any other problem of the file, then (on an otherwise clean
+    # file, which it needs) a dry run of go-live and one allocation.
+    from randomization.scheme_params import dry_run_problems, setting_problems
 
-        problems += [Problem(path, message) for path, message in section_problems(data)]
+    problems += [Problem(path, message) for path, message in setting_problems(data)]
+    if not problems:
+        problems += [Problem(path, message) for path, message in dry_run_problems(data)]
 
     for e, event in enumerate(data["schedule"]["events"]):
         for i, code in enumerate(event.get("forms", [])):

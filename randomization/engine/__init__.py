@@ -27,6 +27,7 @@ from randomization.engine.drbg import GENERATOR_VERSION, HmacDrbg, RandomSource,
 from randomization.engine.metrics import MetricEstimate, RunMetrics, sequence_metrics
 from randomization.engine.minimization import (
     MinimizationDecision,
+    exact_probability,
     minimization_assign,
     minimization_assign_preserving_ratio,
     ratio_units,
@@ -64,6 +65,7 @@ __all__ = [
     "canonical_list_bytes",
     "canonical_minimization_parameters",
     "canonical_parameters",
+    "exact_probability",
     "generate_salt",
     "generate_schedule",
     "generate_seed",

@@ -60,16 +60,27 @@ def ratio_units(arms: Sequence[Arm]) -> tuple[tuple[int, int], ...]:
     )
 
 
+def exact_probability(p: float | Fraction) -> Fraction:
+    """The closest fraction to ``p`` whose denominator is at most 1,000,000 (0.8 -> 4/5): the
+    probability the generator actually uses."""
+    return Fraction(p).limit_denominator(P_MAX_DENOMINATOR)
+
+
 def probability_fraction(p: float | Fraction, arm_count: int) -> Fraction:
-    """``p`` as the exact fraction the generator uses; validates the random element."""
+    """``p`` as the exact fraction the generator uses; validates the random element.
+
+    The checks are on that fraction, not on ``p``: 0.9999999 is 1 at the generator's
+    precision (denominators up to 1,000,000), and would assign every patient to the
+    minimizing arm, so it is refused like 1.0 itself."""
     if isinstance(p, bool) or not isinstance(p, int | float | Fraction):
         raise TypeError(f"p must be a number, got {p!r}")
-    if not 0 < p < 1:
+    fraction = exact_probability(p) if math.isfinite(p) else None
+    if fraction is None or not 0 < fraction < 1:
         raise ValueError(
-            f"p must be strictly between 0 and 1, got {p}: ICH E9 requires a random "
-            "element in every dynamic allocation"
+            f"p must be strictly between 0 and 1, got {p} ({fraction} at the generator's "
+            f"precision of 1/{P_MAX_DENOMINATOR:,}): ICH E9 requires a random element in "
+            "every dynamic allocation"
         )
-    fraction = Fraction(p).limit_denominator(P_MAX_DENOMINATOR)
     if fraction < Fraction(1, arm_count):
         raise ValueError(f"p={p} is below 1/{arm_count}: the minimizing arm would be disfavoured")
     return fraction

@@ -1,90 +1,136 @@
-"""A statistician opens the randomization report in Chromium: balance against a 2:1:1 ratio,
-overall, per stratum and per site, with the expected counts marked on the chart. Screenshots
-at 1280 and 390 px in test-artifacts/browser/."""
+"""A statistician reads the randomization report in Chromium, in English and in Simplified
+Chinese: balance against a 2:1:1 ratio overall, per stratum and per site for stratified
+blocks, and per factor level for minimization, with the expected counts marked on the chart.
+Screenshots at 1280 and 390 px in test-artifacts/browser/<journey>/ (journey harness)."""
 
-import os
+from __future__ import annotations
+
 import re
-from pathlib import Path
 
 import pytest
-from django.db import connections
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from edc.audit.context import ChangeContext
 from edc.studies.services import create_site
 from randomization.services import go_live, randomize
-from tests.factories import PASSWORD, UserFactory, member
+from tests.browser.journey import sign_in, step, t
+from tests.factories import UserFactory, member
 from tests.randomization.conftest import FIXED_SEED
 from tests.randomization.test_study_setup import load, ready_subject, staff, study_data
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
+CHINESE = {
+    "Arm A": "A组",
+    "Arm B": "B组",
+    "Arm C": "C组",
+    "Factor response": "诱导化疗疗效",
+    "Factor ecog": "ECOG评分",
+    "Level CR": "完全缓解",
+    "Level PR": "部分缓解",
+    "Level 0": "0分",
+    "Level 1": "1分",
+}
+
+
+def bilingual(data: dict) -> dict:
+    """The study's texts in Chinese too, as a real study file has them."""
+    data["languages"] = ["en", "zh-Hans"]
+    data["translations"] = {"zh-Hans": {"texts": CHINESE}}
+    return data
 
 
 @pytest.fixture
-def allocated(transactional_db):
-    study = load(
-        study_data(
-            "T-BAL",
-            arms=[("A", 2), ("B", 1), ("C", 1)],
-            factors=[("response", ["CR", "PR"])],
-            method="stratified_permuted_block",
-            block_sizes=[4],
-            stratify_by_site=True,
+def studies(served):
+    """T-BAL: 2:1:1 blocks of 4 stratified by response and site, 9 subjects; T-MBAL: 2:1:1
+    minimization over ECOG (integer codes), 6 subjects. One statistician for both."""
+    system = ChangeContext.system()
+    blocks = load(
+        bilingual(
+            study_data(
+                "T-BAL",
+                arms=[("A", 2), ("B", 1), ("C", 1)],
+                factors=[("response", ["CR", "PR"])],
+                method="stratified_permuted_block",
+                block_sizes=[4],
+                stratify_by_site=True,
+            )
         )
     )
-    system = ChangeContext.system()
-    sites = [create_site(system, study, code=c, name=f"Hospital {c}") for c in ("01", "02")]
-    go_live(system, study, seed=FIXED_SEED)
+    sites = [create_site(system, blocks, code=c, name=f"Hospital {c}") for c in ("01", "02")]
+    go_live(system, blocks, seed=FIXED_SEED)
     # Site 01, CR: one full block of 4 (exactly 2:1:1); the rest partial blocks.
     for site, responses in ((sites[0], ["CR"] * 4 + ["PR"] * 2), (sites[1], ["CR", "PR", "PR"])):
         ctx = staff(site)
         for response in responses:
             randomize(ctx, ready_subject(site, {"F0": response}))
+    minimized = load(
+        bilingual(
+            study_data(
+                "T-MBAL",
+                arms=[("A", 2), ("B", 1), ("C", 1)],
+                factors=[("ecog", [0, 1])],
+                method="minimization",
+                minimization_probability=0.8,
+            )
+        )
+    )
+    site = create_site(system, minimized, code="01", name="Hospital 01")
+    go_live(system, minimized, seed=FIXED_SEED)
+    ctx = staff(site)
+    for ecog in (0, 1, 0, 0, 1, 0):
+        randomize(ctx, ready_subject(site, {"F0": ecog}))
     statistician = UserFactory(username="stat", first_name="Li", last_name="Wen")
-    member(statistician, study, "statistician")
-    return study
+    member(statistician, blocks, "statistician")
+    member(statistician, minimized, "statistician")
+    return blocks, minimized
 
 
-def test_the_statistician_reads_balance_against_the_ratio(allocated, live_server):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = chromium.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(f"{live_server.url}/accounts/login/")
-            page.get_by_label("Username").fill("stat")
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.get_by_role("link", name="T-BAL").first.click()
-            page.get_by_role("link", name="Randomization report").click()
-            expect(page.get_by_role("heading", name=re.compile("allocation ratio"))).to_be_visible()
-            table = page.locator("#balance-table")
-            expect(table.get_by_role("columnheader", name="Off target")).to_be_visible()
-            # The full 2:1:1 block of site 01, CR is exactly on target.
-            full_block = table.locator("tr", has_text="response=CR|site=01")
-            expect(full_block.locator("td").last).to_have_text("0")
-            overall = table.locator("tr.total")
-            expect(overall.locator("th")).to_have_text("All subjects")
-            assert overall.locator("td").nth(3).inner_text() == "9"
-            # Per stratum and per site subtotals, and the expected counts on the chart.
-            expect(table.locator("tr.subtotal", has_text="Stratum response=PR")).to_be_visible()
-            expect(table.locator("tr.subtotal", has_text="Site 02")).to_be_visible()
-            assert page.locator("#balance-chart line.target").count() == 3 * (1 + 2 + 2)
-            page.screenshot(path=str(ARTIFACTS / "randomization-report-1280.png"), full_page=True)
-            page.set_viewport_size({"width": 390, "height": 844})
-            assert page.evaluate("document.documentElement.scrollWidth") <= 390
-            page.screenshot(path=str(ARTIFACTS / "randomization-report-390.png"), full_page=True)
-        finally:
-            chromium.close()
-            connections.close_all()
+def open_report(page, base: str, language: str, code: str) -> None:
+    page.goto(f"{base}/")
+    page.get_by_role("link", name=code, exact=True).first.click()
+    page.get_by_role("link", name=t(language, "Randomization report")).click()
+    heading = t(language, "Balance by arm against the allocation ratio")
+    expect(page.get_by_role("heading", name=heading)).to_be_visible()
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_statistician_reads_balance_against_the_ratio(studies, served, browser, language):
+    browser.name = f"randomization-report-{language}"
+    page = sign_in(browser, served.url, "stat", language)
+
+    open_report(page, served.url, language, "T-BAL")
+    table = page.locator("#balance-table")
+    expect(table.get_by_role("columnheader", name=t(language, "Off target"))).to_be_visible()
+    arm_a = "Arm A" if language == "en" else CHINESE["Arm A"]
+    expect(table.get_by_role("columnheader", name=re.compile(arm_a))).to_be_visible()
+    # The full 2:1:1 block of site 01, CR is exactly on target.
+    full_block = table.locator("tr", has_text="response=CR|site=01")
+    expect(full_block.locator("td").last).to_have_text("0")
+    overall = table.locator("tr.total")
+    expect(overall.locator("th")).to_have_text(t(language, "All subjects"))
+    expect(overall.locator("td").nth(3)).to_have_text("9")
+    # Per stratum and per site subtotals, and the expected counts on the chart.
+    stratum = t(language, "Stratum %(key)s", key="response=PR")
+    expect(table.locator("tr.subtotal", has_text=stratum)).to_be_visible()
+    site = t(language, "Site %(site)s", site="02")
+    expect(table.locator("tr.subtotal", has_text=site)).to_be_visible()
+    # Overall, two strata, two sites: three arms each.
+    assert page.locator("#balance-chart line.target").count() == 3 * (1 + 2 + 2)
+    step(page, "blocks balance")
+
+    open_report(page, served.url, language, "T-MBAL")
+    table = page.locator("#balance-table")
+    # Minimization: per level of ECOG (integer codes, read as text), no pseudo-stratum row.
+    for level, total in (("ecog=0", "4"), ("ecog=1", "2")):
+        row = table.locator("tr.subtotal", has_text=t(language, "Level %(level)s", level=level))
+        expect(row.locator("td").nth(3)).to_have_text(total)
+    expect(table.locator("tr", has_text="minimization")).to_have_count(0)
+    # Nor a list: minimization draws each arm when it allocates.
+    expect(page.locator("#list-use")).to_have_count(0)
+    csv = t(language, "Download the list (CSV)")
+    expect(page.get_by_role("link", name=csv)).to_have_count(0)
+    expect(table.locator("tr.total td").nth(3)).to_have_text("6")
+    # Overall, the one site, the two levels.
+    assert page.locator("#balance-chart line.target").count() == 3 * (1 + 1 + 2)
+    step(page, "minimization balance")

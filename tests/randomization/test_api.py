@@ -5,6 +5,7 @@ import itertools
 import pytest
 from rest_framework.test import APIClient
 
+from randomization.selectors import balance
 from tests.factories import UserFactory, api_token, member
 from tests.randomization.conftest import FIXED_SEED
 from tests.randomization.helpers import registered_subject
@@ -164,6 +165,19 @@ def test_balance_report_is_for_statistician_and_admin(
         report = client_for(user).get("/api/v1/studies/T-MINI/randomization/balance/")
         assert report.status_code == 200
         assert report.json()["overall"]["total"] == 1
+        # The API reads the one balance selector the page and its chart read.
+        same = balance(live.scheme.study)
+        for part in ("by_site", "by_stratum", "by_stratum_and_site", "by_factor_level"):
+            assert report.json()[part] == [
+                {
+                    "label": r.label,
+                    "counts": r.counts,
+                    "total": r.total,
+                    "expected": r.expected,
+                    "imbalance": r.imbalance,
+                }
+                for r in getattr(same, part)
+            ], part
     assert (
         client_for(coordinator_a).get("/api/v1/studies/T-MINI/randomization/balance/").status_code
         == 403

@@ -4,16 +4,21 @@ randomization form's items to match."""
 
 import copy
 import datetime as dt
+import io
+import math
 import random
 import threading
+from fractions import Fraction
 
 import pytest
 import yaml
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import translation
 
 from edc.audit.context import ChangeContext
 from edc.errors import DomainError
+from edc.studies.models import Study
 from edc.studies.protocol import validate
 from edc.studies.services import create_site, load_study_definition
 from edc.subjects.services import transition
@@ -129,10 +134,40 @@ def test_duplicate_block_sizes_are_refused_at_their_path():
     assert paths(data) == ["randomization.block_sizes[1]"]
 
 
-@pytest.mark.parametrize("p", [1.0, 0.5, 0.3])
+# 1.0, 0.5 and 0.3 fail the schema; 0.9999999 and 0.5000001 pass it but are 1 and 1/2 at the
+# generator's precision (denominators up to 10^6): the first went live before and assigned
+# every patient to the minimizing arm.
+@pytest.mark.parametrize("p", [1.0, 0.5, 0.3, 0.9999999, 0.5000001])
 def test_a_probability_without_a_random_element_is_refused(p):
-    data = study_data("T-P", method="minimization", minimization_probability=p)
+    data = study_data(
+        "T-P", factors=[("ecog", [0, 1])], method="minimization", minimization_probability=p
+    )
     assert paths(data) == ["randomization.minimization_probability"]
+
+
+def test_minimization_with_nothing_to_balance_is_refused():
+    data = study_data("T-NONE", method="minimization", minimization_probability=0.8)
+    problems = validate(data)
+    assert [p.path for p in problems] == ["randomization.factors"]
+    assert "at least one factor" in problems[0].message
+    data["randomization"]["stratify_by_site"] = True  # the site is a factor to balance
+    assert paths(data) == []
+
+
+def test_a_factor_named_site_is_refused_at_its_code():
+    data = study_data(
+        "T-SITE", factors=[("site", ["A", "B"])], method="stratified_permuted_block",
+        block_sizes=[2],
+    )  # fmt: skip
+    assert paths(data) == ["randomization.factors[0].code"]
+
+
+def test_the_section_s_problems_are_reported_beside_the_file_s_other_problems():
+    # Before, a file with any other problem showed only that one, and the duplicate block
+    # size appeared after it was fixed.
+    data = study_data("T-TWO", method="stratified_permuted_block", block_sizes=[4, 4])
+    data["dates"] = {"birth_date": {"form": "demographics", "item": "NOPE"}}
+    assert paths(data) == ["dates.birth_date", "randomization.block_sizes[1]"]
 
 
 @pytest.mark.parametrize(
@@ -145,14 +180,28 @@ def test_a_probability_without_a_random_element_is_refused(p):
 )
 def test_a_setting_that_does_not_apply_to_the_method_is_an_error(method, setting, value):
     settings = {"block_sizes": [2, 4]} if method == "stratified_permuted_block" else {}
-    data = study_data("T-SET", method=method, **{**settings, setting: value})
+    data = study_data(
+        "T-SET", factors=[("ecog", [0, 1])], method=method, **{**settings, setting: value}
+    )
     problems = validate(data)
     assert [p.path for p in problems] == [f"randomization.{setting}"]
     assert "applies only to" in problems[0].message
 
 
+def test_a_study_file_cannot_choose_a_procedure_that_does_not_keep_the_ratio():
+    # Unequal-ratio minimization always runs over the ratio's units (the scheme records it,
+    # see the last test below); the naive ratio-scaled procedure exists only for simulations.
+    data = study_data(
+        "T-PROC", arms=[("A", 2), ("B", 1)], factors=[("ecog", [0, 1])], method="minimization",
+        procedure="ratio_scaled",
+    )  # fmt: skip
+    assert paths(data) == ["randomization.procedure"]
+
+
 def test_a_stratum_cap_does_not_apply_to_minimization():
-    data = study_data("T-CAPM", method="minimization", caps={"stratum": 10})
+    data = study_data(
+        "T-CAPM", factors=[("ecog", [0, 1])], method="minimization", caps={"stratum": 10}
+    )
     assert paths(data) == ["randomization.caps.stratum"]
 
 
@@ -206,6 +255,22 @@ def test_simulate_randomization_prints_arp_and_factor_imbalance_for_unequal_mini
         stdout=again,
     )
     assert again.getvalue() == text  # a fixed seed reproduces the run
+    other = StringIO()
+    call_command(
+        "simulate_randomization", "T-SIM3", "--runs", "200", "--n", "12", "--seed", "cd" * 32,
+        stdout=other,
+    )  # fmt: skip
+    assert other.getvalue().splitlines()[-1] != result  # and the seed is what decides it
+    chinese = StringIO()
+    with translation.override("zh-hans"):
+        call_command(
+            "simulate_randomization", "T-SIM3", "--runs", "200", "--n", "12", "--seed",
+            "ab" * 32, stdout=chinese,
+        )  # fmt: skip
+    lines = chinese.getvalue().strip().splitlines()
+    assert "各入组位置的分配概率（目标 A 0.500, B 0.250, C 0.250）：" in lines
+    assert any(line.startswith("期望最终不均衡（ecog 最差水平）") for line in lines)
+    assert lines[-1] == result  # the machine-readable summary is the same in any language
 
 
 # ---- the ratio-aware balance ------------------------------------------------------------
@@ -242,66 +307,188 @@ def test_the_balance_report_reads_an_exact_2_1_1_block_as_on_target(db):
     assert [row.imbalance for row in report.by_stratum] == [0]
 
 
+def test_minimization_balance_is_read_per_factor_level_and_site_not_per_pseudo_stratum(db):
+    study = load(
+        study_data(
+            "T-MBAL",
+            arms=[("A", 2), ("B", 1), ("C", 1)],
+            factors=[("ecog", [0, 1]), ("stage", ["III", "IV"])],
+            method="minimization",
+            minimization_probability=0.8,
+        )
+    )
+    site = create_site(ChangeContext.system(), study, code="01", name="One")
+    go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+    ctx = staff(site)
+    levels = [(0, "III"), (0, "IV"), (1, "III"), (0, "III"), (1, "IV"), (0, "IV"), (0, "III")]
+    made = [randomize(ctx, ready_subject(site, {"F0": e, "F1": s})).allocation for e, s in levels]
+    report = balance(study)
+    assert [row.label for row in report.by_factor_level] == [
+        "ecog=0", "ecog=1", "stage=III", "stage=IV",
+    ]  # fmt: skip
+    for row in report.by_factor_level:
+        factor, level = row.label.split("=")
+        expected = [a.arm for a in made if a.stratum_values[factor] == level]
+        assert row.counts == {arm: expected.count(arm) for arm in "ABC"}
+        assert row.imbalance == balance_row("x", row.counts, report.ratios).imbalance
+    # Its one pseudo-stratum "minimization" is not a stratum to report.
+    assert report.by_stratum == [] and report.by_stratum_and_site == []
+    assert [row.label for row in report.by_site] == ["01"] and report.overall.total == 7
+
+
+def test_stratified_blocks_with_one_factor_have_no_separate_level_rows(db):
+    study = load(
+        study_data(
+            "T-1F", factors=[("response", ["CR", "PR"])], method="stratified_permuted_block",
+            block_sizes=[2],
+        )
+    )  # fmt: skip
+    site = create_site(ChangeContext.system(), study, code="01", name="One")
+    go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+    randomize(staff(site), ready_subject(site, {"F0": "CR"}))
+    report = balance(study)
+    # Its levels are its strata, already reported.
+    assert report.by_factor_level == [] and [r.label for r in report.by_stratum] == ["response=CR"]
+
+
 # ---- the property: accepted goes live and randomizes, refused names a path -----------------
 
 
-def generated_section(rng: random.Random) -> tuple[list, list, dict]:
-    arm_count = rng.randint(2, 6)
+def refused_probability(p: float, ratios: list[int]) -> bool:
+    """Whether check_study must refuse ``p``: the schema's (0.5, 1), then the generator's own
+    fraction of p strictly between 1/S (S = the ratio's units) and 1."""
+    units = sum(ratios) // math.gcd(*ratios)
+    exact = Fraction(p).limit_denominator(1_000_000)
+    return not 0.5 < p < 1 or not Fraction(1, units) < exact < 1
+
+
+def generated_section(
+    rng: random.Random, arm_count: int, method: str
+) -> tuple[list, list, dict, set]:
+    """A randomization section and the paths check_study must refuse it at (empty: it must
+    accept it). Each refusal is a mistake a study writer could make; about half the sections
+    are written carefully (no mistake), so that as many go live as are refused."""
+    careless = rng.random() < 0.5
+
+    def mistake(chance: float) -> bool:
+        return careless and rng.random() < chance
+
     ratios = (
         [1] * arm_count if rng.random() < 0.4 else [rng.randint(1, 3) for _ in range(arm_count)]
     )
     arms = list(zip(ARM_CODES[:arm_count], ratios, strict=True))
+    refused: set[str] = set()
     factors = []
-    for f in range(rng.randint(0, 2)):
+    for f in range(rng.randint(0, 3)):
         count = rng.randint(2, 3)
         if rng.random() < 0.5:
-            levels = list(range(count))
-            if rng.random() < 0.15:
-                levels[-1] = "0"  # the text of another level: refused
+            levels: list = list(range(count))
+            if mistake(0.2):
+                levels[-1] = "0"  # the text of another level
+                refused.add(f"randomization.factors[{f}].levels[{count - 1}].code")
         else:
             levels = [f"L{n}" for n in range(count)]
-        factors.append((f"factor_{f}", levels))
-    settings: dict = {"stratify_by_site": rng.random() < 0.5}
+        name = f"factor_{f}"
+        if mistake(0.1):
+            name = "site"  # reserved for the site factor
+            refused.add(f"randomization.factors[{f}].code")
+        factors.append((name, levels))
+    settings: dict = {"method": method, "stratify_by_site": rng.random() < 0.5}
     total = sum(ratios)
-    if rng.random() < 0.5:
-        settings["method"] = "stratified_permuted_block"
+    if method == "stratified_permuted_block":
         sizes = [total * m for m in rng.sample([1, 2, 3], rng.randint(1, 2))]
-        if rng.random() < 0.15:
-            sizes.append(sizes[0])  # duplicate: refused
-        if rng.random() < 0.1:
-            sizes.append(total + 1)  # not a multiple of the ratio sum: refused
+        if mistake(0.3):
+            refused.add(f"randomization.block_sizes[{len(sizes)}]")
+            sizes.append(sizes[0])  # a duplicate
+        if mistake(0.2):
+            refused.add(f"randomization.block_sizes[{len(sizes)}]")
+            sizes.append(total + 1)  # not a multiple of the ratio sum
         settings["block_sizes"] = sizes
-        if rng.random() < 0.15:
-            settings["minimization_probability"] = 0.8  # does not apply: refused
+        if rng.random() < 0.3:
+            settings["list_length_per_stratum"] = rng.randint(50, 90)
+        if mistake(0.3):
+            settings["minimization_probability"] = 0.8  # does not apply
+            refused.add("randomization.minimization_probability")
+        if rng.random() < 0.3:
+            settings["caps"] = {rng.choice(["study", "site", "stratum"]): rng.randint(60, 200)}
     else:
-        settings["method"] = "minimization"
-        settings["minimization_probability"] = rng.choice([0.6, 0.75, 0.8, 0.9, 0.95, 1.0])
-        if rng.random() < 0.1:
-            settings["block_sizes"] = [total]  # does not apply: refused
-    return arms, factors, settings
+        # 0.5000001 and 0.9999999 are 1/2 and 1 at the generator's precision.
+        valid = [0.6, 0.75, 0.8, 0.95, None]
+        p = rng.choice(valid + [0.3, 0.5, 0.5000001, 0.9999999, 1.0] if careless else valid)
+        if p is not None:
+            settings["minimization_probability"] = p
+            if refused_probability(p, ratios):
+                refused.add("randomization.minimization_probability")
+        if mistake(0.2):
+            settings["block_sizes"] = [total]  # does not apply
+            refused.add("randomization.block_sizes")
+        if mistake(0.2):
+            settings["list_length_per_stratum"] = 50  # does not apply
+            refused.add("randomization.list_length_per_stratum")
+        if mistake(0.2):
+            settings["caps"] = {"stratum": 60}  # minimization has no strata
+            refused.add("randomization.caps.stratum")
+        elif rng.random() < 0.2:
+            settings["caps"] = {"site": 60}
+        if not factors and not settings["stratify_by_site"]:
+            refused.add("randomization.factors")  # nothing to minimize over
+    if p_outside_schema(settings):
+        # The schema's refusal is reported alone: nothing past the schema is checked.
+        refused = {"randomization.minimization_probability"}
+    return arms, factors, settings, refused
+
+
+def p_outside_schema(settings: dict) -> bool:
+    p = settings.get("minimization_probability")
+    return p is not None and not 0.5 < p < 1
+
+
+CASES = 40
+METHODS = ("stratified_permuted_block", "minimization")
 
 
 def test_whatever_check_study_accepts_goes_live_and_makes_50_allocations(db):
+    """A fixed seed, so the same 40 sections every run: each method with 2..6 arms in turn."""
     rng = random.Random(20261206)
-    accepted_methods, refused = set(), 0
-    for case in range(14):
-        arms, factors, settings = generated_section(rng)
+    accepted: list[tuple[str, int]] = []
+    refusals = 0
+    for case in range(CASES):
+        arm_count, method = 2 + case % 5, METHODS[case // 5 % 2]
+        arms, factors, settings, expected = generated_section(rng, arm_count, method)
         data = study_data(f"T-GEN{case}", arms=arms, factors=factors, **settings)
         problems = validate(data)
+        # Refused exactly where a mistake was made, each problem at its path; accepted only
+        # when none was.
+        assert {p.path for p in problems} == expected, (case, arms, factors, settings, problems)
         if problems:
-            refused += 1
-            assert all(p.path.startswith(("randomization", "arms")) for p in problems), problems
+            refusals += 1
             continue
         study = load(data)
-        site = create_site(ChangeContext.system(), study, code="01", name="One")
-        go_live(ChangeContext.system(), study, seed=FIXED_SEED, min_slots_per_stratum=60)
-        ctx = staff(site)
-        for _ in range(50):
+        sites = [create_site(ChangeContext.system(), study, code=c, name=c) for c in ("01", "02")]
+        go_live(
+            ChangeContext.system(),
+            study,
+            seed=FIXED_SEED,
+            min_slots_per_stratum=None if "list_length_per_stratum" in settings else 60,
+        )
+        contexts = [staff(site) for site in sites]
+        for n in range(50):
             values = {f"F{i}": rng.choice(levels) for i, (_, levels) in enumerate(factors)}
-            randomize(ctx, ready_subject(site, values))
-        assert Allocation.objects.filter(study=study).count() == 50, (arms, factors, settings)
-        accepted_methods.add(settings["method"])
-    assert accepted_methods == {"stratified_permuted_block", "minimization"} and refused >= 2
+            randomize(contexts[n % 2], ready_subject(sites[n % 2], values))
+        made = Allocation.objects.filter(study=study)
+        assert made.count() == 50, (arms, factors, settings)
+        assert set(made.values_list("arm", flat=True)) <= {code for code, _ in arms}
+        # And the design simulates, with its ARP table, for any method and ratio.
+        out = io.StringIO()
+        call_command(
+            "simulate_randomization", study.code, "--runs", "2", "--n", "8", "--seed",
+            "cd" * 32, stdout=out,
+        )  # fmt: skip
+        assert "worst ARP deviation" in out.getvalue()
+        accepted.append((method, arm_count))
+    # Both methods went live with every number of arms, and as many sections were refused.
+    assert set(accepted) == {(m, n) for m in METHODS for n in range(2, 7)}, accepted
+    assert refusals >= 10, refusals
 
 
 # ---- enrolment caps ---------------------------------------------------------------------
@@ -390,6 +577,91 @@ def test_a_study_cap_and_a_stratum_cap_refuse_with_their_codes(db):
     assert subject.status == "registered"  # the refusal wrote nothing
     assert Allocation.objects.filter(study=study).count() == 3
     assert Commitment.objects.filter(scheme__study=study).count() == 1
+
+
+def test_cap_e_mails_reach_the_study_admin_once_in_the_site_s_language(db, smtp):
+    """Study, site and stratum caps of 5 on one site and one stratum: the 4th allocation
+    reaches 80 % of each, the 5th 100 %; six e-mails in Chinese (the admin address is read
+    in the site's language), and a second follow-up run sends none again."""
+    study = load(
+        study_data(
+            "T-CAPZ",
+            factors=[("response", ["CR", "PR"])],
+            method="stratified_permuted_block",
+            block_sizes=[2],
+            caps={"study": 5, "site": 5, "stratum": 5},
+        )
+    )
+    site = create_site(ChangeContext.system(), study, code="01", name="One", language="zh-hans")
+    go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+    ctx = staff(site)
+    for _ in range(5):
+        randomize(ctx, ready_subject(site, {"F0": "CR"}))
+    assert follow_up_allocations() == (5, 0)
+    assert follow_up_allocations() == (0, 0)
+    to_admin = [m for to, m in smtp.messages if to == ["admin@example.org"]]
+    # (The inbox's header parser keeps the fold's space before an encoded subject.)
+    assert sorted(m["Subject"].strip() for m in to_admin) == sorted(
+        f"[T-CAPZ] 入组上限已达 {percent}%：{what}"
+        for percent in (80, 100)
+        for what in ("研究 T-CAPZ", "中心 01", "分层 response=CR")
+    )
+    full = [m.get_content() for m in to_admin if "100%" in m["Subject"]]
+    for code in ("study_cap_reached", "site_cap_reached", "stratum_cap_reached"):
+        assert sum(code in body for body in full) == 1, full
+    assert all("5" in body and "Further" not in body for body in full)
+    with translation.override("zh-hans"), pytest.raises(DomainError) as refused:
+        randomize(ctx, ready_subject(site, {"F0": "CR"}))
+    # The study's cap is counted first; its refusal reads in the caller's language.
+    assert refused.value.code == "study_cap_reached"
+    assert str(refused.value.message) == "本研究已随机化达到上限 5 名受试者"
+
+
+def test_a_full_cap_is_named_before_the_button_is_pressed(db):
+    """What the subject page lists as still needed (and so whether it offers the button) says
+    a cap is full, with the code the allocation would refuse with."""
+    from randomization.selectors import missing_for_randomization
+
+    study = load(
+        study_data(
+            "T-CAPB",
+            factors=[("response", ["CR", "PR"])],
+            method="stratified_permuted_block",
+            block_sizes=[2],
+            caps={"site": 2, "stratum": 3},
+        )
+    )
+    site = create_site(ChangeContext.system(), study, code="01", name="One")
+    go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+    ctx = staff(site)
+    first = ready_subject(site, {"F0": "CR"})
+    assert missing_for_randomization(first) == []
+    randomize(ctx, first)
+    randomize(ctx, ready_subject(site, {"F0": "PR"}))
+    waiting = ready_subject(site, {"F0": "CR"})
+    missing = missing_for_randomization(waiting)
+    assert [m.code for m in missing] == ["site_cap_reached"]
+    assert missing[0].message == "Site 01 has randomized its cap of 2 subjects"
+    with pytest.raises(DomainError) as refused:
+        randomize(ctx, waiting)
+    assert refused.value.code == "site_cap_reached"
+
+
+def test_go_live_refuses_a_site_code_that_cannot_be_part_of_a_stratum_key(db):
+    # Sites are made outside the study file (admin), so check_study cannot see their codes.
+    load(
+        study_data(
+            "T-SCODE", factors=[("response", ["CR", "PR"])], method="stratified_permuted_block",
+            block_sizes=[2], stratify_by_site=True,
+        )
+    )  # fmt: skip
+    study = Study.objects.get(code="T-SCODE")
+    create_site(ChangeContext.system(), study, code="01|02", name="Bad")
+    with pytest.raises(
+        CommandError, match=r"invalid_site_code: site code '01\|02' cannot be part of a stratum key"
+    ):
+        call_command("go_live", "T-SCODE")
+    assert not Commitment.objects.filter(scheme__study=study).exists()
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 import hashlib
 import math
+import unicodedata
 from dataclasses import dataclass
 
 from django.core.management.base import BaseCommand, CommandError
@@ -42,12 +43,20 @@ def design_for(params: dict):
 
 def describe(params: dict) -> str:
     ratio = ":".join(str(a["ratio"]) for a in params["arms"])
-    arms = f"{len(params['arms'])} arms {ratio}"
+    arms = gettext("%(count)s arms %(ratio)s") % {"count": len(params["arms"]), "ratio": ratio}
     if params["method"] == scheme_params.MINIMIZATION:
-        return f"minimization p={params['p']}, {arms}"
-    sizes = ",".join(str(s) for s in params["block_sizes"])
-    strata = len(scheme_params.all_stratum_keys(params))
-    return f"permuted blocks of {{{sizes}}}, {arms}, {strata} strata"
+        return gettext("minimization p=%(p)s, %(arms)s") % {"p": params["p"], "arms": arms}
+    return gettext("permuted blocks of {%(sizes)s}, %(arms)s, %(strata)s strata") % {
+        "sizes": ",".join(str(s) for s in params["block_sizes"]),
+        "arms": arms,
+        "strata": len(scheme_params.all_stratum_keys(params)),
+    }
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: wide (Chinese) characters take two, so that the
+    figures line up in either language."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 @dataclass(frozen=True)
@@ -132,6 +141,10 @@ class Command(BaseCommand):
             )
         if runs < 2:
             raise CommandError(gettext("--runs must be at least 2"))
+        if positions < 1:
+            raise CommandError(
+                gettext("--positions must be at least 1, got %(value)s") % {"value": positions}
+            )
         try:
             result = simulate(design_for(params), n, runs, master)
         except (TypeError, ValueError) as exc:
@@ -140,38 +153,83 @@ class Command(BaseCommand):
                 % {"study": study, "problem": exc}
             ) from exc
         out = self.stdout.write
-        out(f"{study}: {describe(params)}; n={n}, {runs} runs")
+        out(
+            gettext("%(study)s: %(design)s; n=%(n)s, %(runs)s runs")
+            % {"study": study, "design": describe(params), "n": n, "runs": runs}
+        )
         rows = [
-            ("expected final imbalance, overall", result.final_imbalance),
-            ("expected maximum imbalance, overall", result.max_imbalance),
-            ("expected final imbalance, largest within a stratum", result.stratum_final_imbalance),
-            ("expected maximum imbalance within strata", result.stratum_max_imbalance),
+            (gettext("expected final imbalance, overall"), result.final_imbalance),
+            (gettext("expected maximum imbalance, overall"), result.max_imbalance),
             (
-                f"P(final overall imbalance >= {result.imbalance_threshold})",
+                gettext("expected final imbalance, largest within a stratum"),
+                result.stratum_final_imbalance,
+            ),
+            (gettext("expected maximum imbalance within strata"), result.stratum_max_imbalance),
+            (
+                gettext("P(final overall imbalance >= %(threshold)s)")
+                % {"threshold": result.imbalance_threshold},
                 result.final_imbalance_at_least_threshold,
             ),
-            ("correct-guess proportion, overall history", result.correct_guess_overall_history),
-            ("correct-guess proportion, within strata", result.correct_guess),
+            (
+                gettext("correct-guess proportion, overall history"),
+                result.correct_guess_overall_history,
+            ),
+            (gettext("correct-guess proportion, within strata"), result.correct_guess),
         ]
         if result.informed_correct_guess is not None:
-            rows.append(("correct-guess, fully informed guesser", result.informed_correct_guess))
+            rows.append(
+                (gettext("correct-guess, fully informed guesser"), result.informed_correct_guess)
+            )
         for name, estimate in result.factor_imbalance.items():
-            rows.append((f"expected final imbalance, worst level of {name}", estimate))
-        width = max(len(label) for label, _ in rows)
+            rows.append(
+                (
+                    gettext("expected final imbalance, worst level of %(factor)s")
+                    % {"factor": name},
+                    estimate,
+                )
+            )
+        width = max(display_width(label) for label, _ in rows)
         for label, estimate in rows:
-            out(f"{label.ljust(width)}  {estimate.mean:.4f}  (SE {estimate.standard_error:.4f})")
+            padding = " " * (width - display_width(label))
+            out(f"{label}{padding}  {estimate.mean:.4f}  (SE {estimate.standard_error:.4f})")
         arp = allocation_probabilities(result)
         out("")
-        out("allocation probability by position (target " + target_text(result) + "):")
-        out("position  " + "  ".join(code.rjust(6) for code in result.arm_codes))
-        for position, row in enumerate(arp.rows[:positions], start=1):
-            out(f"{position:>8}  " + "  ".join(f"{p:6.3f}" for p in row))
         out(
-            f"worst ARP deviation {arp.worst:.4f} at position {arp.worst_position}, arm "
-            f"{arp.worst_arm} (4 Monte Carlo SE there: {arp.tolerance:.4f}; "
-            f"{'within' if arp.worst_z <= 4 else 'OUTSIDE'} 4 SE everywhere: "
-            f"largest |z| {arp.worst_z:.2f})"
+            gettext("allocation probability by position (target %(target)s):")
+            % {"target": target_text(result)}
         )
+        heading = gettext("position")
+        heading = " " * max(0, 8 - display_width(heading)) + heading
+        widths = [max(6, len(code)) for code in result.arm_codes]
+        out(
+            heading
+            + "  "
+            + "  ".join(c.rjust(w) for c, w in zip(result.arm_codes, widths, strict=True))
+        )
+        for position, row in enumerate(arp.rows[:positions], start=1):
+            out(
+                f"{position:>8}  "
+                + "  ".join(f"{p:{w}.3f}" for p, w in zip(row, widths, strict=True))
+            )
+        facts = {
+            "worst": f"{arp.worst:.4f}",
+            "position": arp.worst_position,
+            "arm": arp.worst_arm,
+            "tolerance": f"{arp.tolerance:.4f}",
+            "z": f"{arp.worst_z:.2f}",
+        }
+        if arp.worst_z <= 4:
+            worst = gettext(
+                "worst ARP deviation %(worst)s at position %(position)s, arm %(arm)s (4 Monte "
+                "Carlo SE there: %(tolerance)s; within 4 SE everywhere: largest |z| %(z)s)"
+            )
+        else:
+            worst = gettext(
+                "worst ARP deviation %(worst)s at position %(position)s, arm %(arm)s (4 Monte "
+                "Carlo SE there: %(tolerance)s; OUTSIDE 4 SE: largest |z| %(z)s)"
+            )
+        out(worst % facts)
+        # The machine-readable summary (bench scripts read it): not translated.
         out(
             f"RESULT final_imbalance={result.final_imbalance.mean:.4f} "
             f"max_imbalance={result.max_imbalance.mean:.4f} "
