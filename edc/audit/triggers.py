@@ -72,3 +72,23 @@ def drop_append_only_sql(
         for prefix in tables.values()
         for op in operations
     ]
+
+
+def delete_refusal(tables: Mapping[str, str], *, function: str, message: str):
+    """(install, remove) for a migration's RunPython: the database refuses DELETE on `tables`
+    (clinical records change by new versions, never by removal), naming `message`."""
+    only_delete = ("DELETE",)
+
+    def install(apps, schema_editor) -> None:
+        vendor = schema_editor.connection.vendor
+        for sql in append_only_sql(
+            vendor, tables, function=function, message=message, operations=only_delete
+        ):
+            schema_editor.execute(sql, params=None)
+
+    def remove(apps, schema_editor) -> None:
+        vendor = schema_editor.connection.vendor
+        for sql in drop_append_only_sql(vendor, tables, function=function, operations=only_delete):
+            schema_editor.execute(sql, params=None)
+
+    return install, remove
