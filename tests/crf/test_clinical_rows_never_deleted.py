@@ -23,9 +23,11 @@ def test_the_database_refuses_to_delete_a_clinical_row(site_a, rows):
     subject = registered_subject(site_a)
     before = rows(subject).count()
     assert before > 0
-    with pytest.raises(DatabaseError, match="clinical records are never deleted"):
-        with transaction.atomic():
-            rows(subject).delete()
+    with (
+        pytest.raises(DatabaseError, match="clinical records are never deleted"),
+        transaction.atomic(),
+    ):
+        rows(subject).delete()
     assert rows(subject).count() == before
 
 
