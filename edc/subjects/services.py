@@ -265,6 +265,19 @@ def transition(
                 _("must not be before the informed consent date (%(day)s)")
                 % {"day": consented.isoformat()},
             )
+    if (
+        new_status == Status.REGISTERED
+        and on_date is not None
+        and subject.screening_date
+        and on_date < subject.screening_date
+    ):
+        # A subject is registered after screening, never before it.
+        raise SubjectError(
+            "before_screening",
+            "on_date",
+            _("must not be before the screening date (%(day)s)")
+            % {"day": subject.screening_date.isoformat()},
+        )
     if death_date is not None and subject.death_date and subject.death_date != death_date:
         # A death is recorded once; a different date is a correction, not a second death.
         raise SubjectError(

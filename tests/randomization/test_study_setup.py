@@ -3,7 +3,6 @@ Study files are variants of the minimal study with their own randomization secti
 randomization form's items to match."""
 
 import copy
-import datetime as dt
 import io
 import math
 import random
@@ -75,7 +74,7 @@ def load(data):
 def ready_subject(site, values: dict):
     """Registered, randomization form entered with ``values`` (by item), eligibility signed."""
     subject = screen(site)
-    subject = transition(ChangeContext.system(), subject, "registered", on_date=dt.date.today())
+    subject = transition(ChangeContext.system(), subject, "registered", on_date=site.today())
     store_form(subject, "RAND", "randomization", values)
     make_eligible([subject])
     return subject

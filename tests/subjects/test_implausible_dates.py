@@ -94,3 +94,23 @@ def test_a_legacy_year_one_consent_does_not_break_a_status_action(db):
     )
     assert response.status_code == 302
     assert client.get(f"/studies/T-REFR/subjects/{subject.subject_id}/").status_code == 200
+
+
+def test_registration_before_screening_is_refused_naming_the_date(site_a, coordinator_a):
+    screened_on = site_a.today() - dt.timedelta(days=3)
+    subject = screen(
+        site_a, consent_date=screened_on - dt.timedelta(days=2), screening_date=screened_on
+    )
+    client = APIClient()
+    client.force_authenticate(coordinator_a)
+    url = f"/api/v1/studies/T-MINI/subjects/{subject.subject_id}/transitions/"
+    early = (screened_on - dt.timedelta(days=1)).isoformat()
+    refused = client.post(url, {"status": "registered", "on_date": early}, format="json")
+    assert refused.status_code == 400, refused.content
+    error = refused.json()["error"]
+    assert (error["code"], error["field"]) == ("before_screening", "on_date")
+    assert screened_on.isoformat() in error["message"]
+    subject.refresh_from_db()
+    assert (subject.status, subject.registration_date) == ("screening", None)
+    same_day = {"status": "registered", "on_date": screened_on.isoformat()}
+    assert client.post(url, same_day, format="json").status_code == 200
