@@ -44,7 +44,9 @@ def site(reirr):
 
 def enrol(site, arm, randomized_on, doses=()):
     """A subject consented 60 and registered 50 days before randomization, with PD-1 doses."""
-    subject = screen(site, consent_date=randomized_on - 60 * DAY)
+    subject = screen(
+        site, consent_date=randomized_on - 60 * DAY, screening_date=randomized_on - 60 * DAY
+    )
     record = services.record_event
     record(SYSTEM, subject, Consented(randomized_on - 60 * DAY), today=randomized_on - 60 * DAY)
     record(SYSTEM, subject, Registered(randomized_on - 50 * DAY), today=randomized_on - 50 * DAY)

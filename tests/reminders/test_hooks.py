@@ -220,7 +220,7 @@ def test_a_form_the_schedule_cannot_take_is_saved_and_shown_as_a_conflict(site):
 
 def test_subject_transitions_and_randomization_become_schedule_events(site):
     consent = RANDOMIZATION - 60 * DAY
-    subject = screen(site, consent_date=consent)
+    subject = screen(site, consent_date=consent, screening_date=consent)
     services.on_subject_changed(SYSTEM, subject, today=consent)
     assert targets(subject, "SCREEN") == [consent]
     subject_services.transition(SYSTEM, subject, "registered", on_date=consent + 10 * DAY)
@@ -257,7 +257,7 @@ def test_subject_transitions_and_randomization_become_schedule_events(site):
 def test_schedules_are_rebuilt_from_records_entered_before_the_feature(site):
     """A subject whose lifecycle and forms were saved without the hooks (older data, an import)."""
     consent = RANDOMIZATION - 60 * DAY
-    subject = screen(site, consent_date=consent)
+    subject = screen(site, consent_date=consent, screening_date=consent)
     subject_services.transition(SYSTEM, subject, "registered", on_date=consent + 10 * DAY)
     for event, repeat, form, data in [
         ("SCREEN", 1, "vs", {"VSDAT": consent.isoformat()}),
