@@ -46,7 +46,8 @@ def _checked_definition(path: Path) -> dict:
     return data
 
 
-def load_study(name: str = "minimal_study.yaml") -> Study:
+def load_study(name: str | Path = "minimal_study.yaml") -> Study:
+    """A study from tests/fixtures, the shipped studies, or a path of its own."""
     path = FIXTURES / name if (FIXTURES / name).exists() else settings.STUDIES_DIR / name
     # A copy, so a test that changes its definition cannot change the next test's.
     data = copy.deepcopy(_checked_definition(path))

@@ -1,39 +1,26 @@
 """Site staff keep their laboratory's normal ranges in the app and lab forms take their LLN/ULN
 from them (real Chromium through Playwright, page by page): enter a range, open a lab form, see
-the limits filled by sample date, sex and age, then override one with a reason. It runs in English and in Simplified Chinese (a site whose
-staff read Chinese). Screenshots at 1280 and 390 px wide in
-test-artifacts/browser/lab-ranges/ (English) and test-artifacts/browser/lab-ranges-zh-hans/."""
+the limits filled by sample date, sex and age, then override one with a reason. It runs in
+English and in Simplified Chinese (a site whose staff read Chinese). Screenshots at 1280 and
+390 px wide in test-artifacts/browser/lab-ranges-<language>/ (journey harness)."""
 
 import datetime as dt
 import os
-from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connections
 from django.utils import translation
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from crf.models import FormInstance, LabNormalRange
 from crf.services import save_form
 from edc.audit.context import ChangeContext
 from edc.audit.models import AuditEvent
-from tests.browser.journey import t
-from tests.crf.conftest import load_crf_study
-from tests.factories import PASSWORD, SiteFactory, UserFactory, member, screen
+from tests.browser.journey import sign_in, step, t
+from tests.crf.conftest import nurse_with_subject
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser" / "lab-ranges"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
 TODAY = dt.date.today()
 SAMPLED = (TODAY - dt.timedelta(days=5)).isoformat()
 EFFECTIVE = (TODAY - dt.timedelta(days=60)).isoformat()
@@ -41,13 +28,7 @@ EFFECTIVE = (TODAY - dt.timedelta(days=60)).isoformat()
 
 @pytest.fixture
 def world(transactional_db, language):
-    study = load_crf_study()
-    site = SiteFactory(
-        study=study, code="01", name="Sun Yat-sen University Cancer Center", language=language
-    )
-    nurse = UserFactory(username="nurse", first_name="Mei", last_name="Lin")
-    member(nurse, site, "site_staff")
-    subject = screen(site, consent_date=TODAY - dt.timedelta(days=20))
+    nurse, subject = nurse_with_subject(language, consented_days_ago=20)
     save_form(
         ChangeContext(user=nurse, channel="web"),
         subject,
@@ -61,49 +42,13 @@ def world(transactional_db, language):
     return subject
 
 
-@pytest.fixture
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
-        connections.close_all()
-
-
-def folder(language: str) -> Path:
-    """Each language's screenshots in their own folder."""
-    return ARTIFACTS if language == "en" else ARTIFACTS.with_name(f"lab-ranges-{language}")
-
-
-def shot(page, name: str) -> None:
-    """The page at 1280 px and at 390 px wide; at 390 px nothing may scroll sideways."""
-    shots = folder(page.language)
-    shots.mkdir(parents=True, exist_ok=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
-    page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.screenshot(path=str(shots / f"{name}-390.png"), full_page=True)
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 1, f"{name}: the page scrolls sideways by {overflow} px at 390 px"
-    page.set_viewport_size({"width": 1280, "height": 900})
-
-
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
 def test_staff_enter_a_range_and_the_lab_form_takes_its_limits(
     world, live_server, browser, language
 ):
     subject = world
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    # The UI language cookie, as the language switcher sets it.
-    context.add_cookies(
-        [{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}]
-    )
-    page = context.new_page()
-    page.language = language
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label(t(language, "Username")).fill("nurse")
-    page.get_by_label(t(language, "Password")).fill(PASSWORD)
-    page.get_by_role("button", name=t(language, "Sign in")).click()
+    browser.name = f"lab-ranges-{language}"
+    page = sign_in(browser, live_server.url, "nurse", language=language)
     expect(page.locator("html")).to_have_attribute("lang", language)
     draft_saved = t(
         language, "%(form)s saved as draft (version %(version)s)", form="@", version="@"
@@ -121,7 +66,7 @@ def test_staff_enter_a_range_and_the_lab_form_takes_its_limits(
     page.get_by_label(t(language, "Sex")).select_option("F")
     page.get_by_label(t(language, "Upper limit of normal (ULN)")).fill("35")
     page.get_by_label(t(language, "Effective from")).fill(EFFECTIVE)
-    shot(page, "01-add-range")
+    step(page, "add range")
     page.get_by_role("button", name=t(language, "Save range")).click()
     expect(page.locator(".messages")).to_contain_text(
         t(
@@ -151,7 +96,7 @@ def test_staff_enter_a_range_and_the_lab_form_takes_its_limits(
         age = translation.pgettext("a person's age in years", "Age")
     expect(page.locator("#range-list thead")).to_contain_text(age)
     expect(page.locator('#range-list tr[data-test="CREAT"]')).to_contain_text("mg/dL")
-    shot(page, "02-range-list")
+    step(page, "range list")
     assert LabNormalRange.objects.count() == 2
 
     # The subject's lab form: results only, the limits left blank.
@@ -164,7 +109,7 @@ def test_staff_enter_a_range_and_the_lab_form_takes_its_limits(
     page.get_by_label(t(language, "Unit of %(label)s", label="Creatinine")).first.select_option(
         "mg/dL"
     )
-    shot(page, "03-lab-form-entered")
+    step(page, "lab form entered")
     page.get_by_role("button", name=t(language, "Save draft")).click()
     expect(page.locator(".messages")).to_contain_text(draft_saved)
     alt_uln = page.get_by_label("ALT: Upper limit of normal (U/L)", exact=True)
@@ -187,7 +132,7 @@ def test_staff_enter_a_range_and_the_lab_form_takes_its_limits(
         t(language, "No CTCAE grade suggested yet: %(reason)s", reason="@").split("@")[0]
     )
     expect(hgb_note).not_to_contain_text("None")
-    shot(page, "04-limits-filled")
+    step(page, "limits filled")
     instance = FormInstance.objects.get(form_code="lb")
     assert instance.data["CREAT"] == "160.0071"
     assert instance.data["CREAT__entered"] == {"value": "1.81", "unit": "mg/dL"}
@@ -204,7 +149,7 @@ def test_staff_enter_a_range_and_the_lab_form_takes_its_limits(
             **dict.fromkeys(["item", "entered", "value", "unit", "date"], "@"),
         ).split("@")[-1]
     )
-    shot(page, "05-override-needs-a-reason")
+    step(page, "override needs a reason")
     page.get_by_label(t(language, "Reason for overriding a site normal range")).fill(
         "hospital report states 45 U/L"
     )
@@ -221,12 +166,12 @@ def test_staff_enter_a_range_and_the_lab_form_takes_its_limits(
             reason="hospital report states 45 U/L",
         )
     )
-    shot(page, "06-override-saved")
+    step(page, "override saved")
     page.locator("#history summary").click()
     expect(page.locator("#history")).to_contain_text("lab_range_override")
     # The form's audit-trail table (older than this feature) is wider than a phone and makes
     # the page scroll sideways at 390 px, so this step is shot at 1280 px only.
-    page.screenshot(path=str(folder(language) / "07-override-audited.png"), full_page=True)
+    page.screenshot(path=str(page.journey.folder / "07-override-audited.png"), full_page=True)
     row = AuditEvent.objects.get(action="lab_range_override")
     assert (row.item, row.old_value, row.new_value, row.reason, row.actor_username) == (
         "ALTULN",

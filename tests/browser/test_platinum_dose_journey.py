@@ -15,8 +15,7 @@ from crf.models import FormInstance
 from crf.services import save_form
 from edc.audit.context import ChangeContext
 from tests.browser.journey import sign_in, step, t
-from tests.crf.conftest import load_crf_study
-from tests.factories import SiteFactory, UserFactory, member, screen
+from tests.crf.conftest import nurse_with_subject
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -30,13 +29,7 @@ def on(days_ago: int) -> str:
 
 @pytest.fixture
 def world(transactional_db, language):
-    study = load_crf_study()
-    site = SiteFactory(
-        study=study, code="01", name="Sun Yat-sen University Cancer Center", language=language
-    )
-    nurse = UserFactory(username="nurse", first_name="Mei", last_name="Lin")
-    member(nurse, site, "site_staff")
-    subject = screen(site, consent_date=TODAY - dt.timedelta(days=30))
+    nurse, subject = nurse_with_subject(language, consented_days_ago=30)
     ctx = ChangeContext(user=nurse, channel="web")
     save_form(ctx, subject, "UNSCHEDULED", 1, "vs", 1,
               {"VSDAT": on(10), "HEIGHT": "170", "WEIGHT": "70"}, row_version=0)  # fmt: skip

@@ -25,6 +25,22 @@ def load_crf_study(definition: dict | None = None):
     ).study
 
 
+def nurse_with_subject(language: str, consented_days_ago: int):
+    """The CRF study at a site (01) whose staff read ``language``, its nurse "nurse" (site
+    staff) and one subject screened with consent ``consented_days_ago`` days before today:
+    the starting point of the CRF browser journeys."""
+    site = SiteFactory(
+        study=load_crf_study(),
+        code="01",
+        name="Sun Yat-sen University Cancer Center",
+        language=language,
+    )
+    nurse = UserFactory(username="nurse", first_name="Mei", last_name="Lin")
+    member(nurse, site, "site_staff")
+    consent = dt.date.today() - dt.timedelta(days=consented_days_ago)
+    return nurse, screen(site, consent_date=consent)
+
+
 @pytest.fixture
 def crf_study(db):
     return load_crf_study()

@@ -8,10 +8,8 @@ as the randomization service stores them (its eligibility gate needs the CRF app
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -23,12 +21,10 @@ from edc.audit.models import Channel
 from edc.audit.services import Change, record_changes
 from edc.datamanagement import services as dm_services
 from edc.studies.models import Site, Study
-from edc.studies.protocol import check_file
-from edc.studies.services import load_study_definition
 from edc.subjects.models import Subject
 from randomization.models import Allocation, Stratum
 from randomization.services import go_live
-from tests.factories import SiteFactory, UserFactory, member, screen
+from tests.factories import SiteFactory, UserFactory, load_study, member, screen
 
 
 def use_export_folder(settings, root: Path) -> Path:
@@ -123,17 +119,8 @@ def schema_path() -> Path:
     return Path(__file__).resolve().parent / "schemas" / "odm-1.3.2" / SCHEMA
 
 
-@cache
-def export_definition() -> dict:
-    """Parsed and checked once per run: every export test loads this study."""
-    data, problems = check_file(STUDY_FILE)
-    assert not problems, problems
-    return data
-
-
 def load_export_study() -> Study:
-    data = copy.deepcopy(export_definition())  # no test's change reaches the next test
-    return load_study_definition(ChangeContext.system(), data, source_name=STUDY_FILE.name).study
+    return load_study(STUDY_FILE)
 
 
 def store_form(subject: Subject, event, erep, form, frep, status, data, user=None) -> FormInstance:

@@ -1,6 +1,4 @@
-import copy
 import datetime as dt
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -9,9 +7,7 @@ from edc.audit.context import ChangeContext
 from edc.reminders import selectors, services
 from edc.reminders.models import PlannedVisit, ReminderMessage
 from edc.schedule.events import Consented, DoseGiven, Randomized, Registered
-from edc.studies.protocol import check_file
-from edc.studies.services import load_study_definition
-from tests.factories import SiteFactory, screen
+from tests.factories import SiteFactory, load_study, screen
 
 FIXTURE = Path(__file__).parent / "fixtures" / "t-reirr-schedule.yaml"
 D = dt.date
@@ -19,17 +15,8 @@ DAY = dt.timedelta(days=1)
 SYSTEM = ChangeContext.system()
 
 
-@cache
-def reirr_definition() -> dict:
-    """Parsed and checked once per run: most reminder tests load this study."""
-    data, problems = check_file(FIXTURE)
-    assert not problems, problems
-    return data
-
-
 def load_reirr():
-    data = copy.deepcopy(reirr_definition())  # no test's change reaches the next test
-    return load_study_definition(SYSTEM, data, source_name=FIXTURE.name).study
+    return load_study(FIXTURE)
 
 
 @pytest.fixture
