@@ -9,7 +9,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -33,6 +33,7 @@ from edc.audit.context import ChangeContext
 from edc.audit.models import Channel
 from edc.errors import DomainError
 from edc.mfa.selectors import second_factor_of
+from edc.web.redirects import next_url
 
 
 class LockoutAuthenticationForm(AuthenticationForm):
@@ -101,12 +102,7 @@ def switch_language(request):
     if request.user.is_authenticated:
         set_preferences(ChangeContext.web(request), request.user, language=language)
         remember_reader(request, request.user)
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        target = "/"
-    return _with_language_cookie(HttpResponseRedirect(target), language)
+    return _with_language_cookie(HttpResponseRedirect(next_url(request, "/")), language)
 
 
 @login_required

@@ -10,7 +10,6 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -37,18 +36,12 @@ from edc.localtime import stamp
 from edc.studies.protocol import find_form, form_items
 from edc.studies.texts import study_text
 from edc.subjects import selectors as subject_selectors
+from edc.web.redirects import next_url
 
 
 def _study(request, study_code):
     scope = scope_of(request.user)
     return scope, subject_selectors.get_study(scope, study_code)
-
-
-def _next_url(request, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
-        return target
-    return fallback
 
 
 @login_required
@@ -172,7 +165,7 @@ def answer_query(request, study_code, pk):
         )
     else:
         messages.success(request, _("Query Q%(pk)s answered.") % {"pk": query.pk})
-    return redirect(_next_url(request, _form_url(query.form_instance)) + f"#query-{query.pk}")
+    return redirect(next_url(request, _form_url(query.form_instance)) + f"#query-{query.pk}")
 
 
 def _form_url(instance) -> str:
@@ -370,7 +363,7 @@ def verify(request, study_code, form_id):
     else:
         messages.info(request, _("Already source-verified: %(what)s.") % {"what": what})
     fallback = reverse("dm-form", kwargs={"study_code": study.code, "form_id": instance.pk})
-    return redirect(_next_url(request, fallback))
+    return redirect(next_url(request, fallback))
 
 
 # ---- signing ---------------------------------------------------------------------------
@@ -430,7 +423,7 @@ def sign(request, study_code):
                 "subject-detail",
                 kwargs={"study_code": study.code, "subject_id": subject.subject_id},
             )
-            return redirect(_next_url(request, fallback))
+            return redirect(next_url(request, fallback))
     return render(
         request,
         "datamanagement/sign.html",
@@ -530,7 +523,7 @@ def locks(request, study_code):
             _("%(level)s lock %(number)s set.")
             % {"level": lock.get_level_display(), "number": lock.pk},
         )
-        return redirect(_next_url(request, reverse("dm-locks", kwargs={"study_code": study.code})))
+        return redirect(next_url(request, reverse("dm-locks", kwargs={"study_code": study.code})))
     return _locks_page(request, scope, study, lock_form)
 
 
@@ -557,4 +550,4 @@ def unlock(request, study_code, pk):
             status=exc.status,
         )
     messages.success(request, _("Lock %(number)s released.") % {"number": lock.pk})
-    return redirect(_next_url(request, reverse("dm-locks", kwargs={"study_code": study.code})))
+    return redirect(next_url(request, reverse("dm-locks", kwargs={"study_code": study.code})))

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 
@@ -20,22 +19,14 @@ from edc.mfa import selectors, services
 from edc.mfa.forms import CodeForm, EnrolForm
 from edc.mfa.middleware import SESSION_STEP, mark_done
 from edc.mfa.policy import Step
-
-
-def _next(request, fallback: str = settings.LOGIN_REDIRECT_URL):
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
+from edc.web.redirects import next_url
 
 
 @login_required
 def verify(request):
     """Sign-in, step two: a code from the authenticator or a recovery code."""
     if request.session.get(SESSION_STEP) != Step.VERIFY:
-        return redirect(_next(request))
+        return redirect(next_url(request, settings.LOGIN_REDIRECT_URL))
     form = CodeForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -49,9 +40,9 @@ def verify(request):
         else:
             otp_login(request, device)
             mark_done(request)
-            return redirect(_next(request))
+            return redirect(next_url(request, settings.LOGIN_REDIRECT_URL))
     return render(
-        request, "mfa/verify.html", {"form": form, "next": _next(request, "")}, status=status
+        request, "mfa/verify.html", {"form": form, "next": next_url(request, "")}, status=status
     )
 
 
@@ -85,7 +76,7 @@ def enrol(request):
             return render(
                 request,
                 "mfa/recovery_codes.html",
-                {"codes": codes, "next": _next(request, "")},
+                {"codes": codes, "next": next_url(request, "")},
             )
     return render(
         request,
@@ -96,7 +87,7 @@ def enrol(request):
             "replacing": selectors.authenticator_of(request.user) is not None,
             "qr": segno.make(device.config_url, error="m").svg_data_uri(scale=5, border=4),
             "secret": _secret_text(device),
-            "next": _next(request, ""),
+            "next": next_url(request, ""),
         },
         status=status,
     )
