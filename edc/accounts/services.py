@@ -30,7 +30,14 @@ from edc.accounts.selectors import reader_settings
 from edc.accounts.tokenkeys import lifetime_ok, new_key
 from edc.audit.context import ChangeContext
 from edc.audit.models import AuditEvent, Channel
-from edc.audit.services import Change, change_rows, record, record_changes, require_reason
+from edc.audit.services import (
+    Change,
+    apply_changes,
+    change_rows,
+    record,
+    record_changes,
+    require_reason,
+)
 from edc.errors import DomainError
 from edc.localtime import zone_or_none
 
@@ -428,13 +435,8 @@ def set_preferences(
     preference, _created = Preference.objects.select_for_update().get_or_create(user=user)
     if time_zone is None:
         time_zone = preference.time_zone
-    changes = [
-        Change(name, getattr(preference, name), value)
-        for name, value in (("language", language), ("time_zone", time_zone))
-        if getattr(preference, name) != value
-    ]
+    changes = apply_changes(preference, {"language": language, "time_zone": time_zone})
     if changes:
-        preference.language, preference.time_zone = language, time_zone
         preference.save()
         record_changes(
             ctx,

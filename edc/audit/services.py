@@ -4,7 +4,7 @@ the change it describes commit or roll back together."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,6 +100,19 @@ def record(
     )
     row.save(force_insert=True)
     return row
+
+
+def apply_changes(obj: Any, values: Mapping[str, Any]) -> list[Change]:
+    """Set ``values`` on ``obj`` (not saved) and return a Change for each field whose value
+    differs from what ``obj`` held: what its audit rows record."""
+    changes = [
+        Change(name, getattr(obj, name), value)
+        for name, value in values.items()
+        if getattr(obj, name) != value
+    ]
+    for name, value in values.items():
+        setattr(obj, name, value)
+    return changes
 
 
 def change_rows(

@@ -3,7 +3,7 @@ from django.http import Http404
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from edc.accounts.roles import Permission
+from edc.accounts.roles import Permission, Role
 from edc.accounts.scoping import scope_of
 from edc.admin_scoping import ScopedAdmin
 from edc.audit.context import ChangeContext
@@ -12,14 +12,8 @@ from edc.mfa.models import StudyMfaPolicy
 from edc.mfa.services import reset_second_factor, set_study_policy
 from edc.studies.models import Study
 
-ROLE_FIELDS = [
-    "site_staff",
-    "investigator",
-    "monitor",
-    "data_manager",
-    "statistician",
-    "study_admin",
-]
+# One column per role, as the model has them (edc.accounts.roles.Role).
+ROLE_FIELDS = [role.value for role in Role]
 
 
 @admin.register(StudyMfaPolicy)

@@ -17,9 +17,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from edc.accounts.roles import Role
 from edc.audit.context import ChangeContext
-from edc.audit.services import Change, record, record_changes
+from edc.audit.services import Change, apply_changes, record, record_changes
 from edc.errors import DomainError
 from edc.mfa.models import StudyMfaPolicy
+from edc.mfa.selectors import pending_authenticator
 
 RECOVERY_CODE_COUNT = 10
 AUTHENTICATOR_NAME = "authenticator"
@@ -49,7 +50,7 @@ def _wrong_code(ctx: ChangeContext, user, purpose: str) -> DomainError:
 def start_enrolment(ctx: ChangeContext, user) -> TOTPDevice:
     """The unconfirmed authenticator whose secret the enrolment page shows (reused while the
     person has not confirmed it, so reloading the page keeps the QR code)."""
-    pending = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+    pending = pending_authenticator(user)
     if pending is not None:
         return pending
     device = TOTPDevice.objects.create(user=user, name=AUTHENTICATOR_NAME, confirmed=False)
@@ -154,13 +155,7 @@ def set_study_policy(ctx: ChangeContext, study, required: dict[str, bool]) -> St
     if created:
         changes = [Change(role, None, value) for role, value in required.items()]
     else:
-        changes = [
-            Change(role, getattr(policy, role), value)
-            for role, value in required.items()
-            if getattr(policy, role) != value
-        ]
-        for role, value in required.items():
-            setattr(policy, role, value)
+        changes = apply_changes(policy, required)
         if changes:
             policy.save()
     if changes:

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from edc.audit.context import ChangeContext
-from edc.audit.services import Change, record_changes
+from edc.audit.services import Change, apply_changes, record_changes
 from edc.errors import DomainError
 from edc.studies.models import ProtocolVersion, Site, Study
 from edc.studies.protocol import DefinitionError, canonical_sha256, check_file, validate
@@ -70,13 +70,7 @@ def load_study_definition(ctx: ChangeContext, data: dict, *, source_name: str) -
         definition=data,
         loaded_by=ctx.actor,
     )
-    changes = [
-        Change(name, getattr(study, name), value)
-        for name, value in fields.items()
-        if getattr(study, name) != value
-    ]
-    for name, value in fields.items():
-        setattr(study, name, value)
+    changes = apply_changes(study, fields)
     previous = study.current_version.number if study.current_version_id else None
     study.current_version = version
     study.save()
