@@ -885,7 +885,7 @@ def confirm_eligibility(
     problem = signing.signer_problem(
         ctx.user, username=username, password=password, session=session
     )
-    if problem is not None and problem.code != "user_id_required":
+    if signing.is_failed_attempt(problem):
         # Its own transaction: the failed attempt stays on record although the signing fails.
         with transaction.atomic():
             record_changes(

@@ -52,6 +52,12 @@ def signer_problem(
     return None
 
 
+def is_failed_attempt(problem: DomainError | None) -> bool:
+    """Whether a refused signature is audited as a failed attempt. A missing user ID is not:
+    nothing was checked against the account, the form was only incomplete."""
+    return problem is not None and problem.code != "user_id_required"
+
+
 def mark_signed(session: SessionBase | None, *, username: str | None) -> None:
     """After a signature succeeded: with the user ID given, later ones in this session need
     the password alone."""

@@ -884,7 +884,7 @@ def sign(
     scope_of(user).require(Permission.SIGN, spec.subject.study_id, spec.subject.site_id)
     meaning = _text(meaning, "meaning", gettext("the meaning of the signature"))
     problem = signing.signer_problem(user, username=username, password=password, session=session)
-    if problem is not None and problem.code != "user_id_required":
+    if signing.is_failed_attempt(problem):
         _audit(
             ctx,
             [
