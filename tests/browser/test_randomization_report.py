@@ -117,6 +117,9 @@ def test_the_statistician_reads_balance_against_the_ratio(studies, served, brows
     expect(table.locator("tr.subtotal", has_text=site)).to_be_visible()
     # Overall, two strata, two sites: three arms each.
     assert page.locator("#balance-chart line.target").count() == 3 * (1 + 2 + 2)
+    # The three full SHA-256 commitments fit the page beside their date and kind.
+    box = page.locator("#commitments").locator("xpath=..")
+    assert box.evaluate("b => b.scrollWidth <= b.clientWidth"), "commitments scroll sideways"
     step(page, "blocks balance")
 
     open_report(page, served.url, language, "T-MBAL")
