@@ -286,6 +286,12 @@ class BalanceReport:
     def target(self) -> str:
         return ":".join(str(ratio) for ratio in self.ratios.values())
 
+    @property
+    def shows_subtotals(self) -> bool:
+        """Whether the stratum and site subtotals are shown (table and chart alike): with one
+        stratum and one site each would only repeat the overall row."""
+        return len(self.by_stratum) > 1 or len(self.by_site) > 1
+
 
 def balance_row(label: str, counts: dict[str, int], ratios: dict[str, int]) -> BalanceRow:
     """A row of counts against the target ratio (arm code -> ratio, in arm order)."""

@@ -91,15 +91,16 @@ def report(request, study_code):
     balance = selectors.balance(study)
     chart = None
     if balance is not None:
+        subtotals = balance.shows_subtotals
         rows = [
             balance.overall,
             *(
                 replace(row, label=_("Stratum %(key)s") % {"key": row.label})
-                for row in balance.by_stratum
+                for row in (balance.by_stratum if subtotals else [])
             ),
             *(
                 replace(row, label=_("Site %(site)s") % {"site": row.label})
-                for row in balance.by_site
+                for row in (balance.by_site if subtotals else [])
             ),
             *(
                 replace(row, label=_("Level %(level)s") % {"level": row.label})
