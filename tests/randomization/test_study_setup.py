@@ -144,6 +144,19 @@ def test_a_probability_without_a_random_element_is_refused(p):
     assert paths(data) == ["randomization.minimization_probability"]
 
 
+def test_a_list_length_beyond_10000_per_stratum_is_refused():
+    # Go-live makes every slot at once: ten million per stratum would exhaust the server.
+    data = study_data(
+        "T-LEN", factors=[("ecog", [0, 1])], method="stratified_permuted_block", block_sizes=[4]
+    )
+    data["randomization"]["list_length_per_stratum"] = 10_000
+    assert paths(data) == []
+    data["randomization"]["list_length_per_stratum"] = 10_001
+    problems = validate(data)
+    assert [p.path for p in problems] == ["randomization.list_length_per_stratum"]
+    assert "from 1 to 10000" in problems[0].message
+
+
 def test_minimization_with_nothing_to_balance_is_refused():
     data = study_data("T-NONE", method="minimization", minimization_probability=0.8)
     problems = validate(data)
