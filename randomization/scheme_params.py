@@ -47,6 +47,8 @@ MINIMIZATION = "minimization"
 MINIMIZATION_STRATUM = "minimization"
 GENERATOR = f"HMAC-SHA256/{GENERATOR_VERSION}"
 DEFAULT_SLOTS_PER_STRATUM = 100
+# Go-live makes every slot of every stratum at once: a bound keeps that within one server.
+MAX_SLOTS_PER_STRATUM = 10_000
 DEFAULT_MINIMIZATION_P = 0.8
 
 
@@ -211,6 +213,27 @@ _METHOD_SETTINGS = {
 }
 
 
+def _list_length_problems(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The slots per stratum go-live would make (the list length, by default the target
+    enrolment) must not exceed MAX_SLOTS_PER_STRATUM."""
+    where = "randomization.list_length_per_stratum"
+    length = definition["randomization"].get("list_length_per_stratum")
+    if length is not None:
+        if length > MAX_SLOTS_PER_STRATUM:
+            return [(where, f"must be at most {MAX_SLOTS_PER_STRATUM} (slots made per stratum)")]
+        return []
+    target = definition.get("target_enrollment") or 0
+    if target > MAX_SLOTS_PER_STRATUM:
+        return [
+            (
+                where,
+                f"is required when target_enrollment ({target}) is above "
+                f"{MAX_SLOTS_PER_STRATUM}: by default each stratum gets that many slots",
+            )
+        ]
+    return []
+
+
 def dry_run_problems(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
     """What a dry run of go-live's and an allocation's own checks meets, for a definition
     with no other problem (``setting_problems`` names the ones it can at their path)."""
@@ -252,6 +275,8 @@ def setting_problems(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
         problems.append(
             ("randomization.caps.stratum", "applies only to stratified_permuted_block strata")
         )
+    if method == "stratified_permuted_block":
+        problems += _list_length_problems(definition)
     sizes = section.get("block_sizes") or []
     for i, size in enumerate(sizes):
         if size in sizes[:i]:

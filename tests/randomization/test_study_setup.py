@@ -144,7 +144,7 @@ def test_a_probability_without_a_random_element_is_refused(p):
     assert paths(data) == ["randomization.minimization_probability"]
 
 
-def test_a_list_length_beyond_10000_per_stratum_is_refused():
+def test_more_than_10000_slots_per_stratum_are_refused():
     # Go-live makes every slot at once: ten million per stratum would exhaust the server.
     data = study_data(
         "T-LEN", factors=[("ecog", [0, 1])], method="stratified_permuted_block", block_sizes=[4]
@@ -154,7 +154,15 @@ def test_a_list_length_beyond_10000_per_stratum_is_refused():
     data["randomization"]["list_length_per_stratum"] = 10_001
     problems = validate(data)
     assert [p.path for p in problems] == ["randomization.list_length_per_stratum"]
-    assert "from 1 to 10000" in problems[0].message
+    assert "at most 10000" in problems[0].message
+    # Without a list length, the target enrolment is the length.
+    del data["randomization"]["list_length_per_stratum"]
+    data["target_enrollment"] = 10_001
+    problems = validate(data)
+    assert [p.path for p in problems] == ["randomization.list_length_per_stratum"]
+    assert "target_enrollment (10001)" in problems[0].message
+    data["randomization"]["list_length_per_stratum"] = 500
+    assert paths(data) == []
 
 
 def test_minimization_with_nothing_to_balance_is_refused():
