@@ -80,6 +80,12 @@ def ready_subject(site, values: dict):
     return subject
 
 
+def live_at_one_site(study, **site_fields):
+    """Site 01 of ``study``, and the study gone live on it with the fixed seed."""
+    site = create_site(ChangeContext.system(), study, code="01", name="One", **site_fields)
+    return site, go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+
+
 def staff(site):
     user = UserFactory()
     member(user, site, "site_staff")
@@ -98,8 +104,7 @@ def test_integer_levels_go_live_and_randomize_and_are_committed_as_text(db):
             block_sizes=[2, 4],
         )
     )
-    site = create_site(ChangeContext.system(), study, code="01", name="One")
-    live = go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+    site, live = live_at_one_site(study)
     assert [level["code"] for level in live.scheme.params["factors"][0]["levels"]] == ["0", "1"]
     assert sorted(live.scheme.strata.values_list("key", flat=True)) == ["ecog=0", "ecog=1"]
     allocation = randomize(staff(site), ready_subject(site, {"F0": 1})).allocation
@@ -115,8 +120,7 @@ def test_minimization_with_integer_levels_goes_live_and_randomizes(db):
             minimization_probability=0.8,
         )
     )
-    site = create_site(ChangeContext.system(), study, code="01", name="One")
-    go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+    site, _ = live_at_one_site(study)
     made = [randomize(staff(site), ready_subject(site, {"F0": n % 2})).allocation for n in range(4)]
     assert [a.stratum_values["ecog"] for a in made] == ["0", "1", "0", "1"]
 
@@ -316,8 +320,7 @@ def test_the_balance_report_reads_an_exact_2_1_1_block_as_on_target(db):
             block_sizes=[4],
         )
     )
-    site = create_site(ChangeContext.system(), study, code="01", name="One")
-    go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+    site, _ = live_at_one_site(study)
     ctx = staff(site)
     for _ in range(4):
         randomize(ctx, ready_subject(site, {"F0": "CR"}))
@@ -337,8 +340,7 @@ def test_minimization_balance_is_read_per_factor_level_and_site_not_per_pseudo_s
             minimization_probability=0.8,
         )
     )
-    site = create_site(ChangeContext.system(), study, code="01", name="One")
-    go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+    site, _ = live_at_one_site(study)
     ctx = staff(site)
     levels = [(0, "III"), (0, "IV"), (1, "III"), (0, "III"), (1, "IV"), (0, "IV"), (0, "III")]
     made = [randomize(ctx, ready_subject(site, {"F0": e, "F1": s})).allocation for e, s in levels]
@@ -363,8 +365,7 @@ def test_stratified_blocks_with_one_factor_have_no_separate_level_rows(db):
             block_sizes=[2],
         )
     )  # fmt: skip
-    site = create_site(ChangeContext.system(), study, code="01", name="One")
-    go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+    site, _ = live_at_one_site(study)
     randomize(staff(site), ready_subject(site, {"F0": "CR"}))
     report = balance(study)
     # Its levels are its strata, already reported.
@@ -527,8 +528,7 @@ def test_20_simultaneous_randomizations_into_a_site_with_5_places_left(smtp):
             caps={"site": 8},
         )
     )
-    site = create_site(ChangeContext.system(), study, code="01", name="One")
-    go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+    site, _ = live_at_one_site(study)
     ctx = staff(site)
     for n in range(3):
         randomize(ctx, ready_subject(site, {"F0": ["CR", "PR"][n % 2]}))
@@ -580,8 +580,7 @@ def test_a_study_cap_and_a_stratum_cap_refuse_with_their_codes(db):
             caps={"study": 3, "stratum": 2},
         )
     )
-    site = create_site(ChangeContext.system(), study, code="01", name="One")
-    go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+    site, _ = live_at_one_site(study)
     ctx = staff(site)
     randomize(ctx, ready_subject(site, {"F0": "CR"}))
     randomize(ctx, ready_subject(site, {"F0": "CR"}))
@@ -612,8 +611,7 @@ def test_cap_e_mails_reach_the_study_admin_once_in_the_site_s_language(db, smtp)
             caps={"study": 5, "site": 5, "stratum": 5},
         )
     )
-    site = create_site(ChangeContext.system(), study, code="01", name="One", language="zh-hans")
-    go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+    site, _ = live_at_one_site(study, language="zh-hans")
     ctx = staff(site)
     for _ in range(5):
         randomize(ctx, ready_subject(site, {"F0": "CR"}))
@@ -651,8 +649,7 @@ def test_a_full_cap_is_named_before_the_button_is_pressed(db):
             caps={"site": 2, "stratum": 3},
         )
     )
-    site = create_site(ChangeContext.system(), study, code="01", name="One")
-    go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+    site, _ = live_at_one_site(study)
     ctx = staff(site)
     first = ready_subject(site, {"F0": "CR"})
     assert missing_for_randomization(first) == []
@@ -713,8 +710,7 @@ def test_a_stratum_error_without_factor_level_values_is_a_command_error(db):
             block_sizes=[2],
         )
     )
-    site = create_site(ChangeContext.system(), study, code="01", name="One")
-    go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+    site, _ = live_at_one_site(study)
     subject = randomize(staff(site), ready_subject(site, {"F0": "CR"})).allocation.subject
     with pytest.raises(CommandError, match="FACTOR=LEVEL"):
         call_command(
@@ -740,8 +736,7 @@ def test_unequal_ratio_minimization_records_its_units_and_replays_from_the_seed(
             minimization_probability=0.8,
         )
     )
-    site = create_site(ChangeContext.system(), study, code="01", name="One")
-    live = go_live(ChangeContext.system(), study, seed=FIXED_SEED)
+    site, live = live_at_one_site(study)
     assert live.scheme.params["procedure"] == "ratio_units"
     ctx = staff(site)
     made = [randomize(ctx, ready_subject(site, {"F0": n % 2})).allocation for n in range(8)]
