@@ -248,9 +248,9 @@ def setting_problems(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The randomization section's own problems, each at its path, needing nothing but a
     definition that has passed the schema (so check_study reports them beside any other
     problem of the file): each setting that does not apply to the method, minimization with
-    nothing to balance, duplicate block sizes, level codes that are not usable or collide as
-    text, a factor named like the reserved site factor, and a probability outside its range
-    at the generator's precision."""
+    nothing to balance, more slots per stratum than MAX_SLOTS_PER_STRATUM, duplicate block
+    sizes, level codes that are not usable or collide as text, a factor named like the reserved
+    site factor, and a probability outside its range at the generator's precision."""
     section = definition["randomization"]
     method = section["method"]
     problems: list[tuple[str, str]] = []
